@@ -1,0 +1,66 @@
+# vtarget top-level Makefile. `make` builds everything; `make run` starts the target on the
+# embedded default configuration; `make test` runs every test (release build, then ASan+UBSan).
+ROOT := .
+
+ifeq ($(wildcard mk/config.mk),)
+$(info mk/config.mk missing: running ./configure with defaults)
+$(shell ./configure >&2)
+endif
+include mk/common.mk
+
+LIB_DIRS := $(foreach l,$(VT_LIBS),lib/$(l))
+SUBMAKE := $(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)
+
+all: app tools unit
+
+libs:
+	$(Q)for d in $(LIB_DIRS); do $(SUBMAKE) -C $$d || exit 1; done
+
+app: libs
+	$(Q)$(SUBMAKE) -C app/vtarget
+
+tools: libs
+	$(Q)$(SUBMAKE) -C test/tools
+
+unit: libs
+	$(Q)$(SUBMAKE) -C test/unit
+
+# Installs any missing Debian package (needs root or sudo), builds, starts the daemon in the
+# foreground with two malloc bdevs (see app/vtarget/default_config.c).
+run:
+	$(Q)scripts/pkgdep.sh
+	$(Q)$(MAKE) --no-print-directory app
+	$(Q)exec $(BUILD_DIR)/bin/vtarget --default-config $(VTARGET_ARGS)
+
+# Every test: layering check, unit tests and integration tests on the release build, then the
+# same tests on an AddressSanitizer + UndefinedBehaviorSanitizer build in build-san/.
+test:
+	$(Q)scripts/pkgdep.sh
+	$(Q)scripts/check_layers.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)test/run_tests.sh $(BUILD_DIR)
+	$(Q)$(MAKE) --no-print-directory test-san
+
+test-san:
+	$(Q)$(MAKE) --no-print-directory all BUILD_DIR=$(ROOT)/build-san CONFIG_ASAN=y CONFIG_UBSAN=y \
+		CONFIG_DEBUG=y
+	$(Q)VT_SANITIZED=1 test/run_tests.sh $(ROOT)/build-san
+
+test-quick: all
+	$(Q)test/run_tests.sh $(BUILD_DIR)
+
+install: app
+	install -d $(DESTDIR)$(CONFIG_PREFIX)/bin
+	install -m 0755 $(BUILD_DIR)/bin/vtarget $(DESTDIR)$(CONFIG_PREFIX)/bin/vtarget
+	install -m 0755 scripts/rpc.py $(DESTDIR)$(CONFIG_PREFIX)/bin/vtarget-rpc
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san
+
+distclean: clean
+	rm -f mk/config.mk
+
+.PHONY: all libs app tools unit run test test-san test-quick install format-check clean distclean

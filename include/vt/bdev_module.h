@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef VT_BDEV_MODULE_H
+#define VT_BDEV_MODULE_H
+
+#include "vt/bdev.h"
+
+/*
+ * The interface between the bdev layer and a bdev module (malloc, null, file, ...). A module fills
+ * in a struct vt_bdev and registers it; the layer owns descriptors, channels, claims, bounds
+ * checks, statistics, NOMEM retry and COMPARE(_AND_WRITE) emulation for modules without them.
+ */
+
+struct vt_json_write_ctx;
+
+struct vt_bdev_fn_table {
+	/*
+	 * Frees the module's context. Returns 0 when done, or 1 when it will call
+	 * vt_bdev_destruct_done(bdev) later. Called on reactor 0 once no descriptor is open.
+	 */
+	int (*destruct)(void *ctx);
+	/* Runs on the submitting reactor with that reactor's module channel. */
+	void (*submit_request)(void *module_ch, struct vt_bdev_io *io);
+	bool (*io_type_supported)(void *ctx, enum vt_bdev_io_type type);
+	/* Per-reactor module state for this bdev (on that reactor); NULL means ENOMEM. */
+	void *(*create_channel)(void *ctx);
+	void (*destroy_channel)(void *ctx, void *module_ch);
+	/* Writes the members of "driver_specific" (inside an already-open object). Optional. */
+	void (*dump_info_json)(void *ctx, struct vt_json_write_ctx *w);
+	/* Writes one {"method": ..., "params": {...}} object that recreates the bdev. Optional. */
+	void (*write_config_json)(struct vt_bdev *bdev, struct vt_json_write_ctx *w);
+};
+
+struct vt_bdev_module {
+	const char *name;
+	/* Called once at bdev subsystem init / fini on reactor 0. Optional. */
+	int (*module_init)(void);
+	void (*module_fini)(void);
+	/* Bytes of per-I/O scratch the module needs in io->driver_ctx (<= VT_BDEV_IO_DRIVER_CTX). */
+	size_t io_ctx_size;
+	TAILQ_ENTRY(vt_bdev_module) link;
+};
+
+void vt_bdev_module_register(struct vt_bdev_module *module);
+#define VT_BDEV_MODULE_REGISTER(_name, _module)						\
+	__attribute__((constructor)) static void _name##_bdev_module_register(void)		\
+	{											\
+		vt_bdev_module_register(_module);						\
+	}
+
+struct bdev_internal;
+
+struct vt_bdev {
+	char *name;			/* unique; owned by the module */
+	const char *product_name;	/* "Malloc disk", "Null disk", "AIO disk", "URING bdev" */
+	uint32_t blocklen;		/* logical block size in bytes, a power of two >= 512 */
+	uint64_t blockcnt;
+	struct vt_uuid uuid;		/* generated at register when left null */
+	bool write_cache;		/* volatile cache: FLUSH matters */
+	bool read_only;
+	uint32_t buf_align;		/* required buffer alignment in bytes; 0 or 1 = none */
+	uint32_t optimal_io_boundary;	/* in blocks; 0 = none */
+	uint64_t max_unmap_blocks;	/* 0 = no limit */
+	uint64_t max_write_zeroes_blocks;	/* 0 = no limit */
+	uint32_t acwu;			/* atomic compare and write unit in blocks; 0 = layer default */
+	void *ctxt;			/* the module's context */
+	const struct vt_bdev_fn_table *fn_table;
+	struct vt_bdev_module *module;
+	struct bdev_internal *internal;	/* the layer's; modules never touch it */
+};
+
+/* On reactor 0. -EEXIST for a duplicate name, -EINVAL for bad geometry. */
+int vt_bdev_register(struct vt_bdev *bdev);
+/*
+ * Hot-remove: new opens fail, every descriptor gets VT_BDEV_EVENT_REMOVE, and once all are closed
+ * the module's destruct runs, then cb(cb_arg, rc) on reactor 0.
+ */
+void vt_bdev_unregister(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc), void *cb_arg);
+void vt_bdev_destruct_done(struct vt_bdev *bdev, int rc);
+/* Changes the size and sends VT_BDEV_EVENT_RESIZE to every descriptor. On reactor 0. */
+int vt_bdev_notify_blockcnt_change(struct vt_bdev *bdev, uint64_t blockcnt);
+
+#define VT_BDEV_IO_DRIVER_CTX 256
+
+/* What a module sees of an I/O. The layer's own fields come after driver_ctx. */
+struct vt_bdev_io {
+	struct vt_bdev *bdev;
+	enum vt_bdev_io_type type;
+	uint32_t flags;			/* VT_BDEV_IO_FLAG_* */
+	uint64_t offset_blocks;
+	uint64_t num_blocks;
+	struct iovec *iovs;		/* data: READ fills, WRITE/COMPARE/C&W-write supplies */
+	int iovcnt;
+	struct iovec *cmp_iovs;		/* COMPARE_AND_WRITE: the compare data */
+	int cmp_iovcnt;
+	uint8_t driver_ctx[VT_BDEV_IO_DRIVER_CTX] __attribute__((aligned(16)));
+	struct bdev_io_internal *internal;	/* the layer's */
+};
+
+/*
+ * Completes io. May be called from inside submit_request: the layer defers the user's callback to
+ * the next reactor iteration. Must be called on the submitting reactor.
+ */
+void vt_bdev_io_complete(struct vt_bdev_io *io, enum vt_bdev_io_status status);
+void vt_bdev_io_complete_errno(struct vt_bdev_io *io, int err);	/* FAILED with errno err */
+void vt_bdev_io_complete_miscompare(struct vt_bdev_io *io, uint64_t byte_offset);
+/* Reactor-safe: the module's channel pointer of a channel (for tests and modules). */
+void *vt_bdev_channel_get_module_ch(struct vt_bdev_channel *ch);
+
+/* Modules' RPC helpers. */
+struct vt_bdev_module *vt_bdev_module_find(const char *name);
+
+#endif

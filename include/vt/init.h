@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef VT_INIT_H
+#define VT_INIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * The application framework: EAL (no hugepages by default), reactors, subsystems, the RPC server
+ * and replay of a JSON config file, then a ready line; SIGINT / SIGTERM shut it down in order (RPC
+ * server, subsystems in reverse, reactors).
+ */
+
+struct vt_app_opts {
+	const char *name;		/* process name for logs and EAL */
+	const char *reactor_mask;	/* -m: cpumask; NULL = "0x1" */
+	uint32_t mem_size_mb;		/* -s: EAL memory in MiB; 0 = default (VT_APP_DEFAULT_MEM_MB) */
+	const char *rpc_addr;		/* -r: socket path; NULL = VT_APP_DEFAULT_RPC_ADDR */
+	const char *json_config_file;	/* -c: replayed before the ready line; NULL = none */
+	const char *json_config_text;	/* the same from a string (make run's embedded default) */
+	bool interrupt_mode;		/* --interrupt */
+	bool no_rpc_server;		/* tools that need no socket */
+	bool no_eal;			/* tools and tests that need no DPDK memory */
+	/* Runs on reactor 0 after the config is replayed; NULL = nothing. */
+	void (*start_fn)(void *arg);
+	void *start_arg;
+};
+
+#define VT_APP_DEFAULT_RPC_ADDR "/var/tmp/vtarget.sock"
+#define VT_APP_DEFAULT_MEM_MB 256
+
+void vt_app_opts_init(struct vt_app_opts *opts);
+/* Runs until vt_app_stop(); returns the exit code (0, or the rc given to vt_app_stop). */
+int vt_app_start(const struct vt_app_opts *opts);
+/* Any thread: begins an orderly shutdown; rc becomes vt_app_start's return value. */
+void vt_app_stop(int rc);
+/* Monotonic ns at which vt_app_start began (start-up time measurement). */
+uint64_t vt_app_start_ticks(void);
+
+/*
+ * Replays an SPDK-style {"subsystems":[{"subsystem":"bdev","config":[{"method":..,"params":..}]}]}
+ * text through the RPC methods, in the order of the subsystems list; cb(rc, arg) on reactor 0. A
+ * failing entry stops the replay with an error naming the method and the message.
+ */
+void vt_json_config_load(const char *text, size_t len, void (*cb)(int rc, void *arg), void *arg);
+
+#endif

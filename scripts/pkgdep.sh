@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages vtarget needs to build and test. Idempotent: when everything is
+# present it only asks dpkg (well under a second). Needs root, or sudo without a password.
+set -euo pipefail
+
+BUILD_PKGS=(gcc make pkg-config libc6-dev libdpdk-dev libyajl-dev libcunit1-dev liburing-dev
+	libaio-dev libbsd-dev libnuma-dev)
+TEST_PKGS=(python3 util-linux)
+
+want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+missing=()
+for p in "${want[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "pkgdep: installing ${missing[*]}"
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=(sudo -n)
+	else
+		echo "pkgdep: missing packages (${missing[*]}) and not root; run as root" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists when they are absent or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
+	"${SUDO[@]}" apt-get update -q
+fi
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
