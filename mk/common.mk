@@ -10,7 +10,7 @@ override BUILD_DIR := $(abspath $(BUILD_DIR))
 VT_VERSION := 0.1.0
 
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-	-Wformat=2 -Wshadow=local -Wstrict-prototypes -D_GNU_SOURCE -fno-common -g -pthread \
+	-Wformat=2 -Wstrict-prototypes -D_GNU_SOURCE -fno-common -g -pthread \
 	-I$(ROOT)/include -I$(ROOT) -DVT_VERSION_STRING='"$(VT_VERSION)"'
 
 ifeq ($(CONFIG_DEBUG),y)
@@ -46,3 +46,8 @@ VT_LINK_WHOLE := -Wl,--whole-archive $(VT_LIB_FILES) -Wl,--no-whole-archive $(SY
 VT_LINK := -Wl,--start-group $(VT_LIB_FILES) -Wl,--end-group $(SYS_LIBS)
 
 Q ?= @
+
+# gcc-only warnings (clang builds the fuzz targets).
+ifneq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -1)),clang)
+CFLAGS_BASE += -Wshadow=local
+endif

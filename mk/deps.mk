@@ -5,5 +5,6 @@ DEPS_event := util
 DEPS_jsonrpc := util event
 DEPS_init := util event jsonrpc
 DEPS_bdev := util event jsonrpc
+DEPS_vhost := util event jsonrpc bdev
 # Link order of the static libraries (users first).
 VT_LIBS := bdev init jsonrpc event util

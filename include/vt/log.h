@@ -9,6 +9,9 @@
 /*
  * Logging. Messages at or above the print level go to stderr with a timestamp; debug messages of a
  * component are printed only while the component's flag is set (RPC log_set_flag).
+ * A debug message of an enabled component is printed whatever the print level (the flag alone
+ * decides). Messages at or above the level also go to syslog once vt_log_open_syslog() was called.
+ * Each message is written with one fprintf and gets exactly one trailing newline.
  */
 enum vt_log_level {
 	VT_LOG_DISABLED = -1,

@@ -2,6 +2,7 @@
 #ifndef VT_UTIL_H
 #define VT_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,8 @@
 /* ---- cpu sets ---------------------------------------------------------------------------- */
 
 #define VT_CPUSET_MAX 1024
+/* Buffer size that holds any vt_cpuset_fmt() output: "0x", VT_CPUSET_MAX / 4 digits, NUL. */
+#define VT_CPUSET_FMT_LEN (2 + VT_CPUSET_MAX / 4 + 1)
 
 struct vt_cpuset {
 	uint64_t bits[VT_CPUSET_MAX / 64];
@@ -86,6 +89,7 @@ bool vt_uuid_is_null(const struct vt_uuid *uuid);
 char *vt_strdup(const char *s);
 /* Allocating printf. */
 char *vt_sprintf_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *vt_vsprintf_alloc(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Parses a whole string as a base-0 unsigned / signed integer; -EINVAL or -ERANGE otherwise. */
 int vt_strtou64(const char *s, uint64_t *out);
 int vt_strtoi64(const char *s, int64_t *out);
