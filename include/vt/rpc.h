@@ -47,6 +47,12 @@ uint32_t vt_rpc_get_state(void);
 /* Iterates registered method names in registration order (for rpc_get_methods). */
 const char *vt_rpc_method_first(uint32_t *iter, uint32_t *state_mask);
 const char *vt_rpc_method_next(uint32_t *iter, uint32_t *state_mask);
+/*
+ * Iterates the aliases (which the method iteration skips) in registration order; state_mask is
+ * that of the method the alias stands for (0 if it is not registered).
+ */
+const char *vt_rpc_alias_first(uint32_t *iter, uint32_t *state_mask);
+const char *vt_rpc_alias_next(uint32_t *iter, uint32_t *state_mask);
 
 /*
  * Answers with a result: begin returns a writer positioned where the result value goes; write one
