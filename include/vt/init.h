@@ -21,6 +21,8 @@ struct vt_app_opts {
 	bool interrupt_mode;		/* --interrupt */
 	bool no_rpc_server;		/* tools that need no socket */
 	bool no_eal;			/* tools and tests that need no DPDK memory */
+	/* -S: folder for vhost-user sockets; NULL = VT_APP_DEFAULT_VHOST_SOCK_DIR. */
+	const char *vhost_sock_dir;
 	/* Runs on reactor 0 after the config is replayed; NULL = nothing. */
 	void (*start_fn)(void *arg);
 	void *start_arg;
@@ -28,6 +30,7 @@ struct vt_app_opts {
 
 #define VT_APP_DEFAULT_RPC_ADDR "/var/tmp/vtarget.sock"
 #define VT_APP_DEFAULT_MEM_MB 256
+#define VT_APP_DEFAULT_VHOST_SOCK_DIR "/var/tmp"
 
 void vt_app_opts_init(struct vt_app_opts *opts);
 /* Runs until vt_app_stop(); returns the exit code (0, or the rc given to vt_app_stop). */
@@ -36,6 +39,8 @@ int vt_app_start(const struct vt_app_opts *opts);
 void vt_app_stop(int rc);
 /* Monotonic ns at which vt_app_start began (start-up time measurement). */
 uint64_t vt_app_start_ticks(void);
+/* Folder where vhost-user sockets are created (opts->vhost_sock_dir, or the default). */
+const char *vt_app_vhost_sock_dir(void);
 
 /*
  * Replays an SPDK-style {"subsystems":[{"subsystem":"bdev","config":[{"method":..,"params":..}]}]}
