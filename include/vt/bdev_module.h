@@ -79,6 +79,18 @@ void vt_bdev_destruct_done(struct vt_bdev *bdev, int rc);
 /* Changes the size and sends VT_BDEV_EVENT_RESIZE to every descriptor. On reactor 0. */
 int vt_bdev_notify_blockcnt_change(struct vt_bdev *bdev, uint64_t blockcnt);
 
+/*
+ * Alternative names: vt_bdev_open and vt_bdev_get_by_name accept them, bdev_get_bdevs lists them.
+ * Unique among all names and aliases. On reactor 0. 0, -EEXIST, -EINVAL (bad name), -ENOMEM;
+ * vt_bdev_alias_del returns -ENOENT for an alias the bdev does not have.
+ */
+int vt_bdev_alias_add(struct vt_bdev *bdev, const char *alias);
+int vt_bdev_alias_del(struct vt_bdev *bdev, const char *alias);
+/* Longest bdev name or alias accepted by vt_bdev_register / vt_bdev_alias_add. */
+#define VT_BDEV_MAX_NAME_LEN 255
+/* The rule vt_bdev_register applies to names: 1..VT_BDEV_MAX_NAME_LEN printable, no spaces. */
+bool vt_bdev_name_is_valid(const char *name);
+
 #define VT_BDEV_IO_DRIVER_CTX 256
 
 /* What a module sees of an I/O. The layer's own fields come after driver_ctx. */

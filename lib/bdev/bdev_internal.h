@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef VT_BDEV_INTERNAL_H
+#define VT_BDEV_INTERNAL_H
+
+/*
+ * Private to lib/bdev: the layer's part of a bdev (struct bdev_internal), descriptors, channels
+ * and the I/O object. Ownership:
+ *
+ * - the registry, every bdev's descriptor list, claims and aliases are protected by g_bdev_mutex
+ *   (bdev.c) and changed on reactor 0, except vt_bdev_open / vt_bdev_close, which run on the
+ *   descriptor's reactor;
+ * - a channel, its I/O pool and its queues belong to one reactor and are touched only there;
+ * - the LBA range locks of COMPARE_AND_WRITE are the only data shared between reactors on the
+ *   data path: a spinlock-protected list plus an atomic counter that lets writes skip the lock
+ *   while no range is locked;
+ * - bdev_internal.refs counts the registration, open descriptors, live channels and messages in
+ *   flight; the bdev is destructed once it is removing and the count reaches zero.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/queue.h>
+
+#include "vt/bdev.h"
+#include "vt/bdev_module.h"
+#include "vt/event.h"
+
+_Static_assert(VT_MAX_REACTORS <= 64, "range lock waiter masks are one uint64_t");
+
+/* Defaults and limits of bdev_set_options. */
+#define BDEV_DEFAULT_IO_POOL_SIZE (64 * 1024 - 1)
+#define BDEV_DEFAULT_IO_CACHE_SIZE 1024
+#define BDEV_MAX_IO_CACHE_SIZE (64 * 1024)
+#define BDEV_DEFAULT_SMALL_BUF_POOL_SIZE 8191
+#define BDEV_DEFAULT_LARGE_BUF_POOL_SIZE 1023
+/* Backstop period for retrying I/O queued on NOMEM or on a locked range. */
+#define BDEV_RETRY_PERIOD_US 1000
+/* Default COMPARE_AND_WRITE unit: 64 KiB of blocks, at least 1, at most 255 (SCSI's limit). */
+#define BDEV_DEFAULT_ACWU_BYTES (64 * 1024)
+#define BDEV_MAX_DEFAULT_ACWU 255
+
+struct bdev_opts {
+	uint32_t bdev_io_pool_size;	/* checked against the cache size, like SPDK */
+	uint32_t bdev_io_cache_size;	/* I/O objects preallocated by each channel */
+	bool bdev_auto_examine;		/* stored and dumped; there is no examine step */
+	uint32_t small_buf_pool_size;	/* stored and dumped; no shared buffer pools */
+	uint32_t large_buf_pool_size;
+};
+
+/* What each I/O type needs from the submission checks. */
+enum {
+	BDEV_IOF_DATA = 0x1,		/* carries iovecs of num_blocks * blocklen bytes */
+	BDEV_IOF_WRITE = 0x2,		/* needs a writable descriptor */
+	BDEV_IOF_LOCKED = 0x4,		/* waits for overlapping locked ranges (C&W) */
+	BDEV_IOF_ZERO_LEN = 0x8,	/* num_blocks 0 is allowed */
+	BDEV_IOF_NO_RANGE = 0x10,	/* no offset / length at all */
+};
+extern const uint8_t g_bdev_io_flags[VT_BDEV_NUM_IO_TYPES];
+
+enum bdev_io_state {
+	BIO_FREE = 0,
+	BIO_FROZEN,		/* submitted while a reset runs; started when it ends */
+	BIO_LOCK_WAIT,		/* waits for an overlapping locked range */
+	BIO_LOCKING,		/* COMPARE_AND_WRITE draining writes before holding its range */
+	BIO_NOMEM,		/* waits for resources (module NOMEM or a bounce buffer) */
+	BIO_MODULE,		/* in the module */
+	BIO_RESET_WAIT,		/* emulated reset waiting for the channel's I/O */
+	BIO_DONE,		/* completed, callback pending */
+};
+
+/* Multi-step I/O the layer drives itself. */
+enum bdev_io_step {
+	BIO_STEP_NONE = 0,
+	BIO_STEP_CMP_READ,	/* emulated COMPARE: reading the blocks into cmp_buf */
+	BIO_STEP_CW_CMP,	/* COMPARE_AND_WRITE: native COMPARE of cmp_iovs */
+	BIO_STEP_CW_READ,	/* COMPARE_AND_WRITE: reading the blocks into cmp_buf */
+	BIO_STEP_CW_WRITE,	/* COMPARE_AND_WRITE: writing iovs */
+};
+
+struct bdev_internal;
+
+/* A locked LBA range; embedded in the COMPARE_AND_WRITE I/O that holds it. */
+struct bdev_range {
+	TAILQ_ENTRY(bdev_range) link;		/* on bdev_internal.ranges */
+	TAILQ_ENTRY(bdev_range) drain_link;	/* on a channel's lock_drains while draining */
+	uint64_t offset;
+	uint64_t num;
+	uint64_t waiters;	/* bit per reactor with I/O waiting for this range */
+	struct bdev_internal *bi;
+	struct bdev_io_internal *bio;
+	uint32_t owner;		/* reactor of the COMPARE_AND_WRITE */
+	uint32_t sweep;		/* reactor whose channel is being drained */
+	uint32_t drain_count;	/* overlapping writes still running on that channel */
+	struct vt_defer retry;	/* resends a sweep message that found a full ring */
+	vt_msg_fn retry_fn;
+	uint32_t retry_idx;
+};
+
+/* The layer's I/O object: the module's struct vt_bdev_io first, then the layer's fields. */
+struct bdev_io_internal {
+	struct vt_bdev_io io;
+	struct vt_bdev_channel *ch;
+	vt_bdev_io_cb cb;
+	void *cb_arg;
+	uint64_t submit_ticks;
+	struct bdev_io_internal *next_free;
+	TAILQ_ENTRY(bdev_io_internal) link;	/* on at most one channel queue */
+	uint8_t utype;		/* the user's type; io.type is what the module is asked to do */
+	int8_t status;
+	uint8_t state;		/* enum bdev_io_state */
+	uint8_t step;		/* enum bdev_io_step */
+	bool range_held;	/* COMPARE_AND_WRITE holds range */
+	int err;		/* errno of a FAILED I/O */
+	uint64_t miscompare_off;
+	/* Multi-step I/O: the user's data iovecs while the module works on others. */
+	struct iovec *saved_iovs;
+	int saved_iovcnt;
+	void *cmp_buf;		/* emulated compare: the blocks read */
+	struct iovec cmp_iov;
+	/* Alignment bounce: the iovecs the module would have seen, and the aligned copy. */
+	void *align_buf;
+	struct iovec *align_iovs;
+	int align_iovcnt;
+	struct iovec *align_cmp_iovs;
+	int align_cmp_iovcnt;
+	struct iovec align_iov[2];
+	struct bdev_range range;
+};
+
+TAILQ_HEAD(bdev_io_list, bdev_io_internal);
+
+struct vt_bdev_channel {
+	struct vt_bdev *bdev;
+	struct bdev_internal *bi;
+	void *module_ch;
+	struct bdev_io_internal *free_head;	/* LIFO of free I/O objects */
+	struct bdev_io_internal *pool;		/* pool_size objects, initialised on first use */
+	uint32_t pool_size;
+	uint32_t pool_used;
+	uint32_t outstanding;	/* objects taken from the pool */
+	uint32_t active;	/* non-reset I/O submitted and not completed */
+	uint32_t frozen;	/* of which waiting on frozen_q */
+	uint32_t in_module;
+	uint32_t resets;	/* a reset is running (0 or 1) */
+	uint32_t refcnt;
+	uint32_t reactor;
+	bool in_deferred;
+	bool lock_retry;	/* lock_wait_q should be retried */
+	bool destroyed;
+	struct vt_defer defer;	/* completions, retries, io_wait, resets */
+	struct bdev_io_list done_q;
+	struct bdev_io_list nomem_q;
+	struct bdev_io_list lock_wait_q;
+	struct bdev_io_list frozen_q;
+	struct bdev_io_internal *reset_wait;	/* emulated reset waiting for active == frozen */
+	TAILQ_HEAD(, bdev_range) lock_drains;
+	TAILQ_HEAD(, vt_bdev_io_wait_entry) io_wait_q;
+	struct vt_poller *retry_poller;
+	struct vt_bdev_io_stat stat;
+};
+
+struct bdev_alias {
+	TAILQ_ENTRY(bdev_alias) link;
+	char *name;
+};
+
+struct vt_bdev_desc {
+	struct vt_bdev *bdev;
+	struct bdev_internal *bi;
+	bool write;
+	bool closed;		/* on the owner reactor */
+	uint32_t reactor;
+	vt_bdev_event_cb event_cb;
+	void *event_ctx;
+	atomic_uint refs;	/* the user's and one per event message in flight */
+	atomic_uint events;	/* bit (1 << type) per event to deliver */
+	atomic_bool msg_pending;
+	TAILQ_ENTRY(vt_bdev_desc) link;
+	TAILQ_ENTRY(vt_bdev_desc) retry_link;	/* on g_event_retry (under g_bdev_mutex) */
+};
+
+struct bdev_internal {
+	/* Read by every submission. */
+	atomic_bool removing;
+	atomic_uint range_count;	/* ranges on the ranges list */
+	bool supported[VT_BDEV_NUM_IO_TYPES];	/* what users may submit */
+	bool native[VT_BDEV_NUM_IO_TYPES];	/* what the module does itself */
+	uint32_t buf_align;		/* > 1: bounce buffers that miss it */
+	uint32_t acwu;
+	struct vt_bdev *bdev;
+	struct vt_bdev_channel *channels[VT_MAX_REACTORS];	/* slot i touched on reactor i */
+
+	pthread_spinlock_t range_lock;
+	TAILQ_HEAD(, bdev_range) ranges;
+
+	/* Under g_bdev_mutex. */
+	TAILQ_ENTRY(bdev_internal) link;
+	TAILQ_HEAD(, vt_bdev_desc) descs;
+	TAILQ_HEAD(, bdev_alias) aliases;
+	struct vt_bdev_desc *claim_desc;
+	char *claim_owner;
+	struct vt_bdev_io_stat retired;	/* statistics of destroyed channels */
+
+	atomic_uint refs;
+	void (*unregister_cb)(void *cb_arg, int rc);
+	void *unregister_arg;
+	struct vt_defer final_defer;
+};
+
+/* bdev.c */
+extern pthread_mutex_t g_bdev_mutex;
+void bdev_ref(struct bdev_internal *bi);
+void bdev_unref(struct bdev_internal *bi);
+struct bdev_internal *bdev_lookup_locked(const char *name);
+/* Registry iteration on reactor 0, including bdevs being removed. */
+struct bdev_internal *bdev_registry_first(void);
+struct bdev_internal *bdev_registry_next(struct bdev_internal *bi);
+/* The most recently registered bdev not being removed; *empty tells if any bdev is left. */
+struct bdev_internal *bdev_registry_newest_live(bool *empty);
+
+/* bdev_desc.c */
+void bdev_desc_post_event_locked(struct vt_bdev_desc *desc, enum vt_bdev_event_type type);
+
+/* bdev_subsystem.c */
+extern struct bdev_opts g_bdev_opts;
+int bdev_set_opts(const struct bdev_opts *opts, char *err, size_t errlen);
+/* A bdev is gone: the subsystem's fini, if running, unregisters the next one. */
+void bdev_fini_continue(void);
+
+/* bdev_channel.c */
+void bdev_channel_deferred(void *arg);
+void bdev_channel_queue_lock_retry(struct vt_bdev_channel *ch);
+void bdev_channel_retry_lock_waiters(struct vt_bdev_channel *ch);
+void bdev_channel_retry_nomem(struct vt_bdev_channel *ch);
+void bdev_channel_arm_retry(struct vt_bdev_channel *ch);
+void bdev_stat_add(struct vt_bdev_io_stat *dst, const struct vt_bdev_io_stat *src);
+void bdev_stat_init(struct vt_bdev_io_stat *stat);
+
+/* bdev_io.c */
+void bdev_io_start(struct bdev_io_internal *bio);
+void bdev_io_to_module(struct bdev_io_internal *bio);
+void bdev_io_done(struct bdev_io_internal *bio);
+void bdev_cw_locked(struct bdev_io_internal *bio);
+
+/* bdev_range.c */
+/* True when bio overlaps a locked range: it was queued on its channel's lock_wait_q. */
+bool bdev_range_wait(struct bdev_io_internal *bio);
+/* COMPARE_AND_WRITE: locks its range (or queues it) and drains overlapping writes. */
+void bdev_range_lock(struct bdev_io_internal *bio);
+void bdev_range_unlock(struct bdev_io_internal *bio);
+/* An I/O that was running left the running states on ch. */
+void bdev_range_drain_io_done(struct vt_bdev_channel *ch, struct bdev_io_internal *bio);
+
+/* Runs the channel's deferred work on the next iteration (no-op when already queued). */
+static inline void
+bdev_channel_defer(struct vt_bdev_channel *ch)
+{
+	vt_defer(&ch->defer, bdev_channel_deferred, ch);
+}
+
+/* An I/O object from the channel's pool, or NULL when all are taken. */
+static inline struct bdev_io_internal *
+bdev_channel_get_io(struct vt_bdev_channel *ch)
+{
+	struct bdev_io_internal *bio = ch->free_head;
+
+	if (vt_likely(bio != NULL)) {
+		ch->free_head = bio->next_free;
+	} else if (ch->pool_used < ch->pool_size) {
+		/* First use of this object: the mapping is zeroed, set the constant fields. */
+		bio = &ch->pool[ch->pool_used++];
+		bio->io.bdev = ch->bdev;
+		bio->io.internal = bio;
+		bio->ch = ch;
+		bio->range.bi = ch->bi;
+		bio->range.bio = bio;
+	} else {
+		return NULL;
+	}
+	ch->outstanding++;
+	return bio;
+}
+
+static inline bool
+bdev_ranges_overlap(uint64_t off1, uint64_t num1, uint64_t off2, uint64_t num2)
+{
+	return off1 < off2 + num2 && off2 < off1 + num1;
+}
+
+static inline struct bdev_io_internal *
+bdev_io_from_io(struct vt_bdev_io *io)
+{
+	return VT_CONTAINEROF(io, struct bdev_io_internal, io);
+}
+
+#endif

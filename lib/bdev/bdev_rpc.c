@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * RPCs of the bdev layer, with SPDK's names, parameters and result shapes: bdev_get_bdevs,
+ * bdev_get_iostat, bdev_set_options and bdev_wait_for_examine. They run on reactor 0, the only
+ * reactor that changes the registry, so walking it needs no lock.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "vt/bdev.h"
+#include "vt/bdev_module.h"
+#include "vt/event.h"
+#include "vt/json.h"
+#include "vt/log.h"
+#include "vt/rpc.h"
+
+#include "lib/bdev/bdev_internal.h"
+
+static void
+rpc_send_no_bdev(struct vt_jsonrpc_request *req, const char *name)
+{
+	vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "bdev '%s' does not exist", name);
+}
+
+/* A live bdev by name, alias or UUID; NULL (and the request answered) otherwise. */
+static struct bdev_internal *
+rpc_find_bdev(struct vt_jsonrpc_request *req, const char *name)
+{
+	struct vt_bdev *bdev = vt_bdev_get_by_name(name);
+
+	if (bdev == NULL || atomic_load(&bdev->internal->removing)) {
+		rpc_send_no_bdev(req, name);
+		return NULL;
+	}
+	return bdev->internal;
+}
+
+/* ---- bdev_get_bdevs ----------------------------------------------------------------------- */
+
+static void
+rpc_dump_io_types(struct vt_json_write_ctx *w, struct vt_bdev *bdev)
+{
+	static const enum vt_bdev_io_type types[] = {
+		VT_BDEV_IO_TYPE_READ, VT_BDEV_IO_TYPE_WRITE, VT_BDEV_IO_TYPE_UNMAP,
+		VT_BDEV_IO_TYPE_FLUSH, VT_BDEV_IO_TYPE_RESET, VT_BDEV_IO_TYPE_COMPARE,
+		VT_BDEV_IO_TYPE_COMPARE_AND_WRITE, VT_BDEV_IO_TYPE_WRITE_ZEROES,
+	};
+
+	vt_json_write_named_object_begin(w, "supported_io_types");
+	for (size_t i = 0; i < VT_COUNTOF(types); i++) {
+		vt_json_write_named_bool(w, vt_bdev_io_type_name(types[i]),
+					 vt_bdev_io_type_supported(bdev, types[i]));
+	}
+	vt_json_write_named_bool(w, "abort", false);
+	vt_json_write_named_bool(w, "nvme_admin", false);
+	vt_json_write_named_bool(w, "nvme_io", false);
+	vt_json_write_object_end(w);
+}
+
+static void
+rpc_dump_bdev(struct vt_json_write_ctx *w, struct bdev_internal *bi)
+{
+	struct vt_bdev *bdev = bi->bdev;
+	char uuid[VT_UUID_STRING_LEN];
+	struct bdev_alias *a;
+
+	vt_json_write_object_begin(w);
+	vt_json_write_named_string(w, "name", bdev->name);
+	vt_json_write_named_array_begin(w, "aliases");
+	TAILQ_FOREACH(a, &bi->aliases, link) {
+		vt_json_write_string(w, a->name);
+	}
+	vt_json_write_array_end(w);
+	vt_json_write_named_string(w, "product_name", vt_bdev_get_product_name(bdev));
+	vt_json_write_named_uint64(w, "block_size", bdev->blocklen);
+	vt_json_write_named_uint64(w, "num_blocks", vt_bdev_get_num_blocks(bdev));
+	vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid);
+	vt_json_write_named_string(w, "uuid", uuid);
+	vt_json_write_named_object_begin(w, "assigned_rate_limits");
+	vt_json_write_named_uint64(w, "rw_ios_per_sec", 0);
+	vt_json_write_named_uint64(w, "rw_mbytes_per_sec", 0);
+	vt_json_write_named_uint64(w, "r_mbytes_per_sec", 0);
+	vt_json_write_named_uint64(w, "w_mbytes_per_sec", 0);
+	vt_json_write_object_end(w);
+	vt_json_write_named_bool(w, "claimed", bi->claim_desc != NULL);
+	if (bi->claim_desc != NULL) {
+		vt_json_write_named_string(w, "claim_type", "exclusive_write");
+	}
+	vt_json_write_named_bool(w, "zoned", false);
+	rpc_dump_io_types(w, bdev);
+	/* vtarget's additions: what SCSI and virtio-blk advertise. */
+	vt_json_write_named_bool(w, "write_cache", bdev->write_cache);
+	vt_json_write_named_uint64(w, "md_size", 0);
+	vt_json_write_named_uint64(w, "optimal_io_boundary", bdev->optimal_io_boundary);
+	vt_json_write_named_uint64(w, "buf_align", bi->buf_align);
+	vt_json_write_named_uint64(w, "acwu", bi->acwu);
+	vt_json_write_named_bool(w, "read_only", bdev->read_only);
+	vt_json_write_named_object_begin(w, "driver_specific");
+	if (bdev->fn_table->dump_info_json != NULL) {
+		bdev->fn_table->dump_info_json(bdev->ctxt, w);
+	}
+	vt_json_write_object_end(w);
+	vt_json_write_object_end(w);
+}
+
+struct rpc_get_bdevs {
+	char *name;
+	uint64_t timeout;	/* ms to wait for the named bdev to appear (SPDK semantics) */
+};
+
+/* A bdev_get_bdevs with a name and a timeout, waiting for that bdev to be registered. */
+struct rpc_get_bdevs_wait {
+	struct vt_jsonrpc_request *req;
+	char *name;
+	uint64_t deadline;		/* vt_get_ticks() value after which the answer is -ENODEV */
+	struct vt_poller *poller;
+};
+
+#define RPC_GET_BDEVS_WAIT_PERIOD_US 5000
+
+static const struct vt_json_object_decoder g_get_bdevs_decoders[] = {
+	{"name", offsetof(struct rpc_get_bdevs, name), vt_json_decode_string, true},
+	{"timeout", offsetof(struct rpc_get_bdevs, timeout), vt_json_decode_uint64, true},
+};
+
+static void
+rpc_get_bdevs_answer_one(struct vt_jsonrpc_request *req, struct bdev_internal *bi)
+{
+	struct vt_json_write_ctx *w = vt_jsonrpc_begin_result(req);
+
+	vt_json_write_array_begin(w);
+	rpc_dump_bdev(w, bi);
+	vt_json_write_array_end(w);
+	vt_jsonrpc_end_result(req, w);
+}
+
+static struct bdev_internal *
+rpc_get_bdevs_lookup(const char *name)
+{
+	struct vt_bdev *bdev = vt_bdev_get_by_name(name);
+
+	if (bdev == NULL || atomic_load(&bdev->internal->removing)) {
+		return NULL;
+	}
+	return bdev->internal;
+}
+
+static int
+rpc_get_bdevs_wait_poll(void *arg)
+{
+	struct rpc_get_bdevs_wait *wait = arg;
+	struct bdev_internal *bi = rpc_get_bdevs_lookup(wait->name);
+
+	if (bi == NULL && vt_get_ticks() < wait->deadline) {
+		return VT_POLLER_IDLE;
+	}
+	if (bi != NULL) {
+		rpc_get_bdevs_answer_one(wait->req, bi);
+	} else {
+		rpc_send_no_bdev(wait->req, wait->name);
+	}
+	vt_poller_unregister(&wait->poller);
+	free(wait->name);
+	free(wait);
+	return VT_POLLER_BUSY;
+}
+
+/* Takes ownership of name. Returns 0, or -ENOMEM (nothing answered). */
+static int
+rpc_get_bdevs_wait(struct vt_jsonrpc_request *req, char *name, uint64_t timeout_ms)
+{
+	struct rpc_get_bdevs_wait *wait = calloc(1, sizeof(*wait));
+
+	if (wait == NULL) {
+		return -ENOMEM;
+	}
+	wait->req = req;
+	wait->name = name;
+	wait->deadline = vt_get_ticks() + timeout_ms * (VT_TICKS_HZ / 1000);
+	wait->poller = vt_poller_register(rpc_get_bdevs_wait_poll, wait,
+					  RPC_GET_BDEVS_WAIT_PERIOD_US, "bdev_get_bdevs_wait");
+	if (wait->poller == NULL) {
+		free(wait);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+rpc_bdev_get_bdevs(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_get_bdevs p = {0};
+	struct bdev_internal *bi = NULL;
+	struct vt_json_write_ctx *w;
+
+	if (vt_rpc_decode_params(req, params, g_get_bdevs_decoders,
+				 VT_COUNTOF(g_get_bdevs_decoders), &p) != 0) {
+		goto out;
+	}
+	if (p.name != NULL) {
+		bi = rpc_get_bdevs_lookup(p.name);
+		if (bi == NULL && p.timeout > 0) {
+			/* SPDK waits up to timeout ms for the bdev to be registered. */
+			if (rpc_get_bdevs_wait(req, p.name, p.timeout) == 0) {
+				return;
+			}
+			vt_jsonrpc_send_error_response(req, -ENOMEM,
+						       "cannot wait for bdev: out of memory");
+			goto out;
+		}
+		if (bi == NULL) {
+			rpc_send_no_bdev(req, p.name);
+			goto out;
+		}
+	}
+	w = vt_jsonrpc_begin_result(req);
+	vt_json_write_array_begin(w);
+	if (bi != NULL) {
+		rpc_dump_bdev(w, bi);
+	} else {
+		for (bi = bdev_registry_first(); bi != NULL; bi = bdev_registry_next(bi)) {
+			if (!atomic_load(&bi->removing)) {
+				rpc_dump_bdev(w, bi);
+			}
+		}
+	}
+	vt_json_write_array_end(w);
+	vt_jsonrpc_end_result(req, w);
+out:
+	free(p.name);
+}
+VT_RPC_REGISTER("bdev_get_bdevs", rpc_bdev_get_bdevs, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* ---- bdev_get_iostat ---------------------------------------------------------------------- */
+
+struct rpc_iostat {
+	struct vt_jsonrpc_request *req;
+	struct bdev_internal **bdevs;	/* referenced until the answer is sent */
+	struct vt_bdev_io_stat *stats;
+	uint32_t count;
+	uint32_t next;
+	int rc;
+};
+
+static void
+rpc_write_stat(struct vt_json_write_ctx *w, const char *name, const struct vt_bdev_io_stat *s)
+{
+	vt_json_write_object_begin(w);
+	vt_json_write_named_string(w, "name", name);
+	vt_json_write_named_uint64(w, "bytes_read", s->bytes_read);
+	vt_json_write_named_uint64(w, "num_read_ops", s->num_read_ops);
+	vt_json_write_named_uint64(w, "bytes_written", s->bytes_written);
+	vt_json_write_named_uint64(w, "num_write_ops", s->num_write_ops);
+	vt_json_write_named_uint64(w, "bytes_unmapped", s->bytes_unmapped);
+	vt_json_write_named_uint64(w, "num_unmap_ops", s->num_unmap_ops);
+	vt_json_write_named_uint64(w, "bytes_copied", 0);
+	vt_json_write_named_uint64(w, "num_copy_ops", 0);
+	vt_json_write_named_uint64(w, "read_latency_ticks", s->read_latency_ticks);
+	vt_json_write_named_uint64(w, "max_read_latency_ticks", s->max_read_latency_ticks);
+	vt_json_write_named_uint64(w, "min_read_latency_ticks", s->min_read_latency_ticks);
+	vt_json_write_named_uint64(w, "write_latency_ticks", s->write_latency_ticks);
+	vt_json_write_named_uint64(w, "max_write_latency_ticks", s->max_write_latency_ticks);
+	vt_json_write_named_uint64(w, "min_write_latency_ticks", s->min_write_latency_ticks);
+	vt_json_write_named_uint64(w, "unmap_latency_ticks", s->unmap_latency_ticks);
+	vt_json_write_named_uint64(w, "max_unmap_latency_ticks", s->max_unmap_latency_ticks);
+	vt_json_write_named_uint64(w, "min_unmap_latency_ticks", s->min_unmap_latency_ticks);
+	vt_json_write_named_uint64(w, "copy_latency_ticks", 0);
+	vt_json_write_named_uint64(w, "max_copy_latency_ticks", 0);
+	vt_json_write_named_uint64(w, "min_copy_latency_ticks", 0);
+	vt_json_write_named_uint64(w, "num_errors", s->num_errors);
+	vt_json_write_object_end(w);
+}
+
+static void
+rpc_iostat_finish(struct rpc_iostat *ctx)
+{
+	struct vt_json_write_ctx *w;
+
+	if (ctx->rc != 0) {
+		vt_jsonrpc_send_error_response_fmt(ctx->req, ctx->rc,
+						   "cannot collect I/O statistics: %s",
+						   vt_strerror(-ctx->rc));
+	} else {
+		w = vt_jsonrpc_begin_result(ctx->req);
+		vt_json_write_object_begin(w);
+		vt_json_write_named_uint64(w, "tick_rate", VT_TICKS_HZ);
+		vt_json_write_named_uint64(w, "ticks", vt_get_ticks());
+		vt_json_write_named_array_begin(w, "bdevs");
+		for (uint32_t i = 0; i < ctx->count; i++) {
+			rpc_write_stat(w, ctx->bdevs[i]->bdev->name, &ctx->stats[i]);
+		}
+		vt_json_write_array_end(w);
+		vt_json_write_object_end(w);
+		vt_jsonrpc_end_result(ctx->req, w);
+	}
+	for (uint32_t i = 0; i < ctx->count; i++) {
+		bdev_unref(ctx->bdevs[i]);
+	}
+	free(ctx->bdevs);
+	free(ctx->stats);
+	free(ctx);
+}
+
+static void rpc_iostat_next(struct rpc_iostat *ctx);
+
+static void
+rpc_iostat_cb(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat, void *arg, int rc)
+{
+	struct rpc_iostat *ctx = arg;
+
+	if (rc != 0) {
+		ctx->rc = rc;
+		rpc_iostat_finish(ctx);
+		return;
+	}
+	ctx->stats[ctx->next++] = *stat;
+	rpc_iostat_next(ctx);
+}
+
+static void
+rpc_iostat_next(struct rpc_iostat *ctx)
+{
+	if (ctx->next == ctx->count) {
+		rpc_iostat_finish(ctx);
+		return;
+	}
+	vt_bdev_get_io_stat(ctx->bdevs[ctx->next]->bdev, rpc_iostat_cb, ctx);
+}
+
+/* Takes a reference on every bdev to report, so none goes while statistics are collected. */
+static int
+rpc_iostat_collect(struct rpc_iostat *ctx, struct bdev_internal *only)
+{
+	struct bdev_internal *bi;
+	uint32_t n = 0;
+
+	if (only != NULL) {
+		n = 1;
+	} else {
+		for (bi = bdev_registry_first(); bi != NULL; bi = bdev_registry_next(bi)) {
+			n += !atomic_load(&bi->removing);
+		}
+	}
+	ctx->bdevs = calloc(VT_MAX(n, 1u), sizeof(*ctx->bdevs));
+	ctx->stats = calloc(VT_MAX(n, 1u), sizeof(*ctx->stats));
+	if (ctx->bdevs == NULL || ctx->stats == NULL) {
+		return -ENOMEM;
+	}
+	for (bi = only != NULL ? only : bdev_registry_first(); bi != NULL && ctx->count < n;
+	     bi = bdev_registry_next(bi)) {
+		if (!atomic_load(&bi->removing)) {
+			bdev_ref(bi);
+			ctx->bdevs[ctx->count++] = bi;
+		}
+	}
+	return 0;
+}
+
+struct rpc_get_iostat {
+	char *name;
+};
+
+static const struct vt_json_object_decoder g_get_iostat_decoders[] = {
+	{"name", offsetof(struct rpc_get_iostat, name), vt_json_decode_string, true},
+};
+
+static void
+rpc_bdev_get_iostat(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_get_iostat p = {0};
+	struct bdev_internal *only = NULL;
+	struct rpc_iostat *ctx;
+
+	if (vt_rpc_decode_params(req, params, g_get_iostat_decoders,
+				 VT_COUNTOF(g_get_iostat_decoders), &p) != 0) {
+		goto out;
+	}
+	if (p.name != NULL) {
+		only = rpc_find_bdev(req, p.name);
+		if (only == NULL) {
+			goto out;
+		}
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL || rpc_iostat_collect(ctx, only) != 0) {
+		if (ctx != NULL) {
+			for (uint32_t i = 0; i < ctx->count; i++) {
+				bdev_unref(ctx->bdevs[i]);
+			}
+			free(ctx->bdevs);
+			free(ctx->stats);
+			free(ctx);
+		}
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       "out of memory");
+		goto out;
+	}
+	ctx->req = req;
+	rpc_iostat_next(ctx);
+out:
+	free(p.name);
+}
+VT_RPC_REGISTER("bdev_get_iostat", rpc_bdev_get_iostat, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* ---- bdev_set_options --------------------------------------------------------------------- */
+
+struct rpc_set_options {
+	struct bdev_opts opts;
+	uint32_t iobuf_small_cache_size;	/* newer SPDK names: accepted, no effect */
+	uint32_t iobuf_large_cache_size;
+};
+
+static const struct vt_json_object_decoder g_set_options_decoders[] = {
+	{"bdev_io_pool_size", offsetof(struct rpc_set_options, opts.bdev_io_pool_size),
+	 vt_json_decode_uint32, true},
+	{"bdev_io_cache_size", offsetof(struct rpc_set_options, opts.bdev_io_cache_size),
+	 vt_json_decode_uint32, true},
+	{"bdev_auto_examine", offsetof(struct rpc_set_options, opts.bdev_auto_examine),
+	 vt_json_decode_bool, true},
+	{"small_buf_pool_size", offsetof(struct rpc_set_options, opts.small_buf_pool_size),
+	 vt_json_decode_uint32, true},
+	{"large_buf_pool_size", offsetof(struct rpc_set_options, opts.large_buf_pool_size),
+	 vt_json_decode_uint32, true},
+	{"iobuf_small_cache_size", offsetof(struct rpc_set_options, iobuf_small_cache_size),
+	 vt_json_decode_uint32, true},
+	{"iobuf_large_cache_size", offsetof(struct rpc_set_options, iobuf_large_cache_size),
+	 vt_json_decode_uint32, true},
+};
+
+/*
+ * Registered for the start-up state only, like SPDK: channels created earlier keep their pools,
+ * so a later change would apply to some channels and not others. At run time the RPC layer
+ * refuses the call, and `rpc.py load_config` skips it.
+ */
+static void
+rpc_bdev_set_options(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_set_options p = {0};
+	char err[256];
+
+	pthread_mutex_lock(&g_bdev_mutex);
+	p.opts = g_bdev_opts;
+	pthread_mutex_unlock(&g_bdev_mutex);
+	/* Like SPDK, an absent bdev_auto_examine means true. */
+	p.opts.bdev_auto_examine = true;
+	if (vt_rpc_decode_params(req, params, g_set_options_decoders,
+				 VT_COUNTOF(g_set_options_decoders), &p) != 0) {
+		return;
+	}
+	if (bdev_set_opts(&p.opts, err, sizeof(err)) != 0) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS, err);
+		return;
+	}
+	vt_jsonrpc_send_bool_response(req, true);
+}
+VT_RPC_REGISTER("bdev_set_options", rpc_bdev_set_options, VT_RPC_STARTUP)
+
+/* ---- bdev_wait_for_examine ---------------------------------------------------------------- */
+
+/* There is no examine step: every bdev is complete when its create RPC answers. */
+static void
+rpc_bdev_wait_for_examine(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	if (params != NULL && !(YAJL_IS_OBJECT(params) && params->u.object.len == 0)) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+					       "bdev_wait_for_examine takes no parameters");
+		return;
+	}
+	vt_jsonrpc_send_bool_response(req, true);
+}
+VT_RPC_REGISTER("bdev_wait_for_examine", rpc_bdev_wait_for_examine,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME)

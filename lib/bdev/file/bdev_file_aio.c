@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libaio engine of the file module: one AIO context per reactor, shared by every file bdev on
+ * it. Reads and writes are batched into one io_submit per reactor iteration; completions are
+ * reaped with a zero-timeout io_getevents by a period-0 poller, or in interrupt mode when the
+ * eventfd every iocb signals becomes readable. fdatasync and fallocate go to the worker thread.
+ */
+
+#include <errno.h>
+#include <libaio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "vt/log.h"
+#include "lib/bdev/file/bdev_file.h"
+
+_Static_assert(sizeof(struct iocb) <= FILE_ENGINE_CTX_SIZE, "iocb does not fit the engine ctx");
+
+#define AIO_QUEUE_DEPTH 256
+#define AIO_REAP_BATCH 64
+
+struct aio_group {
+	io_context_t ctx;
+	uint32_t refs;
+	uint32_t reactor;
+	uint32_t inflight;		/* iocbs queued or submitted, not reaped */
+	uint32_t npending;		/* iocbs queued for the next io_submit */
+	int efd;			/* interrupt mode: eventfd signalled by every iocb */
+	bool dying;			/* last reference gone while the submit call was queued */
+	struct vt_poller *poller;
+	struct vt_defer submit_defer;
+	struct iocb *pending[AIO_QUEUE_DEPTH];
+	struct io_event events[AIO_REAP_BATCH];
+};
+
+static struct aio_group *g_aio_groups[VT_MAX_REACTORS];
+
+static struct file_io *
+iocb_to_fio(struct iocb *iocb)
+{
+	return VT_CONTAINEROF((uint8_t *)iocb, struct file_io, u.engine_ctx);
+}
+
+static void
+aio_group_free(struct aio_group *g)
+{
+	vt_poller_unregister(&g->poller);
+	if (g->efd >= 0) {
+		close(g->efd);
+	}
+	io_destroy(g->ctx);
+	free(g);
+}
+
+static void
+aio_flush(struct aio_group *g)
+{
+	struct iocb *batch[AIO_QUEUE_DEPTH];
+	uint32_t n = g->npending, done = 0;
+	int rc;
+
+	/* Completions below may queue new iocbs (a resubmission): they go to a fresh batch. */
+	memcpy(batch, g->pending, n * sizeof(batch[0]));
+	g->npending = 0;
+	while (done < n) {
+		rc = io_submit(g->ctx, (long)(n - done), &batch[done]);
+		if (rc > 0) {
+			done += (uint32_t)rc;
+			continue;
+		}
+		if (rc == 0 || rc == -EAGAIN) {
+			/* The kernel is short of resources: the bdev layer retries them. */
+			rc = -EAGAIN;
+			while (done < n) {
+				g->inflight--;
+				file_io_engine_done(iocb_to_fio(batch[done++]), rc);
+			}
+			return;
+		}
+		/* The first remaining iocb was refused (bad fd, unsupported rw flag...). */
+		g->inflight--;
+		file_io_engine_done(iocb_to_fio(batch[done++]), rc);
+	}
+}
+
+static void
+aio_submit_deferred(void *arg)
+{
+	struct aio_group *g = arg;
+
+	if (g->dying) {
+		aio_group_free(g);
+		return;
+	}
+	aio_flush(g);
+}
+
+static int
+aio_reap(struct aio_group *g)
+{
+	struct timespec zero = { 0 };
+	int i, n;
+
+	n = io_getevents(g->ctx, 0, AIO_REAP_BATCH, g->events, &zero);
+	if (n <= 0) {
+		if (n < 0 && n != -EINTR) {
+			VT_ERRLOG("io_getevents failed on reactor %u: %s\n", g->reactor,
+				  vt_strerror(-n));
+		}
+		return VT_POLLER_IDLE;
+	}
+	for (i = 0; i < n; i++) {
+		g->inflight--;
+		file_io_engine_done(iocb_to_fio(g->events[i].obj), (int64_t)(long)g->events[i].res);
+	}
+	return VT_POLLER_BUSY;
+}
+
+static int
+aio_poll(void *arg)
+{
+	struct aio_group *g = arg;
+
+	if (g->inflight == 0) {
+		return VT_POLLER_IDLE;
+	}
+	return aio_reap(g);
+}
+
+static int
+aio_fd_event(void *arg, uint32_t events)
+{
+	struct aio_group *g = arg;
+	uint64_t count;
+	int rc = VT_POLLER_IDLE;
+
+	if (read(g->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+		VT_ERRLOG("cannot read aio eventfd on reactor %u: %s\n", g->reactor,
+			  vt_strerror(errno));
+	}
+	while (g->inflight > g->npending && aio_reap(g) == VT_POLLER_BUSY) {
+		rc = VT_POLLER_BUSY;
+	}
+	return rc;
+}
+
+static void *
+aio_group_get(void)
+{
+	uint32_t idx = vt_reactor_current();
+	struct aio_group *g;
+	int rc;
+
+	if (idx >= VT_MAX_REACTORS) {
+		return NULL;
+	}
+	g = g_aio_groups[idx];
+	if (g != NULL) {
+		g->refs++;
+		return g;
+	}
+	g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		return NULL;
+	}
+	g->efd = -1;
+	g->reactor = idx;
+	rc = io_setup(AIO_QUEUE_DEPTH, &g->ctx);
+	if (rc < 0) {
+		VT_ERRLOG("cannot set up an aio context on reactor %u (io_setup: %s); see "
+			  "/proc/sys/fs/aio-max-nr\n", idx, vt_strerror(-rc));
+		free(g);
+		return NULL;
+	}
+	if (vt_reactors_interrupt_mode()) {
+		g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (g->efd >= 0) {
+			g->poller = vt_fd_poller_register(g->efd, EPOLLIN, aio_fd_event, g,
+							  "bdev_aio");
+		}
+	} else {
+		g->poller = vt_poller_register(aio_poll, g, 0, "bdev_aio");
+	}
+	if (g->poller == NULL) {
+		VT_ERRLOG("cannot register the aio completion poller on reactor %u\n", idx);
+		aio_group_free(g);
+		return NULL;
+	}
+	g->refs = 1;
+	g_aio_groups[idx] = g;
+	return g;
+}
+
+static void
+aio_group_put(void *group)
+{
+	struct aio_group *g = group;
+
+	if (--g->refs > 0) {
+		return;
+	}
+	if (g->inflight != 0) {
+		VT_ERRLOG("aio context of reactor %u released with %u operations in flight\n",
+			  g->reactor, g->inflight);
+	}
+	g_aio_groups[g->reactor] = NULL;
+	if (g->submit_defer.queued) {
+		g->dying = true;
+		return;
+	}
+	aio_group_free(g);
+}
+
+static int
+aio_submit_rw(void *group, struct file_io *fio, int fd, bool write, const struct iovec *iov,
+	      int iovcnt, uint64_t off, int rw_flags)
+{
+	struct aio_group *g = group;
+	struct iocb *iocb = (struct iocb *)fio->u.engine_ctx;
+
+	if (g->inflight >= AIO_QUEUE_DEPTH) {
+		return -EAGAIN;
+	}
+	if (write) {
+		io_prep_pwritev2(iocb, fd, iov, iovcnt, (long long)off, rw_flags);
+	} else {
+		io_prep_preadv2(iocb, fd, iov, iovcnt, (long long)off, rw_flags);
+	}
+	iocb->data = fio;
+	if (g->efd >= 0) {
+		io_set_eventfd(iocb, g->efd);
+	}
+	g->pending[g->npending++] = iocb;
+	g->inflight++;
+	vt_defer(&g->submit_defer, aio_submit_deferred, g);
+	return 0;
+}
+
+static void
+aio_job_done(void *arg)
+{
+	struct file_job *job = arg;
+
+	file_io_engine_done(VT_CONTAINEROF(job, struct file_io, u.job), job->result);
+}
+
+static int
+aio_submit_job(struct file_io *fio, enum file_job_op op, int fd, int mode, uint64_t off,
+	       uint64_t len)
+{
+	struct file_job *job = &fio->u.job;
+
+	*job = (struct file_job) {
+		.op = op, .fd = fd, .mode = mode, .off = off, .len = len,
+		.reactor = vt_reactor_current(), .done = aio_job_done,
+	};
+	return file_worker_submit(job);
+}
+
+static int
+aio_submit_fdatasync(void *group, struct file_io *fio, int fd)
+{
+	return aio_submit_job(fio, FILE_JOB_FDATASYNC, fd, 0, 0, 0);
+}
+
+static int
+aio_submit_fallocate(void *group, struct file_io *fio, int fd, int mode, uint64_t off,
+		     uint64_t len)
+{
+	return aio_submit_job(fio, FILE_JOB_FALLOCATE, fd, mode, off, len);
+}
+
+const struct file_engine file_engine_aio = {
+	.name = "libaio",
+	.group_get = aio_group_get,
+	.group_put = aio_group_put,
+	.submit_rw = aio_submit_rw,
+	.submit_fdatasync = aio_submit_fdatasync,
+	.submit_fallocate = aio_submit_fallocate,
+};

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* bdev_malloc_create and bdev_malloc_delete, with SPDK's parameters and results. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "vt/bdev.h"
+#include "vt/bdev_module.h"
+#include "vt/json.h"
+#include "vt/log.h"
+#include "vt/rpc.h"
+#include "vt/util.h"
+
+#include "lib/bdev/malloc/bdev_malloc.h"
+
+struct rpc_malloc_create {
+	char *name;
+	uint64_t num_blocks;
+	uint32_t block_size;
+	char *uuid;
+	uint32_t optimal_io_boundary;
+};
+
+static const struct vt_json_object_decoder g_malloc_create_decoders[] = {
+	{"name", offsetof(struct rpc_malloc_create, name), vt_json_decode_string, true},
+	{"num_blocks", offsetof(struct rpc_malloc_create, num_blocks), vt_json_decode_uint64},
+	{"block_size", offsetof(struct rpc_malloc_create, block_size), vt_json_decode_uint32},
+	{"uuid", offsetof(struct rpc_malloc_create, uuid), vt_json_decode_string, true},
+	{"optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary),
+	 vt_json_decode_uint32, true},
+};
+
+/* Answers -32602 naming the first bad parameter; returns false then. */
+static bool
+rpc_malloc_check(struct vt_jsonrpc_request *req, const struct rpc_malloc_create *p,
+		 struct vt_uuid *uuid)
+{
+	uint64_t max = bdev_malloc_max_bytes();
+
+	if (p->name != NULL && !vt_bdev_name_is_valid(p->name)) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'name': '%s' must be 1 to %d "
+						   "printable characters without spaces", p->name,
+						   VT_BDEV_MAX_NAME_LEN);
+		return false;
+	}
+	if (!VT_IS_POW2(p->block_size) || p->block_size < 512 ||
+	    p->block_size > BDEV_MALLOC_MAX_BLOCK_SIZE) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'block_size': %" PRIu32
+						   " is not a power of two from 512 to %d",
+						   p->block_size, BDEV_MALLOC_MAX_BLOCK_SIZE);
+		return false;
+	}
+	if (p->num_blocks == 0) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+					       "invalid parameter 'num_blocks': must be at least 1");
+		return false;
+	}
+	if (p->num_blocks > max / p->block_size) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'num_blocks': %" PRIu64
+						   " blocks of %" PRIu32 " bytes exceed the memory "
+						   "of this machine (%" PRIu64 " MiB)", p->num_blocks,
+						   p->block_size, max >> 20);
+		return false;
+	}
+	if (p->uuid != NULL && vt_uuid_parse(uuid, p->uuid) != 0) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'uuid': '%s' is not a UUID",
+						   p->uuid);
+		return false;
+	}
+	return true;
+}
+
+static void
+rpc_bdev_malloc_create(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_malloc_create p = {0};
+	struct bdev_malloc_opts opts = {0};
+	struct vt_bdev *bdev;
+	struct vt_json_write_ctx *w;
+	struct vt_uuid uuid;
+	int rc;
+
+	if (vt_rpc_decode_params(req, params, g_malloc_create_decoders,
+				 VT_COUNTOF(g_malloc_create_decoders), &p) != 0 ||
+	    !rpc_malloc_check(req, &p, &uuid)) {
+		goto out;
+	}
+	if (p.name != NULL && vt_bdev_get_by_name(p.name) != NULL) {
+		vt_jsonrpc_send_error_response_fmt(req, -EEXIST, "bdev '%s' already exists",
+						   p.name);
+		goto out;
+	}
+	opts.name = p.name;
+	opts.num_blocks = p.num_blocks;
+	opts.block_size = p.block_size;
+	opts.uuid = p.uuid != NULL ? &uuid : NULL;
+	opts.optimal_io_boundary = p.optimal_io_boundary;
+	rc = bdev_malloc_create(&opts, &bdev);
+	if (rc == -EEXIST) {
+		vt_jsonrpc_send_error_response_fmt(req, rc, "a bdev with uuid '%s' already exists",
+						   p.uuid != NULL ? p.uuid : "");
+		goto out;
+	}
+	if (rc != 0) {
+		vt_jsonrpc_send_error_response_fmt(req, rc, "cannot create malloc bdev '%s': %s",
+						   p.name != NULL ? p.name : "", vt_strerror(-rc));
+		goto out;
+	}
+	w = vt_jsonrpc_begin_result(req);
+	vt_json_write_string(w, vt_bdev_get_name(bdev));
+	vt_jsonrpc_end_result(req, w);
+out:
+	free(p.name);
+	free(p.uuid);
+}
+VT_RPC_REGISTER("bdev_malloc_create", rpc_bdev_malloc_create, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+struct rpc_malloc_delete {
+	char *name;
+};
+
+static const struct vt_json_object_decoder g_malloc_delete_decoders[] = {
+	{"name", offsetof(struct rpc_malloc_delete, name), vt_json_decode_string},
+};
+
+struct rpc_delete_ctx {
+	struct vt_jsonrpc_request *req;
+	char *name;
+};
+
+static void
+rpc_malloc_deleted(void *cb_arg, int rc)
+{
+	struct rpc_delete_ctx *ctx = cb_arg;
+
+	if (rc == -EBUSY) {
+		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "bdev '%s' is already being "
+						   "deleted", ctx->name);
+	} else if (rc != 0) {
+		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "cannot delete bdev '%s': %s",
+						   ctx->name, vt_strerror(-rc));
+	} else {
+		vt_jsonrpc_send_bool_response(ctx->req, true);
+	}
+	free(ctx->name);
+	free(ctx);
+}
+
+static void
+rpc_bdev_malloc_delete(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_malloc_delete p = {0};
+	struct rpc_delete_ctx *ctx;
+	struct vt_bdev *bdev;
+
+	if (vt_rpc_decode_params(req, params, g_malloc_delete_decoders,
+				 VT_COUNTOF(g_malloc_delete_decoders), &p) != 0) {
+		goto out;
+	}
+	bdev = vt_bdev_get_by_name(p.name);
+	if (bdev == NULL) {
+		vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "bdev '%s' does not exist",
+						   p.name);
+		goto out;
+	}
+	if (bdev->module != &g_bdev_malloc_module) {
+		vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "bdev '%s' is not a malloc bdev",
+						   p.name);
+		goto out;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       "out of memory");
+		goto out;
+	}
+	ctx->req = req;
+	ctx->name = p.name;
+	p.name = NULL;
+	/* Answers once the bdev is gone: every user has closed it and it is freed. */
+	bdev_malloc_delete(bdev, rpc_malloc_deleted, ctx);
+out:
+	free(p.name);
+}
+VT_RPC_REGISTER("bdev_malloc_delete", rpc_bdev_malloc_delete, VT_RPC_STARTUP | VT_RPC_RUNTIME)

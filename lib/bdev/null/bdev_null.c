@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Null bdevs: reads return zeroes, writes are dropped; no memory behind them. For benchmarks of
+ * everything above the bdev, and for tests. Every I/O completes inside submit_request; the bdev
+ * layer defers the user's callback.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "vt/bdev.h"
+#include "vt/bdev_module.h"
+#include "vt/json.h"
+#include "vt/log.h"
+#include "vt/util.h"
+
+#include "lib/bdev/null/bdev_null.h"
+
+VT_LOG_REGISTER_COMPONENT(bdev_null)
+
+#define MIB (1024ull * 1024)
+
+struct vt_bdev_module g_bdev_null_module = {
+	.name = "null",
+};
+VT_BDEV_MODULE_REGISTER(null, &g_bdev_null_module)
+
+static void
+null_submit(void *module_ch, struct vt_bdev_io *io)
+{
+	switch (io->type) {
+	case VT_BDEV_IO_TYPE_READ:
+		vt_iov_memset(io->iovs, io->iovcnt, 0, io->num_blocks * io->bdev->blocklen);
+		break;
+	case VT_BDEV_IO_TYPE_WRITE:
+	case VT_BDEV_IO_TYPE_UNMAP:
+	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
+	case VT_BDEV_IO_TYPE_FLUSH:
+	case VT_BDEV_IO_TYPE_RESET:
+		break;
+	default:
+		vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_INVALID);
+		return;
+	}
+	vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_SUCCESS);
+}
+
+static bool
+null_io_type_supported(void *ctx, enum vt_bdev_io_type type)
+{
+	switch (type) {
+	case VT_BDEV_IO_TYPE_READ:
+	case VT_BDEV_IO_TYPE_WRITE:
+	case VT_BDEV_IO_TYPE_UNMAP:
+	case VT_BDEV_IO_TYPE_FLUSH:
+	case VT_BDEV_IO_TYPE_RESET:
+	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+null_destruct(void *ctx)
+{
+	struct vt_bdev *bdev = ctx;
+
+	free(bdev->name);
+	free(bdev);
+	return 0;
+}
+
+static void
+null_write_config_json(struct vt_bdev *bdev, struct vt_json_write_ctx *w)
+{
+	char uuid[VT_UUID_STRING_LEN];
+
+	vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid);
+	vt_json_write_object_begin(w);
+	vt_json_write_named_string(w, "method", "bdev_null_create");
+	vt_json_write_named_object_begin(w, "params");
+	vt_json_write_named_string(w, "name", bdev->name);
+	vt_json_write_named_uint64(w, "num_blocks", vt_bdev_get_num_blocks(bdev));
+	vt_json_write_named_uint64(w, "block_size", bdev->blocklen);
+	vt_json_write_named_string(w, "uuid", uuid);
+	vt_json_write_object_end(w);
+	vt_json_write_object_end(w);
+}
+
+static const struct vt_bdev_fn_table g_null_fn_table = {
+	.destruct = null_destruct,
+	.submit_request = null_submit,
+	.io_type_supported = null_io_type_supported,
+	.write_config_json = null_write_config_json,
+};
+
+int
+bdev_null_create(const struct bdev_null_opts *opts, struct vt_bdev **bdevp)
+{
+	struct vt_bdev *bdev;
+	int rc;
+
+	if (!VT_IS_POW2(opts->block_size) || opts->block_size < 512 ||
+	    opts->block_size > BDEV_NULL_MAX_BLOCK_SIZE || opts->num_blocks == 0 ||
+	    opts->num_blocks > UINT64_MAX / opts->block_size || !vt_bdev_name_is_valid(opts->name)) {
+		return -EINVAL;
+	}
+	bdev = calloc(1, sizeof(*bdev));
+	if (bdev == NULL) {
+		return -ENOMEM;
+	}
+	bdev->name = vt_strdup(opts->name);
+	if (bdev->name == NULL) {
+		free(bdev);
+		return -ENOMEM;
+	}
+	bdev->product_name = "Null disk";
+	bdev->blocklen = opts->block_size;
+	bdev->blockcnt = opts->num_blocks;
+	if (opts->uuid != NULL) {
+		bdev->uuid = *opts->uuid;
+	}
+	bdev->ctxt = bdev;
+	bdev->fn_table = &g_null_fn_table;
+	bdev->module = &g_bdev_null_module;
+	rc = vt_bdev_register(bdev);
+	if (rc != 0) {
+		free(bdev->name);
+		free(bdev);
+		return rc;
+	}
+	VT_DEBUGLOG(bdev_null, "created null bdev '%s'\n", bdev->name);
+	*bdevp = bdev;
+	return 0;
+}
+
+int
+bdev_null_delete(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc), void *cb_arg)
+{
+	if (bdev->module != &g_bdev_null_module) {
+		return -ENODEV;
+	}
+	vt_bdev_unregister(bdev, cb, cb_arg);
+	return 0;
+}
+
+int
+bdev_null_resize(struct vt_bdev *bdev, uint64_t new_size_mib)
+{
+	uint64_t cur = vt_bdev_get_num_blocks(bdev) * bdev->blocklen;
+
+	if (bdev->module != &g_bdev_null_module || new_size_mib == 0 ||
+	    new_size_mib > UINT64_MAX / MIB || new_size_mib * MIB < cur) {
+		return -EINVAL;
+	}
+	/* A MiB is a whole number of blocks: block sizes are powers of two up to 64 KiB. */
+	return vt_bdev_notify_blockcnt_change(bdev, new_size_mib * MIB / bdev->blocklen);
+}

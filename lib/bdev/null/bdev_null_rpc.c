@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* bdev_null_create, bdev_null_delete and bdev_null_resize, with SPDK's parameters and results. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "vt/bdev.h"
+#include "vt/bdev_module.h"
+#include "vt/json.h"
+#include "vt/log.h"
+#include "vt/rpc.h"
+#include "vt/util.h"
+
+#include "lib/bdev/null/bdev_null.h"
+
+struct rpc_null_create {
+	char *name;
+	uint64_t num_blocks;
+	uint32_t block_size;
+	char *uuid;
+};
+
+static const struct vt_json_object_decoder g_null_create_decoders[] = {
+	{"name", offsetof(struct rpc_null_create, name), vt_json_decode_string},
+	{"num_blocks", offsetof(struct rpc_null_create, num_blocks), vt_json_decode_uint64},
+	{"block_size", offsetof(struct rpc_null_create, block_size), vt_json_decode_uint32},
+	{"uuid", offsetof(struct rpc_null_create, uuid), vt_json_decode_string, true},
+};
+
+/* Answers -32602 naming the first bad parameter; returns false then. */
+static bool
+rpc_null_check(struct vt_jsonrpc_request *req, const struct rpc_null_create *p,
+	       struct vt_uuid *uuid)
+{
+	if (!vt_bdev_name_is_valid(p->name)) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'name': '%s' must be 1 to %d "
+						   "printable characters without spaces", p->name,
+						   VT_BDEV_MAX_NAME_LEN);
+		return false;
+	}
+	if (!VT_IS_POW2(p->block_size) || p->block_size < 512 ||
+	    p->block_size > BDEV_NULL_MAX_BLOCK_SIZE) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'block_size': %" PRIu32
+						   " is not a power of two from 512 to %d",
+						   p->block_size, BDEV_NULL_MAX_BLOCK_SIZE);
+		return false;
+	}
+	if (p->num_blocks == 0 || p->num_blocks > UINT64_MAX / p->block_size) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'num_blocks': %" PRIu64
+						   " is 0 or too large", p->num_blocks);
+		return false;
+	}
+	if (p->uuid != NULL && vt_uuid_parse(uuid, p->uuid) != 0) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'uuid': '%s' is not a UUID",
+						   p->uuid);
+		return false;
+	}
+	return true;
+}
+
+static void
+rpc_bdev_null_create(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_null_create p = {0};
+	struct bdev_null_opts opts = {0};
+	struct vt_json_write_ctx *w;
+	struct vt_bdev *bdev;
+	struct vt_uuid uuid;
+	int rc;
+
+	if (vt_rpc_decode_params(req, params, g_null_create_decoders,
+				 VT_COUNTOF(g_null_create_decoders), &p) != 0 ||
+	    !rpc_null_check(req, &p, &uuid)) {
+		goto out;
+	}
+	if (vt_bdev_get_by_name(p.name) != NULL) {
+		vt_jsonrpc_send_error_response_fmt(req, -EEXIST, "bdev '%s' already exists",
+						   p.name);
+		goto out;
+	}
+	opts.name = p.name;
+	opts.num_blocks = p.num_blocks;
+	opts.block_size = p.block_size;
+	opts.uuid = p.uuid != NULL ? &uuid : NULL;
+	rc = bdev_null_create(&opts, &bdev);
+	if (rc == -EEXIST) {
+		vt_jsonrpc_send_error_response_fmt(req, rc, "a bdev with uuid '%s' already exists",
+						   p.uuid != NULL ? p.uuid : "");
+		goto out;
+	}
+	if (rc != 0) {
+		vt_jsonrpc_send_error_response_fmt(req, rc, "cannot create null bdev '%s': %s",
+						   p.name, vt_strerror(-rc));
+		goto out;
+	}
+	w = vt_jsonrpc_begin_result(req);
+	vt_json_write_string(w, vt_bdev_get_name(bdev));
+	vt_jsonrpc_end_result(req, w);
+out:
+	free(p.name);
+	free(p.uuid);
+}
+VT_RPC_REGISTER("bdev_null_create", rpc_bdev_null_create, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+struct rpc_null_name {
+	char *name;
+};
+
+static const struct vt_json_object_decoder g_null_delete_decoders[] = {
+	{"name", offsetof(struct rpc_null_name, name), vt_json_decode_string},
+};
+
+/* The null bdev called name; NULL (and the request answered) otherwise. */
+static struct vt_bdev *
+rpc_null_find(struct vt_jsonrpc_request *req, const char *name, int not_null_code)
+{
+	struct vt_bdev *bdev = vt_bdev_get_by_name(name);
+
+	if (bdev == NULL) {
+		vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "bdev '%s' does not exist", name);
+		return NULL;
+	}
+	if (bdev->module != &g_bdev_null_module) {
+		vt_jsonrpc_send_error_response_fmt(req, not_null_code, "bdev '%s' is not a null "
+						   "bdev", name);
+		return NULL;
+	}
+	return bdev;
+}
+
+struct rpc_delete_ctx {
+	struct vt_jsonrpc_request *req;
+	char *name;
+};
+
+static void
+rpc_null_deleted(void *cb_arg, int rc)
+{
+	struct rpc_delete_ctx *ctx = cb_arg;
+
+	if (rc == -EBUSY) {
+		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "bdev '%s' is already being "
+						   "deleted", ctx->name);
+	} else if (rc != 0) {
+		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "cannot delete bdev '%s': %s",
+						   ctx->name, vt_strerror(-rc));
+	} else {
+		vt_jsonrpc_send_bool_response(ctx->req, true);
+	}
+	free(ctx->name);
+	free(ctx);
+}
+
+static void
+rpc_bdev_null_delete(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_null_name p = {0};
+	struct rpc_delete_ctx *ctx;
+	struct vt_bdev *bdev;
+
+	if (vt_rpc_decode_params(req, params, g_null_delete_decoders,
+				 VT_COUNTOF(g_null_delete_decoders), &p) != 0) {
+		goto out;
+	}
+	/* SPDK answers -ENODEV for a bdev of another module too. */
+	bdev = rpc_null_find(req, p.name, -ENODEV);
+	if (bdev == NULL) {
+		goto out;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       "out of memory");
+		goto out;
+	}
+	ctx->req = req;
+	ctx->name = p.name;
+	p.name = NULL;
+	/* Answers once the bdev is gone: every user has closed it and it is freed. */
+	bdev_null_delete(bdev, rpc_null_deleted, ctx);
+out:
+	free(p.name);
+}
+VT_RPC_REGISTER("bdev_null_delete", rpc_bdev_null_delete, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+struct rpc_null_resize {
+	char *name;
+	uint64_t new_size;	/* MiB */
+};
+
+static const struct vt_json_object_decoder g_null_resize_decoders[] = {
+	{"name", offsetof(struct rpc_null_resize, name), vt_json_decode_string},
+	{"new_size", offsetof(struct rpc_null_resize, new_size), vt_json_decode_uint64},
+};
+
+static void
+rpc_bdev_null_resize(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_null_resize p = {0};
+	struct vt_bdev *bdev;
+	uint64_t cur;
+	int rc;
+
+	if (vt_rpc_decode_params(req, params, g_null_resize_decoders,
+				 VT_COUNTOF(g_null_resize_decoders), &p) != 0) {
+		goto out;
+	}
+	/* SPDK answers -EINVAL when the bdev belongs to another module. */
+	bdev = rpc_null_find(req, p.name, -EINVAL);
+	if (bdev == NULL) {
+		goto out;
+	}
+	cur = vt_bdev_get_num_blocks(bdev) * vt_bdev_get_block_size(bdev);
+	if (p.new_size == 0 || p.new_size > UINT64_MAX / (1024 * 1024) ||
+	    p.new_size * 1024 * 1024 < cur) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'new_size': %" PRIu64 " MiB is "
+						   "smaller than the current size of bdev '%s' (%"
+						   PRIu64 " bytes) or too large; null bdevs only grow",
+						   p.new_size, p.name, cur);
+		goto out;
+	}
+	rc = bdev_null_resize(bdev, p.new_size);
+	if (rc != 0) {
+		vt_jsonrpc_send_error_response_fmt(req, rc, "cannot resize bdev '%s': %s", p.name,
+						   vt_strerror(-rc));
+		goto out;
+	}
+	vt_jsonrpc_send_bool_response(req, true);
+out:
+	free(p.name);
+}
+VT_RPC_REGISTER("bdev_null_resize", rpc_bdev_null_resize, VT_RPC_STARTUP | VT_RPC_RUNTIME)
