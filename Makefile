@@ -29,7 +29,7 @@ unit: libs
 # foreground with two malloc bdevs (see app/vtarget/default_config.c).
 run:
 	$(Q)scripts/pkgdep.sh
-	$(Q)$(MAKE) --no-print-directory app
+	$(Q)$(MAKE) -s --no-print-directory app
 	$(Q)exec $(BUILD_DIR)/bin/vtarget --default-config $(VTARGET_ARGS)
 
 # Every test: layering check, unit tests and integration tests on the release build, then the
