@@ -21,6 +21,7 @@ app: libs
 
 tools: libs
 	$(Q)$(SUBMAKE) -C test/tools
+	$(Q)$(SUBMAKE) -C test/vhost_client
 
 unit: libs
 	$(Q)$(SUBMAKE) -C test/unit

@@ -19,7 +19,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 echo "== unit tests ($build)"
 while IFS= read -r bin; do
-	name=${bin#"$build"/test/unit/}
+	name=${bin#"$build"/test/}
+	name=${name#unit/}
 	log=$log_dir/unit_${name//\//_}.log
 	if timeout 120 "$bin" >"$log" 2>&1; then rc=0; else rc=$?; fi
 	line=$(grep -E '^ +tests +[0-9]+' "$log" | tail -1)
@@ -41,7 +42,8 @@ while IFS= read -r bin; do
 	else
 		echo "ok   unit $name ($p tests)"
 	fi
-done < <(find "$build/test/unit" -type f -name '*_ut' -perm -u+x | sort)
+done < <(find "$build/test/unit" "$build/test/vhost_client" -type f -name '*_ut' -perm -u+x \
+	2>/dev/null | sort)
 
 echo "== integration tests"
 log=$log_dir/integration.log
