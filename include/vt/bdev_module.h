@@ -121,4 +121,24 @@ void *vt_bdev_channel_get_module_ch(struct vt_bdev_channel *ch);
 /* Modules' RPC helpers. */
 struct vt_bdev_module *vt_bdev_module_find(const char *name);
 
+struct vt_jsonrpc_request;
+
+/*
+ * On reactor 0, for a module's RPCs: the bdev called name when module owns it. Otherwise answers
+ * req with -ENODEV "bdev 'x' does not exist", or with wrong_module_code "bdev 'x' is not <what>"
+ * (what says the kind: "a null bdev"), and returns NULL.
+ */
+struct vt_bdev *vt_bdev_rpc_find(struct vt_jsonrpc_request *req, const char *name,
+				 const struct vt_bdev_module *module, const char *what,
+				 int wrong_module_code);
+/*
+ * A module's delete RPC once its parameters are decoded: finds the bdev as vt_bdev_rpc_find does
+ * (-ENODEV for another module's bdev too), starts delete_fn (the module's unregistration) and
+ * answers true once the bdev is gone, -EBUSY "bdev 'x' is already being deleted", or the error.
+ */
+void vt_bdev_rpc_delete(struct vt_jsonrpc_request *req, const char *name,
+			const struct vt_bdev_module *module, const char *what,
+			int (*delete_fn)(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc),
+					 void *cb_arg));
+
 #endif

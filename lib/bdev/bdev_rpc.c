@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * RPCs of the bdev layer, with SPDK's names, parameters and result shapes: bdev_get_bdevs,
- * bdev_get_iostat, bdev_set_options and bdev_wait_for_examine. They run on reactor 0, the only
- * reactor that changes the registry, so walking it needs no lock.
+ * bdev_get_iostat, bdev_set_options and bdev_wait_for_examine, and the lookup and delete the
+ * modules' RPCs share. They run on reactor 0, the only reactor that changes the registry, so
+ * walking it needs no lock.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vt/bdev.h"
 #include "vt/bdev_module.h"
@@ -23,14 +25,13 @@ rpc_send_no_bdev(struct vt_jsonrpc_request *req, const char *name)
 	vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "bdev '%s' does not exist", name);
 }
 
-/* A live bdev by name, alias or UUID; NULL (and the request answered) otherwise. */
+/* A live bdev by name, alias or UUID; NULL when there is none or it is being removed. */
 static struct bdev_internal *
-rpc_find_bdev(struct vt_jsonrpc_request *req, const char *name)
+rpc_lookup_bdev(const char *name)
 {
 	struct vt_bdev *bdev = vt_bdev_get_by_name(name);
 
 	if (bdev == NULL || atomic_load(&bdev->internal->removing)) {
-		rpc_send_no_bdev(req, name);
 		return NULL;
 	}
 	return bdev->internal;
@@ -135,22 +136,11 @@ rpc_get_bdevs_answer_one(struct vt_jsonrpc_request *req, struct bdev_internal *b
 	vt_jsonrpc_end_result(req, w);
 }
 
-static struct bdev_internal *
-rpc_get_bdevs_lookup(const char *name)
-{
-	struct vt_bdev *bdev = vt_bdev_get_by_name(name);
-
-	if (bdev == NULL || atomic_load(&bdev->internal->removing)) {
-		return NULL;
-	}
-	return bdev->internal;
-}
-
 static int
 rpc_get_bdevs_wait_poll(void *arg)
 {
 	struct rpc_get_bdevs_wait *wait = arg;
-	struct bdev_internal *bi = rpc_get_bdevs_lookup(wait->name);
+	struct bdev_internal *bi = rpc_lookup_bdev(wait->name);
 
 	if (bi == NULL && vt_get_ticks() < wait->deadline) {
 		return VT_POLLER_IDLE;
@@ -199,7 +189,7 @@ rpc_bdev_get_bdevs(struct vt_jsonrpc_request *req, yajl_val params)
 		goto out;
 	}
 	if (p.name != NULL) {
-		bi = rpc_get_bdevs_lookup(p.name);
+		bi = rpc_lookup_bdev(p.name);
 		if (bi == NULL && p.timeout > 0) {
 			/* SPDK waits up to timeout ms for the bdev to be registered. */
 			if (rpc_get_bdevs_wait(req, p.name, p.timeout) == 0) {
@@ -273,6 +263,17 @@ rpc_write_stat(struct vt_json_write_ctx *w, const char *name, const struct vt_bd
 }
 
 static void
+rpc_iostat_free(struct rpc_iostat *ctx)
+{
+	for (uint32_t i = 0; i < ctx->count; i++) {
+		bdev_unref(ctx->bdevs[i]);
+	}
+	free(ctx->bdevs);
+	free(ctx->stats);
+	free(ctx);
+}
+
+static void
 rpc_iostat_finish(struct rpc_iostat *ctx)
 {
 	struct vt_json_write_ctx *w;
@@ -294,12 +295,7 @@ rpc_iostat_finish(struct rpc_iostat *ctx)
 		vt_json_write_object_end(w);
 		vt_jsonrpc_end_result(ctx->req, w);
 	}
-	for (uint32_t i = 0; i < ctx->count; i++) {
-		bdev_unref(ctx->bdevs[i]);
-	}
-	free(ctx->bdevs);
-	free(ctx->stats);
-	free(ctx);
+	rpc_iostat_free(ctx);
 }
 
 static void rpc_iostat_next(struct rpc_iostat *ctx);
@@ -377,20 +373,16 @@ rpc_bdev_get_iostat(struct vt_jsonrpc_request *req, yajl_val params)
 		goto out;
 	}
 	if (p.name != NULL) {
-		only = rpc_find_bdev(req, p.name);
+		only = rpc_lookup_bdev(p.name);
 		if (only == NULL) {
+			rpc_send_no_bdev(req, p.name);
 			goto out;
 		}
 	}
 	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL || rpc_iostat_collect(ctx, only) != 0) {
 		if (ctx != NULL) {
-			for (uint32_t i = 0; i < ctx->count; i++) {
-				bdev_unref(ctx->bdevs[i]);
-			}
-			free(ctx->bdevs);
-			free(ctx->stats);
-			free(ctx);
+			rpc_iostat_free(ctx);
 		}
 		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
 					       "out of memory");
@@ -471,3 +463,76 @@ rpc_bdev_wait_for_examine(struct vt_jsonrpc_request *req, yajl_val params)
 }
 VT_RPC_REGISTER("bdev_wait_for_examine", rpc_bdev_wait_for_examine,
 		VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* ---- helpers for the modules' RPCs -------------------------------------------------------- */
+
+struct vt_bdev *
+vt_bdev_rpc_find(struct vt_jsonrpc_request *req, const char *name,
+		 const struct vt_bdev_module *module, const char *what, int wrong_module_code)
+{
+	struct vt_bdev *bdev = vt_bdev_get_by_name(name);
+
+	if (bdev == NULL) {
+		rpc_send_no_bdev(req, name);
+		return NULL;
+	}
+	if (bdev->module != module) {
+		vt_jsonrpc_send_error_response_fmt(req, wrong_module_code, "bdev '%s' is not %s",
+						   name, what);
+		return NULL;
+	}
+	return bdev;
+}
+
+struct rpc_delete_ctx {
+	struct vt_jsonrpc_request *req;
+	char name[];	/* as the request gave it, for the answer */
+};
+
+static void
+rpc_bdev_deleted(void *cb_arg, int rc)
+{
+	struct rpc_delete_ctx *ctx = cb_arg;
+
+	if (rc == -EBUSY) {
+		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "bdev '%s' is already being "
+						   "deleted", ctx->name);
+	} else if (rc != 0) {
+		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "cannot delete bdev '%s': %s",
+						   ctx->name, vt_strerror(-rc));
+	} else {
+		vt_jsonrpc_send_bool_response(ctx->req, true);
+	}
+	free(ctx);
+}
+
+void
+vt_bdev_rpc_delete(struct vt_jsonrpc_request *req, const char *name,
+		   const struct vt_bdev_module *module, const char *what,
+		   int (*delete_fn)(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc),
+				    void *cb_arg))
+{
+	size_t len = strlen(name) + 1;
+	struct rpc_delete_ctx *ctx;
+	struct vt_bdev *bdev;
+	int rc;
+
+	/* SPDK answers -ENODEV for a bdev of another module too. */
+	bdev = vt_bdev_rpc_find(req, name, module, what, -ENODEV);
+	if (bdev == NULL) {
+		return;
+	}
+	ctx = calloc(1, sizeof(*ctx) + len);
+	if (ctx == NULL) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       "out of memory");
+		return;
+	}
+	ctx->req = req;
+	memcpy(ctx->name, name, len);
+	/* Answers once the bdev is gone: every user has closed it and it is freed. */
+	rc = delete_fn(bdev, rpc_bdev_deleted, ctx);
+	if (rc != 0) {
+		rpc_bdev_deleted(ctx, rc);
+	}
+}

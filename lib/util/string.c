@@ -52,6 +52,19 @@ vt_sprintf_alloc(const char *fmt, ...)
 	return s;
 }
 
+/* After a strto* call that set errno and end: -ERANGE, -EINVAL (an error or text left), or 0. */
+static int
+strto_whole_result(const char *end)
+{
+	if (errno == ERANGE) {
+		return -ERANGE;
+	}
+	if (errno != 0 || *end != '\0') {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * The whole string must be the number: no leading blanks (strtoull would skip them), no trailing
  * characters, not empty. Base 0: "0x" hex, leading "0" octal, else decimal.
@@ -61,6 +74,7 @@ vt_strtou64(const char *s, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
+	int rc;
 
 	/* strtoull accepts "-1" and wraps it: refuse any sign. */
 	if (s == NULL || !isdigit((unsigned char)s[0])) {
@@ -68,14 +82,11 @@ vt_strtou64(const char *s, uint64_t *out)
 	}
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno == ERANGE) {
-		return -ERANGE;
+	rc = strto_whole_result(end);
+	if (rc == 0) {
+		*out = v;
 	}
-	if (errno != 0 || *end != '\0') {
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
+	return rc;
 }
 
 /* As vt_strtou64, with an optional leading '-' or '+'. */
@@ -85,6 +96,7 @@ vt_strtoi64(const char *s, int64_t *out)
 	long long v;
 	char *end;
 	size_t sign;
+	int rc;
 
 	if (s == NULL) {
 		return -EINVAL;
@@ -95,14 +107,11 @@ vt_strtoi64(const char *s, int64_t *out)
 	}
 	errno = 0;
 	v = strtoll(s, &end, 0);
-	if (errno == ERANGE) {
-		return -ERANGE;
+	rc = strto_whole_result(end);
+	if (rc == 0) {
+		*out = v;
 	}
-	if (errno != 0 || *end != '\0') {
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
+	return rc;
 }
 
 /*

@@ -5,8 +5,9 @@
 /*
  * The file bdev module: a regular file or a block device served through io_uring (bdev_uring_*)
  * or Linux AIO (bdev_aio_*). Private to lib/bdev/file: the module core (bdev_file.c), its two
- * I/O engines (bdev_file_uring.c, bdev_file_aio.c), the worker thread for the calls libaio cannot
- * make asynchronously (bdev_file_worker.c) and the RPCs (bdev_file_rpc.c).
+ * I/O engines (bdev_file_uring.c, bdev_file_aio.c) and the life of their per-reactor groups
+ * (bdev_file_group.c), the worker thread for the calls libaio cannot make asynchronously
+ * (bdev_file_worker.c) and the RPCs (bdev_file_rpc.c).
  */
 
 #include <stdbool.h>
@@ -139,6 +140,40 @@ struct file_engine {
 
 extern const struct file_engine file_engine_uring;
 extern const struct file_engine file_engine_aio;
+
+struct file_group;
+
+/* What an engine tells the shared group code (bdev_file_group.c) about its groups. */
+struct file_group_ops {
+	const char *what;		/* names a group in log messages: "io_uring" */
+	size_t size;			/* of the engine's group, which begins with a file_group */
+	struct file_group **groups;	/* the engine's groups, indexed by reactor */
+	/* Sets up a new group (efd -1, reactor set): 0, or a negative errno with it undone. */
+	int (*setup)(struct file_group *g);
+	/* Frees what setup made except the poller, which the shared code unregisters first. */
+	void (*release)(struct file_group *g);
+	/* Submits what was queued during the iteration (the deferred submit call). */
+	void (*flush)(struct file_group *g);
+};
+
+/* The part of a per-reactor group both engines have; used only on the group's reactor. */
+struct file_group {
+	const struct file_group_ops *ops;
+	uint32_t refs;
+	uint32_t reactor;
+	uint32_t inflight;		/* operations handed to the engine, not reaped */
+	int efd;			/* interrupt mode: the eventfd completions signal */
+	bool dying;			/* last reference gone while the submit call was queued */
+	struct vt_poller *poller;	/* reaps completions */
+	struct vt_defer submit_defer;
+};
+
+/* The calling reactor's group with one more reference, set up on first use; NULL on failure. */
+struct file_group *file_group_get(const struct file_group_ops *ops);
+/* Drops a reference; the last one frees the group (now, or in the queued submit call). */
+void file_group_put(struct file_group *g);
+/* Calls ops->flush once at the end of this reactor iteration. */
+void file_group_defer_flush(struct file_group *g);
 
 /* Per-reactor module state of one file bdev. */
 struct file_channel {

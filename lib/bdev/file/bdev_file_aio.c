@@ -22,21 +22,22 @@ _Static_assert(sizeof(struct iocb) <= FILE_ENGINE_CTX_SIZE, "iocb does not fit t
 #define AIO_QUEUE_DEPTH 256
 #define AIO_REAP_BATCH 64
 
+/* fg.inflight counts the iocbs queued or submitted, not reaped; every iocb signals fg.efd. */
 struct aio_group {
+	struct file_group fg;
 	io_context_t ctx;
-	uint32_t refs;
-	uint32_t reactor;
-	uint32_t inflight;		/* iocbs queued or submitted, not reaped */
 	uint32_t npending;		/* iocbs queued for the next io_submit */
-	int efd;			/* interrupt mode: eventfd signalled by every iocb */
-	bool dying;			/* last reference gone while the submit call was queued */
-	struct vt_poller *poller;
-	struct vt_defer submit_defer;
 	struct iocb *pending[AIO_QUEUE_DEPTH];
 	struct io_event events[AIO_REAP_BATCH];
 };
 
-static struct aio_group *g_aio_groups[VT_MAX_REACTORS];
+static struct file_group *g_aio_groups[VT_MAX_REACTORS];
+
+static struct aio_group *
+to_aio_group(struct file_group *fg)
+{
+	return VT_CONTAINEROF(fg, struct aio_group, fg);
+}
 
 static struct file_io *
 iocb_to_fio(struct iocb *iocb)
@@ -45,19 +46,18 @@ iocb_to_fio(struct iocb *iocb)
 }
 
 static void
-aio_group_free(struct aio_group *g)
+aio_group_release(struct file_group *fg)
 {
-	vt_poller_unregister(&g->poller);
-	if (g->efd >= 0) {
-		close(g->efd);
+	if (fg->efd >= 0) {
+		close(fg->efd);
 	}
-	io_destroy(g->ctx);
-	free(g);
+	io_destroy(to_aio_group(fg)->ctx);
 }
 
 static void
-aio_flush(struct aio_group *g)
+aio_flush(struct file_group *fg)
 {
+	struct aio_group *g = to_aio_group(fg);
 	struct iocb *batch[AIO_QUEUE_DEPTH];
 	uint32_t n = g->npending, done = 0;
 	int rc;
@@ -75,27 +75,15 @@ aio_flush(struct aio_group *g)
 			/* The kernel is short of resources: the bdev layer retries them. */
 			rc = -EAGAIN;
 			while (done < n) {
-				g->inflight--;
+				fg->inflight--;
 				file_io_engine_done(iocb_to_fio(batch[done++]), rc);
 			}
 			return;
 		}
 		/* The first remaining iocb was refused (bad fd, unsupported rw flag...). */
-		g->inflight--;
+		fg->inflight--;
 		file_io_engine_done(iocb_to_fio(batch[done++]), rc);
 	}
-}
-
-static void
-aio_submit_deferred(void *arg)
-{
-	struct aio_group *g = arg;
-
-	if (g->dying) {
-		aio_group_free(g);
-		return;
-	}
-	aio_flush(g);
 }
 
 static int
@@ -107,13 +95,13 @@ aio_reap(struct aio_group *g)
 	n = io_getevents(g->ctx, 0, AIO_REAP_BATCH, g->events, &zero);
 	if (n <= 0) {
 		if (n < 0 && n != -EINTR) {
-			VT_ERRLOG("io_getevents failed on reactor %u: %s\n", g->reactor,
+			VT_ERRLOG("io_getevents failed on reactor %u: %s\n", g->fg.reactor,
 				  vt_strerror(-n));
 		}
 		return VT_POLLER_IDLE;
 	}
 	for (i = 0; i < n; i++) {
-		g->inflight--;
+		g->fg.inflight--;
 		file_io_engine_done(iocb_to_fio(g->events[i].obj), (int64_t)(long)g->events[i].res);
 	}
 	return VT_POLLER_BUSY;
@@ -124,7 +112,7 @@ aio_poll(void *arg)
 {
 	struct aio_group *g = arg;
 
-	if (g->inflight == 0) {
+	if (g->fg.inflight == 0) {
 		return VT_POLLER_IDLE;
 	}
 	return aio_reap(g);
@@ -137,81 +125,67 @@ aio_fd_event(void *arg, uint32_t events)
 	uint64_t count;
 	int rc = VT_POLLER_IDLE;
 
-	if (read(g->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
-		VT_ERRLOG("cannot read aio eventfd on reactor %u: %s\n", g->reactor,
+	if (read(g->fg.efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+		VT_ERRLOG("cannot read aio eventfd on reactor %u: %s\n", g->fg.reactor,
 			  vt_strerror(errno));
 	}
-	while (g->inflight > g->npending && aio_reap(g) == VT_POLLER_BUSY) {
+	while (g->fg.inflight > g->npending && aio_reap(g) == VT_POLLER_BUSY) {
 		rc = VT_POLLER_BUSY;
 	}
 	return rc;
 }
 
-static void *
-aio_group_get(void)
+static int
+aio_group_setup(struct file_group *fg)
 {
-	uint32_t idx = vt_reactor_current();
-	struct aio_group *g;
+	struct aio_group *g = to_aio_group(fg);
 	int rc;
 
-	if (idx >= VT_MAX_REACTORS) {
-		return NULL;
-	}
-	g = g_aio_groups[idx];
-	if (g != NULL) {
-		g->refs++;
-		return g;
-	}
-	g = calloc(1, sizeof(*g));
-	if (g == NULL) {
-		return NULL;
-	}
-	g->efd = -1;
-	g->reactor = idx;
 	rc = io_setup(AIO_QUEUE_DEPTH, &g->ctx);
 	if (rc < 0) {
 		VT_ERRLOG("cannot set up an aio context on reactor %u (io_setup: %s); see "
-			  "/proc/sys/fs/aio-max-nr\n", idx, vt_strerror(-rc));
-		free(g);
-		return NULL;
+			  "/proc/sys/fs/aio-max-nr\n", fg->reactor, vt_strerror(-rc));
+		return rc;
 	}
 	if (vt_reactors_interrupt_mode()) {
-		g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (g->efd >= 0) {
-			g->poller = vt_fd_poller_register(g->efd, EPOLLIN, aio_fd_event, g,
-							  "bdev_aio");
+		fg->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (fg->efd >= 0) {
+			fg->poller = vt_fd_poller_register(fg->efd, EPOLLIN, aio_fd_event, g,
+							   "bdev_aio");
 		}
 	} else {
-		g->poller = vt_poller_register(aio_poll, g, 0, "bdev_aio");
+		fg->poller = vt_poller_register(aio_poll, g, 0, "bdev_aio");
 	}
-	if (g->poller == NULL) {
-		VT_ERRLOG("cannot register the aio completion poller on reactor %u\n", idx);
-		aio_group_free(g);
-		return NULL;
+	if (fg->poller == NULL) {
+		VT_ERRLOG("cannot register the aio completion poller on reactor %u\n",
+			  fg->reactor);
+		aio_group_release(fg);
+		return -ENOMEM;
 	}
-	g->refs = 1;
-	g_aio_groups[idx] = g;
-	return g;
+	return 0;
+}
+
+static const struct file_group_ops g_aio_group_ops = {
+	.what = "aio context",
+	.size = sizeof(struct aio_group),
+	.groups = g_aio_groups,
+	.setup = aio_group_setup,
+	.release = aio_group_release,
+	.flush = aio_flush,
+};
+
+static void *
+aio_group_get(void)
+{
+	struct file_group *fg = file_group_get(&g_aio_group_ops);
+
+	return fg != NULL ? to_aio_group(fg) : NULL;
 }
 
 static void
 aio_group_put(void *group)
 {
-	struct aio_group *g = group;
-
-	if (--g->refs > 0) {
-		return;
-	}
-	if (g->inflight != 0) {
-		VT_ERRLOG("aio context of reactor %u released with %u operations in flight\n",
-			  g->reactor, g->inflight);
-	}
-	g_aio_groups[g->reactor] = NULL;
-	if (g->submit_defer.queued) {
-		g->dying = true;
-		return;
-	}
-	aio_group_free(g);
+	file_group_put(&((struct aio_group *)group)->fg);
 }
 
 static int
@@ -221,7 +195,7 @@ aio_submit_rw(void *group, struct file_io *fio, int fd, bool write, const struct
 	struct aio_group *g = group;
 	struct iocb *iocb = (struct iocb *)fio->u.engine_ctx;
 
-	if (g->inflight >= AIO_QUEUE_DEPTH) {
+	if (g->fg.inflight >= AIO_QUEUE_DEPTH) {
 		return -EAGAIN;
 	}
 	if (write) {
@@ -230,12 +204,12 @@ aio_submit_rw(void *group, struct file_io *fio, int fd, bool write, const struct
 		io_prep_preadv2(iocb, fd, iov, iovcnt, (long long)off, rw_flags);
 	}
 	iocb->data = fio;
-	if (g->efd >= 0) {
-		io_set_eventfd(iocb, g->efd);
+	if (g->fg.efd >= 0) {
+		io_set_eventfd(iocb, g->fg.efd);
 	}
 	g->pending[g->npending++] = iocb;
-	g->inflight++;
-	vt_defer(&g->submit_defer, aio_submit_deferred, g);
+	g->fg.inflight++;
+	file_group_defer_flush(&g->fg);
 	return 0;
 }
 

@@ -21,31 +21,32 @@ static unsigned int g_uring_entries = 256;
 /* Completions reaped per poller run in poll mode (interrupt mode drains the ring). */
 #define URING_REAP_BATCH 64
 
+/* fg.inflight counts the SQEs prepared or submitted, not reaped; fg.efd is the ring's eventfd. */
 struct uring_group {
+	struct file_group fg;
 	struct io_uring ring;
-	uint32_t refs;
-	uint32_t reactor;
-	uint32_t inflight;		/* SQEs prepared or submitted, not reaped */
 	uint32_t max_inflight;		/* the CQ size: never more outstanding than fits */
 	uint32_t queued;		/* SQEs prepared, not submitted yet */
-	int efd;			/* interrupt mode: eventfd registered with the ring */
-	bool dying;			/* last reference gone while the submit call was queued */
-	struct vt_poller *poller;
-	struct vt_defer submit_defer;
 };
 
-static struct uring_group *g_uring_groups[VT_MAX_REACTORS];
+static struct file_group *g_uring_groups[VT_MAX_REACTORS];
+
+static struct uring_group *
+to_uring_group(struct file_group *fg)
+{
+	return VT_CONTAINEROF(fg, struct uring_group, fg);
+}
 
 static void
-uring_group_free(struct uring_group *g)
+uring_group_release(struct file_group *fg)
 {
-	vt_poller_unregister(&g->poller);
-	if (g->efd >= 0) {
+	struct uring_group *g = to_uring_group(fg);
+
+	if (fg->efd >= 0) {
 		io_uring_unregister_eventfd(&g->ring);
-		close(g->efd);
+		close(fg->efd);
 	}
 	io_uring_queue_exit(&g->ring);
-	free(g);
 }
 
 static void
@@ -63,23 +64,20 @@ uring_flush(struct uring_group *g)
 	}
 	/* -EAGAIN / -EBUSY / -EINTR: the kernel is short of resources; the caller retries. */
 	if (rc != -EAGAIN && rc != -EBUSY && rc != -EINTR) {
-		VT_ERRLOG("io_uring_submit failed on reactor %u: %s\n", g->reactor,
+		VT_ERRLOG("io_uring_submit failed on reactor %u: %s\n", g->fg.reactor,
 			  vt_strerror(-rc));
 	}
 }
 
+/* The deferred submit call: SQEs the kernel could not take yet go in the next iteration. */
 static void
-uring_submit_deferred(void *arg)
+uring_submit_deferred(struct file_group *fg)
 {
-	struct uring_group *g = arg;
+	struct uring_group *g = to_uring_group(fg);
 
-	if (g->dying) {
-		uring_group_free(g);
-		return;
-	}
 	uring_flush(g);
 	if (g->queued != 0) {
-		vt_defer(&g->submit_defer, uring_submit_deferred, g);
+		file_group_defer_flush(fg);
 	}
 }
 
@@ -95,7 +93,7 @@ uring_reap(struct uring_group *g, unsigned int max)
 		fio = io_uring_cqe_get_data(cqe);
 		res = cqe->res;
 		io_uring_cqe_seen(&g->ring, cqe);
-		g->inflight--;
+		g->fg.inflight--;
 		n++;
 		file_io_engine_done(fio, res);
 	}
@@ -107,7 +105,7 @@ uring_poll(void *arg)
 {
 	struct uring_group *g = arg;
 
-	if (g->inflight == 0) {
+	if (g->fg.inflight == 0) {
 		return VT_POLLER_IDLE;
 	}
 	return uring_reap(g, URING_REAP_BATCH);
@@ -120,8 +118,8 @@ uring_fd_event(void *arg, uint32_t events)
 	uint64_t count;
 
 	/* Clear the eventfd first: a completion posted after this read signals it again. */
-	if (read(g->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
-		VT_ERRLOG("cannot read io_uring eventfd on reactor %u: %s\n", g->reactor,
+	if (read(g->fg.efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+		VT_ERRLOG("cannot read io_uring eventfd on reactor %u: %s\n", g->fg.reactor,
 			  vt_strerror(errno));
 	}
 	return uring_reap(g, UINT32_MAX);
@@ -130,46 +128,32 @@ uring_fd_event(void *arg, uint32_t events)
 static int
 uring_group_setup_events(struct uring_group *g)
 {
+	struct file_group *fg = &g->fg;
 	int rc;
 
 	if (!vt_reactors_interrupt_mode()) {
-		g->poller = vt_poller_register(uring_poll, g, 0, "bdev_uring");
-		return g->poller ? 0 : -ENOMEM;
+		fg->poller = vt_poller_register(uring_poll, g, 0, "bdev_uring");
+		return fg->poller ? 0 : -ENOMEM;
 	}
-	g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (g->efd < 0) {
+	fg->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fg->efd < 0) {
 		return -errno;
 	}
-	rc = io_uring_register_eventfd(&g->ring, g->efd);
+	rc = io_uring_register_eventfd(&g->ring, fg->efd);
 	if (rc < 0) {
 		return rc;
 	}
-	g->poller = vt_fd_poller_register(g->efd, EPOLLIN, uring_fd_event, g, "bdev_uring");
-	return g->poller ? 0 : -ENOMEM;
+	fg->poller = vt_fd_poller_register(fg->efd, EPOLLIN, uring_fd_event, g, "bdev_uring");
+	return fg->poller ? 0 : -ENOMEM;
 }
 
-static void *
-uring_group_get(void)
+static int
+uring_group_setup(struct file_group *fg)
 {
 	static bool warned;
-	uint32_t idx = vt_reactor_current();
-	struct uring_group *g;
+	struct uring_group *g = to_uring_group(fg);
 	int rc;
 
-	if (idx >= VT_MAX_REACTORS) {
-		return NULL;
-	}
-	g = g_uring_groups[idx];
-	if (g != NULL) {
-		g->refs++;
-		return g;
-	}
-	g = calloc(1, sizeof(*g));
-	if (g == NULL) {
-		return NULL;
-	}
-	g->efd = -1;
-	g->reactor = idx;
 	rc = io_uring_queue_init(g_uring_entries, &g->ring, 0);
 	if (rc < 0) {
 		if (!warned) {
@@ -177,41 +161,40 @@ uring_group_get(void)
 				   "use libaio\n", vt_strerror(-rc));
 			warned = true;
 		}
-		free(g);
-		return NULL;
+		return rc;
 	}
 	g->max_inflight = g->ring.cq.ring_entries;
 	rc = uring_group_setup_events(g);
 	if (rc < 0) {
-		VT_ERRLOG("cannot set up io_uring completions on reactor %u: %s\n", idx,
+		VT_ERRLOG("cannot set up io_uring completions on reactor %u: %s\n", fg->reactor,
 			  vt_strerror(-rc));
-		uring_group_free(g);
-		return NULL;
+		uring_group_release(fg);
+		return rc;
 	}
-	g->refs = 1;
-	g_uring_groups[idx] = g;
-	return g;
+	return 0;
+}
+
+static const struct file_group_ops g_uring_group_ops = {
+	.what = "io_uring",
+	.size = sizeof(struct uring_group),
+	.groups = g_uring_groups,
+	.setup = uring_group_setup,
+	.release = uring_group_release,
+	.flush = uring_submit_deferred,
+};
+
+static void *
+uring_group_get(void)
+{
+	struct file_group *fg = file_group_get(&g_uring_group_ops);
+
+	return fg != NULL ? to_uring_group(fg) : NULL;
 }
 
 static void
 uring_group_put(void *group)
 {
-	struct uring_group *g = group;
-
-	if (--g->refs > 0) {
-		return;
-	}
-	if (g->inflight != 0) {
-		VT_ERRLOG("io_uring of reactor %u released with %u operations in flight\n",
-			  g->reactor, g->inflight);
-	}
-	g_uring_groups[g->reactor] = NULL;
-	if (g->submit_defer.queued) {
-		/* The queued call frees it: a vt_defer cannot be cancelled. */
-		g->dying = true;
-		return;
-	}
-	uring_group_free(g);
+	file_group_put(&((struct uring_group *)group)->fg);
 }
 
 /* An SQE for fio, or NULL when the ring has no room (the caller answers -EAGAIN). */
@@ -220,7 +203,7 @@ uring_get_sqe(struct uring_group *g, struct file_io *fio)
 {
 	struct io_uring_sqe *sqe;
 
-	if (g->inflight >= g->max_inflight) {
+	if (g->fg.inflight >= g->max_inflight) {
 		return NULL;
 	}
 	sqe = io_uring_get_sqe(&g->ring);
@@ -237,9 +220,9 @@ uring_get_sqe(struct uring_group *g, struct file_io *fio)
 static void
 uring_queued(struct uring_group *g)
 {
-	g->inflight++;
+	g->fg.inflight++;
 	g->queued++;
-	vt_defer(&g->submit_defer, uring_submit_deferred, g);
+	file_group_defer_flush(&g->fg);
 }
 
 static int

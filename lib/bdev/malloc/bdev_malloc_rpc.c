@@ -128,63 +128,16 @@ static const struct vt_json_object_decoder g_malloc_delete_decoders[] = {
 	{"name", offsetof(struct rpc_malloc_delete, name), vt_json_decode_string},
 };
 
-struct rpc_delete_ctx {
-	struct vt_jsonrpc_request *req;
-	char *name;
-};
-
-static void
-rpc_malloc_deleted(void *cb_arg, int rc)
-{
-	struct rpc_delete_ctx *ctx = cb_arg;
-
-	if (rc == -EBUSY) {
-		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "bdev '%s' is already being "
-						   "deleted", ctx->name);
-	} else if (rc != 0) {
-		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "cannot delete bdev '%s': %s",
-						   ctx->name, vt_strerror(-rc));
-	} else {
-		vt_jsonrpc_send_bool_response(ctx->req, true);
-	}
-	free(ctx->name);
-	free(ctx);
-}
-
 static void
 rpc_bdev_malloc_delete(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	struct rpc_malloc_delete p = {0};
-	struct rpc_delete_ctx *ctx;
-	struct vt_bdev *bdev;
 
 	if (vt_rpc_decode_params(req, params, g_malloc_delete_decoders,
-				 VT_COUNTOF(g_malloc_delete_decoders), &p) != 0) {
-		goto out;
+				 VT_COUNTOF(g_malloc_delete_decoders), &p) == 0) {
+		vt_bdev_rpc_delete(req, p.name, &g_bdev_malloc_module, "a malloc bdev",
+				   bdev_malloc_delete);
 	}
-	bdev = vt_bdev_get_by_name(p.name);
-	if (bdev == NULL) {
-		vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "bdev '%s' does not exist",
-						   p.name);
-		goto out;
-	}
-	if (bdev->module != &g_bdev_malloc_module) {
-		vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "bdev '%s' is not a malloc bdev",
-						   p.name);
-		goto out;
-	}
-	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL) {
-		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
-					       "out of memory");
-		goto out;
-	}
-	ctx->req = req;
-	ctx->name = p.name;
-	p.name = NULL;
-	/* Answers once the bdev is gone: every user has closed it and it is freed. */
-	bdev_malloc_delete(bdev, rpc_malloc_deleted, ctx);
-out:
 	free(p.name);
 }
 VT_RPC_REGISTER("bdev_malloc_delete", rpc_bdev_malloc_delete, VT_RPC_STARTUP | VT_RPC_RUNTIME)

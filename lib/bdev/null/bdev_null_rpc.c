@@ -115,75 +115,16 @@ static const struct vt_json_object_decoder g_null_delete_decoders[] = {
 	{"name", offsetof(struct rpc_null_name, name), vt_json_decode_string},
 };
 
-/* The null bdev called name; NULL (and the request answered) otherwise. */
-static struct vt_bdev *
-rpc_null_find(struct vt_jsonrpc_request *req, const char *name, int not_null_code)
-{
-	struct vt_bdev *bdev = vt_bdev_get_by_name(name);
-
-	if (bdev == NULL) {
-		vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "bdev '%s' does not exist", name);
-		return NULL;
-	}
-	if (bdev->module != &g_bdev_null_module) {
-		vt_jsonrpc_send_error_response_fmt(req, not_null_code, "bdev '%s' is not a null "
-						   "bdev", name);
-		return NULL;
-	}
-	return bdev;
-}
-
-struct rpc_delete_ctx {
-	struct vt_jsonrpc_request *req;
-	char *name;
-};
-
-static void
-rpc_null_deleted(void *cb_arg, int rc)
-{
-	struct rpc_delete_ctx *ctx = cb_arg;
-
-	if (rc == -EBUSY) {
-		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "bdev '%s' is already being "
-						   "deleted", ctx->name);
-	} else if (rc != 0) {
-		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "cannot delete bdev '%s': %s",
-						   ctx->name, vt_strerror(-rc));
-	} else {
-		vt_jsonrpc_send_bool_response(ctx->req, true);
-	}
-	free(ctx->name);
-	free(ctx);
-}
-
 static void
 rpc_bdev_null_delete(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	struct rpc_null_name p = {0};
-	struct rpc_delete_ctx *ctx;
-	struct vt_bdev *bdev;
 
 	if (vt_rpc_decode_params(req, params, g_null_delete_decoders,
-				 VT_COUNTOF(g_null_delete_decoders), &p) != 0) {
-		goto out;
+				 VT_COUNTOF(g_null_delete_decoders), &p) == 0) {
+		vt_bdev_rpc_delete(req, p.name, &g_bdev_null_module, "a null bdev",
+				   bdev_null_delete);
 	}
-	/* SPDK answers -ENODEV for a bdev of another module too. */
-	bdev = rpc_null_find(req, p.name, -ENODEV);
-	if (bdev == NULL) {
-		goto out;
-	}
-	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL) {
-		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
-					       "out of memory");
-		goto out;
-	}
-	ctx->req = req;
-	ctx->name = p.name;
-	p.name = NULL;
-	/* Answers once the bdev is gone: every user has closed it and it is freed. */
-	bdev_null_delete(bdev, rpc_null_deleted, ctx);
-out:
 	free(p.name);
 }
 VT_RPC_REGISTER("bdev_null_delete", rpc_bdev_null_delete, VT_RPC_STARTUP | VT_RPC_RUNTIME)
@@ -211,7 +152,7 @@ rpc_bdev_null_resize(struct vt_jsonrpc_request *req, yajl_val params)
 		goto out;
 	}
 	/* SPDK answers -EINVAL when the bdev belongs to another module. */
-	bdev = rpc_null_find(req, p.name, -EINVAL);
+	bdev = vt_bdev_rpc_find(req, p.name, &g_bdev_null_module, "a null bdev", -EINVAL);
 	if (bdev == NULL) {
 		goto out;
 	}

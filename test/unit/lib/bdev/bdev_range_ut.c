@@ -11,7 +11,6 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,9 @@
 #include "vt/bdev_module.h"
 #include "vt/event.h"
 #include "vt/util.h"
+
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
 
 #define RT_BLOCK 512
 #define RT_BLOCKS 16
@@ -399,22 +401,15 @@ static void
 compare_and_write_from_two_reactors_never_loses_an_increment(void)
 {
 	struct vt_cpuset set;
-	cpu_set_t allowed;
-	int cores[2], n = 0;
+	uint32_t cores[2];
 
-	sched_getaffinity(0, sizeof(allowed), &allowed);
-	for (int c = 0; c < CPU_SETSIZE && n < 2; c++) {
-		if (CPU_ISSET(c, &allowed)) {
-			cores[n++] = c;
-		}
-	}
-	if (n < 2) {
+	if (ut_allowed_cpus(cores, 2) < 2) {
 		fprintf(stderr, "only one CPU available: the two-reactor test cannot run\n");
 		return;
 	}
 	vt_cpuset_zero(&set);
-	vt_cpuset_set(&set, (uint32_t)cores[0]);
-	vt_cpuset_set(&set, (uint32_t)cores[1]);
+	vt_cpuset_set(&set, cores[0]);
+	vt_cpuset_set(&set, cores[1]);
 	CU_ASSERT_EQUAL_FATAL(vt_reactors_init(&set, false), 0);
 	CU_ASSERT_EQUAL_FATAL(vt_send_msg(0, rt_start, NULL), 0);
 	vt_reactors_start();
@@ -442,16 +437,11 @@ int
 main(void)
 {
 	CU_pSuite s;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
 	}
 	s = CU_add_suite("bdev_range", NULL, NULL);
 	CU_ADD_TEST(s, compare_and_write_from_two_reactors_never_loses_an_increment);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -6,7 +6,6 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +18,12 @@
 
 #include "lib/bdev/bdev_internal.h"
 #include "lib/bdev/bdev_rpc.c"
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
 
 #define UT_BLOCK 512
 #define UT_BLOCKS 64
 #define UT_MAX_PENDING 64
-#define UT_POLL_MS 3000
 
 /* ---- the fake module ---------------------------------------------------------------------- */
 
@@ -277,30 +277,11 @@ ut_io_cb(struct vt_bdev_io *io, bool success, void *arg)
 	r->seq = ++g_seq;
 }
 
-static void
-ut_poll(int n)
-{
-	while (n-- > 0) {
-		vt_reactor_poll_once();
-	}
-}
-
-/* Polls until *counter reaches want or UT_POLL_MS pass. */
-static bool
-ut_poll_until(const int *counter, int want)
-{
-	uint64_t deadline = vt_get_ticks() + UT_POLL_MS * 1000000ull;
-
-	while (*counter < want && vt_get_ticks() < deadline) {
-		vt_reactor_poll_once();
-	}
-	return *counter >= want;
-}
-
+/* As ut_poll_until, for a uint32_t counter. */
 static bool
 ut_poll_until_u32(const uint32_t *counter, uint32_t want)
 {
-	uint64_t deadline = vt_get_ticks() + UT_POLL_MS * 1000000ull;
+	uint64_t deadline = vt_get_ticks() + UT_POLL_TIMEOUT_MS * (VT_TICKS_HZ / 1000);
 
 	while (*counter < want && vt_get_ticks() < deadline) {
 		vt_reactor_poll_once();
@@ -1486,38 +1467,15 @@ subsystem_inits_modules_and_fini_unregisters_newest_first(void)
 	ut_disk_free(b);
 }
 
-static int
-suite_init(void)
-{
-	struct vt_cpuset set;
-	cpu_set_t allowed;
-	int c;
-
-	sched_getaffinity(0, sizeof(allowed), &allowed);
-	for (c = 0; !CPU_ISSET(c, &allowed); c++) {
-	}
-	vt_cpuset_zero(&set);
-	vt_cpuset_set(&set, (uint32_t)c);
-	return vt_reactors_init(&set, false);
-}
-
-static int
-suite_fini(void)
-{
-	vt_reactors_fini();
-	return 0;
-}
-
 int
 main(void)
 {
 	CU_pSuite s;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
 	}
-	s = CU_add_suite("bdev", suite_init, suite_fini);
+	s = CU_add_suite("bdev", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, submit_checks_return_exact_errnos);
 	CU_ADD_TEST(s, emulated_types_are_reported_supported);
 	CU_ADD_TEST(s, callback_never_runs_inside_submit);
@@ -1548,9 +1506,5 @@ main(void)
 	CU_ADD_TEST(s, rpc_wait_for_examine_answers_true);
 	CU_ADD_TEST(s, write_config_json_dumps_options_bdevs_and_wait_for_examine);
 	CU_ADD_TEST(s, subsystem_inits_modules_and_fini_unregisters_newest_first);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

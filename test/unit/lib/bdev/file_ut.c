@@ -15,12 +15,18 @@
 
 #include "lib/bdev/file/bdev_file.c"
 #include "lib/bdev/file/bdev_file_aio.c"
+#include "lib/bdev/file/bdev_file_group.c"
 #include "lib/bdev/file/bdev_file_io.c"
 #include "lib/bdev/file/bdev_file_rpc.c"
 #include "lib/bdev/file/bdev_file_uring.c"
 #include "lib/bdev/file/bdev_file_worker.c"
 
-#define UT_TIMEOUT_NS (10ULL * VT_TICKS_HZ)
+#define UT_POLL_TIMEOUT_MS 10000
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
+#include "test/unit/common/ut_rpc.h"
+
+#define UT_TIMEOUT_NS (UT_POLL_TIMEOUT_MS * (VT_TICKS_HZ / 1000))
 #define UT_BS 512u
 #define UT_FILE_SIZE (8u * 1024 * 1024)
 
@@ -86,12 +92,9 @@ subsys_fini_done(void *arg)
 static int
 stack_up(bool interrupt)
 {
-	struct vt_cpuset cpus;
 	int rc = 1;
 
-	vt_cpuset_zero(&cpus);
-	vt_cpuset_set(&cpus, 0);
-	if (vt_reactors_init(&cpus, interrupt) != 0) {
+	if (ut_reactor_init_one(interrupt) != 0) {
 		return -1;
 	}
 	vt_subsystem_init(subsys_init_done, &rc);
@@ -888,56 +891,23 @@ many_ios_in_flight_all_complete(void)
 
 /* ---- RPCs ------------------------------------------------------------------------------- */
 
-struct rpc_answer {
-	bool done;
-	int code;
-	char msg[256];
-	char result[256];
-};
-
-static void
-rpc_cb(void *arg, int code, const char *err_msg, yajl_val result)
-{
-	struct rpc_answer *a = arg;
-	struct vt_json_write_ctx *w;
-	size_t len;
-
-	a->done = true;
-	a->code = code;
-	snprintf(a->msg, sizeof(a->msg), "%s", err_msg ? err_msg : "");
-	a->result[0] = '\0';
-	if (result != NULL) {
-		w = vt_json_write_begin(false);
-		vt_json_write_val(w, result);
-		vt_json_write_end(w);
-		snprintf(a->result, sizeof(a->result), "%s", vt_json_write_buf(w, &len));
-		vt_json_write_free(w);
-	}
-}
-
 static void __attribute__((format(printf, 3, 4)))
-rpc(struct rpc_answer *a, const char *method, const char *params_fmt, ...)
+rpc(struct ut_rpc *a, const char *method, const char *params_fmt, ...)
 {
-	char text[512], err[128];
-	yajl_val params;
+	char text[512];
 	va_list ap;
 
 	va_start(ap, params_fmt);
 	vsnprintf(text, sizeof(text), params_fmt, ap);
 	va_end(ap);
-	params = vt_json_parse(text, strlen(text), err, sizeof(err));
-	CU_ASSERT_FATAL(params != NULL);
-	memset(a, 0, sizeof(*a));
-	vt_rpc_call(method, params, rpc_cb, a);
-	CU_ASSERT(poll_until(&a->done));
-	yajl_tree_free(params);
+	ut_rpc(a, method, text);
 }
 
 static void
 rpcs_create_rescan_and_delete_with_spdk_results(void)
 {
 	const char *path = make_file(UT_FILE_SIZE);
-	struct rpc_answer a;
+	struct ut_rpc a;
 
 	rpc(&a, "bdev_aio_create", "{\"name\":\"R0\",\"filename\":\"%s\",\"block_size\":512}",
 	    path);
@@ -971,7 +941,7 @@ rpcs_create_rescan_and_delete_with_spdk_results(void)
 static void
 rpcs_report_missing_files_and_unknown_bdevs(void)
 {
-	struct rpc_answer a;
+	struct ut_rpc a;
 
 	rpc(&a, "bdev_aio_create", "{\"name\":\"R2\",\"filename\":\"%s\"}", "/nonexistent/x.img");
 	CU_ASSERT(a.code == -ENOENT);
@@ -996,7 +966,7 @@ static void
 rpc_readonly_and_fallocate_options_reach_the_bdev(void)
 {
 	const char *path = make_file(UT_FILE_SIZE);
-	struct rpc_answer a;
+	struct ut_rpc a;
 	struct vt_bdev *bdev;
 
 	rpc(&a, "bdev_aio_create", "{\"name\":\"R4\",\"filename\":\"%s\",\"readonly\":true}", path);
@@ -1020,7 +990,7 @@ static void
 rpc_deprecated_aio_names_still_work(void)
 {
 	const char *path = make_file(UT_FILE_SIZE);
-	struct rpc_answer a;
+	struct ut_rpc a;
 
 	rpc(&a, "construct_aio_bdev", "{\"name\":\"R6\",\"filename\":\"%s\"}", path);
 	CU_ASSERT(a.code == 0);
@@ -1141,7 +1111,7 @@ remove_tree(void)
 int
 main(int argc, char **argv)
 {
-	unsigned int failures;
+	int rc;
 
 	snprintf(g_dir, sizeof(g_dir), "/tmp/vt_file_ut.XXXXXX");
 	if (mkdtemp(g_dir) == NULL) {
@@ -1159,12 +1129,9 @@ main(int argc, char **argv)
 		CU_cleanup_registry();
 		return 1;
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = ut_run_tests();
 	if (remove_tree() != 0) {
 		fprintf(stderr, "cannot remove %s\n", g_dir);
 	}
-	return failures != 0;
+	return rc;
 }

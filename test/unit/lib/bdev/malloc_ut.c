@@ -2,7 +2,6 @@
 /* The malloc bdev module and its RPCs, through the bdev layer on one reactor. */
 #include <CUnit/Basic.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,45 +14,10 @@
 #include "vt/rpc.h"
 
 #include "lib/bdev/bdev_internal.h"
-
-#define UT_POLL_MS 3000
-
-static void
-ut_poll(int n)
-{
-	while (n-- > 0) {
-		vt_reactor_poll_once();
-	}
-}
-
-static bool
-ut_poll_until(const int *counter, int want)
-{
-	uint64_t deadline = vt_get_ticks() + UT_POLL_MS * 1000000ull;
-
-	while (*counter < want && vt_get_ticks() < deadline) {
-		vt_reactor_poll_once();
-	}
-	return *counter >= want;
-}
-
-struct ut_result {
-	int done;
-	bool success;
-	enum vt_bdev_io_status status;
-	uint64_t miscompare;
-};
-
-static void
-ut_io_cb(struct vt_bdev_io *io, bool success, void *arg)
-{
-	struct ut_result *r = arg;
-
-	r->done++;
-	r->success = success;
-	r->status = vt_bdev_io_get_status(io);
-	r->miscompare = vt_bdev_io_get_miscompare_offset(io);
-}
+#include "test/unit/common/ut_bdev.h"
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
+#include "test/unit/common/ut_rpc.h"
 
 static void
 ut_event_cb(enum vt_bdev_event_type type, struct vt_bdev *bdev, void *ctx)
@@ -61,52 +25,6 @@ ut_event_cb(enum vt_bdev_event_type type, struct vt_bdev *bdev, void *ctx)
 	int *events = ctx;
 
 	(*events)++;
-}
-
-struct ut_rpc {
-	int done;
-	int code;
-	char msg[512];
-	char result[512];	/* the result as JSON text */
-};
-
-static void
-ut_rpc_cb(void *arg, int code, const char *err_msg, yajl_val result)
-{
-	struct ut_rpc *r = arg;
-	struct vt_json_write_ctx *w;
-
-	r->done++;
-	r->code = code;
-	snprintf(r->msg, sizeof(r->msg), "%s", err_msg != NULL ? err_msg : "");
-	if (result != NULL) {
-		w = vt_json_write_begin(false);
-		vt_json_write_val(w, result);
-		vt_json_write_end(w);
-		snprintf(r->result, sizeof(r->result), "%s", vt_json_write_buf(w, NULL));
-		vt_json_write_free(w);
-	}
-}
-
-/* Starts the call; the caller polls for r->done. */
-static void
-ut_rpc_start(struct ut_rpc *r, const char *method, const char *params)
-{
-	char err[128];
-	yajl_val p;
-
-	memset(r, 0, sizeof(*r));
-	p = vt_json_parse(params, strlen(params), err, sizeof(err));
-	CU_ASSERT_FATAL(p != NULL);
-	vt_rpc_call(method, p, ut_rpc_cb, r);
-	yajl_tree_free(p);
-}
-
-static void
-ut_rpc(struct ut_rpc *r, const char *method, const char *params)
-{
-	ut_rpc_start(r, method, params);
-	CU_ASSERT(ut_poll_until(&r->done, 1));
 }
 
 static struct vt_bdev *
@@ -119,15 +37,6 @@ ut_create(const char *name, uint64_t num_blocks, uint32_t block_size)
 
 	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &bdev), 0);
 	return bdev;
-}
-
-static void
-ut_delete_cb(void *arg, int rc)
-{
-	int *done = arg;
-
-	CU_ASSERT_EQUAL(rc, 0);
-	(*done)++;
 }
 
 static void
@@ -360,39 +269,12 @@ rpc_create_names_validates_and_refuses_duplicates(void)
 	CU_ASSERT_EQUAL(r.code, 0);
 }
 
-/* A bdev of another module, for the delete checks. */
-static int
-other_destruct(void *ctx)
-{
-	return 0;
-}
-
-static void
-other_submit(void *ch, struct vt_bdev_io *io)
-{
-	vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_SUCCESS);
-}
-
-static bool
-other_supported(void *ctx, enum vt_bdev_io_type type)
-{
-	return type == VT_BDEV_IO_TYPE_READ;
-}
-
-static const struct vt_bdev_fn_table g_other_fn = {
-	.destruct = other_destruct,
-	.submit_request = other_submit,
-	.io_type_supported = other_supported,
-};
-
-static struct vt_bdev_module g_other_module = { .name = "other" };
-
 static void
 rpc_delete_answers_after_the_bdev_is_gone(void)
 {
 	struct vt_bdev other = {
-		.name = "ut_other", .blocklen = 512, .blockcnt = 8, .fn_table = &g_other_fn,
-		.module = &g_other_module,
+		.name = "ut_other", .blocklen = 512, .blockcnt = 8, .fn_table = &g_ut_other_fn,
+		.module = &g_ut_other_module,
 	};
 	struct ut_rpc r;
 	struct ut_open o;
@@ -459,38 +341,15 @@ create_refuses_bad_geometry(void)
 	CU_ASSERT_PTR_NULL(bdev);
 }
 
-static int
-suite_init(void)
-{
-	struct vt_cpuset set;
-	cpu_set_t allowed;
-	int c;
-
-	sched_getaffinity(0, sizeof(allowed), &allowed);
-	for (c = 0; !CPU_ISSET(c, &allowed); c++) {
-	}
-	vt_cpuset_zero(&set);
-	vt_cpuset_set(&set, (uint32_t)c);
-	return vt_reactors_init(&set, false);
-}
-
-static int
-suite_fini(void)
-{
-	vt_reactors_fini();
-	return 0;
-}
-
 int
 main(void)
 {
 	CU_pSuite s;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
 	}
-	s = CU_add_suite("bdev_malloc", suite_init, suite_fini);
+	s = CU_add_suite("bdev_malloc", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, malloc_data_round_trips_and_starts_zeroed);
 	CU_ADD_TEST(s, malloc_unmap_and_write_zeroes_zero_only_the_range);
 	CU_ADD_TEST(s, malloc_compare_is_native_and_reports_offset);
@@ -499,9 +358,5 @@ main(void)
 	CU_ADD_TEST(s, rpc_delete_answers_after_the_bdev_is_gone);
 	CU_ADD_TEST(s, write_config_json_recreates_the_bdev);
 	CU_ADD_TEST(s, create_refuses_bad_geometry);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

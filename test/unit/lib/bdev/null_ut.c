@@ -2,7 +2,6 @@
 /* The null bdev module and its RPCs, through the bdev layer on one reactor. */
 #include <CUnit/Basic.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,37 +13,10 @@
 #include "vt/rpc.h"
 
 #include "lib/bdev/bdev_internal.h"
-
-#define UT_POLL_MS 3000
-
-static bool
-ut_poll_until(const int *counter, int want)
-{
-	uint64_t deadline = vt_get_ticks() + UT_POLL_MS * 1000000ull;
-
-	while (*counter < want && vt_get_ticks() < deadline) {
-		vt_reactor_poll_once();
-	}
-	return *counter >= want;
-}
-
-struct ut_result {
-	int done;
-	bool success;
-	enum vt_bdev_io_status status;
-	uint64_t miscompare;
-};
-
-static void
-ut_io_cb(struct vt_bdev_io *io, bool success, void *arg)
-{
-	struct ut_result *r = arg;
-
-	r->done++;
-	r->success = success;
-	r->status = vt_bdev_io_get_status(io);
-	r->miscompare = vt_bdev_io_get_miscompare_offset(io);
-}
+#include "test/unit/common/ut_bdev.h"
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
+#include "test/unit/common/ut_rpc.h"
 
 struct ut_events {
 	int remove;
@@ -61,45 +33,6 @@ ut_event_cb(enum vt_bdev_event_type type, struct vt_bdev *bdev, void *ctx)
 	} else {
 		e->remove++;
 	}
-}
-
-struct ut_rpc {
-	int done;
-	int code;
-	char msg[512];
-	char result[512];
-};
-
-static void
-ut_rpc_cb(void *arg, int code, const char *err_msg, yajl_val result)
-{
-	struct ut_rpc *r = arg;
-	struct vt_json_write_ctx *w;
-
-	r->done++;
-	r->code = code;
-	snprintf(r->msg, sizeof(r->msg), "%s", err_msg != NULL ? err_msg : "");
-	if (result != NULL) {
-		w = vt_json_write_begin(false);
-		vt_json_write_val(w, result);
-		vt_json_write_end(w);
-		snprintf(r->result, sizeof(r->result), "%s", vt_json_write_buf(w, NULL));
-		vt_json_write_free(w);
-	}
-}
-
-static void
-ut_rpc(struct ut_rpc *r, const char *method, const char *params)
-{
-	char err[128];
-	yajl_val p;
-
-	memset(r, 0, sizeof(*r));
-	p = vt_json_parse(params, strlen(params), err, sizeof(err));
-	CU_ASSERT_FATAL(p != NULL);
-	vt_rpc_call(method, p, ut_rpc_cb, r);
-	yajl_tree_free(p);
-	CU_ASSERT(ut_poll_until(&r->done, 1));
 }
 
 struct ut_open {
@@ -134,15 +67,6 @@ ut_create(const char *name, uint64_t num_blocks, uint32_t block_size)
 
 	CU_ASSERT_EQUAL_FATAL(bdev_null_create(&opts, &bdev), 0);
 	return bdev;
-}
-
-static void
-ut_delete_cb(void *arg, int rc)
-{
-	int *done = arg;
-
-	CU_ASSERT_EQUAL(rc, 0);
-	(*done)++;
 }
 
 static void
@@ -281,38 +205,12 @@ rpc_resize_grows_sends_resize_and_refuses_shrinking(void)
 }
 
 /* A bdev of another module: null RPCs refuse it the way SPDK does. */
-static int
-other_destruct(void *ctx)
-{
-	return 0;
-}
-
-static void
-other_submit(void *ch, struct vt_bdev_io *io)
-{
-	vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_SUCCESS);
-}
-
-static bool
-other_supported(void *ctx, enum vt_bdev_io_type type)
-{
-	return type == VT_BDEV_IO_TYPE_READ;
-}
-
-static const struct vt_bdev_fn_table g_other_fn = {
-	.destruct = other_destruct,
-	.submit_request = other_submit,
-	.io_type_supported = other_supported,
-};
-
-static struct vt_bdev_module g_other_module = { .name = "other" };
-
 static void
 rpcs_refuse_bdevs_of_other_modules(void)
 {
 	struct vt_bdev other = {
-		.name = "ut_n_other", .blocklen = 512, .blockcnt = 8, .fn_table = &g_other_fn,
-		.module = &g_other_module,
+		.name = "ut_n_other", .blocklen = 512, .blockcnt = 8, .fn_table = &g_ut_other_fn,
+		.module = &g_ut_other_module,
 	};
 	struct ut_rpc r;
 	int done = 0;
@@ -348,47 +246,20 @@ write_config_json_records_the_current_size(void)
 	ut_delete(bdev);
 }
 
-static int
-suite_init(void)
-{
-	struct vt_cpuset set;
-	cpu_set_t allowed;
-	int c;
-
-	sched_getaffinity(0, sizeof(allowed), &allowed);
-	for (c = 0; !CPU_ISSET(c, &allowed); c++) {
-	}
-	vt_cpuset_zero(&set);
-	vt_cpuset_set(&set, (uint32_t)c);
-	return vt_reactors_init(&set, false);
-}
-
-static int
-suite_fini(void)
-{
-	vt_reactors_fini();
-	return 0;
-}
-
 int
 main(void)
 {
 	CU_pSuite s;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
 	}
-	s = CU_add_suite("bdev_null", suite_init, suite_fini);
+	s = CU_add_suite("bdev_null", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, null_reads_return_zeroes_and_writes_succeed);
 	CU_ADD_TEST(s, null_compare_is_emulated_against_zeroes);
 	CU_ADD_TEST(s, rpc_create_and_delete_follow_spdk);
 	CU_ADD_TEST(s, rpc_resize_grows_sends_resize_and_refuses_shrinking);
 	CU_ADD_TEST(s, rpcs_refuse_bdevs_of_other_modules);
 	CU_ADD_TEST(s, write_config_json_records_the_current_size);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include "lib/event/msg_ring.c"
+#include "test/unit/common/ut_main.h"
 
 static void
 fn_a(void *arg)
@@ -166,7 +167,6 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
@@ -178,9 +178,5 @@ main(void)
 	CU_ADD_TEST(suite, msg_ring_wraps_around_many_laps);
 	CU_ADD_TEST(suite, msg_ring_keeps_each_producer_order_with_concurrent_producers);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -1,25 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <CUnit/Basic.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "lib/event/poller.c"
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
 
 static void
 setup_reactor(bool interrupt_mode)
 {
-	struct vt_cpuset set;
-	cpu_set_t allowed;
-	int c;
-
-	sched_getaffinity(0, sizeof(allowed), &allowed);
-	for (c = 0; !CPU_ISSET(c, &allowed); c++) {
-	}
-	vt_cpuset_zero(&set);
-	vt_cpuset_set(&set, (uint32_t)c);
-	CU_ASSERT_EQUAL_FATAL(vt_reactors_init(&set, interrupt_mode), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(interrupt_mode), 0);
 }
 
 struct counter {
@@ -452,7 +444,6 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
@@ -475,9 +466,5 @@ main(void)
 	CU_ADD_TEST(suite, interrupt_mode_reactor_sleeps_until_timed_poller);
 	CU_ADD_TEST(suite, fini_frees_registered_pollers);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

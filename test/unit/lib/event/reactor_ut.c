@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include "lib/event/reactor.c"
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -14,41 +16,15 @@ static uint32_t g_core0, g_core1;
 static bool
 two_cores(void)
 {
-	cpu_set_t allowed;
-	int c, n = 0;
+	uint32_t cores[2];
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
-		return false;
-	}
-	for (c = 0; c < CPU_SETSIZE && n < 2; c++) {
-		if (CPU_ISSET(c, &allowed)) {
-			if (n++ == 0) {
-				g_core0 = (uint32_t)c;
-			} else {
-				g_core1 = (uint32_t)c;
-			}
-		}
-	}
-	if (n < 2) {
+	if (ut_allowed_cpus(cores, 2) < 2) {
 		printf("\n  note: fewer than 2 cores online, multi-core test skipped\n");
 		return false;
 	}
+	g_core0 = cores[0];
+	g_core1 = cores[1];
 	return true;
-}
-
-static int
-init_one(bool interrupt_mode)
-{
-	struct vt_cpuset set;
-	cpu_set_t allowed;
-	int c;
-
-	sched_getaffinity(0, sizeof(allowed), &allowed);
-	for (c = 0; !CPU_ISSET(c, &allowed); c++) {
-	}
-	vt_cpuset_zero(&set);
-	vt_cpuset_set(&set, (uint32_t)c);
-	return vt_reactors_init(&set, interrupt_mode);
 }
 
 static int
@@ -120,7 +96,7 @@ static void
 reactors_init_makes_caller_reactor_0(void)
 {
 	CU_ASSERT_EQUAL(vt_reactor_current(), VT_REACTOR_NONE);
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 	CU_ASSERT_EQUAL(vt_reactor_current(), 0);
 	CU_ASSERT_EQUAL(vt_reactor_count(), 1);
 	CU_ASSERT_EQUAL(vt_reactor_for_core(vt_reactor_core(0)), 0);
@@ -162,8 +138,8 @@ reactors_init_rejects_more_than_max_reactors(void)
 static void
 reactors_init_twice_returns_ebusy(void)
 {
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
-	CU_ASSERT_EQUAL(init_one(false), -EBUSY);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
+	CU_ASSERT_EQUAL(ut_reactor_init_one(false), -EBUSY);
 	vt_reactors_fini();
 }
 
@@ -174,7 +150,7 @@ msg_to_self_runs_on_next_poll_once(void)
 {
 	int count = 0;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 	CU_ASSERT_EQUAL(vt_send_msg(0, count_msg, &count), 0);
 	CU_ASSERT_EQUAL(count, 0);
 	CU_ASSERT_EQUAL(vt_reactor_poll_once(), VT_POLLER_BUSY);
@@ -189,7 +165,7 @@ send_msg_rejects_bad_index(void)
 {
 	int count = 0;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 	CU_ASSERT_EQUAL(vt_send_msg(1, count_msg, &count), -EINVAL);
 	CU_ASSERT_EQUAL(vt_send_msg(VT_REACTOR_NONE, count_msg, &count), -EINVAL);
 	vt_reactors_fini();
@@ -201,7 +177,7 @@ send_msg_to_full_ring_returns_enomem(void)
 	int count = 0, i;
 	uint32_t sent = 0;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 	while (vt_send_msg(0, count_msg, &count) == 0) {
 		sent++;
 	}
@@ -236,7 +212,7 @@ msgs_run_in_send_order(void)
 {
 	uintptr_t i;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 	for (i = 0; i < 1000; i++) {
 		CU_ASSERT_EQUAL(vt_send_msg(0, fifo_msg, (void *)i), 0);
 	}
@@ -253,7 +229,7 @@ defer_runs_once_even_if_queued_twice(void)
 	struct vt_defer d = {};
 	int count = 0;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 	vt_defer(&d, count_msg, &count);
 	vt_defer(&d, count_msg, &count);
 	CU_ASSERT_TRUE(d.queued);
@@ -286,7 +262,7 @@ defer_queued_from_deferred_call_runs_next_iteration(void)
 {
 	struct requeue rq = {};
 
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 	vt_defer(&rq.d, requeue_self, &rq);
 	vt_reactor_poll_once();
 	CU_ASSERT_EQUAL(rq.runs, 1);
@@ -327,7 +303,7 @@ for_each_reactor_single_calls_fn_then_done(void)
 
 	g_num_visits = 0;
 	g_done_count = 0;
-	CU_ASSERT_EQUAL_FATAL(init_one(false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 	CU_ASSERT_EQUAL(vt_for_each_reactor(visit, NULL, visit_done), 0);
 	for (i = 0; i < 4; i++) {
 		vt_reactor_poll_once();
@@ -344,7 +320,7 @@ poll_once_does_not_block_in_interrupt_mode(void)
 {
 	uint64_t start;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(true), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(true), 0);
 	CU_ASSERT_TRUE(vt_reactors_interrupt_mode());
 	start = vt_get_ticks();
 	CU_ASSERT_EQUAL(vt_reactor_poll_once(), VT_POLLER_IDLE);
@@ -732,7 +708,6 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
@@ -759,9 +734,5 @@ main(void)
 	CU_ADD_TEST(suite, interrupt_mode_sleeps_and_wakes_for_msg_fd_and_timer);
 	CU_ADD_TEST(suite, stop_before_start_returns_at_once);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

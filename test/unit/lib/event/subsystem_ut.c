@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <CUnit/Basic.h>
-#include <sched.h>
 #include <stdio.h>
 
 #include "lib/event/subsystem.c"
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
 
 /* What happened, in order: "iA" init of A, "fA" fini of A. */
 static char g_trace[256];
@@ -66,17 +67,8 @@ reset(void)
 static void
 setup(void)
 {
-	struct vt_cpuset set;
-	cpu_set_t allowed;
-	int c;
-
 	reset();
-	sched_getaffinity(0, sizeof(allowed), &allowed);
-	for (c = 0; !CPU_ISSET(c, &allowed); c++) {
-	}
-	vt_cpuset_zero(&set);
-	vt_cpuset_set(&set, (uint32_t)c);
-	CU_ASSERT_EQUAL_FATAL(vt_reactors_init(&set, false), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one(false), 0);
 }
 
 static void
@@ -370,7 +362,6 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
@@ -389,9 +380,5 @@ main(void)
 	CU_ADD_TEST(suite, subsystem_find_and_depend_iteration);
 	CU_ADD_TEST(suite, subsystem_init_without_reactors_runs_inline);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

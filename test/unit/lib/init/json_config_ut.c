@@ -6,10 +6,11 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 
 #include "lib/init/json_config.c"
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
 
 /* Subsystems the test configs name; never initialised. */
 static struct vt_subsystem g_ut_sub_a = { .name = "ut_a" };
@@ -287,39 +288,21 @@ static void public_load_passes_rc_to_callback(void)
 /* One reactor on a core this process may use; never started, driven by poll_once. */
 static int suite_init(void)
 {
-	struct vt_cpuset cpus;
-	cpu_set_t allowed;
-	int cpu;
-
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
-		return -1;
-	}
-	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed); cpu++) {
-	}
-	vt_cpuset_zero(&cpus);
-	vt_cpuset_set(&cpus, (uint32_t)cpu);
-	if (vt_reactors_init(&cpus, false) != 0) {
+	if (ut_reactor_init_one(false) != 0) {
 		return -1;
 	}
 	vt_rpc_set_state(VT_RPC_STARTUP);
 	return 0;
 }
 
-static int suite_fini(void)
-{
-	vt_reactors_fini();
-	return 0;
-}
-
 int main(void)
 {
 	CU_pSuite suite;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
 	}
-	suite = CU_add_suite("json_config", suite_init, suite_fini);
+	suite = CU_add_suite("json_config", suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(suite, config_replays_subsystems_and_entries_in_file_order);
 	CU_ADD_TEST(suite, config_waits_for_an_asynchronous_answer_before_the_next_entry);
 	CU_ADD_TEST(suite, config_stops_at_first_failure_naming_method_and_message);
@@ -332,9 +315,5 @@ int main(void)
 	CU_ADD_TEST(suite, config_callback_never_runs_before_load_returns);
 	CU_ADD_TEST(suite, public_load_passes_rc_to_callback);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "lib/jsonrpc/builtin_rpc.c"
+#include "test/unit/common/ut_main.h"
 
 struct call_result {
 	int calls;
@@ -169,7 +170,6 @@ int
 main(void)
 {
 	CU_pSuite s;
-	unsigned failures;
 
 	vt_rpc_register_method("t_startup_only", t_method, VT_RPC_STARTUP);
 	vt_rpc_register_method("t_both", t_method, VT_RPC_STARTUP | VT_RPC_RUNTIME);
@@ -179,21 +179,13 @@ main(void)
 		return 1;
 	}
 	s = CU_add_suite("builtin_rpc", NULL, NULL);
-	CU_add_test(s, "version_split_reads_parts_and_suffix",
-		    version_split_reads_parts_and_suffix);
-	CU_add_test(s, "get_version_reports_version_and_fields",
-		    get_version_reports_version_and_fields);
-	CU_add_test(s, "get_version_rejects_params", get_version_rejects_params);
-	CU_add_test(s, "get_methods_lists_all_in_registration_order",
-		    get_methods_lists_all_in_registration_order);
-	CU_add_test(s, "get_methods_current_filters_by_state",
-		    get_methods_current_filters_by_state);
-	CU_add_test(s, "get_methods_include_aliases", get_methods_include_aliases);
-	CU_add_test(s, "get_methods_rejects_bad_params", get_methods_rejects_bad_params);
+	CU_ADD_TEST(s, version_split_reads_parts_and_suffix);
+	CU_ADD_TEST(s, get_version_reports_version_and_fields);
+	CU_ADD_TEST(s, get_version_rejects_params);
+	CU_ADD_TEST(s, get_methods_lists_all_in_registration_order);
+	CU_ADD_TEST(s, get_methods_current_filters_by_state);
+	CU_ADD_TEST(s, get_methods_include_aliases);
+	CU_ADD_TEST(s, get_methods_rejects_bad_params);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "lib/jsonrpc/json.c"
+#include "test/unit/common/ut_main.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -875,87 +876,66 @@ int
 main(void)
 {
 	CU_pSuite s;
-	unsigned failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
 	}
 	s = CU_add_suite("json_write", NULL, NULL);
-	CU_add_test(s, "write_compact_object_exact_text", write_compact_object_exact_text);
-	CU_add_test(s, "write_pretty_indents_two_spaces", write_pretty_indents_two_spaces);
-	CU_add_test(s, "write_integers_full_range", write_integers_full_range);
-	CU_add_test(s, "write_double_shortest_round_trip", write_double_shortest_round_trip);
-	CU_add_test(s, "write_double_nan_is_error", write_double_nan_is_error);
-	CU_add_test(s, "write_string_escapes_quotes_and_controls",
-		    write_string_escapes_quotes_and_controls);
-	CU_add_test(s, "write_string_invalid_utf8_is_error", write_string_invalid_utf8_is_error);
-	CU_add_test(s, "write_value_without_name_in_object_is_error",
-		    write_value_without_name_in_object_is_error);
-	CU_add_test(s, "write_name_outside_object_is_error", write_name_outside_object_is_error);
-	CU_add_test(s, "write_name_without_value_is_error", write_name_without_value_is_error);
-	CU_add_test(s, "write_unclosed_or_empty_is_error", write_unclosed_or_empty_is_error);
-	CU_add_test(s, "write_second_top_level_value_is_error",
-		    write_second_top_level_value_is_error);
-	CU_add_test(s, "write_mismatched_close_is_error", write_mismatched_close_is_error);
-	CU_add_test(s, "write_error_is_sticky", write_error_is_sticky);
-	CU_add_test(s, "write_null_writer_is_noop", write_null_writer_is_noop);
-	CU_add_test(s, "write_depth_limit_is_error", write_depth_limit_is_error);
-	CU_add_test(s, "write_val_reemits_numbers_by_text", write_val_reemits_numbers_by_text);
-	CU_add_test(s, "write_val_as_member_value", write_val_as_member_value);
+	CU_ADD_TEST(s, write_compact_object_exact_text);
+	CU_ADD_TEST(s, write_pretty_indents_two_spaces);
+	CU_ADD_TEST(s, write_integers_full_range);
+	CU_ADD_TEST(s, write_double_shortest_round_trip);
+	CU_ADD_TEST(s, write_double_nan_is_error);
+	CU_ADD_TEST(s, write_string_escapes_quotes_and_controls);
+	CU_ADD_TEST(s, write_string_invalid_utf8_is_error);
+	CU_ADD_TEST(s, write_value_without_name_in_object_is_error);
+	CU_ADD_TEST(s, write_name_outside_object_is_error);
+	CU_ADD_TEST(s, write_name_without_value_is_error);
+	CU_ADD_TEST(s, write_unclosed_or_empty_is_error);
+	CU_ADD_TEST(s, write_second_top_level_value_is_error);
+	CU_ADD_TEST(s, write_mismatched_close_is_error);
+	CU_ADD_TEST(s, write_error_is_sticky);
+	CU_ADD_TEST(s, write_null_writer_is_noop);
+	CU_ADD_TEST(s, write_depth_limit_is_error);
+	CU_ADD_TEST(s, write_val_reemits_numbers_by_text);
+	CU_ADD_TEST(s, write_val_as_member_value);
 
 	s = CU_add_suite("json_parse", NULL, NULL);
-	CU_add_test(s, "parse_uses_only_len_bytes", parse_uses_only_len_bytes);
-	CU_add_test(s, "parse_rejects_trailing_garbage_with_one_line_message",
-		    parse_rejects_trailing_garbage_with_one_line_message);
-	CU_add_test(s, "parse_rejects_truncated_text", parse_rejects_truncated_text);
-	CU_add_test(s, "parse_rejects_nul_byte", parse_rejects_nul_byte);
-	CU_add_test(s, "parse_rejects_empty_text", parse_rejects_empty_text);
-	CU_add_test(s, "parse_accepts_max_depth", parse_accepts_max_depth);
-	CU_add_test(s, "parse_rejects_deeper_than_max_depth", parse_rejects_deeper_than_max_depth);
-	CU_add_test(s, "parse_depth_ignores_brackets_in_strings",
-		    parse_depth_ignores_brackets_in_strings);
-	CU_add_test(s, "parse_depth_sees_through_comments", parse_depth_sees_through_comments);
-	CU_add_test(s, "object_get_finds_member_by_key", object_get_finds_member_by_key);
-	CU_add_test(s, "type_name_names_each_type", type_name_names_each_type);
+	CU_ADD_TEST(s, parse_uses_only_len_bytes);
+	CU_ADD_TEST(s, parse_rejects_trailing_garbage_with_one_line_message);
+	CU_ADD_TEST(s, parse_rejects_truncated_text);
+	CU_ADD_TEST(s, parse_rejects_nul_byte);
+	CU_ADD_TEST(s, parse_rejects_empty_text);
+	CU_ADD_TEST(s, parse_accepts_max_depth);
+	CU_ADD_TEST(s, parse_rejects_deeper_than_max_depth);
+	CU_ADD_TEST(s, parse_depth_ignores_brackets_in_strings);
+	CU_ADD_TEST(s, parse_depth_sees_through_comments);
+	CU_ADD_TEST(s, object_get_finds_member_by_key);
+	CU_ADD_TEST(s, type_name_names_each_type);
 
 	s = CU_add_suite("json_scan", NULL, NULL);
-	CU_add_test(s, "scanner_splits_pipelined_values", scanner_splits_pipelined_values);
-	CU_add_test(s, "scanner_bare_literal_waits_for_delimiter",
-		    scanner_bare_literal_waits_for_delimiter);
-	CU_add_test(s, "scanner_skips_comments_between_values",
-		    scanner_skips_comments_between_values);
-	CU_add_test(s, "scanner_stray_closer_is_a_value", scanner_stray_closer_is_a_value);
-	CU_add_test(s, "scanner_value_split_byte_by_byte", scanner_value_split_byte_by_byte);
-	CU_add_test(s, "scanner_keep_and_shift_preserve_partial_value",
-		    scanner_keep_and_shift_preserve_partial_value);
+	CU_ADD_TEST(s, scanner_splits_pipelined_values);
+	CU_ADD_TEST(s, scanner_bare_literal_waits_for_delimiter);
+	CU_ADD_TEST(s, scanner_skips_comments_between_values);
+	CU_ADD_TEST(s, scanner_stray_closer_is_a_value);
+	CU_ADD_TEST(s, scanner_value_split_byte_by_byte);
+	CU_ADD_TEST(s, scanner_keep_and_shift_preserve_partial_value);
 
 	s = CU_add_suite("json_decode", NULL, NULL);
-	CU_add_test(s, "decode_string_copies_and_replaces", decode_string_copies_and_replaces);
-	CU_add_test(s, "decode_string_rejects_other_types", decode_string_rejects_other_types);
-	CU_add_test(s, "decode_bool_accepts_only_true_and_false",
-		    decode_bool_accepts_only_true_and_false);
-	CU_add_test(s, "decode_uint64_accepts_integral_values",
-		    decode_uint64_accepts_integral_values);
-	CU_add_test(s, "decode_uint64_rejects_fractions_negatives_and_overflow",
-		    decode_uint64_rejects_fractions_negatives_and_overflow);
-	CU_add_test(s, "decode_narrow_unsigned_checks_range", decode_narrow_unsigned_checks_range);
-	CU_add_test(s, "decode_signed_checks_range", decode_signed_checks_range);
-	CU_add_test(s, "decode_object_fills_members", decode_object_fills_members);
-	CU_add_test(s, "decode_object_reports_missing_parameter",
-		    decode_object_reports_missing_parameter);
-	CU_add_test(s, "decode_object_null_params_with_all_optional_is_ok",
-		    decode_object_null_params_with_all_optional_is_ok);
-	CU_add_test(s, "decode_object_reports_invalid_parameter_type",
-		    decode_object_reports_invalid_parameter_type);
-	CU_add_test(s, "decode_object_reports_out_of_range_parameter",
-		    decode_object_reports_out_of_range_parameter);
-	CU_add_test(s, "decode_object_reports_unknown_and_duplicate_parameters",
-		    decode_object_reports_unknown_and_duplicate_parameters);
-	CU_add_test(s, "decode_object_rejects_non_object", decode_object_rejects_non_object);
+	CU_ADD_TEST(s, decode_string_copies_and_replaces);
+	CU_ADD_TEST(s, decode_string_rejects_other_types);
+	CU_ADD_TEST(s, decode_bool_accepts_only_true_and_false);
+	CU_ADD_TEST(s, decode_uint64_accepts_integral_values);
+	CU_ADD_TEST(s, decode_uint64_rejects_fractions_negatives_and_overflow);
+	CU_ADD_TEST(s, decode_narrow_unsigned_checks_range);
+	CU_ADD_TEST(s, decode_signed_checks_range);
+	CU_ADD_TEST(s, decode_object_fills_members);
+	CU_ADD_TEST(s, decode_object_reports_missing_parameter);
+	CU_ADD_TEST(s, decode_object_null_params_with_all_optional_is_ok);
+	CU_ADD_TEST(s, decode_object_reports_invalid_parameter_type);
+	CU_ADD_TEST(s, decode_object_reports_out_of_range_parameter);
+	CU_ADD_TEST(s, decode_object_reports_unknown_and_duplicate_parameters);
+	CU_ADD_TEST(s, decode_object_rejects_non_object);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "lib/jsonrpc/rpc.c"
+#include "test/unit/common/ut_main.h"
 
 /* ---- test methods ------------------------------------------------------------------------ */
 
@@ -371,7 +372,6 @@ int
 main(void)
 {
 	CU_pSuite s;
-	unsigned failures;
 
 	vt_rpc_register_method("t_echo", t_echo, VT_RPC_STARTUP | VT_RPC_RUNTIME);
 	vt_rpc_register_method("t_async", t_async, VT_RPC_STARTUP | VT_RPC_RUNTIME);
@@ -390,29 +390,20 @@ main(void)
 		return 1;
 	}
 	s = CU_add_suite("rpc", NULL, NULL);
-	CU_add_test(s, "call_returns_result_tree", call_returns_result_tree);
-	CU_add_test(s, "call_async_answer_delivered_later_with_copied_params",
-		    call_async_answer_delivered_later_with_copied_params);
-	CU_add_test(s, "call_unknown_method_gets_32601", call_unknown_method_gets_32601);
-	CU_add_test(s, "call_not_allowed_in_state_gets_32601",
-		    call_not_allowed_in_state_gets_32601);
-	CU_add_test(s, "call_error_response_code_and_message",
-		    call_error_response_code_and_message);
-	CU_add_test(s, "decode_params_failure_answers_32602", decode_params_failure_answers_32602);
-	CU_add_test(s, "invalid_result_answers_32603", invalid_result_answers_32603);
-	CU_add_test(s, "second_answer_is_dropped", second_answer_is_dropped);
-	CU_add_test(s, "call_rejects_scalar_params", call_rejects_scalar_params);
-	CU_add_test(s, "alias_runs_its_method", alias_runs_its_method);
-	CU_add_test(s, "notification_gets_no_writer_but_is_answered",
-		    notification_gets_no_writer_but_is_answered);
-	CU_add_test(s, "method_iteration_follows_registration_order",
-		    method_iteration_follows_registration_order);
-	CU_add_test(s, "alias_iteration_reports_method_mask", alias_iteration_reports_method_mask);
-	CU_add_test(s, "duplicate_registration_aborts", duplicate_registration_aborts);
+	CU_ADD_TEST(s, call_returns_result_tree);
+	CU_ADD_TEST(s, call_async_answer_delivered_later_with_copied_params);
+	CU_ADD_TEST(s, call_unknown_method_gets_32601);
+	CU_ADD_TEST(s, call_not_allowed_in_state_gets_32601);
+	CU_ADD_TEST(s, call_error_response_code_and_message);
+	CU_ADD_TEST(s, decode_params_failure_answers_32602);
+	CU_ADD_TEST(s, invalid_result_answers_32603);
+	CU_ADD_TEST(s, second_answer_is_dropped);
+	CU_ADD_TEST(s, call_rejects_scalar_params);
+	CU_ADD_TEST(s, alias_runs_its_method);
+	CU_ADD_TEST(s, notification_gets_no_writer_but_is_answered);
+	CU_ADD_TEST(s, method_iteration_follows_registration_order);
+	CU_ADD_TEST(s, alias_iteration_reports_method_mask);
+	CU_ADD_TEST(s, duplicate_registration_aborts);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -4,10 +4,11 @@
  * clients are non-blocking sockets in the same thread.
  */
 #include <CUnit/Basic.h>
-#include <sched.h>
 #include <sys/stat.h>
 
 #include "lib/jsonrpc/server.c"
+#include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
 
 #define WAIT_MS 3000
 
@@ -1036,30 +1037,9 @@ listen_rejects_too_long_path(void)
 /* ---- main -------------------------------------------------------------------------------- */
 
 static int
-first_allowed_cpu(void)
-{
-	cpu_set_t set;
-	int i;
-
-	if (sched_getaffinity(0, sizeof(set), &set) != 0) {
-		return 0;
-	}
-	for (i = 0; i < CPU_SETSIZE; i++) {
-		if (CPU_ISSET(i, &set)) {
-			return i;
-		}
-	}
-	return 0;
-}
-
-static int
 suite_init(void)
 {
-	struct vt_cpuset cpus;
-
-	vt_cpuset_zero(&cpus);
-	vt_cpuset_set(&cpus, (uint32_t)first_allowed_cpu());
-	if (vt_reactors_init(&cpus, false) != 0) {
+	if (ut_reactor_init_one(false) != 0) {
 		return -1;
 	}
 	if (mkdtemp(g_dir) == NULL) {
@@ -1093,59 +1073,42 @@ int
 main(void)
 {
 	CU_pSuite s;
-	unsigned failures;
 
 	snprintf(g_dir, sizeof(g_dir), "/tmp/vt_server_ut.XXXXXX");
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
 	}
 	s = CU_add_suite("rpc_server", suite_init, suite_fini);
-	CU_add_test(s, "single_request_gets_result", single_request_gets_result);
-	CU_add_test(s, "ids_are_echoed_verbatim", ids_are_echoed_verbatim);
-	CU_add_test(s, "pipelined_requests_answered_in_order",
-		    pipelined_requests_answered_in_order);
-	CU_add_test(s, "request_split_byte_by_byte_is_answered",
-		    request_split_byte_by_byte_is_answered);
-	CU_add_test(s, "batch_answers_collected_in_one_array",
-		    batch_answers_collected_in_one_array);
-	CU_add_test(s, "batch_of_invalid_values_answers_each",
-		    batch_of_invalid_values_answers_each);
-	CU_add_test(s, "empty_batch_is_invalid_request", empty_batch_is_invalid_request);
-	CU_add_test(s, "notification_gets_no_answer", notification_gets_no_answer);
-	CU_add_test(s, "batch_of_notifications_gets_no_answer",
-		    batch_of_notifications_gets_no_answer);
-	CU_add_test(s, "parse_error_answers_and_closes", parse_error_answers_and_closes);
-	CU_add_test(s, "invalid_requests_get_32600", invalid_requests_get_32600);
-	CU_add_test(s, "method_not_found_names_the_method", method_not_found_names_the_method);
-	CU_add_test(s, "method_not_allowed_in_state_gets_32601",
-		    method_not_allowed_in_state_gets_32601);
-	CU_add_test(s, "invalid_params_get_32602", invalid_params_get_32602);
-	CU_add_test(s, "invalid_result_gets_32603", invalid_result_gets_32603);
-	CU_add_test(s, "async_handler_holds_connection_until_answered",
-		    async_handler_holds_connection_until_answered);
-	CU_add_test(s, "async_handler_does_not_block_other_connections",
-		    async_handler_does_not_block_other_connections);
-	CU_add_test(s, "oversize_request_answers_and_closes", oversize_request_answers_and_closes);
-	CU_add_test(s, "request_of_max_size_is_accepted", request_of_max_size_is_accepted);
-	CU_add_test(s, "sixty_four_connections_each_answered",
-		    sixty_four_connections_each_answered);
-	CU_add_test(s, "connections_beyond_limit_are_closed", connections_beyond_limit_are_closed);
-	CU_add_test(s, "peer_close_while_async_pending_drops_answer",
-		    peer_close_while_async_pending_drops_answer);
-	CU_add_test(s, "peer_gone_notifications_still_run", peer_gone_notifications_still_run);
-	CU_add_test(s, "half_closed_peer_still_gets_answers", half_closed_peer_still_gets_answers);
-	CU_add_test(s, "large_output_stops_reading_until_flushed",
-		    large_output_stops_reading_until_flushed);
-	CU_add_test(s, "lock_file_prevents_second_server", lock_file_prevents_second_server);
-	CU_add_test(s, "close_removes_socket_and_lock_file", close_removes_socket_and_lock_file);
-	CU_add_test(s, "close_with_pending_request_drops_its_answer",
-		    close_with_pending_request_drops_its_answer);
-	CU_add_test(s, "stale_socket_is_replaced", stale_socket_is_replaced);
-	CU_add_test(s, "listen_rejects_too_long_path", listen_rejects_too_long_path);
+	CU_ADD_TEST(s, single_request_gets_result);
+	CU_ADD_TEST(s, ids_are_echoed_verbatim);
+	CU_ADD_TEST(s, pipelined_requests_answered_in_order);
+	CU_ADD_TEST(s, request_split_byte_by_byte_is_answered);
+	CU_ADD_TEST(s, batch_answers_collected_in_one_array);
+	CU_ADD_TEST(s, batch_of_invalid_values_answers_each);
+	CU_ADD_TEST(s, empty_batch_is_invalid_request);
+	CU_ADD_TEST(s, notification_gets_no_answer);
+	CU_ADD_TEST(s, batch_of_notifications_gets_no_answer);
+	CU_ADD_TEST(s, parse_error_answers_and_closes);
+	CU_ADD_TEST(s, invalid_requests_get_32600);
+	CU_ADD_TEST(s, method_not_found_names_the_method);
+	CU_ADD_TEST(s, method_not_allowed_in_state_gets_32601);
+	CU_ADD_TEST(s, invalid_params_get_32602);
+	CU_ADD_TEST(s, invalid_result_gets_32603);
+	CU_ADD_TEST(s, async_handler_holds_connection_until_answered);
+	CU_ADD_TEST(s, async_handler_does_not_block_other_connections);
+	CU_ADD_TEST(s, oversize_request_answers_and_closes);
+	CU_ADD_TEST(s, request_of_max_size_is_accepted);
+	CU_ADD_TEST(s, sixty_four_connections_each_answered);
+	CU_ADD_TEST(s, connections_beyond_limit_are_closed);
+	CU_ADD_TEST(s, peer_close_while_async_pending_drops_answer);
+	CU_ADD_TEST(s, peer_gone_notifications_still_run);
+	CU_ADD_TEST(s, half_closed_peer_still_gets_answers);
+	CU_ADD_TEST(s, large_output_stops_reading_until_flushed);
+	CU_ADD_TEST(s, lock_file_prevents_second_server);
+	CU_ADD_TEST(s, close_removes_socket_and_lock_file);
+	CU_ADD_TEST(s, close_with_pending_request_drops_its_answer);
+	CU_ADD_TEST(s, stale_socket_is_replaced);
+	CU_ADD_TEST(s, listen_rejects_too_long_path);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/util/cpuset.c"
+#include "test/unit/common/ut_main.h"
 
 /* Parses str and checks the result holds exactly the cpus in want[0..n). */
 static void
@@ -286,7 +287,6 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
@@ -311,9 +311,5 @@ main(void)
 	CU_ADD_TEST(suite, cpuset_subset_and_and_behave_as_sets);
 	CU_ADD_TEST(suite, cpuset_next_walks_set_cpus_across_words);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lib/util/iov.c"
+#include "test/unit/common/ut_main.h"
 
 static uint8_t g_a[64], g_b[64];
 
@@ -232,7 +233,6 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
@@ -252,9 +252,5 @@ main(void)
 	CU_ADD_TEST(suite, iov_aligned_rejects_non_power_of_two);
 	CU_ADD_TEST(suite, buf_is_zero_finds_any_nonzero_byte);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

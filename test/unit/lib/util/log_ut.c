@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/util/log.c"
+#include "test/unit/common/ut_main.h"
 
 VT_LOG_REGISTER_COMPONENT(ut_alpha)
 VT_LOG_REGISTER_COMPONENT(ut_beta)
@@ -458,7 +459,7 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	unsigned int failures;
+	int rc;
 
 	snprintf(g_tmpdir, sizeof(g_tmpdir), "/tmp/vt_log_ut.XXXXXX");
 	if (mkdtemp(g_tmpdir) == NULL) {
@@ -492,10 +493,7 @@ main(void)
 	CU_ADD_TEST(suite, log_syslog_mirror_follows_level);
 	CU_ADD_TEST(suite, log_concurrent_threads_write_whole_lines);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = ut_run_tests();
 	rmdir(g_tmpdir);
-	return failures != 0;
+	return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/util/string.c"
+#include "test/unit/common/ut_main.h"
 
 static void
 strdup_copies_and_refuses_null(void)
@@ -227,7 +228,6 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
@@ -249,9 +249,5 @@ main(void)
 	CU_ADD_TEST(suite, name_is_valid_accepts_allowed_characters);
 	CU_ADD_TEST(suite, name_is_valid_rejects_empty_long_and_bad_characters);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }

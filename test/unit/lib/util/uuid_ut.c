@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/util/uuid.c"
+#include "test/unit/common/ut_main.h"
 
 static void
 uuid_generate_sets_version_4_and_rfc_variant(void)
@@ -124,7 +125,6 @@ int
 main(void)
 {
 	CU_pSuite suite;
-	unsigned int failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		return 1;
@@ -139,9 +139,5 @@ main(void)
 	CU_ADD_TEST(suite, uuid_fmt_and_parse_round_trip);
 	CU_ADD_TEST(suite, uuid_compare_orders_bytewise_and_is_null_detects_zero);
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return ut_run_tests();
 }
