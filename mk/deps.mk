@@ -5,6 +5,7 @@ DEPS_event := util
 DEPS_jsonrpc := util event
 DEPS_init := util event jsonrpc
 DEPS_bdev := util event jsonrpc
-DEPS_vhost := util event jsonrpc bdev
+DEPS_scsi := util event jsonrpc bdev
+DEPS_vhost := util event jsonrpc bdev init
 # Link order of the static libraries (users first).
-VT_LIBS := bdev init jsonrpc event util
+VT_LIBS := vhost scsi bdev init jsonrpc event util

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SCSI_INTERNAL_H
+#define SCSI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "vt/bdev.h"
+#include "vt/log.h"
+#include "vt/scsi.h"
+#include "vt/scsi_spec.h"
+
+VT_LOG_DECLARE_COMPONENT(scsi);
+
+/* Limits advertised in the Block Limits VPD page and enforced by the parsers. */
+#define SCSI_MAX_XFER_BYTES (8u * 1024 * 1024)	/* largest READ/WRITE/VERIFY transfer */
+#define SCSI_OPT_XFER_BYTES (128u * 1024)
+#define SCSI_MAX_UNMAP_LBAS (1024u * 1024)	/* per UNMAP command, summed over descriptors */
+#define SCSI_MAX_UNMAP_DESCS 256u
+#define SCSI_MAX_WRITE_SAME_BYTES (256u * 1024 * 1024)
+#define SCSI_WS_CHUNK_BYTES (256u * 1024)	/* WRITE SAME pattern buffer */
+#define SCSI_MAX_PR_REGISTRANTS 32
+#define SCSI_MAX_ALLOC_BYTES 65536u		/* buffers for non-block parameter data */
+
+/* Unit attention conditions per I_T nexus and LUN, reported lowest bit first. */
+enum scsi_ua {
+	SCSI_UA_POWER_ON = 1u << 0,
+	SCSI_UA_BUS_DEVICE_RESET = 1u << 1,
+	SCSI_UA_I_T_NEXUS_LOSS = 1u << 2,
+	SCSI_UA_RES_PREEMPTED = 1u << 3,
+	SCSI_UA_RES_RELEASED = 1u << 4,
+	SCSI_UA_REG_PREEMPTED = 1u << 5,
+	SCSI_UA_MODE_CHANGED = 1u << 6,
+	SCSI_UA_CAPACITY_CHANGED = 1u << 7,
+	SCSI_UA_REPORTED_LUNS_CHANGED = 1u << 8,
+};
+
+struct vt_scsi_port {
+	struct vt_scsi_dev *dev;
+	char name[VT_SCSI_PORT_MAX_NAME + 1];
+	uint32_t tasks;			/* in flight */
+	bool destroyed;
+	TAILQ_ENTRY(vt_scsi_port) link;
+	uint32_t ua[VT_SCSI_DEV_MAX_LUNS];	/* enum scsi_ua bits per LUN */
+	struct vt_bdev_channel *ch[VT_SCSI_DEV_MAX_LUNS];	/* taken at first I/O */
+};
+
+struct scsi_pr_reg {
+	uint64_t key;
+	char initiator[VT_SCSI_PORT_MAX_NAME + 1];
+};
+
+struct scsi_pr {
+	uint32_t generation;
+	uint32_t num_regs;
+	struct scsi_pr_reg regs[SCSI_MAX_PR_REGISTRANTS];
+	bool reserved;
+	uint8_t type;
+	/* Holder's initiator (unused for the all-registrants types, where every registrant is). */
+	char holder[VT_SCSI_PORT_MAX_NAME + 1];
+};
+
+struct vt_scsi_lun {
+	struct vt_scsi_dev *dev;
+	uint32_t id;
+	struct vt_bdev_desc *desc;
+	struct vt_bdev *bdev;
+	bool removing;			/* vt_scsi_dev_remove_lun was called */
+	bool gone;			/* the bdev is being hot-removed */
+	bool closed;			/* desc closed (removal done) */
+	TAILQ_HEAD(, vt_scsi_task) tasks;	/* in flight */
+	uint32_t task_count;
+	vt_scsi_lun_hotremove_cb hotremove_cb;
+	void *hotremove_arg;
+	vt_scsi_lun_done_cb done_cb;
+	void *done_arg;
+	struct vt_defer done_defer;
+	/* Mode parameters, shared by all initiators. */
+	bool wce;
+	bool d_sense;
+	/* SPC-2 reservation holder (a port), or NULL. */
+	struct vt_scsi_port *spc2_holder;
+	struct scsi_pr pr;
+	/* Cached properties of the bdev. */
+	bool unmap;			/* UNMAP supported: LBPME, LBPU, LBPWS */
+	bool write_zeroes;
+	bool read_only;
+};
+
+struct vt_scsi_dev {
+	char *name;
+	uint32_t id;
+	struct vt_scsi_lun *luns[VT_SCSI_DEV_MAX_LUNS];
+	TAILQ_HEAD(, vt_scsi_port) ports;
+};
+
+/* ---- command table -------------------------------------------------------------------------- */
+
+enum scsi_cmd_flags {
+	SCSI_F_NO_UA = 1u << 0,		/* INQUIRY, REPORT LUNS, REQUEST SENSE */
+	SCSI_F_NO_LUN = 1u << 1,	/* runs without a LUN (lun may be NULL) */
+	SCSI_F_DATA_IN = 1u << 2,
+	SCSI_F_DATA_OUT = 1u << 3,
+	SCSI_F_LBA = 1u << 4,		/* task->lba / num_blocks are range checked */
+	SCSI_F_BLOCK_DATA = 1u << 5,	/* the whole xfer_needed must fit the buffer */
+	SCSI_F_MEDIUM_WRITE = 1u << 6,	/* refused on a read-only LUN */
+	SCSI_F_PR_READ = 1u << 7,	/* reservation class: reads the medium */
+	SCSI_F_PR_WRITE = 1u << 8,	/* reservation class: writes the medium or the state */
+	SCSI_F_PR_ALLOWED = 1u << 9,	/* never a persistent reservation conflict */
+	SCSI_F_SPC2_ALLOWED = 1u << 10,	/* never an SPC-2 reservation conflict */
+	SCSI_F_PR_SELF = 1u << 11,	/* PERSISTENT RESERVE: checks itself */
+};
+
+struct scsi_cmd {
+	const char *name;
+	uint8_t cdb_len;
+	uint8_t sa;			/* service action (entries of a service action table) */
+	uint16_t flags;
+	/* Decodes the CDB into the task; 0, or a negative value with CHECK CONDITION set. */
+	int (*parse)(struct vt_scsi_task *task);
+	void (*execute)(struct vt_scsi_task *task);
+	/* CDB usage data of REPORT SUPPORTED OPERATION CODES and the reserved-bit mask: a bit clear
+	 * here and set in the CDB is INVALID FIELD IN CDB. usage[0] is the opcode; for service
+	 * actions usage[1] is the service action itself (SPC-4 6.35.3), which is also a valid mask
+	 * since only that value reaches the entry. */
+	uint8_t usage[16];
+	/* Opcodes with service actions: the table of them (NULL otherwise). */
+	const struct scsi_cmd *sa_cmds;
+	uint8_t sa_count;
+};
+
+/* scsi_cmd.c */
+const struct scsi_cmd *scsi_cmd_lookup(uint8_t opcode);
+const struct scsi_cmd *scsi_cmd_lookup_sa(const struct scsi_cmd *op, uint8_t sa);
+uint8_t scsi_cmd_sa(const struct scsi_cmd *op, const uint8_t *cdb);
+
+/* The one LBA range check: [lba, lba + n) lies on the medium. */
+bool scsi_lba_range_ok(const struct vt_scsi_lun *lun, uint64_t lba, uint64_t n);
+/* scsi_sbc.c: LBA and transfer length of the standard CDB layouts. */
+void scsi_sbc_decode(struct vt_scsi_task *task);
+
+/* scsi_task.c */
+void scsi_task_check(struct vt_scsi_task *task, uint8_t key, uint16_t asc);
+void scsi_task_check_info(struct vt_scsi_task *task, uint8_t key, uint16_t asc, uint64_t info);
+int scsi_task_invalid_cdb(struct vt_scsi_task *task);
+void scsi_task_complete(struct vt_scsi_task *task);
+void scsi_task_complete_check(struct vt_scsi_task *task, uint8_t key, uint16_t asc);
+/* Copies len bytes of data-in (already cut to the allocation length) and completes GOOD. */
+void scsi_task_complete_data(struct vt_scsi_task *task, const void *data, uint32_t len);
+/* Copies the data-out buffer (up to len bytes) into buf; returns the bytes copied. */
+uint32_t scsi_task_get_data_out(struct vt_scsi_task *task, void *buf, uint32_t len);
+void scsi_task_io_failed(struct vt_scsi_task *task, struct vt_bdev_io *io);
+/* Handles a bdev submit error: -ENOMEM queues a retry of task->resubmit, others fail the task. */
+void scsi_task_submit_error(struct vt_scsi_task *task, int rc);
+struct vt_bdev_channel *scsi_task_channel(struct vt_scsi_task *task);
+
+/* scsi_sense.c */
+uint32_t scsi_sense_build(uint8_t *buf, bool desc, uint8_t key, uint16_t asc, bool info_valid,
+			  uint64_t info);
+
+/* scsi_dev.c */
+void scsi_lun_task_done(struct vt_scsi_lun *lun);
+void scsi_ua_set_all(struct vt_scsi_lun *lun, uint32_t ua, const struct vt_scsi_port *except);
+/* Pops the highest-priority unit attention of port on lun; true with *asc if there was one. */
+bool scsi_ua_pop(struct vt_scsi_port *port, uint32_t lun_id, uint16_t *asc);
+/* Pops the highest-priority unit attention of port on lun into task's sense; true if one. */
+bool scsi_ua_report(struct vt_scsi_port *port, uint32_t lun_id, struct vt_scsi_task *task);
+/* The peripheral-qualifier-3 INQUIRY answer or LUN NOT SUPPORTED for a missing LUN. */
+void scsi_dev_exec_no_lun(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
+
+/* scsi_spc.c */
+int scsi_spc_report_luns_data(struct vt_scsi_dev *dev, uint8_t *buf, uint32_t len,
+			      uint8_t select);
+void scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf);
+
+/* scsi_pr.c */
+/* True when task conflicts with a reservation on its LUN (RESERVATION CONFLICT was set). */
+bool scsi_pr_check(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
+void scsi_pr_port_gone(struct vt_scsi_lun *lun, struct vt_scsi_port *port);
+
+/* scsi_tmf.c */
+void scsi_tmf_task_done(struct vt_scsi_task *task);
+
+/* Per-file command handlers named in the command table. */
+#define SCSI_HANDLER(name)							\
+	int scsi_parse_##name(struct vt_scsi_task *task);			\
+	void scsi_exec_##name(struct vt_scsi_task *task)
+
+SCSI_HANDLER(test_unit_ready);
+SCSI_HANDLER(request_sense);
+SCSI_HANDLER(inquiry);
+SCSI_HANDLER(report_luns);
+SCSI_HANDLER(start_stop_unit);
+SCSI_HANDLER(prevent_allow);
+SCSI_HANDLER(report_opcodes);
+SCSI_HANDLER(reserve);
+SCSI_HANDLER(release);
+SCSI_HANDLER(mode_sense);
+SCSI_HANDLER(mode_select);
+SCSI_HANDLER(read_capacity_10);
+SCSI_HANDLER(read_capacity_16);
+SCSI_HANDLER(rw);
+SCSI_HANDLER(verify);
+SCSI_HANDLER(write_verify);
+SCSI_HANDLER(prefetch);
+SCSI_HANDLER(sync_cache);
+SCSI_HANDLER(unmap);
+SCSI_HANDLER(write_same);
+SCSI_HANDLER(compare_and_write);
+SCSI_HANDLER(get_lba_status);
+SCSI_HANDLER(prin);
+SCSI_HANDLER(prout);
+
+#endif

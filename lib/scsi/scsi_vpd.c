@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* INQUIRY: standard data and the vital product data pages. */
+#include <string.h>
+
+#include "vt/util.h"
+
+#include "scsi_internal.h"
+
+#define VPD_MAX 1024
+
+static void
+pad_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = src != NULL ? strlen(src) : 0;
+
+	memset(dst, ' ', len);
+	memcpy(dst, src, VT_MIN(n, len));
+}
+
+void
+scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf)
+{
+	struct vt_scsi_inquiry_std *inq = (struct vt_scsi_inquiry_std *)buf;
+	const char *product = vt_bdev_get_product_name(lun->bdev);
+
+	memset(inq, 0, sizeof(*inq));
+	inq->peripheral = 0x00;		/* connected direct access block device */
+	inq->version = 0x06;		/* SPC-4 */
+	inq->flags3 = 0x10 | 0x02;	/* HiSup, response data format 2 */
+	inq->additional_len = sizeof(*inq) - 5;
+	inq->flags7 = 0x02;		/* CmdQue */
+	pad_copy(inq->vendor, sizeof(inq->vendor), "VTARGET");
+	pad_copy(inq->product, sizeof(inq->product),
+		 product != NULL && product[0] != '\0' ? product : "vtarget disk");
+	pad_copy(inq->revision, sizeof(inq->revision), "0001");
+	vt_scsi_put16(inq->version_desc[0], VT_SCSI_VERSION_SAM5);
+	vt_scsi_put16(inq->version_desc[1], VT_SCSI_VERSION_SPC4);
+	vt_scsi_put16(inq->version_desc[2], VT_SCSI_VERSION_SBC3);
+}
+
+static const uint8_t g_vpd_pages[] = {
+	VT_SCSI_VPD_SUPPORTED, VT_SCSI_VPD_UNIT_SERIAL, VT_SCSI_VPD_DEVICE_ID,
+	VT_SCSI_VPD_EXTENDED_INQUIRY, VT_SCSI_VPD_BLOCK_LIMITS,
+	VT_SCSI_VPD_BLOCK_CHARACTERISTICS, VT_SCSI_VPD_LB_PROVISIONING,
+};
+
+static uint32_t
+vpd_supported(struct vt_scsi_lun *lun, uint8_t *p)
+{
+	(void)lun;
+	memcpy(p, g_vpd_pages, sizeof(g_vpd_pages));
+	return sizeof(g_vpd_pages);
+}
+
+static uint32_t
+vpd_serial(struct vt_scsi_lun *lun, uint8_t *p)
+{
+	const char *name = vt_bdev_get_name(lun->bdev);
+	size_t n = VT_MIN(strlen(name), (size_t)252);
+
+	memcpy(p, name, n);
+	return (uint32_t)n;
+}
+
+/* One designation descriptor header; returns the offset of its identifier. */
+static uint32_t
+desig(uint8_t *p, uint8_t code_set, uint8_t assoc_type, uint8_t len)
+{
+	p[0] = code_set;
+	p[1] = assoc_type;
+	p[2] = 0;
+	p[3] = len;
+	return 4;
+}
+
+static uint32_t
+vpd_device_id(struct vt_scsi_lun *lun, uint8_t *p)
+{
+	const struct vt_uuid *uuid = vt_bdev_get_uuid(lun->bdev);
+	char ustr[VT_UUID_STRING_LEN];
+	const char *dname = lun->dev->name;
+	uint32_t off = 0, n;
+
+	/* NAA IEEE Registered Extended (6h), logical unit: the bdev's UUID behind the NAA nibble. */
+	off += desig(&p[off], 0x01, 0x03, 16);
+	memcpy(&p[off], uuid->u, 16);
+	p[off] = (uint8_t)(0x60 | (p[off] & 0x0f));
+	off += 16;
+	/* T10 vendor identification, logical unit: vendor then the UUID in text. */
+	vt_uuid_fmt(ustr, sizeof(ustr), uuid);
+	off += desig(&p[off], 0x02, 0x01, 8 + 36);
+	memcpy(&p[off], "VTARGET ", 8);
+	memcpy(&p[off + 8], ustr, 36);
+	off += 8 + 36;
+	/* Relative target port identifier (target port association). */
+	off += desig(&p[off], 0x01, 0x14, 4);
+	memset(&p[off], 0, 4);
+	vt_scsi_put16(&p[off + 2], 1);
+	off += 4;
+	/* SCSI name string of the target device: its name, NUL padded to a multiple of 4. */
+	n = (uint32_t)VT_MIN(strlen(dname), (size_t)251);
+	n = VT_ALIGN_UP(n + 1, 4u);
+	off += desig(&p[off], 0x03, 0x28, (uint8_t)n);
+	memset(&p[off], 0, n);
+	memcpy(&p[off], dname, VT_MIN(strlen(dname), (size_t)251));
+	off += n;
+	return off;
+}
+
+static uint32_t
+vpd_extended(struct vt_scsi_lun *lun, uint8_t *p)
+{
+	memset(p, 0, 60);
+	p[1] = 0x01;				/* SIMPSUP */
+	p[2] = lun->wce || vt_bdev_has_write_cache(lun->bdev) ? 0x01 : 0x00;	/* V_SUP */
+	return 60;
+}
+
+static uint32_t
+vpd_block_limits(struct vt_scsi_lun *lun, uint8_t *p)
+{
+	uint32_t bs = vt_bdev_get_block_size(lun->bdev);
+	uint32_t boundary = vt_bdev_get_optimal_io_boundary(lun->bdev);
+
+	memset(p, 0, 60);
+	p[0] = 0x01;				/* WSNZ: WRITE SAME of 0 blocks is refused */
+	p[1] = (uint8_t)vt_bdev_get_acwu(lun->bdev);
+	vt_scsi_put16(&p[2], 1);		/* optimal transfer length granularity */
+	vt_scsi_put32(&p[4], SCSI_MAX_XFER_BYTES / bs);
+	vt_scsi_put32(&p[8], boundary != 0 ? boundary : VT_MAX(1u, SCSI_OPT_XFER_BYTES / bs));
+	vt_scsi_put32(&p[12], SCSI_MAX_XFER_BYTES / bs);	/* maximum prefetch length */
+	if (lun->unmap) {
+		vt_scsi_put32(&p[16], SCSI_MAX_UNMAP_LBAS);
+		vt_scsi_put32(&p[20], SCSI_MAX_UNMAP_DESCS);
+		/* Ranges beyond the bdev's own UNMAP limit are split by scsi_sbc_prov.c. */
+		vt_scsi_put32(&p[24], 1);	/* optimal unmap granularity */
+	}
+	vt_scsi_put64(&p[32], SCSI_MAX_WRITE_SAME_BYTES / bs);
+	return 60;
+}
+
+static uint32_t
+vpd_block_characteristics(struct vt_scsi_lun *lun, uint8_t *p)
+{
+	(void)lun;
+	memset(p, 0, 60);
+	vt_scsi_put16(&p[0], 0x0001);		/* non-rotating medium */
+	return 60;
+}
+
+static uint32_t
+vpd_provisioning(struct vt_scsi_lun *lun, uint8_t *p)
+{
+	memset(p, 0, 4);
+	if (lun->unmap) {
+		/* LBPU, LBPWS, LBPWS10, LBPRZ: every bdev module reads zeros from unmapped blocks. */
+		p[1] = 0x80 | 0x40 | 0x20 | 0x04;
+		p[2] = 0x02;			/* thin provisioned */
+	}
+	return 4;
+}
+
+static uint32_t (*const g_vpd_fn[256])(struct vt_scsi_lun *, uint8_t *) = {
+	[VT_SCSI_VPD_SUPPORTED] = vpd_supported,
+	[VT_SCSI_VPD_UNIT_SERIAL] = vpd_serial,
+	[VT_SCSI_VPD_DEVICE_ID] = vpd_device_id,
+	[VT_SCSI_VPD_EXTENDED_INQUIRY] = vpd_extended,
+	[VT_SCSI_VPD_BLOCK_LIMITS] = vpd_block_limits,
+	[VT_SCSI_VPD_BLOCK_CHARACTERISTICS] = vpd_block_characteristics,
+	[VT_SCSI_VPD_LB_PROVISIONING] = vpd_provisioning,
+};
+
+int
+scsi_parse_inquiry(struct vt_scsi_task *task)
+{
+	bool evpd = task->cdb[1] & 0x01;
+	uint8_t page = task->cdb[2];
+
+	if ((!evpd && page != 0) || (evpd && g_vpd_fn[page] == NULL)) {
+		return scsi_task_invalid_cdb(task);
+	}
+	task->xfer_needed = vt_scsi_get16(&task->cdb[3]);
+	return 0;
+}
+
+void
+scsi_exec_inquiry(struct vt_scsi_task *task)
+{
+	uint8_t data[VPD_MAX];
+	uint8_t page = task->cdb[2];
+	uint32_t len;
+
+	if (!(task->cdb[1] & 0x01)) {
+		scsi_spc_inquiry_std(task->lun, data);
+		len = sizeof(struct vt_scsi_inquiry_std);
+	} else {
+		data[0] = 0x00;
+		data[1] = page;
+		len = g_vpd_fn[page](task->lun, &data[4]);
+		vt_scsi_put16(&data[2], (uint16_t)len);
+		len += 4;
+	}
+	scsi_task_complete_data(task, data, VT_MIN(len, task->xfer_needed));
+}

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Block commands (scsi_sbc.c, scsi_sbc_prov.c) on a malloc bdev through the dispatcher. */
+#include "test/unit/lib/scsi/ut_scsi.h"
+
+static struct ut_fix g_f;
+static uint8_t g_buf[64 * 1024];
+static uint8_t g_rbuf[64 * 1024];
+
+#define OUT VT_SCSI_DIR_TO_DEV
+#define IN VT_SCSI_DIR_FROM_DEV
+#define NONE VT_SCSI_DIR_NONE
+
+static void
+fill(uint8_t *p, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		p[i] = (uint8_t)(seed + i * 7);
+	}
+}
+
+static void
+cdb10(uint8_t *cdb, uint8_t op, uint8_t flags, uint32_t lba, uint16_t n)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = op;
+	cdb[1] = flags;
+	vt_scsi_put32(&cdb[2], lba);
+	vt_scsi_put16(&cdb[7], n);
+}
+
+static void
+cdb12(uint8_t *cdb, uint8_t op, uint8_t flags, uint32_t lba, uint32_t n)
+{
+	memset(cdb, 0, 12);
+	cdb[0] = op;
+	cdb[1] = flags;
+	vt_scsi_put32(&cdb[2], lba);
+	vt_scsi_put32(&cdb[6], n);
+}
+
+static void
+cdb16(uint8_t *cdb, uint8_t op, uint8_t flags, uint64_t lba, uint32_t n)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = op;
+	cdb[1] = flags;
+	vt_scsi_put64(&cdb[2], lba);
+	vt_scsi_put32(&cdb[10], n);
+}
+
+static void
+setup(void)
+{
+	ut_fix_setup(&g_f, "ut_sbc");
+}
+
+static void
+teardown(void)
+{
+	ut_fix_teardown(&g_f);
+}
+
+static void
+rw_all_sizes_round_trip_data(void)
+{
+	uint8_t c10[10], c12[12], c16[16], c6[6] = { VT_SCSI_OP_WRITE_6, 0, 0, 5, 2, 0 };
+	struct ut_cmd c;
+
+	setup();
+	fill(g_buf, 4 * UT_BS, 1);
+	UT_EXPECT_GOOD(&c, g_f.a, c6, OUT, g_buf, 2 * UT_BS);
+	CU_ASSERT_EQUAL(c.task.data_transferred, 2 * UT_BS);
+	c6[0] = VT_SCSI_OP_READ_6;
+	memset(g_rbuf, 0, sizeof(g_rbuf));
+	UT_EXPECT_GOOD(&c, g_f.a, c6, IN, g_rbuf, 2 * UT_BS);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, 2 * UT_BS), 0);
+
+	fill(g_buf, 4 * UT_BS, 2);
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0x08, 100, 3);		/* FUA */
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, 3 * UT_BS);
+	cdb12(c12, VT_SCSI_OP_READ_12, 0x1e, 100, 3);		/* DPO FUA RARC FUA_NV */
+	UT_EXPECT_GOOD(&c, g_f.a, c12, IN, g_rbuf, 3 * UT_BS);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, 3 * UT_BS), 0);
+
+	fill(g_buf, 4 * UT_BS, 3);
+	cdb12(c12, VT_SCSI_OP_WRITE_12, 0x10, UT_BLOCKS - 4, 4);
+	UT_EXPECT_GOOD(&c, g_f.a, c12, OUT, g_buf, 4 * UT_BS);
+	cdb16(c16, VT_SCSI_OP_READ_16, 0, UT_BLOCKS - 4, 4);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, IN, g_rbuf, 4 * UT_BS);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, 4 * UT_BS), 0);
+	cdb16(c16, VT_SCSI_OP_WRITE_16, 0x08, 7, 1);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, OUT, g_buf, UT_BS);
+	cdb10(c10, VT_SCSI_OP_READ_10, 0, 7, 1);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, IN, g_rbuf, UT_BS);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, UT_BS), 0);
+	teardown();
+}
+
+static void
+rw_larger_buffer_reports_underflow_residual(void)
+{
+	uint8_t c10[10];
+	struct ut_cmd c;
+
+	setup();
+	cdb10(c10, VT_SCSI_OP_READ_10, 0, 0, 2);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, IN, g_rbuf, 4 * UT_BS);
+	CU_ASSERT_EQUAL(c.task.data_transferred, 2 * UT_BS);
+	CU_ASSERT_EQUAL(c.task.residual, 2 * UT_BS);
+	teardown();
+}
+
+static void
+rw_refuses_range_beyond_the_medium(void)
+{
+	uint8_t c10[10], c16[16], c6[6] = { VT_SCSI_OP_READ_6, 0, 0x07, 0xff, 2, 0 };
+	struct ut_cmd c;
+
+	setup();
+	/* READ(6) LBA 2047, 2 blocks: one past the end. */
+	UT_EXPECT_CHECK(&c, g_f.a, c6, IN, g_rbuf, 2 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0, UT_BLOCKS, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb16(c16, VT_SCSI_OP_READ_16, 0, UINT64_MAX, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, IN, g_rbuf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	/* 0 blocks past the end is still out of range; 0 blocks at LBA 0 is a no-op. */
+	cdb10(c10, VT_SCSI_OP_READ_10, 0, UT_BLOCKS + 1, 0);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, NULL, 0, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb10(c10, VT_SCSI_OP_READ_10, 0, 0, 0);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, NONE, NULL, 0);
+	teardown();
+}
+
+static void
+rw_refuses_bad_fields_and_buffers(void)
+{
+	uint8_t c10[10], c16[16];
+	struct ut_cmd c;
+
+	setup();
+	cdb10(c10, VT_SCSI_OP_READ_10, 0x20, 0, 1);		/* RDPROTECT */
+	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, g_rbuf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0x04, 0, 1);		/* obsolete bit in WRITE */
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb10(c10, VT_SCSI_OP_READ_10, 0, 0, 1);
+	c10[9] = 0x04;						/* NACA */
+	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, g_rbuf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	/* Transfer length beyond the Block Limits maximum (8 MiB). */
+	cdb16(c16, VT_SCSI_OP_READ_16, 0, 0, 16385);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, IN, g_rbuf, sizeof(g_rbuf), UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	/* A buffer too small for the data, or in the wrong direction. */
+	cdb10(c10, VT_SCSI_OP_READ_10, 0, 0, 2);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, g_rbuf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0, 0, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, g_rbuf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	teardown();
+}
+
+static void
+read_capacity_reports_geometry_and_provisioning(void)
+{
+	uint8_t c10[10] = { VT_SCSI_OP_READ_CAPACITY_10 };
+	uint8_t c16[16] = { VT_SCSI_OP_SERVICE_ACTION_IN_16, VT_SCSI_SAI_READ_CAPACITY_16 };
+	uint8_t data[32];
+	struct ut_cmd c;
+
+	setup();
+	UT_EXPECT_GOOD(&c, g_f.a, c10, IN, data, 8);
+	CU_ASSERT_EQUAL(vt_scsi_get32(data), UT_BLOCKS - 1);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[4]), UT_BS);
+	vt_scsi_put32(&c16[10], 32);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, IN, data, 32);
+	CU_ASSERT_EQUAL(vt_scsi_get64(data), UT_BLOCKS - 1);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[8]), UT_BS);
+	CU_ASSERT_EQUAL(data[14] & 0xc0, 0xc0);			/* LBPME, LBPRZ */
+	/* Allocation length 12: the first 12 bytes only. */
+	vt_scsi_put32(&c16[10], 12);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, IN, data, 32);
+	CU_ASSERT_EQUAL(c.task.data_transferred, 12);
+	/* PMI 0 with an LBA; an unknown service action of SERVICE ACTION IN(16). */
+	c10[5] = 1;
+	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, data, 8, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	c16[1] = 0x11;
+	UT_EXPECT_CHECK(&c, g_f.a, c16, IN, data, 32, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	teardown();
+}
+
+static void
+verify_bytchk_compares_and_reports_miscompare_offset(void)
+{
+	uint8_t c10[10], c12[12], c16[16];
+	struct ut_cmd c;
+
+	setup();
+	fill(g_buf, 2 * UT_BS, 9);
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0, 20, 2);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, 2 * UT_BS);
+	cdb10(c10, VT_SCSI_OP_VERIFY_10, 0x02, 20, 2);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, 2 * UT_BS);
+	g_buf[UT_BS + 3] ^= 0xff;
+	cdb16(c16, VT_SCSI_OP_VERIFY_16, 0x02, 20, 2);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, 2 * UT_BS, VT_SCSI_SENSE_MISCOMPARE,
+			VT_SCSI_ASC_MISCOMPARE_DURING_VERIFY);
+	CU_ASSERT_EQUAL(c.task.sense[0], 0xf0);			/* fixed, VALID */
+	CU_ASSERT_EQUAL(vt_scsi_get32(&c.task.sense[3]), UT_BS + 3);
+	/* BYTCHK 0 checks the range only. */
+	cdb12(c12, VT_SCSI_OP_VERIFY_12, 0, 20, 2);
+	UT_EXPECT_GOOD(&c, g_f.a, c12, NONE, NULL, 0);
+	cdb12(c12, VT_SCSI_OP_VERIFY_12, 0, UT_BLOCKS - 1, 2);
+	UT_EXPECT_CHECK(&c, g_f.a, c12, NONE, NULL, 0, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb10(c10, VT_SCSI_OP_VERIFY_10, 0x04, 20, 2);		/* BYTCHK 10b: reserved */
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, 2 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	teardown();
+}
+
+static void
+write_and_verify_writes_data(void)
+{
+	uint8_t c10[10], c12[12], c16[16];
+	struct ut_cmd c;
+
+	setup();
+	fill(g_buf, UT_BS, 4);
+	cdb10(c10, VT_SCSI_OP_WRITE_AND_VERIFY_10, 0x02, 30, 1);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, UT_BS);
+	cdb12(c12, VT_SCSI_OP_WRITE_AND_VERIFY_12, 0, 31, 1);
+	UT_EXPECT_GOOD(&c, g_f.a, c12, OUT, g_buf, UT_BS);
+	cdb16(c16, VT_SCSI_OP_READ_16, 0, 30, 2);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, IN, g_rbuf, 2 * UT_BS);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, UT_BS), 0);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf + UT_BS, g_buf, UT_BS), 0);
+	cdb16(c16, VT_SCSI_OP_WRITE_AND_VERIFY_16, 0, UT_BLOCKS, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb10(c10, VT_SCSI_OP_WRITE_AND_VERIFY_10, 0x20, 30, 1);	/* WRPROTECT */
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	teardown();
+}
+
+static void
+prefetch_and_sync_cache_check_the_range(void)
+{
+	uint8_t c10[10], c16[16];
+	struct ut_cmd c;
+
+	setup();
+	cdb10(c10, VT_SCSI_OP_PRE_FETCH_10, 0x02, 0, 10);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, NONE, NULL, 0);
+	cdb16(c16, VT_SCSI_OP_PRE_FETCH_16, 0, UT_BLOCKS - 1, 2);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, NONE, NULL, 0, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb10(c10, VT_SCSI_OP_SYNCHRONIZE_CACHE_10, 0, 0, 0);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, NONE, NULL, 0);
+	cdb16(c16, VT_SCSI_OP_SYNCHRONIZE_CACHE_16, 0x02, 5, 5);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, NONE, NULL, 0);
+	cdb16(c16, VT_SCSI_OP_SYNCHRONIZE_CACHE_16, 0, UT_BLOCKS + 1, 0);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, NONE, NULL, 0, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb10(c10, VT_SCSI_OP_SYNCHRONIZE_CACHE_10, 0x04, 0, 0);	/* SYNC_NV: obsolete */
+	UT_EXPECT_CHECK(&c, g_f.a, c10, NONE, NULL, 0, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	teardown();
+}
+
+static void
+compare_and_write_is_conditional(void)
+{
+	uint8_t cdb[16] = { VT_SCSI_OP_COMPARE_AND_WRITE };
+	struct ut_cmd c;
+
+	setup();
+	/* Blocks 40-41 are zero: compare zeros, write the pattern. */
+	memset(g_buf, 0, 2 * UT_BS);
+	fill(g_buf + 2 * UT_BS, 2 * UT_BS, 5);
+	vt_scsi_put64(&cdb[2], 40);
+	cdb[13] = 2;
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, g_buf, 4 * UT_BS);
+	CU_ASSERT_EQUAL(c.task.data_transferred, 4 * UT_BS);
+	/* Same again: the blocks no longer hold zeros; the byte offset is in INFORMATION. */
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_buf, 4 * UT_BS, VT_SCSI_SENSE_MISCOMPARE,
+			VT_SCSI_ASC_MISCOMPARE_DURING_VERIFY);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&c.task.sense[3]), 0);
+	uint8_t rcdb[10];
+
+	cdb10(rcdb, VT_SCSI_OP_READ_10, 0, 40, 2);
+	UT_EXPECT_GOOD(&c, g_f.a, rcdb, IN, g_rbuf, 2 * UT_BS);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf + 2 * UT_BS, 2 * UT_BS), 0);
+	/* Now compare the pattern (one byte off in block 1) and write zeros. */
+	memcpy(g_buf, g_rbuf, 2 * UT_BS);
+	g_buf[UT_BS + 10] ^= 1;
+	memset(g_buf + 2 * UT_BS, 0, 2 * UT_BS);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_buf, 4 * UT_BS, VT_SCSI_SENSE_MISCOMPARE,
+			VT_SCSI_ASC_MISCOMPARE_DURING_VERIFY);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&c.task.sense[3]), UT_BS + 10);
+	/* More blocks than the ACWU, and beyond the end. */
+	cdb[13] = (uint8_t)(vt_bdev_get_acwu(g_f.bdev) + 1);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_buf, sizeof(g_buf), UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb[13] = 1;
+	vt_scsi_put64(&cdb[2], UT_BLOCKS);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_buf, 2 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	teardown();
+}
+
+static bool
+all_bytes(const uint8_t *p, size_t len, uint8_t v)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != v) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+unmap_zeroes_listed_ranges_and_checks_the_list(void)
+{
+	uint8_t cdb[10] = { VT_SCSI_OP_UNMAP }, w[10], r[10];
+	uint8_t list[8 + 2 * 16] = {0};
+	struct ut_cmd c;
+
+	setup();
+	memset(g_buf, 0xaa, 8 * UT_BS);
+	cdb10(w, VT_SCSI_OP_WRITE_10, 0, 0, 8);
+	UT_EXPECT_GOOD(&c, g_f.a, w, OUT, g_buf, 8 * UT_BS);
+	vt_scsi_put16(&list[0], sizeof(list) - 2);
+	vt_scsi_put16(&list[2], 32);
+	vt_scsi_put64(&list[8], 1);
+	vt_scsi_put32(&list[16], 2);
+	vt_scsi_put64(&list[24], 6);
+	vt_scsi_put32(&list[32], 1);
+	vt_scsi_put16(&cdb[7], sizeof(list));
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, list, sizeof(list));
+	cdb10(r, VT_SCSI_OP_READ_10, 0, 0, 8);
+	UT_EXPECT_GOOD(&c, g_f.a, r, IN, g_rbuf, 8 * UT_BS);
+	CU_ASSERT(all_bytes(g_rbuf, UT_BS, 0xaa));
+	CU_ASSERT(all_bytes(g_rbuf + UT_BS, 2 * UT_BS, 0));
+	CU_ASSERT(all_bytes(g_rbuf + 3 * UT_BS, 3 * UT_BS, 0xaa));
+	CU_ASSERT(all_bytes(g_rbuf + 6 * UT_BS, UT_BS, 0));
+	CU_ASSERT(all_bytes(g_rbuf + 7 * UT_BS, UT_BS, 0xaa));
+	/* Parameter list length 0, and a list without descriptors: nothing to do. */
+	vt_scsi_put16(&cdb[7], 0);
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
+	vt_scsi_put16(&list[2], 0);
+	vt_scsi_put16(&cdb[7], 8);
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, list, 8);
+	/* A list shorter than its header. */
+	vt_scsi_put16(&cdb[7], 4);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, list, 4, UT_ILLEGAL,
+			VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
+	/* A descriptor past the end. */
+	vt_scsi_put16(&list[2], 16);
+	vt_scsi_put64(&list[8], UT_BLOCKS - 1);
+	vt_scsi_put32(&list[16], 2);
+	vt_scsi_put16(&cdb[7], 24);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, list, 24, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	/* More blocks than MAXIMUM UNMAP LBA COUNT. */
+	vt_scsi_put64(&list[8], 0);
+	vt_scsi_put32(&list[16], 1024 * 1024 + 1);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, list, 24, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	/* ANCHOR is not supported. */
+	cdb[1] = 0x01;
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, list, 24, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	teardown();
+}
+
+static void
+write_same_replicates_unmaps_and_zeroes(void)
+{
+	uint8_t c10[10], c16[16], r[10];
+	struct ut_cmd c;
+
+	setup();
+	fill(g_buf, UT_BS, 11);
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, 100, 600);	/* more than one pattern chunk */
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, UT_BS);
+	for (uint32_t lba = 100; lba < 700; lba += 100) {
+		cdb10(r, VT_SCSI_OP_READ_10, 0, lba, 100);
+		UT_EXPECT_GOOD(&c, g_f.a, r, IN, g_rbuf, 100 * UT_BS);
+		for (uint32_t i = 0; i < 100; i++) {
+			CU_ASSERT_EQUAL(memcmp(g_rbuf + i * UT_BS, g_buf, UT_BS), 0);
+		}
+	}
+	/* UNMAP bit with a zero block, then NDOB: both leave zeros. */
+	memset(g_rbuf, 0, UT_BS);
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0x08, 100, 10);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_rbuf, UT_BS);
+	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0x09, 110, 10);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, NONE, NULL, 0);
+	cdb10(r, VT_SCSI_OP_READ_10, 0, 100, 21);
+	UT_EXPECT_GOOD(&c, g_f.a, r, IN, g_rbuf, 21 * UT_BS);
+	CU_ASSERT(all_bytes(g_rbuf, 20 * UT_BS, 0));
+	CU_ASSERT_EQUAL(memcmp(g_rbuf + 20 * UT_BS, g_buf, UT_BS), 0);
+	/* 0 blocks (WSNZ), ANCHOR, beyond the end. */
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, 0, 0);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0x10, 0, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0, UT_BLOCKS - 1, 2);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	teardown();
+}
+
+static void
+get_lba_status_reports_mapped_to_the_end(void)
+{
+	uint8_t cdb[16] = { VT_SCSI_OP_SERVICE_ACTION_IN_16, VT_SCSI_SAI_GET_LBA_STATUS };
+	uint8_t data[24];
+	struct ut_cmd c;
+
+	setup();
+	vt_scsi_put64(&cdb[2], 48);
+	vt_scsi_put32(&cdb[10], sizeof(data));
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, data, sizeof(data));
+	CU_ASSERT_EQUAL(vt_scsi_get32(data), 20);
+	CU_ASSERT_EQUAL(vt_scsi_get64(&data[8]), 48);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[16]), UT_BLOCKS - 48);
+	CU_ASSERT_EQUAL(data[20] & 0x0f, 0);
+	vt_scsi_put64(&cdb[2], UT_BLOCKS);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, IN, data, sizeof(data), UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	teardown();
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+
+	CU_initialize_registry();
+	s = CU_add_suite("scsi_sbc", ut_reactor_suite_init, ut_reactor_suite_fini);
+	CU_ADD_TEST(s, rw_all_sizes_round_trip_data);
+	CU_ADD_TEST(s, rw_larger_buffer_reports_underflow_residual);
+	CU_ADD_TEST(s, rw_refuses_range_beyond_the_medium);
+	CU_ADD_TEST(s, rw_refuses_bad_fields_and_buffers);
+	CU_ADD_TEST(s, read_capacity_reports_geometry_and_provisioning);
+	CU_ADD_TEST(s, verify_bytchk_compares_and_reports_miscompare_offset);
+	CU_ADD_TEST(s, write_and_verify_writes_data);
+	CU_ADD_TEST(s, prefetch_and_sync_cache_check_the_range);
+	CU_ADD_TEST(s, compare_and_write_is_conditional);
+	CU_ADD_TEST(s, unmap_zeroes_listed_ranges_and_checks_the_list);
+	CU_ADD_TEST(s, write_same_replicates_unmaps_and_zeroes);
+	CU_ADD_TEST(s, get_lba_status_reports_mapped_to_the_end);
+	return ut_run_tests();
+}
