@@ -136,6 +136,7 @@ enum vt_scsi_sense_key {
 #define VT_SCSI_FIXED_SENSE_LEN 18
 #define VT_SCSI_DESC_SENSE_LEN 8
 #define VT_SCSI_DESC_SENSE_INFO_LEN 12
+#define VT_SCSI_DESC_SENSE_SKS_LEN 8	/* sense key specific descriptor (field pointer) */
 
 /* ---- parameter data ------------------------------------------------------------------------ */
 

@@ -117,8 +117,8 @@ static const struct scsi_cmd g_cmds[256] = {
 						  SCSI_F_LBA | SCSI_F_PR_WRITE, sync_cache),
 		.usage = { 0x35, U10(0x02) } },
 	[VT_SCSI_OP_WRITE_SAME_10] = { CMD("WRITE SAME(10)", 10,
-					   SCSI_F_DATA_OUT | SCSI_F_LBA | SCSI_F_MEDIUM_WRITE |
-					   SCSI_F_PR_WRITE, write_same),
+					   SCSI_F_DATA_OUT | SCSI_F_LBA | SCSI_F_BLOCK_DATA |
+					   SCSI_F_MEDIUM_WRITE | SCSI_F_PR_WRITE, write_same),
 		.usage = { 0x41, U10(0x08) } },
 	[VT_SCSI_OP_UNMAP] = { CMD("UNMAP", 10, SCSI_F_DATA_OUT | SCSI_F_MEDIUM_WRITE |
 				   SCSI_F_PR_WRITE, unmap),
@@ -155,8 +155,8 @@ static const struct scsi_cmd g_cmds[256] = {
 						  SCSI_F_LBA | SCSI_F_PR_WRITE, sync_cache),
 		.usage = { 0x91, U16(0x02) } },
 	[VT_SCSI_OP_WRITE_SAME_16] = { CMD("WRITE SAME(16)", 16,
-					   SCSI_F_DATA_OUT | SCSI_F_LBA | SCSI_F_MEDIUM_WRITE |
-					   SCSI_F_PR_WRITE, write_same),
+					   SCSI_F_DATA_OUT | SCSI_F_LBA | SCSI_F_BLOCK_DATA |
+					   SCSI_F_MEDIUM_WRITE | SCSI_F_PR_WRITE, write_same),
 		.usage = { 0x93, U16(0x09) } },
 	[VT_SCSI_OP_SERVICE_ACTION_IN_16] = { .name = "SERVICE ACTION IN(16)", .cdb_len = 16,
 		.sa_cmds = g_sai16_cmds, .sa_count = VT_COUNTOF(g_sai16_cmds) },
@@ -200,14 +200,20 @@ scsi_cmd_lookup_sa(const struct scsi_cmd *op, uint8_t sa)
 	return NULL;
 }
 
-/* Reserved bits, obsolete bits and NACA/LINK in the control byte are refused here. */
+/* Reserved bits, obsolete bits and NACA/LINK in the control byte are refused here, with a
+ * field pointer to the highest offending bit. */
 static bool
-cmd_cdb_bits_valid(const struct scsi_cmd *cmd, const uint8_t *cdb)
+cmd_cdb_bits_valid(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 {
+	const uint8_t *cdb = task->cdb;
+
 	for (uint8_t i = 1; i < cmd->cdb_len; i++) {
-		if (cdb[i] & ~cmd->usage[i]) {
+		uint8_t bad = cdb[i] & ~cmd->usage[i];
+
+		if (bad != 0) {
 			VT_DEBUGLOG(scsi, "%s: cdb byte %u has unsupported bits 0x%02x", cmd->name,
-				    i, cdb[i] & ~cmd->usage[i]);
+				    i, bad);
+			scsi_task_invalid_cdb_at(task, i, 31 - __builtin_clz(bad));
 			return false;
 		}
 	}
@@ -223,13 +229,41 @@ scsi_lba_range_ok(const struct vt_scsi_lun *lun, uint64_t lba, uint64_t n)
 	return lba <= blocks && n <= blocks - lba;
 }
 
-/* The data buffer against what the CDB asks for; false with CHECK CONDITION set. */
+/* The byte of the TRANSFER LENGTH field of a block command (the field a buffer mismatch is
+ * blamed on). */
+uint16_t
+scsi_cmd_length_field(const uint8_t *cdb)
+{
+	if (cdb[0] == VT_SCSI_OP_COMPARE_AND_WRITE) {
+		return 13;
+	}
+	switch (cdb[0] >> 5) {
+	case 0:
+		return 4;
+	case 1:
+	case 2:
+		return 7;
+	case 5:
+		return 6;
+	default:
+		return 10;
+	}
+}
+
+/*
+ * The data buffer against what the CDB asks for; false with CHECK CONDITION set. Block data
+ * cannot be moved in part: a data-in buffer must hold all of it (a larger one is an underflow),
+ * and a data-out buffer must be exactly as long as the blocks the CDB names, since a write whose
+ * CDB and buffer disagree has no single meaning (SAM-5 leaves overflow and underflow of data-out
+ * to the device server; this one refuses them, as libiscsi's InvalidDataOutSize tests want).
+ */
 static bool
 cmd_buffer_valid(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 {
 	enum vt_scsi_dir want = (cmd->flags & SCSI_F_DATA_OUT) ? VT_SCSI_DIR_TO_DEV :
 				(cmd->flags & SCSI_F_DATA_IN) ? VT_SCSI_DIR_FROM_DEV :
 				VT_SCSI_DIR_NONE;
+	bool bad;
 
 	if (task->xfer_needed == 0) {
 		return true;
@@ -238,10 +272,15 @@ cmd_buffer_valid(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 		scsi_task_invalid_cdb(task);
 		return false;
 	}
-	if ((cmd->flags & SCSI_F_BLOCK_DATA) &&
-	    (task->dir != want || task->transfer_len < task->xfer_needed)) {
-		/* Block data cannot be moved in part: the buffer must hold all of it. */
-		scsi_task_invalid_cdb(task);
+	if (!(cmd->flags & SCSI_F_BLOCK_DATA)) {
+		return true;
+	}
+	bad = task->dir != want || task->transfer_len < task->xfer_needed ||
+	      (want == VT_SCSI_DIR_TO_DEV && task->transfer_len != task->xfer_needed);
+	if (bad) {
+		VT_DEBUGLOG(scsi, "%s: buffer of %u bytes for %u bytes of block data", cmd->name,
+			    task->transfer_len, task->xfer_needed);
+		scsi_task_invalid_cdb_at(task, scsi_cmd_length_field(task->cdb), -1);
 		return false;
 	}
 	return true;
@@ -264,12 +303,12 @@ cmd_resolve(struct vt_scsi_task *task)
 	if (cmd->sa_cmds != NULL) {
 		cmd = scsi_cmd_lookup_sa(cmd, scsi_cmd_sa(cmd, task->cdb));
 		if (cmd == NULL) {
-			scsi_task_invalid_cdb(task);
+			/* The field pointer names the SERVICE ACTION field: "not supported". */
+			scsi_task_invalid_cdb_at(task, 1, 4);
 			return NULL;
 		}
 	}
-	if (!cmd_cdb_bits_valid(cmd, task->cdb)) {
-		scsi_task_invalid_cdb(task);
+	if (!cmd_cdb_bits_valid(task, cmd)) {
 		return NULL;
 	}
 	return cmd;
@@ -301,11 +340,13 @@ cmd_dispatch(struct vt_scsi_task *task)
 		scsi_task_check(task, VT_SCSI_SENSE_ILLEGAL_REQUEST, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
 		goto complete;
 	}
-	if (!cmd_buffer_valid(task, cmd)) {
-		goto complete;
-	}
+	/* Write protection before the buffer: a write to a read-only LUN is WRITE PROTECTED
+	 * whatever it carries (libiscsi's ReadOnly test sends WRITE SAME UNMAP without data). */
 	if ((cmd->flags & SCSI_F_MEDIUM_WRITE) && lun->read_only) {
 		scsi_task_check(task, VT_SCSI_SENSE_DATA_PROTECT, VT_SCSI_ASC_WRITE_PROTECTED);
+		goto complete;
+	}
+	if (!cmd_buffer_valid(task, cmd)) {
 		goto complete;
 	}
 	VT_DEBUGLOG(scsi, "lun %u: %s lba %" PRIu64 " blocks %" PRIu64, lun->id, cmd->name,

@@ -18,7 +18,9 @@ VT_LOG_DECLARE_COMPONENT(scsi);
 #define SCSI_OPT_XFER_BYTES (128u * 1024)
 #define SCSI_MAX_UNMAP_LBAS (1024u * 1024)	/* per UNMAP command, summed over descriptors */
 #define SCSI_MAX_UNMAP_DESCS 256u
-#define SCSI_MAX_WRITE_SAME_BYTES (256u * 1024 * 1024)
+/* WRITE SAME writes no more than a WRITE may: an initiator can then check any WRITE SAME range
+ * with one READ (libiscsi's WriteSame16.Unmap does). */
+#define SCSI_MAX_WRITE_SAME_BYTES SCSI_MAX_XFER_BYTES
 #define SCSI_WS_CHUNK_BYTES (256u * 1024)	/* WRITE SAME pattern buffer */
 #define SCSI_MAX_PR_REGISTRANTS 32
 #define SCSI_MAX_ALLOC_BYTES 65536u		/* buffers for non-block parameter data */
@@ -135,6 +137,9 @@ const struct scsi_cmd *scsi_cmd_lookup(uint8_t opcode);
 const struct scsi_cmd *scsi_cmd_lookup_sa(const struct scsi_cmd *op, uint8_t sa);
 uint8_t scsi_cmd_sa(const struct scsi_cmd *op, const uint8_t *cdb);
 
+/* The byte of a block command's TRANSFER LENGTH field (for field pointers). */
+uint16_t scsi_cmd_length_field(const uint8_t *cdb);
+
 /* The one LBA range check: [lba, lba + n) lies on the medium. */
 bool scsi_lba_range_ok(const struct vt_scsi_lun *lun, uint64_t lba, uint64_t n);
 /* scsi_sbc.c: LBA and transfer length of the standard CDB layouts. */
@@ -144,6 +149,10 @@ void scsi_sbc_decode(struct vt_scsi_task *task);
 void scsi_task_check(struct vt_scsi_task *task, uint8_t key, uint16_t asc);
 void scsi_task_check_info(struct vt_scsi_task *task, uint8_t key, uint16_t asc, uint64_t info);
 int scsi_task_invalid_cdb(struct vt_scsi_task *task);
+/* INVALID FIELD IN CDB with a field pointer to byte (and bit, or -1); returns -EINVAL. */
+int scsi_task_invalid_cdb_at(struct vt_scsi_task *task, uint16_t byte, int bit);
+/* INVALID FIELD IN PARAMETER LIST with a field pointer to byte (and bit, or -1); -EINVAL. */
+int scsi_task_invalid_param_at(struct vt_scsi_task *task, uint16_t byte, int bit);
 void scsi_task_complete(struct vt_scsi_task *task);
 void scsi_task_complete_check(struct vt_scsi_task *task, uint8_t key, uint16_t asc);
 /* Copies len bytes of data-in (already cut to the allocation length) and completes GOOD. */
@@ -158,6 +167,9 @@ struct vt_bdev_channel *scsi_task_channel(struct vt_scsi_task *task);
 /* scsi_sense.c */
 uint32_t scsi_sense_build(uint8_t *buf, bool desc, uint8_t key, uint16_t asc, bool info_valid,
 			  uint64_t info);
+uint32_t scsi_sense_build_sks(uint8_t *buf, bool desc, uint8_t key, uint16_t asc, bool info_valid,
+			      uint64_t info, const uint8_t *sks);
+void scsi_sense_field_pointer(uint8_t *sks, bool cdb, uint16_t byte, int bit);
 
 /* scsi_dev.c */
 void scsi_lun_task_done(struct vt_scsi_lun *lun);

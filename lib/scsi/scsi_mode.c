@@ -118,10 +118,12 @@ scsi_parse_mode_sense(struct vt_scsi_task *task)
 	}
 	if (page == VT_SCSI_MODE_PAGE_ALL) {
 		if (subpage != 0x00 && subpage != 0xff) {
-			return scsi_task_invalid_cdb(task);
+			return scsi_task_invalid_cdb_at(task, 3, -1);
 		}
-	} else if (mode_page_find(page) == NULL || (subpage != 0x00 && subpage != 0xff)) {
-		return scsi_task_invalid_cdb(task);
+	} else if (mode_page_find(page) == NULL) {
+		return scsi_task_invalid_cdb_at(task, 2, 5);
+	} else if (subpage != 0x00 && subpage != 0xff) {
+		return scsi_task_invalid_cdb_at(task, 3, -1);
 	}
 	task->xfer_needed = ten ? vt_scsi_get16(&task->cdb[7]) : task->cdb[4];
 	return 0;
@@ -190,7 +192,7 @@ scsi_parse_mode_select(struct vt_scsi_task *task)
 
 	if (task->cdb[1] & 0x01) {
 		/* SP: nothing can be saved. */
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 1, 0);
 	}
 	task->xfer_needed = ten ? vt_scsi_get16(&task->cdb[7]) : task->cdb[4];
 	return 0;
@@ -205,18 +207,26 @@ mode_param_error(struct vt_scsi_task *task, uint16_t asc)
 
 /* Checks one page of the parameter list against the changeable mask and applies it to cur. */
 static int
-mode_select_page(struct vt_scsi_task *task, const uint8_t *p, uint32_t left, bool *wce,
-		 bool *d_sense)
+mode_select_page(struct vt_scsi_task *task, const uint8_t *buf, uint32_t off, uint32_t len,
+		 bool *wce, bool *d_sense)
 {
+	const uint8_t *p = &buf[off];
+	uint32_t left = len - off;
 	const struct mode_page *mp;
 	uint8_t cur[32], chg[32];
 
-	if (left < 2 || (p[0] & 0x40)) {
-		return mode_param_error(task, VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
+	if (left < 2) {
+		return mode_param_error(task, VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
+	}
+	if (p[0] & 0x40) {
+		return scsi_task_invalid_param_at(task, (uint16_t)off, 6);	/* SPF */
 	}
 	mp = mode_page_find(p[0] & 0x3f);
-	if (mp == NULL || p[1] != mp->len - 2) {
-		return mode_param_error(task, VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
+	if (mp == NULL) {
+		return scsi_task_invalid_param_at(task, (uint16_t)off, 5);
+	}
+	if (p[1] != mp->len - 2) {
+		return scsi_task_invalid_param_at(task, (uint16_t)(off + 1), -1);
 	}
 	if (left < mp->len) {
 		return mode_param_error(task, VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
@@ -225,8 +235,11 @@ mode_select_page(struct vt_scsi_task *task, const uint8_t *p, uint32_t left, boo
 	mp->build(task->lun, MODE_PC_CHANGEABLE, chg);
 	/* Bytes 2.. must equal the current value wherever they are not changeable (PS ignored). */
 	for (uint32_t i = 2; i < mp->len; i++) {
-		if ((p[i] ^ cur[i]) & ~chg[i]) {
-			return mode_param_error(task, VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
+		uint8_t bad = (p[i] ^ cur[i]) & ~chg[i];
+
+		if (bad != 0) {
+			return scsi_task_invalid_param_at(task, (uint16_t)(off + i),
+							  31 - __builtin_clz(bad));
 		}
 	}
 	if (mp->code == VT_SCSI_MODE_PAGE_CACHING) {
@@ -258,11 +271,15 @@ mode_select_parse_list(struct vt_scsi_task *task, const uint8_t *buf, uint32_t l
 			      bdlen == 8 ? vt_scsi_get24(&buf[hdr + 5]) : UINT32_MAX;
 
 		if (bs != 0 && bs != vt_bdev_get_block_size(task->lun->bdev)) {
-			return mode_param_error(task, VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
+			/* The BLOCK LENGTH field, or BLOCK DESCRIPTOR LENGTH for an odd size. */
+			uint32_t at = bdlen == 16 ? hdr + 12 :
+				      bdlen == 8 ? hdr + 5 : (ten ? 6u : 3u);
+
+			return scsi_task_invalid_param_at(task, (uint16_t)at, -1);
 		}
 	}
 	for (off = hdr + bdlen; off < len; off += (uint32_t)rc) {
-		rc = mode_select_page(task, &buf[off], len - off, wce, d_sense);
+		rc = mode_select_page(task, buf, off, len, wce, d_sense);
 		if (rc < 0) {
 			return rc;
 		}

@@ -219,12 +219,12 @@ scsi_parse_prout(struct vt_scsi_task *task)
 	uint8_t sa = task->cdb[1] & 0x1f, type = task->cdb[2] & 0x0f;
 
 	if ((task->cdb[2] >> 4) != 0) {
-		return scsi_task_invalid_cdb(task);	/* only LU_SCOPE */
+		return scsi_task_invalid_cdb_at(task, 2, 7);	/* only LU_SCOPE */
 	}
 	if ((sa == VT_SCSI_PROUT_RESERVE || sa == VT_SCSI_PROUT_RELEASE ||
 	     sa == VT_SCSI_PROUT_PREEMPT || sa == VT_SCSI_PROUT_PREEMPT_AND_ABORT) &&
 	    type != 1 && type != 3 && (type < 5 || type > 8)) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 2, 3);
 	}
 	task->xfer_needed = vt_scsi_get32(&task->cdb[5]);
 	if (task->xfer_needed != sizeof(struct vt_scsi_prout_params)) {
@@ -479,7 +479,7 @@ scsi_exec_prout(struct vt_scsi_task *task)
 	}
 	/* SPEC_I_PT, ALL_TG_PT and APTPL are not offered (REPORT CAPABILITIES says so). */
 	if (p.flags & (0x08 | 0x04 | 0x01)) {
-		prout_param_error(&c);
+		scsi_task_invalid_param_at(task, 20, 31 - __builtin_clz(p.flags & 0x0d));
 		scsi_task_complete(task);
 		return;
 	}

@@ -53,7 +53,7 @@ sbc_set_xfer(struct vt_scsi_task *task, uint64_t blocks, uint64_t max_bytes)
 	uint64_t bytes = blocks * sbc_bs(task);
 
 	if (bytes > max_bytes) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, scsi_cmd_length_field(task->cdb), -1);
 	}
 	task->xfer_needed = (uint32_t)bytes;
 	return 0;
@@ -244,7 +244,7 @@ scsi_parse_compare_and_write(struct vt_scsi_task *task)
 	task->num_blocks = task->cdb[13];
 	task->fua = task->cdb[1] & 0x08;
 	if (task->num_blocks > vt_bdev_get_acwu(task->lun->bdev)) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 13, -1);
 	}
 	return sbc_set_xfer(task, task->num_blocks * 2, SCSI_MAX_XFER_BYTES);
 }
@@ -346,7 +346,7 @@ scsi_parse_read_capacity_10(struct vt_scsi_task *task)
 {
 	/* PMI 0 with a non-zero LBA is an error (SBC-3 5.15). */
 	if (!(task->cdb[8] & 0x01) && vt_scsi_get32(&task->cdb[2]) != 0) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 2, -1);
 	}
 	task->xfer_needed = sizeof(struct vt_scsi_read_capacity_10);
 	return 0;
@@ -367,7 +367,7 @@ int
 scsi_parse_read_capacity_16(struct vt_scsi_task *task)
 {
 	if (!(task->cdb[14] & 0x01) && vt_scsi_get64(&task->cdb[2]) != 0) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 2, -1);
 	}
 	task->xfer_needed = vt_scsi_get32(&task->cdb[10]);
 	return 0;
@@ -381,6 +381,10 @@ scsi_exec_read_capacity_16(struct vt_scsi_task *task)
 	memset(&rc, 0, sizeof(rc));
 	vt_scsi_put64(rc.last_lba, vt_bdev_get_num_blocks(task->lun->bdev) - 1);
 	vt_scsi_put32(rc.block_len, sbc_bs(task));
+	/* LBPPBE 0: libiscsi 1.19's GetLBAStatus.UnmapSingle fails on any larger exponent (it
+	 * reads the status of LBA n + 1 and expects a descriptor for n + LBPPB), see
+	 * doc/scsi_conformance.md. */
+	rc.lbppbe = 0;
 	if (task->lun->unmap) {
 		rc.lbpme_lalba[0] = 0x80 | 0x40;	/* LBPME, LBPRZ */
 	}

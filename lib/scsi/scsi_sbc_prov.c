@@ -147,7 +147,7 @@ unmap_check_list(struct vt_scsi_task *task, uint32_t len)
 	bdl = VT_MIN((uint32_t)vt_scsi_get16(h->block_desc_data_len), len - (uint32_t)sizeof(*h));
 	count = bdl / sizeof(*d);
 	if (count > SCSI_MAX_UNMAP_DESCS) {
-		return unmap_param_error(task, VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
+		return scsi_task_invalid_param_at(task, 2, -1);	/* BLOCK DESCRIPTOR DATA LENGTH */
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t lba = vt_scsi_get64(d[i].lba), n = vt_scsi_get32(d[i].num_blocks);
@@ -195,20 +195,33 @@ scsi_exec_unmap(struct vt_scsi_task *task)
 
 /* ---- WRITE SAME ----------------------------------------------------------------------------- */
 
+/*
+ * WSNZ is 0: NUMBER OF LOGICAL BLOCKS 0 means from the LBA to the end of the medium (an LBA past
+ * the end is LBA OUT OF RANGE), and like any other count it may not exceed the MAXIMUM WRITE SAME
+ * LENGTH (INVALID FIELD IN CDB).
+ */
 int
 scsi_parse_write_same(struct vt_scsi_task *task)
 {
 	bool ten = task->cdb[0] == VT_SCSI_OP_WRITE_SAME_10;
 	bool unmap = task->cdb[1] & 0x08, ndob = !ten && (task->cdb[1] & 0x01);
 	uint64_t bs = vt_bdev_get_block_size(task->lun->bdev);
+	uint64_t capacity = vt_bdev_get_num_blocks(task->lun->bdev);
 
 	scsi_sbc_decode(task);
-	if (task->num_blocks == 0 || task->num_blocks * bs > SCSI_MAX_WRITE_SAME_BYTES) {
-		/* WSNZ: a whole-medium WRITE SAME is not accepted. */
-		return scsi_task_invalid_cdb(task);
+	if (task->num_blocks == 0) {
+		if (task->lba > capacity) {
+			scsi_task_check(task, VT_SCSI_SENSE_ILLEGAL_REQUEST,
+					VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+			return -ERANGE;
+		}
+		task->num_blocks = capacity - task->lba;
+	}
+	if (task->num_blocks > SCSI_MAX_WRITE_SAME_BYTES / bs) {
+		return scsi_task_invalid_cdb_at(task, scsi_cmd_length_field(task->cdb), -1);
 	}
 	if (unmap && !task->lun->unmap) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 1, 3);
 	}
 	task->xfer_needed = ndob ? 0 : (uint32_t)bs;
 	return 0;
@@ -253,9 +266,11 @@ scsi_exec_write_same(struct vt_scsi_task *task)
 	}
 	task->op_lba = task->lba;
 	task->op_left = task->num_blocks;
-	/* Unmapped blocks read as zeros (LBPRZ), so a zero block may be unmapped; a block of other
-	 * data is written even with UNMAP set, which SBC-3 permits. */
-	if (zero && unmap && lun->unmap) {
+	/* UNMAP set: the blocks are unmapped whatever the block holds (SBC-3 lets the device server
+	 * unmap or write; unmapping is what the initiator asked for, and they then read as zeros,
+	 * LBPRZ); libiscsi's WriteSame10.UnmapUntilEnd sends 0xff blocks and expects zeros back. A
+	 * zero block without UNMAP is written as zeroes. */
+	if (unmap && lun->unmap) {
 		task->op_count = PROV_UNMAP;
 	} else if (zero && lun->write_zeroes) {
 		task->op_count = PROV_ZEROES;

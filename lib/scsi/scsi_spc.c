@@ -114,7 +114,7 @@ scsi_parse_report_luns(struct vt_scsi_task *task)
 	uint8_t select = task->cdb[2];
 
 	if (select != 0x00 && select != 0x01 && select != 0x02) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 2, -1);
 	}
 	task->xfer_needed = vt_scsi_get32(&task->cdb[6]);
 	return 0;
@@ -207,7 +207,7 @@ scsi_parse_report_opcodes(struct vt_scsi_task *task)
 	uint8_t options = task->cdb[2] & 0x07;
 
 	if (options > 3) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 2, 2);
 	}
 	task->xfer_needed = vt_scsi_get32(&task->cdb[6]);
 	return 0;
@@ -256,7 +256,8 @@ scsi_exec_report_opcodes(struct vt_scsi_task *task)
 		len = rsoc_all(data, rctd);
 	} else {
 		if (rsoc_find(task->cdb, &cmd) != 0) {
-			scsi_task_invalid_cdb(task);
+			/* The REPORTING OPTIONS do not fit the requested operation code. */
+			scsi_task_invalid_cdb_at(task, 2, 2);
 			scsi_task_complete(task);
 			return;
 		}

@@ -44,6 +44,35 @@ scsi_task_invalid_cdb(struct vt_scsi_task *task)
 	return -EINVAL;
 }
 
+static int
+task_invalid_field(struct vt_scsi_task *task, bool cdb, uint16_t byte, int bit)
+{
+	uint8_t sks[3];
+
+	scsi_sense_field_pointer(sks, cdb, byte, bit);
+	task->status = VT_SCSI_STATUS_CHECK_CONDITION;
+	task->sense_len = scsi_sense_build_sks(task->sense, task_desc_sense(task),
+					       VT_SCSI_SENSE_ILLEGAL_REQUEST,
+					       cdb ? VT_SCSI_ASC_INVALID_FIELD_IN_CDB :
+					       VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST, false, 0,
+					       sks);
+	return -EINVAL;
+}
+
+/* Initiators (and libiscsi's test suite) tell an unsupported service action from a bad field
+ * of a supported one by the field pointer: every INVALID FIELD names its byte. */
+int
+scsi_task_invalid_cdb_at(struct vt_scsi_task *task, uint16_t byte, int bit)
+{
+	return task_invalid_field(task, true, byte, bit);
+}
+
+int
+scsi_task_invalid_param_at(struct vt_scsi_task *task, uint16_t byte, int bit)
+{
+	return task_invalid_field(task, false, byte, bit);
+}
+
 static void
 task_finish(void *arg)
 {
@@ -116,6 +145,8 @@ scsi_task_get_data_out(struct vt_scsi_task *task, void *buf, uint32_t len)
 	}
 	n = (uint32_t)vt_iov_to_buf(task->iovs, task->iovcnt, buf, VT_MIN(len, task->transfer_len));
 	task->data_transferred = n;
+	/* The command wants len bytes: the rest of a larger buffer is an underflow. */
+	task->residual = (int64_t)task->transfer_len - len;
 	return n;
 }
 

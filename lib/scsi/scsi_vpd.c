@@ -123,7 +123,7 @@ vpd_block_limits(struct vt_scsi_lun *lun, uint8_t *p)
 	uint32_t boundary = vt_bdev_get_optimal_io_boundary(lun->bdev);
 
 	memset(p, 0, 60);
-	p[0] = 0x01;				/* WSNZ: WRITE SAME of 0 blocks is refused */
+	p[0] = 0x00;				/* WSNZ 0: WRITE SAME of 0 blocks is to the end */
 	p[1] = (uint8_t)vt_bdev_get_acwu(lun->bdev);
 	vt_scsi_put16(&p[2], 1);		/* optimal transfer length granularity */
 	vt_scsi_put32(&p[4], SCSI_MAX_XFER_BYTES / bs);
@@ -177,7 +177,7 @@ scsi_parse_inquiry(struct vt_scsi_task *task)
 	uint8_t page = task->cdb[2];
 
 	if ((!evpd && page != 0) || (evpd && g_vpd_fn[page] == NULL)) {
-		return scsi_task_invalid_cdb(task);
+		return scsi_task_invalid_cdb_at(task, 2, -1);
 	}
 	task->xfer_needed = vt_scsi_get16(&task->cdb[3]);
 	return 0;

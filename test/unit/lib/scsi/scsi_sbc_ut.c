@@ -182,6 +182,7 @@ read_capacity_reports_geometry_and_provisioning(void)
 	CU_ASSERT_EQUAL(vt_scsi_get64(data), UT_BLOCKS - 1);
 	CU_ASSERT_EQUAL(vt_scsi_get32(&data[8]), UT_BS);
 	CU_ASSERT_EQUAL(data[14] & 0xc0, 0xc0);			/* LBPME, LBPRZ */
+	CU_ASSERT_EQUAL(data[13] & 0x0f, 0);			/* LBPPBE: see scsi_sbc.c */
 	/* Allocation length 12: the first 12 bytes only. */
 	vt_scsi_put32(&c16[10], 12);
 	UT_EXPECT_GOOD(&c, g_f.a, c16, IN, data, 32);
@@ -405,10 +406,7 @@ write_same_replicates_unmaps_and_zeroes(void)
 	UT_EXPECT_GOOD(&c, g_f.a, r, IN, g_rbuf, 21 * UT_BS);
 	CU_ASSERT(all_bytes(g_rbuf, 20 * UT_BS, 0));
 	CU_ASSERT_EQUAL(memcmp(g_rbuf + 20 * UT_BS, g_buf, UT_BS), 0);
-	/* 0 blocks (WSNZ), ANCHOR, beyond the end. */
-	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, 0, 0);
-	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
-			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	/* ANCHOR, beyond the end. */
 	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0x10, 0, 1);
 	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
@@ -439,6 +437,216 @@ get_lba_status_reports_mapped_to_the_end(void)
 	teardown();
 }
 
+/* Adds a malloc bdev of blocks x UT_BS as LUN 1 (read-only if asked) and clears its unit
+ * attention for initiator A. */
+static struct vt_bdev *
+add_lun1(const char *name, uint64_t blocks, bool read_only)
+{
+	struct bdev_malloc_opts opts = { .name = name, .num_blocks = blocks, .block_size = UT_BS };
+	uint8_t tur[6] = {0};
+	struct vt_bdev *bdev;
+	struct ut_cmd c;
+
+	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &bdev), 0);
+	bdev->read_only = read_only;
+	CU_ASSERT_EQUAL_FATAL(vt_scsi_dev_add_lun(g_f.dev, name, 1, NULL, NULL), 1);
+	for (int i = 0; i < 4; i++) {
+		if (ut_run(&c, g_f.a, 1, tur, 6, NONE, NULL, 0) == VT_SCSI_STATUS_GOOD) {
+			break;
+		}
+	}
+	return bdev;
+}
+
+static void
+remove_lun1(struct vt_bdev *bdev)
+{
+	int done = 0, del = 0;
+
+	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_f.dev, 1, ut_lun_done, &done), 0);
+	CU_ASSERT(ut_poll_until(&done, 1));
+	CU_ASSERT_EQUAL(bdev_malloc_delete(bdev, ut_delete_cb, &del), 0);
+	CU_ASSERT(ut_poll_until(&del, 1));
+}
+
+static void
+write_same_zero_blocks_runs_to_the_end_of_the_medium(void)
+{
+	uint8_t c10[10], c16[16], r[10];
+	struct ut_cmd c;
+
+	setup();
+	fill(g_buf, UT_BS, 21);
+	/* WSNZ is 0: 0 blocks from LBA UT_BLOCKS - 8 writes the last 8 blocks. */
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, UT_BLOCKS - 8, 0);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, UT_BS);
+	cdb10(r, VT_SCSI_OP_READ_10, 0, UT_BLOCKS - 9, 9);
+	UT_EXPECT_GOOD(&c, g_f.a, r, IN, g_rbuf, 9 * UT_BS);
+	CU_ASSERT(memcmp(g_rbuf, g_buf, UT_BS) != 0);
+	for (uint32_t i = 1; i < 9; i++) {
+		CU_ASSERT_EQUAL(memcmp(g_rbuf + i * UT_BS, g_buf, UT_BS), 0);
+	}
+	/* With UNMAP, from the LBA to the end reads back as zeros (LBPRZ). */
+	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0x08, UT_BLOCKS - 4, 0);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, OUT, g_buf, UT_BS);
+	UT_EXPECT_GOOD(&c, g_f.a, r, IN, g_rbuf, 9 * UT_BS);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf + 4 * UT_BS, g_buf, UT_BS), 0);
+	CU_ASSERT(all_bytes(g_rbuf + 5 * UT_BS, 4 * UT_BS, 0));
+	/* 0 blocks at the capacity itself: nothing to write. */
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, UT_BLOCKS, 0);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, UT_BS);
+	teardown();
+}
+
+static void
+write_same_zero_blocks_past_the_end_is_lba_out_of_range(void)
+{
+	uint8_t c10[10], c16[16];
+	struct ut_cmd c;
+
+	setup();
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, UT_BLOCKS + 1, 0);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, 0xffffffffu, 0);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0, 1ull << 63, 0);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	teardown();
+}
+
+static void
+write_same_beyond_maximum_length_is_invalid_field(void)
+{
+	uint32_t max = 8u * 1024 * 1024 / UT_BS;	/* MAXIMUM WRITE SAME LENGTH */
+	uint8_t c16[16], c10[10];
+	struct vt_bdev *big;
+	struct ut_cmd c;
+
+	setup();
+	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0, 0, max + 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 10);	/* the NUMBER OF BLOCKS field */
+	/* On a LUN larger than the maximum, 0 blocks counts to the end and is checked too. */
+	big = add_lun1("ut_sbc_big", 2 * max, false);
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, 0, 0);
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, c10, 10, OUT, g_buf, UT_BS),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB));
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, max - 1, 0);
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, c10, 10, OUT, g_buf, UT_BS),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0x08, max, 0);
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, c10, 10, OUT, g_buf, UT_BS), VT_SCSI_STATUS_GOOD);
+	remove_lun1(big);
+	teardown();
+}
+
+static void
+write_same_unmap_deallocates_whatever_the_block_holds(void)
+{
+	uint8_t c10[10], r[10];
+	struct ut_cmd c;
+
+	setup();
+	fill(g_buf, 8 * UT_BS, 31);
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0, 40, 8);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, 8 * UT_BS);
+	memset(g_buf, 0xff, UT_BS);
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0x08, 40, 8);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, UT_BS);
+	cdb10(r, VT_SCSI_OP_READ_10, 0, 40, 8);
+	UT_EXPECT_GOOD(&c, g_f.a, r, IN, g_rbuf, 8 * UT_BS);
+	CU_ASSERT(all_bytes(g_rbuf, 8 * UT_BS, 0));
+	teardown();
+}
+
+static void
+write_data_out_must_match_the_blocks_exactly(void)
+{
+	uint8_t c10[10], c16[16], caw[16] = { VT_SCSI_OP_COMPARE_AND_WRITE };
+	struct ut_cmd c;
+
+	setup();
+	/* WRITE SAME: half a block and two blocks are refused, pointing at NUMBER OF BLOCKS. */
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0x08, 0, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS / 2, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 7);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, 2 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	/* WRITE(10)/WRITE(16) with a larger buffer than the blocks. */
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0, 0, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, 2 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb16(c16, VT_SCSI_OP_WRITE_16, 0, 0, 2);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, 3 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 10);
+	/* COMPARE AND WRITE of 1 block with 4 blocks of data. */
+	caw[13] = 1;
+	UT_EXPECT_CHECK(&c, g_f.a, caw, OUT, g_buf, 4 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 13);
+	/* NDOB: no data needed, a buffer is ignored (underflow). */
+	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0x09, 0, 1);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, OUT, g_buf, UT_BS);
+	CU_ASSERT_EQUAL(c.task.residual, UT_BS);
+	teardown();
+}
+
+static void
+write_to_read_only_lun_is_protected_before_buffer_checks(void)
+{
+	uint8_t ws[10], w[10], rd[10];
+	struct vt_bdev *ro;
+	struct ut_cmd c;
+
+	setup();
+	ro = add_lun1("ut_sbc_ro", 64, true);
+	/* WRITE SAME UNMAP without a data buffer: WRITE PROTECTED, not a buffer error. */
+	cdb10(ws, VT_SCSI_OP_WRITE_SAME_10, 0x08, 0, 1);
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, ws, 10, NONE, NULL, 0),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_DATA_PROTECT, VT_SCSI_ASC_WRITE_PROTECTED));
+	cdb10(w, VT_SCSI_OP_WRITE_10, 0, 0, 1);
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, w, 10, OUT, g_buf, UT_BS),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_DATA_PROTECT, VT_SCSI_ASC_WRITE_PROTECTED));
+	cdb10(rd, VT_SCSI_OP_READ_10, 0, 0, 1);
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, rd, 10, IN, g_rbuf, UT_BS), VT_SCSI_STATUS_GOOD);
+	remove_lun1(ro);
+	teardown();
+}
+
+static void
+parameter_data_out_reports_residual_of_the_unused_buffer(void)
+{
+	uint8_t cdb[10] = { VT_SCSI_OP_UNMAP };
+	uint8_t list[64] = {0};
+	struct ut_cmd c;
+
+	setup();
+	vt_scsi_put16(&list[0], 22);
+	vt_scsi_put16(&list[2], 16);
+	vt_scsi_put64(&list[8], 3);
+	vt_scsi_put32(&list[16], 1);
+	vt_scsi_put16(&cdb[7], 24);
+	/* The buffer holds exactly the parameter list: nothing left over. */
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, list, 24);
+	CU_ASSERT_EQUAL(c.task.data_transferred, 24);
+	CU_ASSERT_EQUAL(c.task.residual, 0);
+	/* A larger buffer: the bytes past the parameter list length are an underflow. */
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, list, sizeof(list));
+	CU_ASSERT_EQUAL(c.task.residual, (int64_t)sizeof(list) - 24);
+	teardown();
+}
+
 int
 main(void)
 {
@@ -458,5 +666,12 @@ main(void)
 	CU_ADD_TEST(s, unmap_zeroes_listed_ranges_and_checks_the_list);
 	CU_ADD_TEST(s, write_same_replicates_unmaps_and_zeroes);
 	CU_ADD_TEST(s, get_lba_status_reports_mapped_to_the_end);
+	CU_ADD_TEST(s, write_same_zero_blocks_runs_to_the_end_of_the_medium);
+	CU_ADD_TEST(s, write_same_zero_blocks_past_the_end_is_lba_out_of_range);
+	CU_ADD_TEST(s, write_same_beyond_maximum_length_is_invalid_field);
+	CU_ADD_TEST(s, write_same_unmap_deallocates_whatever_the_block_holds);
+	CU_ADD_TEST(s, write_data_out_must_match_the_blocks_exactly);
+	CU_ADD_TEST(s, write_to_read_only_lun_is_protected_before_buffer_checks);
+	CU_ADD_TEST(s, parameter_data_out_reports_residual_of_the_unused_buffer);
 	return ut_run_tests();
 }

@@ -2,6 +2,8 @@
 /* Primary commands (scsi_spc.c, scsi_vpd.c, scsi_mode.c) through the dispatcher. */
 #include "test/unit/lib/scsi/ut_scsi.h"
 
+#include "lib/scsi/scsi_internal.h"
+
 static struct ut_fix g_f;
 static uint8_t g_data[8192];
 
@@ -75,6 +77,9 @@ inquiry_vpd_pages_are_consistent(void)
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[8]), 8u * 1024 * 1024 / UT_BS);
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[20]), 1024u * 1024);
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[24]), 256);
+	CU_ASSERT_EQUAL(g_data[4] & 0x01, 0);		/* WSNZ 0: 0 blocks = to the end */
+	/* MAXIMUM WRITE SAME LENGTH = MAXIMUM TRANSFER LENGTH. */
+	CU_ASSERT_EQUAL(vt_scsi_get64(&g_data[36]), vt_scsi_get32(&g_data[8]));
 	cdb[2] = VT_SCSI_VPD_BLOCK_CHARACTERISTICS;
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, g_data, 4096);
 	CU_ASSERT_EQUAL(vt_scsi_get16(&g_data[4]), 1);
@@ -199,6 +204,10 @@ mode_select_sets_d_sense_and_tells_other_initiators(void)
 	list[6] = 0x04 | 0x02;
 	UT_EXPECT_CHECK(&c, g_f.a, sel, OUT, list, 16, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
+	/* The field pointer (descriptor format now) names list byte 6, bit 1. */
+	CU_ASSERT_EQUAL(c.task.sense[8], 0x02);
+	CU_ASSERT_EQUAL(c.task.sense[12], 0x80 | 0x08 | 1);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[13]), 6);
 	list[6] = 0;
 	list[5] = 0x09;
 	UT_EXPECT_CHECK(&c, g_f.a, sel, OUT, list, 16, UT_ILLEGAL,
@@ -292,6 +301,93 @@ reserve6_excludes_the_other_initiator_until_released(void)
 	ut_fix_teardown(&g_f);
 }
 
+/* Fixed-format sense-key specific bytes: SKSV, C/D, BPV + bit, field pointer. */
+static void
+expect_field_pointer(const struct vt_scsi_task *t, uint8_t flags, uint16_t byte)
+{
+	CU_ASSERT_EQUAL(t->sense[0] & 0x7f, 0x70);
+	CU_ASSERT_EQUAL(t->sense[15], flags);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&t->sense[16]), byte);
+}
+
+static void
+report_opcodes_option_mismatch_points_at_reporting_options(void)
+{
+	uint8_t cdb[12] = { VT_SCSI_OP_MAINTENANCE_IN, VT_SCSI_MI_REPORT_SUPPORTED_OPCODES, 2 };
+	struct ut_cmd c;
+
+	/* libiscsi takes INVALID FIELD IN CDB on a MAINTENANCE IN command without a field pointer
+	 * (or with one at byte 1) for "command not supported" and skips the test. */
+	ut_fix_setup(&g_f, "ut_spc");
+	vt_scsi_put32(&cdb[6], 64);
+	cdb[3] = VT_SCSI_OP_TEST_UNIT_READY;	/* option 2 on an opcode without service actions */
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, IN, g_data, 64, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	expect_field_pointer(&c.task, 0xc8 | 2, 2);
+	cdb[2] = 1;				/* option 1 on one with service actions */
+	cdb[3] = VT_SCSI_OP_SERVICE_ACTION_IN_16;
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, IN, g_data, 64, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	expect_field_pointer(&c.task, 0xc8 | 2, 2);
+	cdb[2] = 4;				/* reserved reporting option */
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, IN, g_data, 64, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	expect_field_pointer(&c.task, 0xc8 | 2, 2);
+	ut_fix_teardown(&g_f);
+}
+
+static void
+invalid_field_sense_points_at_the_offending_cdb_bit(void)
+{
+	uint8_t rd[10] = { VT_SCSI_OP_READ_10, 0x01 }, sai[16] = { 0x9e, 0x1f };
+	uint8_t ms[6] = { VT_SCSI_OP_MODE_SENSE_6, 0, 0x3e, 0, 64, 0 };
+	uint8_t inq[6] = { VT_SCSI_OP_INQUIRY, 1, 0x42, 0, 64, 0 };
+	struct ut_cmd c;
+
+	ut_fix_setup(&g_f, "ut_spc");
+	/* A reserved bit (READ(10) byte 1 bit 0), with the bit pointer. */
+	UT_EXPECT_CHECK(&c, g_f.a, rd, IN, g_data, 512, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	expect_field_pointer(&c.task, 0xc8, 1);
+	/* An unsupported service action: the SERVICE ACTION field, byte 1. */
+	UT_EXPECT_CHECK(&c, g_f.a, sai, IN, g_data, 64, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	expect_field_pointer(&c.task, 0xc8 | 4, 1);
+	/* An unsupported mode page (byte 2 bit 5 down) and VPD page (byte 2). */
+	UT_EXPECT_CHECK(&c, g_f.a, ms, IN, g_data, 64, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	expect_field_pointer(&c.task, 0xc8 | 5, 2);
+	UT_EXPECT_CHECK(&c, g_f.a, inq, IN, g_data, 64, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	expect_field_pointer(&c.task, 0xc0, 2);
+	ut_fix_teardown(&g_f);
+}
+
+static void
+descriptor_sense_carries_the_field_pointer_descriptor(void)
+{
+	uint8_t buf[VT_SCSI_SENSE_MAX], sks[3];
+	uint32_t len;
+
+	scsi_sense_field_pointer(sks, true, 13, -1);
+	len = scsi_sense_build_sks(buf, true, VT_SCSI_SENSE_ILLEGAL_REQUEST,
+				   VT_SCSI_ASC_INVALID_FIELD_IN_CDB, false, 0, sks);
+	CU_ASSERT_EQUAL(len, VT_SCSI_DESC_SENSE_LEN + VT_SCSI_DESC_SENSE_SKS_LEN);
+	CU_ASSERT_EQUAL(buf[0], 0x72);
+	CU_ASSERT_EQUAL(buf[7], VT_SCSI_DESC_SENSE_SKS_LEN);
+	CU_ASSERT_EQUAL(buf[8], 0x02);
+	CU_ASSERT_EQUAL(buf[9], 0x06);
+	CU_ASSERT_EQUAL(buf[12], 0xc0);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&buf[13]), 13);
+	/* Information and field pointer together still fit libiscsi's 32-byte sense buffer. */
+	scsi_sense_field_pointer(sks, false, 3, 7);
+	len = scsi_sense_build_sks(buf, true, VT_SCSI_SENSE_ILLEGAL_REQUEST,
+				   VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST, true, 5, sks);
+	CU_ASSERT(len <= 32);
+	CU_ASSERT_EQUAL(buf[8 + 12], 0x02);
+	CU_ASSERT_EQUAL(buf[8 + 12 + 4], 0x8f);
+}
+
 int
 main(void)
 {
@@ -307,5 +403,8 @@ main(void)
 	CU_ADD_TEST(s, mode_select_sets_d_sense_and_tells_other_initiators);
 	CU_ADD_TEST(s, report_supported_opcodes_matches_the_parsers);
 	CU_ADD_TEST(s, reserve6_excludes_the_other_initiator_until_released);
+	CU_ADD_TEST(s, report_opcodes_option_mismatch_points_at_reporting_options);
+	CU_ADD_TEST(s, invalid_field_sense_points_at_the_offending_cdb_bit);
+	CU_ADD_TEST(s, descriptor_sense_carries_the_field_pointer_descriptor);
 	return ut_run_tests();
 }
