@@ -508,6 +508,29 @@ def add_bdev_commands(sub):
         p.set_defaults(func=lambda a, m=method: print_json(_call(a, m, name=a.name)))
 
 
+def add_vhost_commands(sub):
+    p = sub.add_parser("vhost_create_blk_controller", help="Add a new vhost block controller")
+    p.add_argument("ctrlr", help="controller name")
+    p.add_argument("dev_name", help="device name")
+    p.add_argument("--cpumask", help="cpu mask for this controller")
+    p.add_argument("--transport", help="virtio blk transport name (default: vhost_user_blk)")
+    p.add_argument("-r", "--readonly", action="store_true", help="Set controller as read-only")
+    p.add_argument("-p", "--packed_ring", action="store_true",
+                   help="Set controller as packed ring supported")
+    p.set_defaults(func=lambda a: _call(
+        a, "vhost_create_blk_controller", ctrlr=a.ctrlr, dev_name=a.dev_name,
+        cpumask=a.cpumask, transport=a.transport, readonly=a.readonly or None,
+        packed_ring=a.packed_ring or None))
+
+    p = sub.add_parser("vhost_get_controllers", help="List all or specific vhost controller(s)")
+    p.add_argument("-n", "--name", help="Name of vhost controller")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "vhost_get_controllers", name=a.name)))
+
+    p = sub.add_parser("vhost_delete_controller", help="Delete a vhost controller")
+    p.add_argument("ctrlr", help="controller name")
+    p.set_defaults(func=lambda a: _call(a, "vhost_delete_controller", ctrlr=a.ctrlr))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         description="vtarget RPC command line interface (SPDK rpc.py syntax)",
@@ -529,6 +552,7 @@ def build_parser():
     add_app_commands(sub)
     add_log_commands(sub)
     add_bdev_commands(sub)
+    add_vhost_commands(sub)
     return parser
 
 

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef VHOST_INTERNAL_H
+#define VHOST_INTERNAL_H
+
+/*
+ * lib/vhost internals: controllers, sessions, queues, requests and the personality ops table.
+ * See doc/vhost.md for the threads and the life cycle. In short:
+ *
+ * - A controller (one vhost-user socket) belongs to one reactor, chosen from its cpumask; every
+ *   session (one front-end connection) of the controller runs on that reactor.
+ * - DPDK's vhost-events thread runs the vhost-user message handlers (vhost_user.c, the only file
+ *   that includes rte_vhost.h). It keeps the "vhost-events view" of a session (what the front
+ *   end configured) and sends the reactor work as calls (struct vhost_call) that it waits for,
+ *   bounded by VHOST_CALL_TIMEOUT_MS.
+ * - The reactor side (vhost_session.c) owns the queues, the request pools and the guest memory
+ *   mapping. It never calls rte_vhost: the guest memory is mapped again by lib/vhost itself and
+ *   the kick and call eventfds are duplicated, so nothing rte_vhost unmaps or closes can be
+ *   touched by the data path, even after a call timed out.
+ */
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+#include "vt/event.h"
+#include "vt/util.h"
+
+#include "lib/vhost/virtqueue.h"
+#include "lib/vhost/vhost_user_spec.h"
+
+/* Queues per session (vhost-user queue indexes 0 .. VHOST_MAX_QUEUES - 1). */
+#define VHOST_MAX_QUEUES 64
+/* Requests per queue: min(queue size, this); more available buffers wait in the ring. */
+#define VHOST_MAX_QUEUE_REQS 1024
+/* iovecs inside each request; longer chains borrow one of the queue's large arrays. */
+#define VHOST_REQ_INLINE_IOVS 128
+/* Large iovec arrays per queue beyond the one the next chain is popped into. */
+#define VHOST_QUEUE_SPARE_IOVS 2
+/* Chains popped from one queue per poller pass at most. */
+#define VHOST_POLL_BATCH 128
+/* How long the vhost-events thread waits for a reactor before it logs and goes on. */
+#define VHOST_CALL_TIMEOUT_MS 5000
+/* Longest controller name (the socket path must also fit a Unix socket address). */
+#define VHOST_CTRLR_NAME_MAX 64
+
+struct vhost_ctrlr;
+struct vhost_session;
+struct vhost_queue;
+struct vhost_req;
+struct vhost_call;
+struct vt_json_write_ctx;
+
+/* ---- personality ops ------------------------------------------------------------------- */
+
+/*
+ * One device personality (virtio-blk now, virtio-scsi next). The controller's state for the
+ * personality is ctrlr->backend; a request's is vhost_req_ctx(req), req_ctx_size bytes.
+ */
+struct vhost_backend_ops {
+	const char *name;		/* "vhost_user_blk": the transport named in RPCs */
+	const char *json_key;		/* the backend_specific member: "block", "scsi" */
+	size_t req_ctx_size;
+	/*
+	 * Reactor side. A session starts (before its first queue runs) and stops (after its last
+	 * queue stopped and drained); both optional.
+	 */
+	int (*session_start)(struct vhost_session *s);
+	void (*session_stop)(struct vhost_session *s);
+	/*
+	 * Processes one popped chain: req->chain is valid, or malformed when req->chain.err is
+	 * not VHOST_VQ_OK (vhost_vq_pop returned -EINVAL). Ends with vhost_req_done() (now or
+	 * later) or vhost_req_fail_queue().
+	 */
+	void (*req_submit)(struct vhost_req *req);
+	/*
+	 * vhost-events thread: copies the device config space into buf (len bytes, zero-filled
+	 * past the end of the personality's config). Must be thread-safe against the reactor.
+	 */
+	void (*get_config)(struct vhost_ctrlr *c, uint8_t *buf, uint32_t len);
+	/* Reactor 0: members of backend_specific's object (vhost_get_controllers). */
+	void (*dump_info_json)(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
+	/* Reactor 0: one {"method", "params"} object that recreates the controller; optional. */
+	void (*write_config_json)(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
+	/* Controller's reactor, once no session is left: releases ctrlr->backend. */
+	void (*remove)(struct vhost_ctrlr *c);
+};
+
+/* ---- controllers ------------------------------------------------------------------------- */
+
+enum vhost_ctrlr_state {
+	VHOST_CTRLR_CREATING,	/* name reserved, personality setting up, no socket yet */
+	VHOST_CTRLR_RUNNING,	/* socket registered, accepting front ends */
+	VHOST_CTRLR_REMOVING,	/* being deleted: no new sessions */
+};
+
+struct vhost_ctrlr {
+	char name[VHOST_CTRLR_NAME_MAX + 1];
+	char path[108];			/* socket path (sun_path) */
+	struct vt_cpuset cpumask;	/* where the controller may run (as given) */
+	uint32_t reactor;		/* the reactor it runs on */
+	const struct vhost_backend_ops *ops;
+	void *backend;			/* the personality's controller state */
+	uint64_t features;		/* virtio features offered */
+	uint64_t protocol_features;	/* vhost-user protocol features offered */
+	bool socket_registered;		/* rte_vhost knows the path */
+
+	/* Under g_vhost_mutex (reactor 0, the vhost-events thread, the reactor). */
+	enum vhost_ctrlr_state state;
+	TAILQ_HEAD(, vhost_session) sessions;	/* every session not yet freed */
+	uint32_t nlive;			/* sessions still reachable through their vid */
+	uint32_t next_session_id;
+	/* Deletion waiting for the sessions to be freed (reactor 0 continuation). */
+	void (*drained_fn)(void *arg);
+	void *drained_arg;
+
+	TAILQ_ENTRY(vhost_ctrlr) link;	/* the registry (reactor 0 writes, under the mutex) */
+};
+
+/* Guards the registry, every ctrlr's session list and counters, and the vid table. */
+extern pthread_mutex_t g_vhost_mutex;
+
+/* Reactor 0. */
+struct vhost_ctrlr *vhost_ctrlr_find(const char *name);
+struct vhost_ctrlr *vhost_ctrlr_first(void);
+struct vhost_ctrlr *vhost_ctrlr_next(struct vhost_ctrlr *c);
+/*
+ * Reserves name, checks that "<sock dir>/<name>" fits a socket address and that cpumask (NULL:
+ * the application's) is a subset of the application's, and picks the least loaded reactor.
+ * Returns 0, or a negative errno with a message in err.
+ */
+int vhost_ctrlr_alloc(const char *name, const char *cpumask, const struct vhost_backend_ops *ops,
+		      struct vhost_ctrlr **out, char *err, size_t errlen);
+/* After the personality set up c->backend and c->features: opens the socket. */
+int vhost_ctrlr_start(struct vhost_ctrlr *c, char *err, size_t errlen);
+/* Drops a controller that never started (its backend already released). */
+void vhost_ctrlr_free(struct vhost_ctrlr *c);
+/*
+ * Deletes a controller: -EBUSY at once when a front end is connected (unless force, which
+ * disconnects it), otherwise removes the socket, waits for the sessions being torn down, runs
+ * ops->remove on the controller's reactor, frees c and calls cb(arg, 0) on reactor 0.
+ */
+int vhost_ctrlr_delete(struct vhost_ctrlr *c, bool force, void (*cb)(void *arg, int rc),
+		       void *arg);
+/* Deletes every controller of a personality (subsystem fini), then cb(arg) on reactor 0. */
+void vhost_ctrlr_delete_all(const struct vhost_backend_ops *ops, void (*cb)(void *arg),
+			    void *arg);
+/* Writes the controller as vhost_get_controllers shows it (reactor 0). */
+void vhost_ctrlr_dump_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
+/* Collects the sessions' reactor-side figures on every reactor, then cb(arg) on reactor 0. */
+int vhost_sessions_snapshot(void (*cb)(void *arg), void *arg);
+
+/* ---- vhost_user.c: rte_vhost ------------------------------------------------------------- */
+
+/* Reactor 0: registers / starts the socket at c->path. */
+int vhost_user_register(struct vhost_ctrlr *c, char *err, size_t errlen);
+/* Any thread but the vhost-events thread: removes the socket and drops its connections. */
+void vhost_user_unregister(struct vhost_ctrlr *c);
+/* The session that owns vid, NULL when gone; clears the slot and returns it when take. */
+struct vhost_session *vhost_user_vid_session(int vid, bool take);
+/* Reactor: tells a session's front end that the config space changed (if it listens). */
+void vhost_user_config_changed(struct vhost_session *s);
+
+/* ---- guest memory mapping (vhost_mem.c) ------------------------------------------------- */
+
+/* One region as rte_vhost describes it (after SET_MEM_TABLE). */
+struct vhost_mem_region_desc {
+	uint64_t gpa;
+	uint64_t size;
+	int fd;			/* the region's file */
+	uint64_t mmap_offset;	/* offset of gpa in the file */
+	uint64_t mmap_size;	/* bytes to map from offset 0 (covers mmap_offset + size) */
+	uint64_t ext_host;	/* rte_vhost's address of gpa (translates its ring addresses) */
+};
+
+/* lib/vhost's own mapping of the guest memory. Immutable once built; refcounted on the reactor. */
+struct vhost_mem_map {
+	uint32_t refs;
+	uint32_t nregions;
+	struct vhost_vq_mem mem;	/* gpa -> our host addresses */
+	struct {
+		void *base;		/* our mmap, NULL when not mapped (tests) */
+		size_t len;
+		uint64_t ext_host;	/* rte_vhost's host address of the region's gpa */
+		uint64_t size;
+	} r[VHOST_VQ_MEM_MAX_REGIONS];
+};
+
+/*
+ * Checks a SET_MEM_TABLE payload: at most 8 regions, one fd each, no empty or wrapping region,
+ * no overlap in guest-physical or front-end address space, each region inside its regular file.
+ * Returns 0 or -EINVAL with a message in err.
+ */
+int vhost_mem_check_table(const struct vhost_user_mem *table, uint32_t payload_size,
+			  const int *fds, int nfds, char *err, size_t errlen);
+/* Maps the regions again (own mmaps); NULL with a message in err. */
+struct vhost_mem_map *vhost_mem_map_create(const struct vhost_mem_region_desc *regions,
+					   uint32_t n, char *err, size_t errlen);
+/* A map over memory the caller owns (unit tests): nothing is mapped or unmapped. */
+struct vhost_mem_map *vhost_mem_map_wrap(const struct vhost_vq_mem_region *regions, uint32_t n);
+void vhost_mem_map_ref(struct vhost_mem_map *map);
+void vhost_mem_map_unref(struct vhost_mem_map *map);
+/* Our address for an address rte_vhost gave inside its own mapping (len bytes), or NULL. */
+void *vhost_mem_map_from_ext(const struct vhost_mem_map *map, uint64_t ext, uint64_t len);
+/* True when [uaddr, uaddr + len) lies inside one region of the table (front-end addresses). */
+bool vhost_mem_table_has_uaddr(const struct vhost_user_mem *table, uint64_t uaddr, uint64_t len);
+
+/* ---- sessions and queues (vhost_session.c, reactor side) ---------------------------------- */
+
+/* What a queue starts from; built by the vhost-events thread, consumed by the reactor. */
+struct vhost_queue_params {
+	struct vhost_vq_params vq;	/* size, features, bases, name, index */
+	void *desc;			/* our host addresses of the ring areas */
+	void *driver;			/* split: avail ring; packed: driver event area */
+	void *device;			/* split: used ring; packed: device event area */
+	int kickfd;			/* owned (a dup), -1 for none */
+	int callfd;			/* owned (a dup), -1 for none */
+	struct vhost_mem_map *map;	/* the mapping the rings are in (a reference is taken) */
+	struct vhost_queue *q;		/* preallocated by vhost_queue_alloc() */
+};
+
+struct vhost_queue {
+	/* Hot: the poller and the request path. */
+	struct vhost_vq vq;
+	struct vhost_session *s;
+	const struct vhost_vq_mem *mem;
+	struct vhost_req *free;		/* stack of free requests */
+	void (*submit)(struct vhost_req *req);
+	void *backend;			/* ctrlr->backend, for the personality's requests */
+	struct vhost_vq_chain chain;	/* the next chain is popped here; iov NULL: wait */
+	uint32_t inflight;		/* requests popped and not yet done */
+	int callfd;
+	bool dirty;			/* pushed since the last publish */
+	bool kicks_on;			/* interrupt mode: guest kicks requested */
+	bool running;			/* on the session's run list */
+	bool stopping;
+	bool detached;			/* replaced while stopping: freed once drained */
+	bool no_kicks;			/* interrupt mode without a kick fd: always polled */
+	uint16_t index;
+
+	/* Cold. */
+	int kickfd;
+	struct vt_poller *kick_poller;
+	struct vhost_mem_map *map;
+	struct iovec *spare[VHOST_QUEUE_SPARE_IOVS];
+	uint32_t nspare;
+	uint32_t big_iov_max;		/* capacity of the large arrays */
+	struct vhost_call *stop_call;	/* answered once drained */
+	struct vt_defer finish_defer;
+	uint8_t *reqs;
+	size_t req_stride;
+	uint32_t nreqs;
+	uint64_t completed;		/* requests done since the start */
+};
+
+struct vhost_req {
+	struct vhost_vq_chain chain;	/* iov: the inline array or a large one */
+	struct vhost_queue *q;
+	struct vhost_req *next_free;
+	struct iovec *inline_iov;
+	bool big;			/* chain.iov is a large array of the queue */
+	/* The personality's context (req_ctx_size bytes) follows. */
+} __attribute__((aligned(16)));
+
+static inline void *
+vhost_req_ctx(struct vhost_req *req)
+{
+	return req + 1;
+}
+
+/* The session's state as the vhost-events thread sees the front end's messages. */
+struct vhost_session_ve {
+	uint64_t features;		/* SET_FEATURES */
+	uint64_t protocol_features;	/* SET_PROTOCOL_FEATURES */
+	bool features_set;
+	struct vhost_user_mem mem_table;	/* last accepted SET_MEM_TABLE payload */
+	bool has_mem;
+	struct vhost_mem_map *map;	/* newest mapping handed to the reactor */
+	uint32_t vring_num[VHOST_MAX_QUEUES];
+	bool enabled[VHOST_MAX_QUEUES];	/* SET_VRING_ENABLE 1 */
+	bool kicked[VHOST_MAX_QUEUES];	/* SET_VRING_KICK since the last GET_VRING_BASE */
+	bool started[VHOST_MAX_QUEUES];	/* a start was sent and no stop since */
+};
+
+struct vhost_session {
+	struct vhost_ctrlr *ctrlr;
+	int vid;
+	uint32_t id;
+	char name[VHOST_CTRLR_NAME_MAX + 16];	/* "<ctrlr>.<id>", for logs */
+	TAILQ_ENTRY(vhost_session) link;	/* ctrlr->sessions, under g_vhost_mutex */
+	bool live;			/* under g_vhost_mutex: its connection (vid) is up */
+
+	struct vhost_session_ve ve;	/* vhost-events thread only */
+
+	/* Reactor side. */
+	struct vhost_mem_map *map;
+	struct vhost_queue *queues[VHOST_MAX_QUEUES];
+	struct vhost_queue *run[VHOST_MAX_QUEUES];	/* running queues, polled in order */
+	uint32_t nrun;
+	uint32_t nqueues;		/* queue objects alive (detached ones included) */
+	struct vt_poller *poller;
+	bool attached;			/* session_start ran */
+	bool destroying;
+	bool interrupt_mode;
+	void *backend_ctx;		/* the personality's per-session state */
+
+	/* Snapshot for vhost_get_controllers, taken on the reactor under g_vhost_mutex. */
+	struct {
+		uint32_t queues_started;
+		uint32_t max_queues;	/* highest started queue index + 1 */
+		uint64_t inflight;
+		uint64_t completed;
+		uint64_t features;
+	} snap;
+};
+
+/* Any thread: a new session for vid (not yet visible anywhere). */
+struct vhost_session *vhost_session_alloc(struct vhost_ctrlr *c, int vid);
+/* Any thread: a queue object with its request pool for a ring of this size. */
+struct vhost_queue *vhost_queue_alloc(struct vhost_session *s, uint16_t size);
+void vhost_queue_free(struct vhost_queue *q);
+
+/*
+ * A call from the vhost-events thread to a session's reactor: vhost_call_run() sends it and
+ * waits up to VHOST_CALL_TIMEOUT_MS; the reactor answers with vhost_call_done(), possibly
+ * later (a stop answers once the queue is drained). A call that timed out is still carried out.
+ */
+struct vhost_call {
+	sem_t sem;
+	atomic_int refs;
+	atomic_bool answered;
+	bool sent;		/* reached the reactor: the reactor owns what it carries */
+	int rc;
+	struct vhost_session *s;
+	uint16_t qidx;
+	void (*fn)(struct vhost_call *call);
+	union {
+		struct vhost_queue_params start;
+		struct {
+			uint16_t avail_base;
+			uint16_t used_base;
+			bool valid;	/* the queue existed: the bases are meaningful */
+		} stop;
+		struct vhost_mem_map *map;
+		int fd;
+	} u;
+};
+
+struct vhost_call *vhost_call_alloc(struct vhost_session *s, void (*fn)(struct vhost_call *call));
+/* Sends and waits; returns the call's rc, or -ETIMEDOUT. Drops the caller's reference. */
+int vhost_call_run(struct vhost_call *call, const char *what);
+void vhost_call_done(struct vhost_call *call, int rc);
+void vhost_call_put(struct vhost_call *call);
+
+/* Reactor-side call handlers. */
+void vhost_session_attach_fn(struct vhost_call *call);	/* session_start, poller */
+void vhost_queue_start_fn(struct vhost_call *call);	/* u.start */
+void vhost_queue_stop_fn(struct vhost_call *call);	/* qidx; answers u.stop when drained */
+void vhost_queue_set_callfd_fn(struct vhost_call *call);	/* qidx, u.fd (owned) */
+void vhost_session_set_map_fn(struct vhost_call *call);	/* u.map (reference handed over) */
+/* Reactor: stops every queue, waits for the drain, then frees the session (msg argument s). */
+void vhost_session_destroy_msg(void *arg);
+
+/* Personality side of a request. */
+void vhost_req_done(struct vhost_req *req, uint32_t used_len);
+/* A request that cannot be answered: the queue stops (the device needs a reset). */
+void vhost_req_fail_queue(struct vhost_req *req, const char *why);
+
+/* For logs: "<ctrlr>.<id> q<idx>". */
+static inline const char *
+vhost_req_session_name(const struct vhost_req *req)
+{
+	return req->q->s->name;
+}
+
+#endif
