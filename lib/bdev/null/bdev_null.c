@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vt/bdev.h"
 #include "vt/bdev_module.h"
@@ -28,9 +29,17 @@ VT_BDEV_MODULE_REGISTER(null, &g_bdev_null_module)
 static void
 null_submit(void *module_ch, struct vt_bdev_io *io)
 {
+	size_t len;
+
 	switch (io->type) {
 	case VT_BDEV_IO_TYPE_READ:
-		vt_iov_memset(io->iovs, io->iovcnt, 0, io->num_blocks * io->bdev->blocklen);
+		len = io->num_blocks * io->bdev->blocklen;
+		/* The usual case, one buffer that holds it all, without the iovec walk. */
+		if (io->iovcnt == 1 && io->iovs[0].iov_len >= len) {
+			memset(io->iovs[0].iov_base, 0, len);
+		} else {
+			vt_iov_memset(io->iovs, io->iovcnt, 0, len);
+		}
 		break;
 	case VT_BDEV_IO_TYPE_WRITE:
 	case VT_BDEV_IO_TYPE_UNMAP:
