@@ -6,6 +6,6 @@ DEPS_jsonrpc := util event
 DEPS_init := util event jsonrpc
 DEPS_bdev := util event jsonrpc
 DEPS_scsi := util event jsonrpc bdev
-DEPS_vhost := util event jsonrpc bdev init
+DEPS_vhost := util event jsonrpc bdev init scsi
 # Link order of the static libraries (users first).
 VT_LIBS := vhost scsi bdev init jsonrpc event util

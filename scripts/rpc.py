@@ -526,6 +526,36 @@ def add_vhost_commands(sub):
     p.add_argument("-n", "--name", help="Name of vhost controller")
     p.set_defaults(func=lambda a: print_dict(_call(a, "vhost_get_controllers", name=a.name)))
 
+    p = sub.add_parser("vhost_create_scsi_controller", help="Add a new vhost controller")
+    p.add_argument("ctrlr", help="controller name")
+    p.add_argument("--cpumask", help="cpu mask for this controller")
+    p.add_argument("--delay", action="store_true",
+                   help="whether delay starting controller or not")
+    p.set_defaults(func=lambda a: _call(
+        a, "vhost_create_scsi_controller", ctrlr=a.ctrlr, cpumask=a.cpumask,
+        delay=a.delay or None))
+
+    p = sub.add_parser("vhost_start_scsi_controller", help="Start vhost scsi controller")
+    p.add_argument("ctrlr", help="controller name")
+    p.set_defaults(func=lambda a: _call(a, "vhost_start_scsi_controller", ctrlr=a.ctrlr))
+
+    p = sub.add_parser("vhost_scsi_controller_add_target",
+                       help="Add lun to vhost controller")
+    p.add_argument("ctrlr", help="controller name where add lun")
+    p.add_argument("scsi_target_num", type=int, help="scsi_target_num (-1: the first free)")
+    p.add_argument("bdev_name", help="bdev name")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "vhost_scsi_controller_add_target", ctrlr=a.ctrlr,
+        scsi_target_num=a.scsi_target_num, bdev_name=a.bdev_name)))
+
+    p = sub.add_parser("vhost_scsi_controller_remove_target",
+                       help="Remove target from vhost controller")
+    p.add_argument("ctrlr", help="controller name to remove target from")
+    p.add_argument("scsi_target_num", type=int, help="scsi_target_num")
+    p.set_defaults(func=lambda a: _call(
+        a, "vhost_scsi_controller_remove_target", ctrlr=a.ctrlr,
+        scsi_target_num=a.scsi_target_num))
+
     p = sub.add_parser("vhost_delete_controller", help="Delete a vhost controller")
     p.add_argument("ctrlr", help="controller name")
     p.set_defaults(func=lambda a: _call(a, "vhost_delete_controller", ctrlr=a.ctrlr))

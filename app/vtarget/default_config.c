@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The configuration `vtarget --default-config` (and `make run`) replays: two malloc bdevs,
- * Malloc0 of 64 MiB with 512-byte blocks and Malloc1 of 64 MiB with 4096-byte blocks, and the
- * vhost-user-blk controller vhost.0 over Malloc0 (socket <-S folder>/vhost.0), in the SPDK
+ * The configuration `vtarget --default-config` (and `make run`) replays: three malloc bdevs,
+ * Malloc0 of 64 MiB with 512-byte blocks, Malloc1 of 64 MiB with 4096-byte blocks and Malloc2 of
+ * 32 MiB with 512-byte blocks, the vhost-user-blk controller vhost.0 over Malloc0 (socket
+ * <-S folder>/vhost.0) and the vhost-user-scsi controller vhost.1 with targets 0 (Malloc1) and
+ * 1 (Malloc2) (socket <-S folder>/vhost.1), in the SPDK
  * format that `-c` reads and `scripts/rpc.py save_config` writes.
  */
 
@@ -27,6 +29,14 @@ const char vtarget_default_config[] =
 	"            \"num_blocks\": 16384,\n"
 	"            \"block_size\": 4096\n"
 	"          }\n"
+	"        },\n"
+	"        {\n"
+	"          \"method\": \"bdev_malloc_create\",\n"
+	"          \"params\": {\n"
+	"            \"name\": \"Malloc2\",\n"
+	"            \"num_blocks\": 65536,\n"
+	"            \"block_size\": 512\n"
+	"          }\n"
 	"        }\n"
 	"      ]\n"
 	"    },\n"
@@ -39,6 +49,29 @@ const char vtarget_default_config[] =
 	"            \"ctrlr\": \"vhost.0\",\n"
 	"            \"dev_name\": \"Malloc0\"\n"
 	"          }\n"
+	"        }\n"
+	"      ]\n"
+	"    },\n"
+	"    {\n"
+	"      \"subsystem\": \"vhost_scsi\",\n"
+	"      \"config\": [\n"
+	"        {\n"
+	"          \"method\": \"vhost_create_scsi_controller\",\n"
+	"          \"params\": { \"ctrlr\": \"vhost.1\", \"delay\": true }\n"
+	"        },\n"
+	"        {\n"
+	"          \"method\": \"vhost_scsi_controller_add_target\",\n"
+	"          \"params\": { \"ctrlr\": \"vhost.1\", \"scsi_target_num\": 0, "
+	"\"bdev_name\": \"Malloc1\" }\n"
+	"        },\n"
+	"        {\n"
+	"          \"method\": \"vhost_scsi_controller_add_target\",\n"
+	"          \"params\": { \"ctrlr\": \"vhost.1\", \"scsi_target_num\": 1, "
+	"\"bdev_name\": \"Malloc2\" }\n"
+	"        },\n"
+	"        {\n"
+	"          \"method\": \"vhost_start_scsi_controller\",\n"
+	"          \"params\": { \"ctrlr\": \"vhost.1\" }\n"
 	"        }\n"
 	"      ]\n"
 	"    }\n"

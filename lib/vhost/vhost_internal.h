@@ -85,6 +85,11 @@ struct vhost_backend_ops {
 	void (*dump_info_json)(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
 	/* Reactor 0: one {"method", "params"} object that recreates the controller; optional. */
 	void (*write_config_json)(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
+	/*
+	 * Reactor side: queue q stops fetching; requests the personality keeps without an end in
+	 * sight (virtio-scsi's event buffers) must be answered now so the queue drains. Optional.
+	 */
+	void (*queue_stop)(struct vhost_queue *q);
 	/* Controller's reactor, once no session is left: releases ctrlr->backend. */
 	void (*remove)(struct vhost_ctrlr *c);
 };

@@ -506,6 +506,9 @@ queue_begin_stop(struct vhost_queue *q)
 		run_remove(q->s, q);
 	}
 	vt_poller_unregister(&q->kick_poller);
+	if (q->s->ctrlr->ops->queue_stop != NULL) {
+		q->s->ctrlr->ops->queue_stop(q);
+	}
 	if (q->inflight == 0) {
 		vt_defer(&q->finish_defer, queue_finish_defer, q);
 	}
