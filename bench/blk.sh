@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# vhost-user-blk benchmark: vtarget against qemu-storage-daemon, same workloads, same front end.
+#
+#   vtarget        null bdev (1 GiB, 512 B blocks), -m 0x1 (one reactor on core 0), poll mode
+#   vtarget-intr   the same with --interrupt (reactor sleeps on the kick eventfds)
+#   qsd            qemu-storage-daemon, null-co export with read-zeroes=on (1 GiB), one queue
+#
+# Every target process is pinned to core 0 (taskset: all its threads); the front end (vtc bench,
+# one thread, busy-polling the used ring with notifications suppressed) runs on core 1. For each
+# target: 4 KiB randread and randwrite at QD 1 and QD 128, one queue, --time seconds each.
+# Writes bench/results/blk.md (machine, versions, load, table) and prints it.
+#
+# Usage: bench/blk.sh [--time S] [--targets vtarget,vtarget-intr,qsd] [--no-build] [--out FILE]
+# Not part of `make test`: it is a measurement. Run it on a quiet machine (load < 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+time_s=5
+targets="vtarget,vtarget-intr,qsd"
+build=1
+out=bench/results/blk.md
+BUILD_DIR=${BUILD_DIR:-$root/build}
+
+usage() {
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--time) time_s=$2; shift 2 ;;
+	--targets) targets=$2; shift 2 ;;
+	--no-build) build=0; shift ;;
+	--out) out=$2; shift 2 ;;
+	-h | --help) usage 0 ;;
+	*) echo "blk.sh: unknown option '$1'" >&2; usage 2 >&2 ;;
+	esac
+done
+case "$time_s" in
+'' | *[!0-9.]*) echo "blk.sh: --time takes seconds" >&2; exit 2 ;;
+esac
+
+VTARGET=$BUILD_DIR/bin/vtarget
+VTC=$BUILD_DIR/test/vhost_client/vtc
+RPC=(python3 "$root/scripts/rpc.py")
+QSD=${QSD:-qemu-storage-daemon}
+TARGET_CPU=0
+FRONT_CPU=1
+SIZE=$((1024 * 1024 * 1024))
+WORKLOADS="randread:1 randwrite:1 randread:128 randwrite:128"
+
+die() {
+	echo "blk.sh: $*" >&2
+	exit 1
+}
+
+[ "$(nproc)" -ge 2 ] ||
+	die "needs 2 cores (target on core $TARGET_CPU, front end on core $FRONT_CPU)"
+if [ "$build" = 1 ]; then
+	make --no-print-directory -s app BUILD_DIR="$BUILD_DIR" >/dev/null
+	make --no-print-directory -s -C test/vhost_client BUILD_DIR="$BUILD_DIR" >/dev/null
+fi
+[ -x "$VTC" ] || die "vtc not built at $VTC"
+case ",$targets," in
+*,vtarget*) [ -x "$VTARGET" ] || die "vtarget not built at $VTARGET" ;;
+esac
+case ",$targets," in
+*,qsd,*) command -v "$QSD" >/dev/null || die "$QSD not installed (qemu-system-common)" ;;
+esac
+
+tmp=$(mktemp -d /tmp/vt-bench-blk.XXXXXX)
+target_pid=""
+
+stop_target() {
+	[ -n "$target_pid" ] || return 0
+	kill -TERM "$target_pid" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$target_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$target_pid" 2>/dev/null || true
+	wait "$target_pid" 2>/dev/null || true
+	target_pid=""
+}
+
+cleanup() {
+	stop_target
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_socket() {
+	local path=$1 log=$2
+	for _ in $(seq 200); do
+		[ -S "$path" ] && return 0
+		kill -0 "$target_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$log" >&2
+	die "no socket at $path"
+}
+
+# start_vtarget [--interrupt]: the target with a 1 GiB null bdev behind controller vhost.0.
+start_vtarget() {
+	local rpc_sock=$tmp/vt.sock
+	rm -rf "$tmp/vt" && mkdir -p "$tmp/vt"
+	RUNTIME_DIRECTORY=$tmp/vt taskset -c "$TARGET_CPU" "$VTARGET" -m 0x1 -r "$rpc_sock" \
+		-S "$tmp/vt" "$@" >"$tmp/target.log" 2>&1 &
+	target_pid=$!
+	wait_socket "$rpc_sock" "$tmp/target.log"
+	"${RPC[@]}" -s "$rpc_sock" framework_wait_init >/dev/null
+	local params="{\"name\": \"Null0\", \"num_blocks\": $((SIZE / 512)), \"block_size\": 512}"
+	"${RPC[@]}" -s "$rpc_sock" call bdev_null_create "$params" >/dev/null
+	"${RPC[@]}" -s "$rpc_sock" call vhost_create_blk_controller \
+		'{"ctrlr": "vhost.0", "dev_name": "Null0"}' >/dev/null
+	sock=$tmp/vt/vhost.0
+	wait_socket "$sock" "$tmp/target.log"
+}
+
+start_qsd() {
+	sock=$tmp/qsd.sock
+	local export="type=vhost-user-blk,id=exp0,node-name=null0,addr.type=unix"
+	export+=",addr.path=$sock,writable=on,num-queues=1"
+	taskset -c "$TARGET_CPU" "$QSD" \
+		--blockdev "driver=null-co,node-name=null0,size=$SIZE,read-zeroes=on" \
+		--export "$export" >"$tmp/target.log" 2>&1 &
+	target_pid=$!
+	wait_socket "$sock" "$tmp/target.log"
+}
+
+# CPU time (user + system, every thread) of the target so far, in clock ticks.
+cpu_ticks() {
+	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$target_pid/stat"
+}
+
+# kv LINE KEY: the value of KEY in a key=value line.
+kv() {
+	tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
+}
+
+rows=$tmp/rows	# target rw qd iops p50 p99 p999 target_cpu_pct errors
+
+run_workloads() {
+	local name=$1 w rw qd line t0 t1 c0 c1 cpu hz
+	hz=$(getconf CLK_TCK)
+	for w in $WORKLOADS; do
+		rw=${w%%:*}
+		qd=${w##*:}
+		c0=$(cpu_ticks)
+		t0=$(date +%s.%N)
+		if ! line=$(timeout $((${time_s%.*} + 60)) "$VTC" bench "$sock" --rw "$rw" \
+			--bs 4096 --qd "$qd" --time "$time_s" --cpu "$FRONT_CPU" --poll \
+			2>"$tmp/vtc.err"); then
+			cat "$tmp/vtc.err" >&2
+			die "vtc bench $rw QD $qd against $name failed"
+		fi
+		t1=$(date +%s.%N)
+		c1=$(cpu_ticks)
+		cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t="$t0" -v u="$t1" \
+			'BEGIN { printf "%.0f", 100 * c / hz / (u - t) }')
+		echo "$name $rw $qd $(kv "$line" iops) $(kv "$line" lat_p50_us)" \
+			"$(kv "$line" lat_p99_us) $(kv "$line" lat_p999_us) $cpu" \
+			"$(kv "$line" errors)" >>"$rows"
+		printf '%-13s %-9s QD %-3s %s\n' "$name" "$rw" "$qd" "$line" >&2
+	done
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk '{ exit !($1 >= 1) }' /proc/loadavg; then
+	echo "blk.sh: warning: load average $load_before (>= 1): figures will be noisy" >&2
+fi
+: >"$rows"
+IFS=, read -r -a list <<<"$targets"
+for t in "${list[@]}"; do
+	case "$t" in
+	vtarget) start_vtarget ;;
+	vtarget-intr) start_vtarget --interrupt ;;
+	qsd) start_qsd ;;
+	*) die "unknown target '$t' (vtarget, vtarget-intr, qsd)" ;;
+	esac
+	run_workloads "$t"
+	stop_target
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- the report --------------------------------------------------------------------------------
+
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
+qemu=$("$QSD" --version 2>/dev/null | head -1 | sed 's/^qemu-storage-daemon version //' || true)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=""
+if [ -n "$(git -C "$root" status --porcelain 2>/dev/null)" ]; then
+	dirty=" (with uncommitted changes)"
+fi
+mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+
+mkdir -p "$(dirname "$out")"
+{
+	echo "# vhost-user-blk: vtarget vs qemu-storage-daemon"
+	echo
+	echo "Generated by \`bench/blk.sh --time $time_s\` on $(date -u '+%F %H:%M UTC')."
+	echo
+	echo "- Machine: $cpu_model, $(nproc) cores, $mem, kernel $(uname -r)"
+	echo "- vtarget $commit$dirty, DPDK $dpdk; qemu-storage-daemon ${qemu:-unknown}"
+	echo "- Load average (1/5/15 min) before: $load_before, after: $load_after"
+	echo "- Target (all its threads) pinned to core $TARGET_CPU; front end (\`vtc bench\`, one"
+	echo "  thread, busy-polling, notifications suppressed, split ring, 1 queue, EVENT_IDX)"
+	echo "  on core $FRONT_CPU."
+	echo "- vtarget: \`-m 0x1\`, null bdev 1 GiB / 512 B blocks, controller over it;"
+	echo "  \`vtarget-intr\` adds \`--interrupt\`. qsd: \`null-co\` 1 GiB with"
+	echo "  \`read-zeroes=on\`, vhost-user-blk export, 1 queue, main-loop thread."
+	echo "- 4 KiB random I/O over the whole 1 GiB, $time_s s per row. Latency: submission"
+	echo "  to completion seen by the front end, in µs. \`target CPU\`: CPU time of the"
+	echo "  target per wall-clock second during the row. Ratios: vtarget row / qsd row (same"
+	echo "  rw and QD)."
+	echo
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' target rw QD IOPS "p50 µs" \
+		"p99 µs" "p99.9 µs" "target CPU" "IOPS vs qsd" "p99 vs qsd"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk '
+	{ key = $2 " " $3; n++; name[n] = $1; rw[n] = $2; qd[n] = $3; iops[n] = $4; p50[n] = $5;
+	  p99[n] = $6; p999[n] = $7; cpu[n] = $8; err[n] = $9
+	  if ($1 == "qsd") { qi[key] = $4; q99[key] = $6 } }
+	END {
+		for (i = 1; i <= n; i++) {
+			key = rw[i] " " qd[i]
+			r1 = "-"; r2 = "-"
+			if (name[i] != "qsd" && (key in qi) && qi[key] > 0) {
+				r1 = sprintf("%.2fx", iops[i] / qi[key])
+				r2 = sprintf("%.2fx", p99[i] / q99[key])
+			}
+			e = err[i] > 0 ? sprintf(" (%d errors)", err[i]) : ""
+			printf "| %s | %s | %d | %d%s | %.1f | %.1f | %.1f | %d %% | %s | %s |\n",
+				name[i], rw[i], qd[i], iops[i], e, p50[i], p99[i], p999[i], cpu[i],
+				r1, r2
+		}
+	}' "$rows"
+	echo
+	echo "Aim (issue 3, a benchmark figure, not a test): at QD 128 with one target core"
+	echo "vtarget serves at least 3x the IOPS of qemu-storage-daemon, and at QD 1 its p99"
+	echo "latency is lower."
+} >"$out"
+cat "$out"
