@@ -31,11 +31,15 @@ enum vt_bdev_io_type {
 	VT_BDEV_IO_TYPE_WRITE_ZEROES,
 	VT_BDEV_IO_TYPE_COMPARE,
 	VT_BDEV_IO_TYPE_COMPARE_AND_WRITE,
+	VT_BDEV_IO_TYPE_OR_WRITE,	/* emulated by the layer (read, OR, write under a lock) */
+	VT_BDEV_IO_TYPE_WRITE_ATOMIC,	/* emulated by the layer (a write under a lock) */
+	VT_BDEV_IO_TYPE_GET_LBA_STATUS,	/* modules without it: every block is mapped */
 	VT_BDEV_NUM_IO_TYPES,
 };
 
 /* SPDK's names for supported_io_types: "read", "write", "unmap", "flush", "reset",
- * "write_zeroes", "compare", "compare_and_write". */
+ * "write_zeroes", "compare", "compare_and_write"; vtarget's own "or_write", "write_atomic",
+ * "get_lba_status" (not listed by bdev_get_bdevs). */
 const char *vt_bdev_io_type_name(enum vt_bdev_io_type type);
 
 enum vt_bdev_io_status {
@@ -50,6 +54,12 @@ enum vt_bdev_io_status {
 
 /* FUA: the data is on stable storage when the write completes. */
 #define VT_BDEV_IO_FLAG_FUA 0x1
+
+/* Provisioning state of an extent of blocks (vt_bdev_get_lba_status). */
+enum vt_bdev_lba_status {
+	VT_BDEV_LBA_MAPPED = 0,		/* mapped, or the module cannot tell */
+	VT_BDEV_LBA_DEALLOCATED = 1,	/* deallocated: reads return zeroes */
+};
 
 enum vt_bdev_event_type {
 	VT_BDEV_EVENT_REMOVE,
@@ -141,8 +151,37 @@ int vt_bdev_comparev_and_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev
 				       uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
 				       void *cb_arg);
 
+/*
+ * Reads the blocks, ORs the data of iov into them and writes the result, atomic against every
+ * other write to the same blocks through any channel (SCSI ORWRITE). flags: VT_BDEV_IO_FLAG_FUA.
+ */
+int vt_bdev_or_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
+			     struct iovec *iov, int iovcnt, uint64_t offset_blocks,
+			     uint64_t num_blocks, uint32_t flags, vt_bdev_io_cb cb, void *cb_arg);
+/*
+ * A write that is all-or-nothing for every other I/O through the layer: no read of these blocks
+ * sees part of it, and no other write to them interleaves with it (SCSI WRITE ATOMIC). The layer
+ * holds an LBA range lock that also keeps reads out while the write runs. It is not atomic
+ * against a crash: a module's write of several blocks may be torn by a power loss.
+ */
+int vt_bdev_writev_atomic_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
+				 struct iovec *iov, int iovcnt, uint64_t offset_blocks,
+				 uint64_t num_blocks, uint32_t flags, vt_bdev_io_cb cb,
+				 void *cb_arg);
+/*
+ * The provisioning state of the extent that starts at offset_blocks: the callback reads it with
+ * vt_bdev_io_get_lba_status, which tells how many blocks (1..max_blocks) from offset_blocks
+ * share that state. Modules that do not track it answer MAPPED for all max_blocks.
+ */
+int vt_bdev_get_lba_status(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
+			   uint64_t offset_blocks, uint64_t max_blocks, vt_bdev_io_cb cb,
+			   void *cb_arg);
+
 /* Inside a completion callback. */
 enum vt_bdev_io_status vt_bdev_io_get_status(const struct vt_bdev_io *io);
+/* Of a successful GET_LBA_STATUS: the state, and in *num_blocks the extent's length. */
+enum vt_bdev_lba_status vt_bdev_io_get_lba_status(const struct vt_bdev_io *io,
+						  uint64_t *num_blocks);
 /* errno of a FAILED I/O (EIO when the module gave none). */
 int vt_bdev_io_get_errno(const struct vt_bdev_io *io);
 /* Byte offset of the first difference of a MISCOMPARE. */

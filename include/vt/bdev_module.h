@@ -7,7 +7,8 @@
 /*
  * The interface between the bdev layer and a bdev module (malloc, null, file, ...). A module fills
  * in a struct vt_bdev and registers it; the layer owns descriptors, channels, claims, bounds
- * checks, statistics, NOMEM retry and COMPARE(_AND_WRITE) emulation for modules without them.
+ * checks, statistics, NOMEM retry, COMPARE(_AND_WRITE) emulation for modules without them, and
+ * OR_WRITE / WRITE_ATOMIC (a module sees them as READ and WRITE under the layer's range lock).
  */
 
 struct vt_json_write_ctx;
@@ -115,6 +116,12 @@ struct vt_bdev_io {
 void vt_bdev_io_complete(struct vt_bdev_io *io, enum vt_bdev_io_status status);
 void vt_bdev_io_complete_errno(struct vt_bdev_io *io, int err);	/* FAILED with errno err */
 void vt_bdev_io_complete_miscompare(struct vt_bdev_io *io, uint64_t byte_offset);
+/*
+ * Completes a GET_LBA_STATUS successfully: the blocks [offset_blocks, offset_blocks + num_blocks)
+ * are all in state status; 1 <= num_blocks <= io->num_blocks (the caller's maximum).
+ */
+void vt_bdev_io_complete_lba_status(struct vt_bdev_io *io, enum vt_bdev_lba_status status,
+				    uint64_t num_blocks);
 /* Reactor-safe: the module's channel pointer of a channel (for tests and modules). */
 void *vt_bdev_channel_get_module_ch(struct vt_bdev_channel *ch);
 

@@ -41,6 +41,9 @@ static const char *const g_io_type_names[VT_BDEV_NUM_IO_TYPES] = {
 	[VT_BDEV_IO_TYPE_WRITE_ZEROES] = "write_zeroes",
 	[VT_BDEV_IO_TYPE_COMPARE] = "compare",
 	[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] = "compare_and_write",
+	[VT_BDEV_IO_TYPE_OR_WRITE] = "or_write",
+	[VT_BDEV_IO_TYPE_WRITE_ATOMIC] = "write_atomic",
+	[VT_BDEV_IO_TYPE_GET_LBA_STATUS] = "get_lba_status",
 };
 
 const char *
@@ -275,6 +278,10 @@ bdev_init_supported(struct bdev_internal *bi, struct vt_bdev *bdev)
 	s[VT_BDEV_IO_TYPE_COMPARE] = n[VT_BDEV_IO_TYPE_COMPARE] || n[VT_BDEV_IO_TYPE_READ];
 	s[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] = n[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] ||
 		(n[VT_BDEV_IO_TYPE_WRITE] && s[VT_BDEV_IO_TYPE_COMPARE]);
+	s[VT_BDEV_IO_TYPE_OR_WRITE] = n[VT_BDEV_IO_TYPE_READ] && n[VT_BDEV_IO_TYPE_WRITE];
+	s[VT_BDEV_IO_TYPE_WRITE_ATOMIC] = n[VT_BDEV_IO_TYPE_WRITE_ATOMIC] ||
+		n[VT_BDEV_IO_TYPE_WRITE];
+	s[VT_BDEV_IO_TYPE_GET_LBA_STATUS] = true;
 }
 
 static struct bdev_internal *

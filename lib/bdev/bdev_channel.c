@@ -97,6 +97,8 @@ ch_account(struct vt_bdev_channel *ch, const struct bdev_io_internal *bio, uint6
 	case VT_BDEV_IO_TYPE_WRITE:
 	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
 	case VT_BDEV_IO_TYPE_COMPARE_AND_WRITE:
+	case VT_BDEV_IO_TYPE_OR_WRITE:
+	case VT_BDEV_IO_TYPE_WRITE_ATOMIC:
 		s->bytes_written += bytes;
 		s->num_write_ops++;
 		stat_latency(&s->write_latency_ticks, &s->max_write_latency_ticks,

@@ -10,9 +10,9 @@
  *   (bdev.c) and changed on reactor 0, except vt_bdev_open / vt_bdev_close, which run on the
  *   descriptor's reactor;
  * - a channel, its I/O pool and its queues belong to one reactor and are touched only there;
- * - the LBA range locks of COMPARE_AND_WRITE are the only data shared between reactors on the
- *   data path: a spinlock-protected list plus an atomic counter that lets writes skip the lock
- *   while no range is locked;
+ * - the LBA range locks of COMPARE_AND_WRITE, OR_WRITE and WRITE_ATOMIC are the only data
+ *   shared between reactors on the data path: a spinlock-protected list plus an atomic counter
+ *   that lets reads and writes skip the lock while no range is locked;
  * - bdev_internal.refs counts the registration, open descriptors, live channels and messages in
  *   flight; the bdev is destructed once it is removing and the count reaches zero.
  */
@@ -54,6 +54,8 @@ enum {
 	BDEV_IOF_LOCKED = 0x4,		/* waits for overlapping locked ranges (C&W) */
 	BDEV_IOF_ZERO_LEN = 0x8,	/* num_blocks 0 is allowed */
 	BDEV_IOF_NO_RANGE = 0x10,	/* no offset / length at all */
+	BDEV_IOF_READS = 0x20,		/* waits for overlapping WRITE_ATOMIC ranges (reads) */
+	BDEV_IOF_RANGE = 0x40,		/* takes an LBA range lock itself (C&W, OR, atomic) */
 };
 extern const uint8_t g_bdev_io_flags[VT_BDEV_NUM_IO_TYPES];
 
@@ -75,11 +77,15 @@ enum bdev_io_step {
 	BIO_STEP_CW_CMP,	/* COMPARE_AND_WRITE: native COMPARE of cmp_iovs */
 	BIO_STEP_CW_READ,	/* COMPARE_AND_WRITE: reading the blocks into cmp_buf */
 	BIO_STEP_CW_WRITE,	/* COMPARE_AND_WRITE: writing iovs */
+	BIO_STEP_OR_READ,	/* OR_WRITE: reading the blocks into cmp_buf */
+	BIO_STEP_OR_WRITE,	/* OR_WRITE: writing cmp_buf, the blocks ORed with iovs */
+	BIO_STEP_ATOMIC_WRITE,	/* WRITE_ATOMIC: writing iovs while the range is held */
 };
 
 struct bdev_internal;
 
-/* A locked LBA range; embedded in the COMPARE_AND_WRITE I/O that holds it. */
+/* A locked LBA range; embedded in the COMPARE_AND_WRITE, OR_WRITE or WRITE_ATOMIC I/O that
+ * holds it. */
 struct bdev_range {
 	TAILQ_ENTRY(bdev_range) link;		/* on bdev_internal.ranges */
 	TAILQ_ENTRY(bdev_range) drain_link;	/* on a channel's lock_drains while draining */
@@ -91,6 +97,7 @@ struct bdev_range {
 	uint32_t owner;		/* reactor of the COMPARE_AND_WRITE */
 	uint32_t sweep;		/* reactor whose channel is being drained */
 	uint32_t drain_count;	/* overlapping writes still running on that channel */
+	bool excl_reads;	/* WRITE_ATOMIC: reads wait for it (and are drained) too */
 	struct vt_defer retry;	/* resends a sweep message that found a full ring */
 	vt_msg_fn retry_fn;
 	uint32_t retry_idx;
@@ -109,9 +116,11 @@ struct bdev_io_internal {
 	int8_t status;
 	uint8_t state;		/* enum bdev_io_state */
 	uint8_t step;		/* enum bdev_io_step */
-	bool range_held;	/* COMPARE_AND_WRITE holds range */
+	bool range_held;	/* a range-locking I/O holds range */
+	uint8_t lba_status;	/* GET_LBA_STATUS: enum vt_bdev_lba_status */
 	int err;		/* errno of a FAILED I/O */
 	uint64_t miscompare_off;
+	uint64_t lba_status_blocks;	/* GET_LBA_STATUS: length of the extent */
 	/* Multi-step I/O: the user's data iovecs while the module works on others. */
 	struct iovec *saved_iovs;
 	int saved_iovcnt;
@@ -240,12 +249,15 @@ void bdev_stat_init(struct vt_bdev_io_stat *stat);
 void bdev_io_start(struct bdev_io_internal *bio);
 void bdev_io_to_module(struct bdev_io_internal *bio);
 void bdev_io_done(struct bdev_io_internal *bio);
-void bdev_cw_locked(struct bdev_io_internal *bio);
+/* A range-locking I/O holds its range: runs its steps. */
+void bdev_range_locked(struct bdev_io_internal *bio);
 
 /* bdev_range.c */
-/* True when bio overlaps a locked range: it was queued on its channel's lock_wait_q. */
+/* True when bio overlaps a locked range that holds it off (a write: any; a read: one of a
+ * WRITE_ATOMIC): it was queued on its channel's lock_wait_q. */
 bool bdev_range_wait(struct bdev_io_internal *bio);
-/* COMPARE_AND_WRITE: locks its range (or queues it) and drains overlapping writes. */
+/* COMPARE_AND_WRITE, OR_WRITE, WRITE_ATOMIC: locks its range (or queues it) and drains
+ * overlapping writes (and, for WRITE_ATOMIC, reads). */
 void bdev_range_lock(struct bdev_io_internal *bio);
 void bdev_range_unlock(struct bdev_io_internal *bio);
 /* An I/O that was running left the running states on ch. */

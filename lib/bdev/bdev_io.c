@@ -6,11 +6,15 @@
  * inside the submit call. A module's NOMEM puts the I/O on the channel's nomem_q.
  *
  * COMPARE on a module without it reads into a bounce buffer and compares; COMPARE_AND_WRITE
- * locks its LBA range (bdev_range.c), compares (natively or so) and writes only on a match.
- * Modules with a buffer alignment get aligned copies of buffers that miss it.
+ * locks its LBA range (bdev_range.c), compares (natively or so) and writes only on a match;
+ * OR_WRITE locks its range, reads into a bounce buffer, ORs the user's data into it and writes
+ * it; WRITE_ATOMIC locks its range (keeping reads out too) and writes. GET_LBA_STATUS on a
+ * module without it answers "mapped" at once. Modules with a buffer alignment get aligned copies
+ * of buffers that miss it.
  */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,14 +27,17 @@
 #include "lib/bdev/bdev_internal.h"
 
 const uint8_t g_bdev_io_flags[VT_BDEV_NUM_IO_TYPES] = {
-	[VT_BDEV_IO_TYPE_READ] = BDEV_IOF_DATA,
+	[VT_BDEV_IO_TYPE_READ] = BDEV_IOF_DATA | BDEV_IOF_READS,
 	[VT_BDEV_IO_TYPE_WRITE] = BDEV_IOF_DATA | BDEV_IOF_WRITE | BDEV_IOF_LOCKED,
 	[VT_BDEV_IO_TYPE_UNMAP] = BDEV_IOF_WRITE | BDEV_IOF_LOCKED,
 	[VT_BDEV_IO_TYPE_FLUSH] = BDEV_IOF_WRITE | BDEV_IOF_ZERO_LEN,
 	[VT_BDEV_IO_TYPE_RESET] = BDEV_IOF_NO_RANGE,
 	[VT_BDEV_IO_TYPE_WRITE_ZEROES] = BDEV_IOF_WRITE | BDEV_IOF_LOCKED,
-	[VT_BDEV_IO_TYPE_COMPARE] = BDEV_IOF_DATA,
-	[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] = BDEV_IOF_DATA | BDEV_IOF_WRITE,
+	[VT_BDEV_IO_TYPE_COMPARE] = BDEV_IOF_DATA | BDEV_IOF_READS,
+	[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] = BDEV_IOF_DATA | BDEV_IOF_WRITE | BDEV_IOF_RANGE,
+	[VT_BDEV_IO_TYPE_OR_WRITE] = BDEV_IOF_DATA | BDEV_IOF_WRITE | BDEV_IOF_RANGE,
+	[VT_BDEV_IO_TYPE_WRITE_ATOMIC] = BDEV_IOF_DATA | BDEV_IOF_WRITE | BDEV_IOF_RANGE,
+	[VT_BDEV_IO_TYPE_GET_LBA_STATUS] = 0,
 };
 
 /* ---- buffers of multi-step and bounced I/O ------------------------------------------------ */
@@ -110,8 +117,8 @@ bdev_io_prepare(struct bdev_io_internal *bio)
 	struct vt_bdev_io *io = &bio->io;
 	size_t len;
 
-	if ((bio->step == BIO_STEP_CMP_READ || bio->step == BIO_STEP_CW_READ) &&
-	    bio->cmp_buf == NULL) {
+	if ((bio->step == BIO_STEP_CMP_READ || bio->step == BIO_STEP_CW_READ ||
+	     bio->step == BIO_STEP_OR_READ) && bio->cmp_buf == NULL) {
 		len = bio_bytes(bio);
 		if (posix_memalign(&bio->cmp_buf, VT_MAX(64u, bio->ch->bi->buf_align), len) != 0) {
 			bio->cmp_buf = NULL;
@@ -330,8 +337,19 @@ bdev_io_start(struct bdev_io_internal *bio)
 		bdev_reset_start(bio);
 		return;
 	case VT_BDEV_IO_TYPE_COMPARE_AND_WRITE:
+	case VT_BDEV_IO_TYPE_OR_WRITE:
+	case VT_BDEV_IO_TYPE_WRITE_ATOMIC:
 		bdev_range_lock(bio);
 		return;
+	case VT_BDEV_IO_TYPE_GET_LBA_STATUS:
+		if (!bi->native[VT_BDEV_IO_TYPE_GET_LBA_STATUS]) {
+			bio->lba_status = VT_BDEV_LBA_MAPPED;
+			bio->lba_status_blocks = bio->io.num_blocks;
+			bio->status = VT_BDEV_IO_STATUS_SUCCESS;
+			bdev_io_done(bio);
+			return;
+		}
+		break;
 	case VT_BDEV_IO_TYPE_COMPARE:
 		if (!bi->native[VT_BDEV_IO_TYPE_COMPARE]) {
 			bio->step = BIO_STEP_CMP_READ;
@@ -341,7 +359,7 @@ bdev_io_start(struct bdev_io_internal *bio)
 	default:
 		break;
 	}
-	if ((g_bdev_io_flags[type] & BDEV_IOF_LOCKED) &&
+	if ((g_bdev_io_flags[type] & (BDEV_IOF_LOCKED | BDEV_IOF_READS)) &&
 	    vt_unlikely(atomic_load_explicit(&bi->range_count, memory_order_acquire) != 0) &&
 	    bdev_range_wait(bio)) {
 		return;
@@ -420,15 +438,72 @@ vt_bdev_comparev_and_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_cha
 			   cmp_iov, cmp_iovcnt, offset_blocks, num_blocks, 0, cb, cb_arg);
 }
 
-/* ---- COMPARE_AND_WRITE -------------------------------------------------------------------- */
+int
+vt_bdev_or_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
+			 struct iovec *iov, int iovcnt, uint64_t offset_blocks,
+			 uint64_t num_blocks, uint32_t flags, vt_bdev_io_cb cb, void *cb_arg)
+{
+	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_OR_WRITE, iov, iovcnt, NULL, 0,
+			   offset_blocks, num_blocks, flags, cb, cb_arg);
+}
 
-/* On the I/O's reactor once its range is locked and no overlapping write runs anywhere. */
+int
+vt_bdev_writev_atomic_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
+			     struct iovec *iov, int iovcnt, uint64_t offset_blocks,
+			     uint64_t num_blocks, uint32_t flags, vt_bdev_io_cb cb, void *cb_arg)
+{
+	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_WRITE_ATOMIC, iov, iovcnt, NULL, 0,
+			   offset_blocks, num_blocks, flags, cb, cb_arg);
+}
+
+int
+vt_bdev_get_lba_status(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
+		       uint64_t offset_blocks, uint64_t max_blocks, vt_bdev_io_cb cb, void *cb_arg)
+{
+	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_GET_LBA_STATUS, NULL, 0, NULL, 0,
+			   offset_blocks, max_blocks, 0, cb, cb_arg);
+}
+
+/* ---- range-locking I/O: COMPARE_AND_WRITE, OR_WRITE, WRITE_ATOMIC ------------------------- */
+
+static void
+bdev_or_locked(struct bdev_io_internal *bio)
+{
+	bio->step = BIO_STEP_OR_READ;
+	bio->io.type = VT_BDEV_IO_TYPE_READ;
+	bdev_io_to_module(bio);
+}
+
+static void
+bdev_atomic_locked(struct bdev_io_internal *bio)
+{
+	struct bdev_internal *bi = bio->ch->bi;
+
+	if (bi->native[VT_BDEV_IO_TYPE_WRITE_ATOMIC]) {
+		bdev_io_to_module(bio);
+		return;
+	}
+	bio->step = BIO_STEP_ATOMIC_WRITE;
+	bio->io.type = VT_BDEV_IO_TYPE_WRITE;
+	bdev_io_to_module(bio);
+}
+
+/* On the I/O's reactor once its range is locked and no overlapping write (nor, for
+ * WRITE_ATOMIC, read) runs anywhere. */
 void
-bdev_cw_locked(struct bdev_io_internal *bio)
+bdev_range_locked(struct bdev_io_internal *bio)
 {
 	struct bdev_internal *bi = bio->ch->bi;
 	struct vt_bdev_io *io = &bio->io;
 
+	if (bio->utype == VT_BDEV_IO_TYPE_OR_WRITE) {
+		bdev_or_locked(bio);
+		return;
+	}
+	if (bio->utype == VT_BDEV_IO_TYPE_WRITE_ATOMIC) {
+		bdev_atomic_locked(bio);
+		return;
+	}
 	if (bi->native[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE]) {
 		bdev_io_to_module(bio);
 		return;
@@ -470,6 +545,38 @@ bdev_io_miscompared(struct bdev_io_internal *bio, const struct iovec *data, int 
 	return true;
 }
 
+/* OR_WRITE: cmp_buf holds the blocks read; ORs the user's data into it and writes it. */
+static void
+bdev_or_write(struct bdev_io_internal *bio)
+{
+	uint8_t *dst = bio->cmp_buf;
+	size_t left = bio_bytes(bio);
+
+	for (int i = 0; i < bio->saved_iovcnt && left > 0; i++) {
+		const uint8_t *src = bio->saved_iovs[i].iov_base;
+		size_t n = VT_MIN(bio->saved_iovs[i].iov_len, left);
+		size_t j = 0;
+
+		for (; j + sizeof(uint64_t) <= n; j += sizeof(uint64_t)) {
+			uint64_t a, b;
+
+			memcpy(&a, dst + j, sizeof(a));
+			memcpy(&b, src + j, sizeof(b));
+			a |= b;
+			memcpy(dst + j, &a, sizeof(a));
+		}
+		for (; j < n; j++) {
+			dst[j] |= src[j];
+		}
+		dst += n;
+		left -= n;
+	}
+	bio->step = BIO_STEP_OR_WRITE;
+	bio->io.type = VT_BDEV_IO_TYPE_WRITE;
+	bio->status = VT_BDEV_IO_STATUS_PENDING;
+	bdev_io_to_module(bio);
+}
+
 /* The module finished one step of a multi-step I/O with bio->status. */
 static void
 bdev_io_step_done(struct bdev_io_internal *bio)
@@ -493,6 +600,12 @@ bdev_io_step_done(struct bdev_io_internal *bio)
 		if (ok) {
 			bdev_io_release_buffers(bio);
 			bdev_cw_write(bio);
+			return;
+		}
+		break;
+	case BIO_STEP_OR_READ:
+		if (ok) {
+			bdev_or_write(bio);
 			return;
 		}
 		break;
@@ -574,6 +687,31 @@ vt_bdev_io_complete_miscompare(struct vt_bdev_io *io, uint64_t byte_offset)
 {
 	bdev_io_from_io(io)->miscompare_off = byte_offset;
 	vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_MISCOMPARE);
+}
+
+void
+vt_bdev_io_complete_lba_status(struct vt_bdev_io *io, enum vt_bdev_lba_status status,
+			       uint64_t num_blocks)
+{
+	struct bdev_io_internal *bio = bdev_io_from_io(io);
+
+	if (vt_unlikely(num_blocks == 0 || num_blocks > io->num_blocks ||
+			(status != VT_BDEV_LBA_MAPPED && status != VT_BDEV_LBA_DEALLOCATED))) {
+		VT_ERRLOG("bdev '%s' answered an invalid lba status (%d, %" PRIu64 " of %" PRIu64
+			  " blocks)\n", io->bdev->name, (int)status, num_blocks, io->num_blocks);
+		vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_FAILED);
+		return;
+	}
+	bio->lba_status = (uint8_t)status;
+	bio->lba_status_blocks = num_blocks;
+	vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_SUCCESS);
+}
+
+enum vt_bdev_lba_status
+vt_bdev_io_get_lba_status(const struct vt_bdev_io *io, uint64_t *num_blocks)
+{
+	*num_blocks = io->internal->lba_status_blocks;
+	return (enum vt_bdev_lba_status)io->internal->lba_status;
 }
 
 enum vt_bdev_io_status

@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * LBA range locks: what makes COMPARE_AND_WRITE atomic against every WRITE, WRITE_ZEROES, UNMAP
- * and COMPARE_AND_WRITE to overlapping blocks, whichever channel they come through.
+ * LBA range locks: what makes COMPARE_AND_WRITE, OR_WRITE and WRITE_ATOMIC atomic against every
+ * WRITE, WRITE_ZEROES, UNMAP and range-locking I/O to overlapping blocks, whichever channel they
+ * come through. A WRITE_ATOMIC range also holds off READ and COMPARE (and drains those already
+ * running), so that no read sees part of it.
  *
  * A bdev keeps a short list of locked ranges under a spinlock, and an atomic count of them:
  * while the count is zero (nearly always) writes never take the lock. Locking a range:
  *
- * 1. on the COMPARE_AND_WRITE's reactor, under the spinlock: if an overlapping range is locked,
+ * 1. on the locking I/O's reactor, under the spinlock: if an overlapping range is locked,
  *    mark this reactor as a waiter of that range and queue the I/O on the channel; otherwise
  *    insert the range (count + 1);
  * 2. sweep: visit every reactor in turn with a message; each counts the overlapping writes its
  *    channel already has running (submitted before it saw the range) and, if there are any,
  *    passes the sweep on only when the last of them completes;
- * 3. back on the owner, the range is held: compare, then write.
+ * 3. back on the owner, the range is held: compare then write, read-OR then write, or write.
  *
  * A write that overlaps a locked range waits on its own channel's lock_wait_q and marks its
  * reactor on the range. Unlocking sends each marked reactor a message that retries its waiters;
@@ -43,14 +45,29 @@ range_queue_wait(struct bdev_io_internal *bio)
 	bdev_channel_arm_retry(ch);
 }
 
-/* Under range_lock: marks the first range overlapping [off, off + num) as waited for. */
-static bool
-range_conflict_locked(struct bdev_internal *bi, uint64_t off, uint64_t num, uint32_t reactor)
+/* Whether an I/O of user type utype must wait for (and be drained by) range r. */
+static inline bool
+range_holds_off(const struct bdev_range *r, uint8_t utype)
 {
+	uint8_t f = g_bdev_io_flags[utype];
+
+	return (f & BDEV_IOF_LOCKED) || ((f & BDEV_IOF_READS) && r->excl_reads);
+}
+
+/*
+ * Under range_lock: marks the first range overlapping [off, off + num) that holds off utype as
+ * waited for. A range-locking I/O (BDEV_IOF_RANGE) conflicts with every overlapping range.
+ */
+static bool
+range_conflict_locked(struct bdev_internal *bi, uint64_t off, uint64_t num, uint32_t reactor,
+		      uint8_t utype)
+{
+	bool locker = g_bdev_io_flags[utype] & BDEV_IOF_RANGE;
 	struct bdev_range *r;
 
 	TAILQ_FOREACH(r, &bi->ranges, link) {
-		if (bdev_ranges_overlap(r->offset, r->num, off, num)) {
+		if (bdev_ranges_overlap(r->offset, r->num, off, num) &&
+		    (locker || range_holds_off(r, utype))) {
 			r->waiters |= 1ull << reactor;
 			return true;
 		}
@@ -67,7 +84,7 @@ bdev_range_wait(struct bdev_io_internal *bio)
 
 	pthread_spin_lock(&bi->range_lock);
 	conflict = range_conflict_locked(bi, bio->io.offset_blocks, bio->io.num_blocks,
-					 ch->reactor);
+					 ch->reactor, bio->utype);
 	pthread_spin_unlock(&bi->range_lock);
 	if (conflict) {
 		range_queue_wait(bio);
@@ -102,7 +119,7 @@ range_locked_msg(void *arg)
 {
 	struct bdev_range *r = arg;
 
-	bdev_cw_locked(r->bio);
+	bdev_range_locked(r->bio);
 }
 
 static void
@@ -115,7 +132,7 @@ range_sweep_next(struct bdev_range *r)
 	}
 }
 
-/* Running writes of ch that overlap r: they started before this reactor saw r. */
+/* Running I/O of ch that r holds off and overlaps: it started before this reactor saw r. */
 static uint32_t
 range_count_running(struct vt_bdev_channel *ch, const struct bdev_range *r)
 {
@@ -125,7 +142,7 @@ range_count_running(struct vt_bdev_channel *ch, const struct bdev_range *r)
 		const struct bdev_io_internal *b = &ch->pool[i];
 
 		if ((b->state == BIO_MODULE || b->state == BIO_NOMEM) &&
-		    (g_bdev_io_flags[b->utype] & BDEV_IOF_LOCKED) &&
+		    range_holds_off(r, b->utype) &&
 		    bdev_ranges_overlap(r->offset, r->num, b->io.offset_blocks,
 					b->io.num_blocks)) {
 			n++;
@@ -156,12 +173,13 @@ bdev_range_drain_io_done(struct vt_bdev_channel *ch, struct bdev_io_internal *bi
 {
 	struct bdev_range *r, *next;
 
-	if (!(g_bdev_io_flags[bio->utype] & BDEV_IOF_LOCKED)) {
+	if (!(g_bdev_io_flags[bio->utype] & (BDEV_IOF_LOCKED | BDEV_IOF_READS))) {
 		return;
 	}
 	for (r = TAILQ_FIRST(&ch->lock_drains); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, drain_link);
-		if (!bdev_ranges_overlap(r->offset, r->num, bio->io.offset_blocks,
+		if (!range_holds_off(r, bio->utype) ||
+		    !bdev_ranges_overlap(r->offset, r->num, bio->io.offset_blocks,
 					 bio->io.num_blocks)) {
 			continue;
 		}
@@ -184,8 +202,9 @@ bdev_range_lock(struct bdev_io_internal *bio)
 	r->num = bio->io.num_blocks;
 	r->waiters = 0;
 	r->owner = ch->reactor;
+	r->excl_reads = bio->utype == VT_BDEV_IO_TYPE_WRITE_ATOMIC;
 	pthread_spin_lock(&bi->range_lock);
-	conflict = range_conflict_locked(bi, r->offset, r->num, ch->reactor);
+	conflict = range_conflict_locked(bi, r->offset, r->num, ch->reactor, bio->utype);
 	if (!conflict) {
 		TAILQ_INSERT_TAIL(&bi->ranges, r, link);
 		atomic_fetch_add_explicit(&bi->range_count, 1, memory_order_release);

@@ -64,6 +64,7 @@ file_io_type_supported(void *ctx, enum vt_bdev_io_type type)
 	case VT_BDEV_IO_TYPE_READ:
 	case VT_BDEV_IO_TYPE_FLUSH:
 	case VT_BDEV_IO_TYPE_RESET:
+	case VT_BDEV_IO_TYPE_GET_LBA_STATUS:
 		return true;
 	case VT_BDEV_IO_TYPE_WRITE:
 		return !fdisk->readonly;

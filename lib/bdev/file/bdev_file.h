@@ -42,6 +42,7 @@ enum file_job_op {
 	FILE_JOB_FDATASYNC,
 	FILE_JOB_FALLOCATE,
 	FILE_JOB_CLOSE,		/* fdatasync when writable, then close */
+	FILE_JOB_SEEK_DATA,	/* GET_LBA_STATUS: SEEK_DATA / SEEK_HOLE from off, up to len */
 };
 
 struct file_job {
@@ -53,6 +54,8 @@ struct file_job {
 	uint64_t off;
 	uint64_t len;
 	int result;		/* 0 or a negative errno */
+	bool hole;		/* FILE_JOB_SEEK_DATA: [off, off + run) is a hole (else data) */
+	uint64_t run;		/* FILE_JOB_SEEK_DATA: bytes from off in that state, <= len */
 	uint32_t reactor;	/* done runs there */
 	vt_msg_fn done;		/* called with the job */
 };
@@ -89,6 +92,7 @@ enum file_stage {
 	FILE_STAGE_FSYNC,	/* FLUSH, or the fdatasync after a FUA write */
 	FILE_STAGE_FALLOCATE,	/* UNMAP or WRITE_ZEROES through fallocate */
 	FILE_STAGE_RESET,
+	FILE_STAGE_SEEK,	/* GET_LBA_STATUS on the worker thread */
 };
 
 /* The module's per-I/O state, in vt_bdev_io.driver_ctx. */

@@ -4,7 +4,8 @@
  * they suit O_DIRECT and through one aligned bounce buffer otherwise; a short transfer continues
  * with the rest. FLUSH is fdatasync; UNMAP and WRITE_ZEROES are fallocate, falling back to
  * writing zeroes where the filesystem cannot; FUA writes carry RWF_DSYNC. RESET completes once
- * the I/O in flight on every reactor's channel has completed.
+ * the I/O in flight on every reactor's channel has completed. GET_LBA_STATUS asks the file where
+ * its holes are (lseek SEEK_DATA / SEEK_HOLE, on the worker thread): a hole is deallocated.
  */
 
 #include <errno.h>
@@ -358,6 +359,58 @@ file_falloc_start(struct file_io *fio, struct vt_bdev_io *io, int mode)
 	file_falloc_submit(fio, mode);
 }
 
+/* ---- GET_LBA_STATUS --------------------------------------------------------------------- */
+
+/* On the I/O's reactor with the worker's answer. */
+static void
+file_seek_done(void *arg)
+{
+	struct file_job *job = arg;
+	struct file_io *fio = VT_CONTAINEROF(job, struct file_io, u.job);
+	struct vt_bdev_io *io = fio_to_io(fio);
+	struct file_channel *ch = fio->ch;
+	uint32_t blocklen = ch->fdisk->bdev.blocklen;
+	uint64_t blocks;
+
+	/* A block partly in a hole holds data: holes count in whole blocks, data rounded up. */
+	if (job->hole) {
+		blocks = job->run / blocklen;
+	} else {
+		blocks = (job->run + blocklen - 1) / blocklen;
+	}
+	if (blocks == 0) {
+		job->hole = !job->hole;
+		blocks = 1;
+	}
+	blocks = VT_MIN(blocks, io->num_blocks);
+	ch->inflight--;
+	vt_bdev_io_complete_lba_status(io, job->hole ? VT_BDEV_LBA_DEALLOCATED :
+				       VT_BDEV_LBA_MAPPED, blocks);
+	if (ch->inflight == 0 && ch->reset_waiters != NULL) {
+		file_reset_wake(ch);
+	}
+}
+
+static void
+file_seek_start(struct file_io *fio, struct vt_bdev_io *io)
+{
+	struct file_disk *fdisk = fio_disk(fio);
+	struct file_job *job = &fio->u.job;
+
+	fio->stage = FILE_STAGE_SEEK;
+	*job = (struct file_job) {
+		.op = FILE_JOB_SEEK_DATA, .fd = fdisk->fd,
+		.off = io->offset_blocks * fdisk->bdev.blocklen,
+		.len = io->num_blocks * fdisk->bdev.blocklen,
+		.reactor = vt_reactor_current(), .done = file_seek_done,
+	};
+	if (file_worker_submit(job) != 0) {
+		/* No worker thread: ask here (the layer defers the user's callback). */
+		file_worker_run_job(job);
+		file_seek_done(job);
+	}
+}
+
 /* ---- reset: completes once the I/O in flight on every channel has completed -------------- */
 
 static void file_reset_visit(void *arg);
@@ -465,6 +518,7 @@ file_io_engine_done(struct file_io *fio, int64_t res)
 		file_falloc_done(fio, res);
 		break;
 	case FILE_STAGE_RESET:
+	case FILE_STAGE_SEEK:
 		break;
 	}
 }
@@ -496,6 +550,9 @@ file_submit_request(void *module_ch, struct vt_bdev_io *io)
 		break;
 	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
 		file_falloc_start(fio, io, FILE_ZERO_MODE);
+		break;
+	case VT_BDEV_IO_TYPE_GET_LBA_STATUS:
+		file_seek_start(fio, io);
 		break;
 	default:
 		fio->ch->inflight--;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The file module's worker thread: runs the blocking calls libaio has no asynchronous form for
- * (fdatasync: IO_CMD_FDSYNC is refused by most filesystems; fallocate) and the final
- * fdatasync + close of a deleted bdev, so that no reactor ever blocks. Jobs are handled one at a
- * time in FIFO order; each result is posted back to the job's reactor with vt_send_msg.
+ * (fdatasync: IO_CMD_FDSYNC is refused by most filesystems; fallocate), the lseek(SEEK_DATA /
+ * SEEK_HOLE) of GET_LBA_STATUS (neither engine has it; it can wait on the filesystem) and the
+ * final fdatasync + close of a deleted bdev, so that no reactor ever blocks. Jobs are handled one
+ * at a time in FIFO order; each result is posted back to the job's reactor with vt_send_msg.
  */
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "vt/log.h"
+#include "vt/util.h"
 #include "lib/bdev/file/bdev_file.h"
 
 static pthread_mutex_t g_worker_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -22,6 +24,35 @@ static TAILQ_HEAD(, file_job) g_worker_jobs = TAILQ_HEAD_INITIALIZER(g_worker_jo
 static pthread_t g_worker_thread;
 static bool g_worker_running;
 static bool g_worker_stopping;
+
+/*
+ * Where the data and the holes are from job->off on. An error other than ENXIO (no data at or
+ * after off: a hole to the end) means the file cannot tell (a block device, a filesystem without
+ * SEEK_DATA): the range counts as data, i.e. mapped.
+ */
+static void
+worker_seek_data(struct file_job *job)
+{
+	off_t data = lseek(job->fd, (off_t)job->off, SEEK_DATA);
+	off_t end;
+
+	job->result = 0;
+	job->hole = false;
+	job->run = job->len;
+	if (data < 0) {
+		job->hole = errno == ENXIO;
+		return;
+	}
+	if ((uint64_t)data > job->off) {
+		job->hole = true;
+		job->run = VT_MIN((uint64_t)data - job->off, job->len);
+		return;
+	}
+	end = lseek(job->fd, (off_t)job->off, SEEK_HOLE);
+	if (end > data) {
+		job->run = VT_MIN((uint64_t)end - job->off, job->len);
+	}
+}
 
 void
 file_worker_run_job(struct file_job *job)
@@ -43,6 +74,9 @@ file_worker_run_job(struct file_job *job)
 		}
 		rc = close(job->fd);
 		break;
+	case FILE_JOB_SEEK_DATA:
+		worker_seek_data(job);
+		return;
 	}
 	job->result = rc == 0 ? 0 : -errno;
 }

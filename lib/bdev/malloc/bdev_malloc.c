@@ -5,6 +5,11 @@
  * WRITE_ZEROES of large ranges give whole pages back to the kernel (MADV_DONTNEED, which reads
  * back as zeroes) and clear only the edges. Every I/O completes inside submit_request; the bdev
  * layer defers the user's callback.
+ *
+ * GET_LBA_STATUS is exact, per block: a bitmap (one bit per block, set = mapped) in its own
+ * anonymous mapping, so that it too costs memory only where blocks were written. WRITE and
+ * WRITE_ZEROES map blocks, UNMAP deallocates them, a new disk is all deallocated. Bits are
+ * changed with atomic operations: two reactors may write blocks that share a word.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,11 +31,15 @@ VT_LOG_REGISTER_COMPONENT(bdev_malloc)
 
 /* Zeroing at least this much uses madvise on the whole pages instead of memset. */
 #define MALLOC_MADVISE_MIN (256 * 1024)
+/* GET_LBA_STATUS looks at no more than this many bitmap words (4 Mi blocks) per call. */
+#define MALLOC_STATUS_SCAN_WORDS (64u * 1024)
 
 struct malloc_disk {
 	struct vt_bdev bdev;
 	uint8_t *buf;
 	size_t size;
+	uint64_t *mapped;	/* bit per block: 1 = mapped, 0 = deallocated */
+	size_t mapped_size;	/* bytes of the bitmap's mapping */
 };
 
 struct vt_bdev_module g_bdev_malloc_module = {
@@ -76,6 +85,55 @@ malloc_zero(struct malloc_disk *disk, uint64_t off, uint64_t len)
 	memset((void *)p, 0, len);
 }
 
+/* Marks n blocks from first as mapped (set) or deallocated; untouched words stay unwritten. */
+static void
+malloc_map_range(struct malloc_disk *disk, uint64_t first, uint64_t n, bool set)
+{
+	while (n > 0) {
+		uint64_t *word = &disk->mapped[first / 64];
+		uint32_t bit = (uint32_t)(first % 64);
+		uint64_t cnt = VT_MIN(64u - bit, n);
+		uint64_t mask = (cnt == 64 ? ~0ull : (1ull << cnt) - 1) << bit;
+		uint64_t cur = __atomic_load_n(word, __ATOMIC_RELAXED);
+
+		if (set && (cur & mask) != mask) {
+			__atomic_fetch_or(word, mask, __ATOMIC_RELAXED);
+		} else if (!set && (cur & mask) != 0) {
+			__atomic_fetch_and(word, ~mask, __ATOMIC_RELAXED);
+		}
+		first += cnt;
+		n -= cnt;
+	}
+}
+
+/* The state of block first and how many blocks (1..max) from it share it. */
+static uint64_t
+malloc_map_run(const struct malloc_disk *disk, uint64_t first, uint64_t max, bool *mapped)
+{
+	const uint64_t *word = &disk->mapped[first / 64];
+	uint32_t bit = (uint32_t)(first % 64);
+	uint64_t w = __atomic_load_n(word, __ATOMIC_RELAXED);
+	bool state = (w >> bit) & 1;
+	uint64_t n = 0;
+
+	*mapped = state;
+	for (uint32_t scanned = 0; n < max && scanned < MALLOC_STATUS_SCAN_WORDS; scanned++) {
+		/* Bits that differ from the state, from position bit on. */
+		uint64_t diff = (state ? ~w : w) >> bit;
+
+		if (diff != 0) {
+			n += (uint64_t)__builtin_ctzll(diff);
+			break;
+		}
+		n += 64u - bit;
+		bit = 0;
+		if (n < max) {
+			w = __atomic_load_n(++word, __ATOMIC_RELAXED);
+		}
+	}
+	return VT_MAX(VT_MIN(n, max), (uint64_t)1);
+}
+
 static void
 malloc_compare(struct malloc_disk *disk, struct vt_bdev_io *io, uint64_t off, uint64_t len)
 {
@@ -102,11 +160,22 @@ malloc_submit(void *module_ch, struct vt_bdev_io *io)
 		break;
 	case VT_BDEV_IO_TYPE_WRITE:
 		vt_iov_to_buf(io->iovs, io->iovcnt, disk->buf + off, len);
+		malloc_map_range(disk, io->offset_blocks, io->num_blocks, true);
 		break;
 	case VT_BDEV_IO_TYPE_UNMAP:
 	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
 		malloc_zero(disk, off, len);
+		malloc_map_range(disk, io->offset_blocks, io->num_blocks,
+				 io->type == VT_BDEV_IO_TYPE_WRITE_ZEROES);
 		break;
+	case VT_BDEV_IO_TYPE_GET_LBA_STATUS: {
+		bool mapped;
+		uint64_t n = malloc_map_run(disk, io->offset_blocks, io->num_blocks, &mapped);
+
+		vt_bdev_io_complete_lba_status(io, mapped ? VT_BDEV_LBA_MAPPED :
+					       VT_BDEV_LBA_DEALLOCATED, n);
+		return;
+	}
 	case VT_BDEV_IO_TYPE_COMPARE:
 		malloc_compare(disk, io, off, len);
 		return;
@@ -131,6 +200,7 @@ malloc_io_type_supported(void *ctx, enum vt_bdev_io_type type)
 	case VT_BDEV_IO_TYPE_RESET:
 	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
 	case VT_BDEV_IO_TYPE_COMPARE:
+	case VT_BDEV_IO_TYPE_GET_LBA_STATUS:
 		return true;
 	default:
 		return false;
@@ -142,6 +212,9 @@ malloc_disk_free(struct malloc_disk *disk)
 {
 	if (disk->buf != NULL) {
 		munmap(disk->buf, disk->size);
+	}
+	if (disk->mapped != NULL) {
+		munmap(disk->mapped, disk->mapped_size);
 	}
 	free(disk->bdev.name);
 	free(disk);
@@ -238,6 +311,17 @@ bdev_malloc_create(const struct bdev_malloc_opts *opts, struct vt_bdev **bdevp)
 		goto err;
 	}
 	disk->buf = buf;
+	disk->mapped_size = VT_ALIGN_UP((size_t)((opts->num_blocks + 63) / 64) * sizeof(uint64_t),
+					malloc_page_size());
+	buf = mmap(NULL, disk->mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	if (buf == MAP_FAILED) {
+		rc = -errno;
+		VT_ERRLOG("cannot map the block map of malloc bdev '%s': %s\n", disk->bdev.name,
+			  vt_strerror(-rc));
+		goto err;
+	}
+	disk->mapped = buf;
 	disk->bdev.product_name = "Malloc disk";
 	disk->bdev.blocklen = opts->block_size;
 	disk->bdev.blockcnt = opts->num_blocks;

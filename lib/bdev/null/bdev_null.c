@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Null bdevs: reads return zeroes, writes are dropped; no memory behind them. For benchmarks of
- * everything above the bdev, and for tests. Every I/O completes inside submit_request; the bdev
+ * everything above the bdev, and for tests. GET_LBA_STATUS answers "deallocated" everywhere: no
+ * block is ever backed by storage, and every read returns what a deallocated block reads as
+ * (zeroes, which is what LBPRZ promises). Every I/O completes inside submit_request; the bdev
  * layer defers the user's callback.
  */
 #include <errno.h>
@@ -47,6 +49,9 @@ null_submit(void *module_ch, struct vt_bdev_io *io)
 	case VT_BDEV_IO_TYPE_FLUSH:
 	case VT_BDEV_IO_TYPE_RESET:
 		break;
+	case VT_BDEV_IO_TYPE_GET_LBA_STATUS:
+		vt_bdev_io_complete_lba_status(io, VT_BDEV_LBA_DEALLOCATED, io->num_blocks);
+		return;
 	default:
 		vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_INVALID);
 		return;
@@ -64,6 +69,7 @@ null_io_type_supported(void *ctx, enum vt_bdev_io_type type)
 	case VT_BDEV_IO_TYPE_FLUSH:
 	case VT_BDEV_IO_TYPE_RESET:
 	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
+	case VT_BDEV_IO_TYPE_GET_LBA_STATUS:
 		return true;
 	default:
 		return false;

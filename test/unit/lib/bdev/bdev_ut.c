@@ -98,6 +98,15 @@ ut_execute(struct ut_disk *d, struct vt_bdev_io *io)
 			return;
 		}
 		break;
+	case VT_BDEV_IO_TYPE_GET_LBA_STATUS:
+		/* Even blocks start a deallocated extent of up to two blocks. */
+		if (io->offset_blocks % 2 == 0) {
+			vt_bdev_io_complete_lba_status(io, VT_BDEV_LBA_DEALLOCATED,
+						       VT_MIN(io->num_blocks, 2u));
+		} else {
+			vt_bdev_io_complete_lba_status(io, VT_BDEV_LBA_MAPPED, 1);
+		}
+		return;
 	default:
 		break;
 	}
@@ -258,6 +267,8 @@ struct ut_result {
 	uint64_t miscompare;
 	int err;
 	int seq;		/* completion order */
+	enum vt_bdev_lba_status lba_status;	/* GET_LBA_STATUS */
+	uint64_t lba_blocks;
 };
 
 static int g_seq;
@@ -275,6 +286,9 @@ ut_io_cb(struct vt_bdev_io *io, bool success, void *arg)
 	r->miscompare = vt_bdev_io_get_miscompare_offset(io);
 	r->err = vt_bdev_io_get_errno(io);
 	r->seq = ++g_seq;
+	if (success && r->type == VT_BDEV_IO_TYPE_GET_LBA_STATUS) {
+		r->lba_status = vt_bdev_io_get_lba_status(io, &r->lba_blocks);
+	}
 }
 
 /* As ut_poll_until, for a uint32_t counter. */
@@ -520,6 +534,14 @@ emulated_types_are_reported_supported(void)
 	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_WRITE_ZEROES), "write_zeroes");
 	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_COMPARE_AND_WRITE),
 			       "compare_and_write");
+	CU_ASSERT_TRUE(vt_bdev_io_type_supported(&d->bdev, VT_BDEV_IO_TYPE_OR_WRITE));
+	CU_ASSERT_TRUE(vt_bdev_io_type_supported(&d->bdev, VT_BDEV_IO_TYPE_WRITE_ATOMIC));
+	CU_ASSERT_TRUE(vt_bdev_io_type_supported(&d->bdev, VT_BDEV_IO_TYPE_GET_LBA_STATUS));
+	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_OR_WRITE), "or_write");
+	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_WRITE_ATOMIC),
+			       "write_atomic");
+	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_GET_LBA_STATUS),
+			       "get_lba_status");
 	/* 64 KiB of 512-byte blocks by default. */
 	CU_ASSERT_EQUAL(vt_bdev_get_acwu(&d->bdev), 128);
 	CU_ASSERT_EQUAL(vt_bdev_get_buf_align(&d->bdev), 1);
@@ -869,6 +891,188 @@ compare_and_write_waits_for_running_overlapping_write(void)
 	CU_ASSERT(ut_poll_until(&cw.done, 1));
 	CU_ASSERT_TRUE(cw.success);
 	CU_ASSERT_EQUAL(f.d->data[8 * UT_BLOCK], 0x55);
+	fix_close(&f);
+}
+
+static void
+or_write_ors_the_data_into_the_blocks(void)
+{
+	struct ut_fix f;
+	struct ut_result r = {0};
+	uint8_t data[2 * UT_BLOCK], want[2 * UT_BLOCK];
+	struct iovec iov[2] = { { data, 100 }, { data + 100, sizeof(data) - 100 } };
+
+	fix_open(&f, ut_disk_create("ut_or"));
+	for (size_t i = 0; i < sizeof(data); i++) {
+		data[i] = (uint8_t)(1u << (i % 8));
+		want[i] = f.d->data[10 * UT_BLOCK + i] | data[i];
+	}
+	CU_ASSERT_EQUAL(vt_bdev_or_writev_blocks(f.desc, f.ch, iov, 2, 10, 2, 0, ut_io_cb, &r), 0);
+	CU_ASSERT(ut_poll_until(&r.done, 1));
+	CU_ASSERT_TRUE(r.success);
+	CU_ASSERT_EQUAL(r.type, VT_BDEV_IO_TYPE_OR_WRITE);
+	CU_ASSERT_EQUAL(memcmp(f.d->data + 10 * UT_BLOCK, want, sizeof(want)), 0);
+	/* The module saw a read and a write, never an OR_WRITE. */
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_READ], 1);
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1);
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_OR_WRITE], 0);
+	CU_ASSERT_EQUAL(atomic_load(&f.d->bdev.internal->range_count), 0);
+	/* A failed read writes nothing. */
+	f.d->fail_left = 1;
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(vt_bdev_or_writev_blocks(f.desc, f.ch, iov, 2, 10, 2, 0, ut_io_cb, &r), 0);
+	CU_ASSERT(ut_poll_until(&r.done, 1));
+	CU_ASSERT_FALSE(r.success);
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1);
+	CU_ASSERT_EQUAL(atomic_load(&f.d->bdev.internal->range_count), 0);
+	fix_close(&f);
+}
+
+static void
+write_overlapping_an_or_write_waits_for_its_write(void)
+{
+	struct ut_fix f;
+	struct ut_result orw = {0}, w = {0};
+	uint8_t obuf[UT_BLOCK], wbuf[UT_BLOCK];
+	struct iovec oiov = { obuf, sizeof(obuf) }, wiov = { wbuf, sizeof(wbuf) };
+
+	fix_open(&f, ut_disk_create("ut_or_lock"));
+	f.d->later = true;
+	memset(f.d->data + 12 * UT_BLOCK, 0x10, UT_BLOCK);
+	memset(obuf, 0x01, sizeof(obuf));
+	memset(wbuf, 0x80, sizeof(wbuf));
+	CU_ASSERT_EQUAL(vt_bdev_or_writev_blocks(f.desc, f.ch, &oiov, 1, 12, 1, 0, ut_io_cb, &orw),
+			0);
+	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_READ], 1));
+	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(f.desc, f.ch, &wiov, 1, 12, 1, 0, ut_io_cb, &w), 0);
+	ut_poll(5);
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 0);
+	ut_complete_all(f.d);	/* the OR's read */
+	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1));
+	ut_poll(5);
+	/* Only the OR's write is in the module; the other write still waits. */
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1);
+	CU_ASSERT_EQUAL(w.done, 0);
+	ut_complete_all(f.d);
+	CU_ASSERT(ut_poll_until(&orw.done, 1));
+	CU_ASSERT_EQUAL(f.d->data[12 * UT_BLOCK], 0x11);
+	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_WRITE], 2));
+	ut_complete_all(f.d);
+	CU_ASSERT(ut_poll_until(&w.done, 1));
+	CU_ASSERT(orw.seq < w.seq);
+	CU_ASSERT_EQUAL(f.d->data[12 * UT_BLOCK], 0x80);
+	fix_close(&f);
+}
+
+static void
+write_atomic_holds_off_overlapping_reads_and_writes(void)
+{
+	struct ut_fix f;
+	struct ut_result a = {0}, rd = {0}, apart = {0}, w = {0};
+	uint8_t abuf[2 * UT_BLOCK], rbuf[UT_BLOCK], pbuf[UT_BLOCK], wbuf[UT_BLOCK];
+	struct iovec aiov = { abuf, sizeof(abuf) }, riov = { rbuf, sizeof(rbuf) };
+	struct iovec piov = { pbuf, sizeof(pbuf) }, wiov = { wbuf, sizeof(wbuf) };
+
+	fix_open(&f, ut_disk_create("ut_atomic"));
+	f.d->later = true;
+	memset(abuf, 0x5a, sizeof(abuf));
+	memset(wbuf, 0x77, sizeof(wbuf));
+	CU_ASSERT_EQUAL(vt_bdev_writev_atomic_blocks(f.desc, f.ch, &aiov, 1, 2, 2,
+						     VT_BDEV_IO_FLAG_FUA, ut_io_cb, &a), 0);
+	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1));
+	CU_ASSERT_EQUAL(f.d->pending[0]->flags, VT_BDEV_IO_FLAG_FUA);
+	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &riov, 1, 3, 1, ut_io_cb, &rd), 0);
+	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &piov, 1, 30, 1, ut_io_cb, &apart), 0);
+	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(f.desc, f.ch, &wiov, 1, 2, 1, 0, ut_io_cb, &w), 0);
+	ut_poll(5);
+	/* Only the read outside the range reached the module. */
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_READ], 1);
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1);
+	ut_complete_all(f.d);
+	CU_ASSERT(ut_poll_until(&a.done, 1));
+	CU_ASSERT_TRUE(a.success);
+	CU_ASSERT_EQUAL(a.type, VT_BDEV_IO_TYPE_WRITE_ATOMIC);
+	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_READ], 2));
+	ut_complete_all(f.d);
+	CU_ASSERT(ut_poll_until(&rd.done, 1));
+	CU_ASSERT(ut_poll_until(&w.done, 1));
+	/* The held-off read saw all of the atomic write. */
+	CU_ASSERT_EQUAL(rbuf[0], 0x5a);
+	CU_ASSERT_EQUAL(rbuf[UT_BLOCK - 1], 0x5a);
+	CU_ASSERT(a.seq < rd.seq && a.seq < w.seq);
+	CU_ASSERT_EQUAL(atomic_load(&f.d->bdev.internal->range_count), 0);
+	fix_close(&f);
+}
+
+static void
+write_atomic_waits_for_a_running_overlapping_read(void)
+{
+	struct ut_fix f;
+	struct ut_result rd = {0}, a = {0};
+	uint8_t rbuf[UT_BLOCK], abuf[UT_BLOCK];
+	struct iovec riov = { rbuf, sizeof(rbuf) }, aiov = { abuf, sizeof(abuf) };
+
+	fix_open(&f, ut_disk_create("ut_atomic_drain"));
+	f.d->later = true;
+	memset(abuf, 0x66, sizeof(abuf));
+	memset(f.d->data + 9 * UT_BLOCK, 0x99, UT_BLOCK);
+	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &riov, 1, 9, 1, ut_io_cb, &rd), 0);
+	CU_ASSERT_EQUAL(vt_bdev_writev_atomic_blocks(f.desc, f.ch, &aiov, 1, 9, 1, 0, ut_io_cb,
+						     &a), 0);
+	ut_poll(20);
+	/* The read started first: the atomic write waits for it to finish. */
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 0);
+	ut_complete_all(f.d);
+	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1));
+	CU_ASSERT(ut_poll_until(&rd.done, 1));
+	CU_ASSERT_EQUAL(rbuf[0], 0x99);
+	ut_complete_all(f.d);
+	CU_ASSERT(ut_poll_until(&a.done, 1));
+	CU_ASSERT_TRUE(a.success);
+	CU_ASSERT_EQUAL(f.d->data[9 * UT_BLOCK], 0x66);
+	fix_close(&f);
+}
+
+static void
+get_lba_status_is_mapped_without_module_support(void)
+{
+	struct ut_fix f;
+	struct ut_result r = {0};
+
+	fix_open(&f, ut_disk_create("ut_lbas_none"));
+	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(f.desc, f.ch, 5, 10, ut_io_cb, &r), 0);
+	CU_ASSERT_EQUAL(r.done, 0);
+	CU_ASSERT(ut_poll_until(&r.done, 1));
+	CU_ASSERT_TRUE(r.success);
+	CU_ASSERT_EQUAL(r.type, VT_BDEV_IO_TYPE_GET_LBA_STATUS);
+	CU_ASSERT_EQUAL(r.lba_status, VT_BDEV_LBA_MAPPED);
+	CU_ASSERT_EQUAL(r.lba_blocks, 10);
+	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_GET_LBA_STATUS], 0);
+	/* Range checks as for any I/O. */
+	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(f.desc, f.ch, 5, 0, ut_io_cb, &r), -EINVAL);
+	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(f.desc, f.ch, UT_BLOCKS - 1, 2, ut_io_cb, &r),
+			-EINVAL);
+	fix_close(&f);
+}
+
+static void
+get_lba_status_reports_what_the_module_answers(void)
+{
+	struct ut_disk *d = ut_disk_new("ut_lbas");
+	struct ut_fix f;
+	struct ut_result r1 = {0}, r2 = {0};
+
+	d->supported[VT_BDEV_IO_TYPE_GET_LBA_STATUS] = true;
+	CU_ASSERT_EQUAL_FATAL(vt_bdev_register(&d->bdev), 0);
+	fix_open(&f, d);
+	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(f.desc, f.ch, 4, 8, ut_io_cb, &r1), 0);
+	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(f.desc, f.ch, 7, 8, ut_io_cb, &r2), 0);
+	CU_ASSERT(ut_poll_until(&r2.done, 1));
+	CU_ASSERT_EQUAL(r1.lba_status, VT_BDEV_LBA_DEALLOCATED);
+	CU_ASSERT_EQUAL(r1.lba_blocks, 2);
+	CU_ASSERT_EQUAL(r2.lba_status, VT_BDEV_LBA_MAPPED);
+	CU_ASSERT_EQUAL(r2.lba_blocks, 1);
+	CU_ASSERT_EQUAL(d->submits[VT_BDEV_IO_TYPE_GET_LBA_STATUS], 2);
 	fix_close(&f);
 }
 
@@ -1489,6 +1693,12 @@ main(void)
 	CU_ADD_TEST(s, compare_and_write_writes_only_on_match);
 	CU_ADD_TEST(s, write_overlapping_a_locked_range_waits_until_unlock);
 	CU_ADD_TEST(s, compare_and_write_waits_for_running_overlapping_write);
+	CU_ADD_TEST(s, or_write_ors_the_data_into_the_blocks);
+	CU_ADD_TEST(s, write_overlapping_an_or_write_waits_for_its_write);
+	CU_ADD_TEST(s, write_atomic_holds_off_overlapping_reads_and_writes);
+	CU_ADD_TEST(s, write_atomic_waits_for_a_running_overlapping_read);
+	CU_ADD_TEST(s, get_lba_status_is_mapped_without_module_support);
+	CU_ADD_TEST(s, get_lba_status_reports_what_the_module_answers);
 	CU_ADD_TEST(s, reset_aborts_queued_io_and_waits_for_running_io);
 	CU_ADD_TEST(s, reset_goes_to_a_module_that_supports_it);
 	CU_ADD_TEST(s, hot_remove_sends_remove_and_destructs_after_close);

@@ -550,6 +550,78 @@ unmap_punches_a_hole_and_reads_back_zeroes(void)
 	free(zero);
 }
 
+struct ut_lbas {
+	bool done;
+	bool success;
+	enum vt_bdev_lba_status st;
+	uint64_t n;
+};
+
+static void
+lbas_done(struct vt_bdev_io *io, bool success, void *cb_arg)
+{
+	struct ut_lbas *u = cb_arg;
+
+	u->done = true;
+	u->success = success;
+	if (success) {
+		u->st = vt_bdev_io_get_lba_status(io, &u->n);
+	}
+}
+
+/* The state of lba and the length of its extent (at most max); false when it failed. */
+static bool
+dev_lba_status(struct ut_dev *d, uint64_t lba, uint64_t max, enum vt_bdev_lba_status *st,
+	       uint64_t *n)
+{
+	struct ut_lbas u = { 0 };
+
+	if (vt_bdev_get_lba_status(d->desc, d->ch, lba, max, lbas_done, &u) != 0 ||
+	    !poll_until(&u.done) || !u.success) {
+		return false;
+	}
+	*st = u.st;
+	*n = u.n;
+	return true;
+}
+
+static void
+get_lba_status_reports_holes_as_deallocated(void)
+{
+	const char *path = make_file(UT_FILE_SIZE);
+	size_t len = 256 * UT_BS;
+	uint8_t *wbuf = abuf(len);
+	enum vt_bdev_lba_status st = VT_BDEV_LBA_MAPPED;
+	uint64_t n = 0;
+	struct ut_dev d;
+
+	CU_ASSERT_FATAL(create("F13", path, false, 0) == 0);
+	dev_open(&d, "F13", true);
+	/* A new sparse file: all hole. */
+	CU_ASSERT(dev_lba_status(&d, 0, 1000, &st, &n));
+	CU_ASSERT_EQUAL(st, VT_BDEV_LBA_DEALLOCATED);
+	CU_ASSERT_EQUAL(n, 1000);
+	fill(wbuf, len, 9);
+	CU_ASSERT(dev_write(&d, wbuf, 0, 256, 0) == 0);
+	CU_ASSERT(dev_unmap(&d, 64, 128) == 0);
+	CU_ASSERT(dev_lba_status(&d, 0, 1000, &st, &n));
+	CU_ASSERT_EQUAL(st, VT_BDEV_LBA_MAPPED);
+	CU_ASSERT_EQUAL(n, 64);
+	CU_ASSERT(dev_lba_status(&d, 64, 1000, &st, &n));
+	CU_ASSERT_EQUAL(st, VT_BDEV_LBA_DEALLOCATED);
+	CU_ASSERT_EQUAL(n, 128);
+	CU_ASSERT(dev_lba_status(&d, 192, 10, &st, &n));
+	CU_ASSERT_EQUAL(st, VT_BDEV_LBA_MAPPED);
+	CU_ASSERT_EQUAL(n, 10);
+	/* Past the data the file is a hole up to its end. */
+	CU_ASSERT(dev_lba_status(&d, 256, UT_FILE_SIZE / UT_BS - 256, &st, &n));
+	CU_ASSERT_EQUAL(st, VT_BDEV_LBA_DEALLOCATED);
+	CU_ASSERT_EQUAL(n, UT_FILE_SIZE / UT_BS - 256);
+	dev_close(&d);
+	CU_ASSERT(delete("F13") == 0);
+	free(wbuf);
+}
+
 static void
 write_zeroes_reads_back_zeroes(void)
 {
@@ -1045,6 +1117,7 @@ static const struct ut_test g_engine_tests[] = {
 	UT_TEST(flush_succeeds),
 	UT_TEST(unmap_punches_a_hole_and_reads_back_zeroes),
 	UT_TEST(write_zeroes_reads_back_zeroes),
+	UT_TEST(get_lba_status_reports_holes_as_deallocated),
 	UT_TEST(unmap_and_write_zeroes_without_fallocate_support_write_zeroes),
 	UT_TEST(fua_write_completes_with_rwf_dsync_and_with_fdatasync),
 	UT_TEST(readonly_bdev_refuses_writes),

@@ -145,6 +145,72 @@ malloc_unmap_and_write_zeroes_zero_only_the_range(void)
 	free(buf);
 }
 
+struct ut_lbas {
+	int done;
+	enum vt_bdev_lba_status st;
+	uint64_t n;
+};
+
+static void
+ut_lbas_cb(struct vt_bdev_io *io, bool success, void *arg)
+{
+	struct ut_lbas *u = arg;
+
+	CU_ASSERT_TRUE(success);
+	u->st = vt_bdev_io_get_lba_status(io, &u->n);
+	u->done++;
+}
+
+/* Asserts that lba starts an extent of n blocks (of at most max) in state st. */
+static void
+ut_assert_lbas(struct ut_open *o, uint64_t lba, uint64_t max, enum vt_bdev_lba_status st,
+	       uint64_t n)
+{
+	struct ut_lbas u = {0};
+
+	CU_ASSERT_EQUAL_FATAL(vt_bdev_get_lba_status(o->desc, o->ch, lba, max, ut_lbas_cb, &u), 0);
+	CU_ASSERT(ut_poll_until(&u.done, 1));
+	CU_ASSERT_EQUAL(u.st, st);
+	CU_ASSERT_EQUAL(u.n, n);
+}
+
+static void
+malloc_get_lba_status_tracks_writes_and_unmaps_per_block(void)
+{
+	const uint32_t nb = 4096;
+	struct vt_bdev *bdev = ut_create("ut_m_lbas", nb, 512);
+	uint8_t buf[3 * 512];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct ut_result r1 = {0}, r2 = {0}, r3 = {0};
+	struct ut_open o;
+
+	ut_open(&o, "ut_m_lbas");
+	CU_ASSERT_TRUE(bdev->internal->native[VT_BDEV_IO_TYPE_GET_LBA_STATUS]);
+	/* A new disk is all deallocated. */
+	ut_assert_lbas(&o, 0, nb, VT_BDEV_LBA_DEALLOCATED, nb);
+	memset(buf, 0, sizeof(buf));
+	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(o.desc, o.ch, &iov, 1, 100, 3, 0, ut_io_cb, &r1), 0);
+	CU_ASSERT(ut_poll_until(&r1.done, 1));
+	ut_assert_lbas(&o, 0, nb, VT_BDEV_LBA_DEALLOCATED, 100);
+	ut_assert_lbas(&o, 100, nb - 100, VT_BDEV_LBA_MAPPED, 3);
+	ut_assert_lbas(&o, 103, nb - 103, VT_BDEV_LBA_DEALLOCATED, nb - 103);
+	/* One block unmapped in the middle of the written ones. */
+	CU_ASSERT_EQUAL(vt_bdev_unmap_blocks(o.desc, o.ch, 101, 1, ut_io_cb, &r2), 0);
+	CU_ASSERT(ut_poll_until(&r2.done, 1));
+	ut_assert_lbas(&o, 100, 50, VT_BDEV_LBA_MAPPED, 1);
+	ut_assert_lbas(&o, 101, 50, VT_BDEV_LBA_DEALLOCATED, 1);
+	ut_assert_lbas(&o, 102, 50, VT_BDEV_LBA_MAPPED, 1);
+	/* WRITE_ZEROES maps, across bitmap words; the answer never exceeds max. */
+	CU_ASSERT_EQUAL(vt_bdev_write_zeroes_blocks(o.desc, o.ch, 200, 200, ut_io_cb, &r3), 0);
+	CU_ASSERT(ut_poll_until(&r3.done, 1));
+	ut_assert_lbas(&o, 200, nb - 200, VT_BDEV_LBA_MAPPED, 200);
+	ut_assert_lbas(&o, 250, 10, VT_BDEV_LBA_MAPPED, 10);
+	ut_assert_lbas(&o, 400, nb - 400, VT_BDEV_LBA_DEALLOCATED, nb - 400);
+	ut_assert_lbas(&o, nb - 1, 1, VT_BDEV_LBA_DEALLOCATED, 1);
+	ut_close(&o);
+	ut_delete(bdev);
+}
+
 static void
 malloc_compare_is_native_and_reports_offset(void)
 {
@@ -353,6 +419,7 @@ main(void)
 	CU_ADD_TEST(s, malloc_data_round_trips_and_starts_zeroed);
 	CU_ADD_TEST(s, malloc_unmap_and_write_zeroes_zero_only_the_range);
 	CU_ADD_TEST(s, malloc_compare_is_native_and_reports_offset);
+	CU_ADD_TEST(s, malloc_get_lba_status_tracks_writes_and_unmaps_per_block);
 	CU_ADD_TEST(s, malloc_memory_is_resident_only_where_written);
 	CU_ADD_TEST(s, rpc_create_names_validates_and_refuses_duplicates);
 	CU_ADD_TEST(s, rpc_delete_answers_after_the_bdev_is_gone);

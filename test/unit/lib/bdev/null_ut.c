@@ -115,6 +115,44 @@ null_reads_return_zeroes_and_writes_succeed(void)
 	ut_delete(bdev);
 }
 
+struct ut_lbas {
+	int done;
+	uint64_t n;
+};
+
+static void
+ut_lbas_cb(struct vt_bdev_io *io, bool success, void *arg)
+{
+	struct ut_lbas *u = arg;
+
+	CU_ASSERT_TRUE(success);
+	CU_ASSERT_EQUAL(vt_bdev_io_get_lba_status(io, &u->n), VT_BDEV_LBA_DEALLOCATED);
+	u->done++;
+}
+
+static void
+null_get_lba_status_is_deallocated_everywhere(void)
+{
+	struct vt_bdev *bdev = ut_create("ut_n_lbas", 1024, 512);
+	uint8_t buf[512];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct ut_result r = {0};
+	struct ut_open o;
+	struct ut_lbas u = {0};
+
+	ut_open(&o, "ut_n_lbas");
+	memset(buf, 0xff, sizeof(buf));
+	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(o.desc, o.ch, &iov, 1, 7, 1, 0, ut_io_cb, &r), 0);
+	CU_ASSERT(ut_poll_until(&r.done, 1));
+	/* Even a written block: nothing is stored, reads return zeroes. */
+	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(o.desc, o.ch, 7, 1017, ut_lbas_cb, &u), 0);
+	CU_ASSERT(ut_poll_until(&u.done, 1));
+	CU_ASSERT_EQUAL(u.n, 1017);
+	CU_ASSERT_TRUE(bdev->internal->native[VT_BDEV_IO_TYPE_GET_LBA_STATUS]);
+	ut_close(&o);
+	ut_delete(bdev);
+}
+
 static void
 null_compare_is_emulated_against_zeroes(void)
 {
@@ -257,6 +295,7 @@ main(void)
 	s = CU_add_suite("bdev_null", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, null_reads_return_zeroes_and_writes_succeed);
 	CU_ADD_TEST(s, null_compare_is_emulated_against_zeroes);
+	CU_ADD_TEST(s, null_get_lba_status_is_deallocated_everywhere);
 	CU_ADD_TEST(s, rpc_create_and_delete_follow_spdk);
 	CU_ADD_TEST(s, rpc_resize_grows_sends_resize_and_refuses_shrinking);
 	CU_ADD_TEST(s, rpcs_refuse_bdevs_of_other_modules);
