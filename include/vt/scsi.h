@@ -98,6 +98,8 @@ struct vt_scsi_task {
 typedef void (*vt_scsi_lun_hotremove_cb)(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
 /* A LUN removal finished: no task references it any more and its bdev is closed. */
 typedef void (*vt_scsi_lun_done_cb)(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
+/* A LUN's bdev changed size; every port already has CAPACITY DATA HAS CHANGED pending. */
+typedef void (*vt_scsi_lun_resize_cb)(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
 
 /* name (1..VT_SCSI_DEV_MAX_NAME characters) names the target in VPD 83h; id is the transport's
  * target number (reported as the relative target port). NULL on a bad name or ENOMEM. */
@@ -122,6 +124,9 @@ int vt_scsi_dev_add_lun(struct vt_scsi_dev *dev, const char *bdev_name, int lun_
  */
 int vt_scsi_dev_remove_lun(struct vt_scsi_dev *dev, uint32_t lun_id, vt_scsi_lun_done_cb done_cb,
 			   void *cb_arg);
+/* Sets (cb NULL: clears) the function told about resizes of LUN lun_id. -ENOENT: no LUN. */
+int vt_scsi_dev_set_lun_resize_cb(struct vt_scsi_dev *dev, uint32_t lun_id,
+				  vt_scsi_lun_resize_cb cb, void *cb_arg);
 /* The LUN lun_id if it exists and is not being removed, else NULL. */
 struct vt_scsi_lun *vt_scsi_dev_get_lun(struct vt_scsi_dev *dev, uint32_t lun_id);
 bool vt_scsi_dev_has_lun(struct vt_scsi_dev *dev, uint32_t lun_id);

@@ -65,6 +65,37 @@ static const struct scsi_cmd g_prout_cmds[] = {
 	      VT_SCSI_PROUT_REGISTER_AND_IGNORE, 0x00),
 };
 
+/* IMMED and AUSE beside the service action; PARAMETER LIST LENGTH. */
+#define SANITIZE(n, s) { CMD(n, 10, SCSI_F_DATA_OUT | SCSI_F_MEDIUM_WRITE | SCSI_F_PR_WRITE, \
+	sanitize), .sa = s, .usage = { 0x48, 0xa0 | s, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, \
+	0x00 } }
+static const struct scsi_cmd g_sanitize_cmds[] = {
+	SANITIZE("SANITIZE OVERWRITE", VT_SCSI_SANITIZE_OVERWRITE),
+	SANITIZE("SANITIZE BLOCK ERASE", VT_SCSI_SANITIZE_BLOCK_ERASE),
+	SANITIZE("SANITIZE CRYPTOGRAPHIC ERASE", VT_SCSI_SANITIZE_CRYPTO_ERASE),
+	SANITIZE("SANITIZE EXIT FAILURE MODE", VT_SCSI_SANITIZE_EXIT_FAILURE_MODE),
+};
+
+static const struct scsi_cmd g_xcopy_cmds[] = {
+	{ CMD("EXTENDED COPY(LID1)", 16, SCSI_F_DATA_OUT | SCSI_F_PR_WRITE, extended_copy),
+	  .sa = VT_SCSI_XCOPY_LID1,
+	  .usage = { 0x83, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+		     0xff, 0x00, 0x00 } },
+};
+
+static const struct scsi_cmd g_rcr_cmds[] = {
+	{ CMD("RECEIVE COPY RESULTS COPY STATUS", 16, SCSI_F_DATA_IN | SCSI_F_PR_ALLOWED,
+	      receive_copy_results),
+	  .sa = VT_SCSI_RCR_COPY_STATUS,
+	  .usage = { 0x84, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+		     0xff, 0x00, 0x00 } },
+	{ CMD("RECEIVE COPY RESULTS OPERATING PARAMETERS", 16, SCSI_F_DATA_IN | SCSI_F_PR_ALLOWED,
+	      receive_copy_results),
+	  .sa = VT_SCSI_RCR_OPERATING_PARAMETERS,
+	  .usage = { 0x84, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+		     0xff, 0x00, 0x00 } },
+};
+
 /* LBA and length layouts of the block command groups, as usage bytes 2.. */
 #define U6 0x1f, 0xff, 0xff, 0xff, 0x00
 #define U10(b1) b1, 0xff, 0xff, 0xff, 0xff, 0x1f, 0xff, 0xff, 0x00
@@ -116,6 +147,9 @@ static const struct scsi_cmd g_cmds[256] = {
 	[VT_SCSI_OP_SYNCHRONIZE_CACHE_10] = { CMD("SYNCHRONIZE CACHE(10)", 10,
 						  SCSI_F_LBA | SCSI_F_PR_WRITE, sync_cache),
 		.usage = { 0x35, U10(0x02) } },
+	[VT_SCSI_OP_READ_DEFECT_DATA_10] = { CMD("READ DEFECT DATA(10)", 10,
+						 SCSI_F_DATA_IN | SCSI_F_PR_READ, read_defect_data),
+		.usage = { 0x37, 0x00, 0x1f, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00 } },
 	[VT_SCSI_OP_WRITE_SAME_10] = { CMD("WRITE SAME(10)", 10,
 					   SCSI_F_DATA_OUT | SCSI_F_LBA | SCSI_F_BLOCK_DATA |
 					   SCSI_F_MEDIUM_WRITE | SCSI_F_PR_WRITE, write_same),
@@ -123,6 +157,8 @@ static const struct scsi_cmd g_cmds[256] = {
 	[VT_SCSI_OP_UNMAP] = { CMD("UNMAP", 10, SCSI_F_DATA_OUT | SCSI_F_MEDIUM_WRITE |
 				   SCSI_F_PR_WRITE, unmap),
 		.usage = { 0x42, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1f, 0xff, 0xff, 0x00 } },
+	[VT_SCSI_OP_SANITIZE] = { .name = "SANITIZE", .cdb_len = 10,
+		.sa_cmds = g_sanitize_cmds, .sa_count = VT_COUNTOF(g_sanitize_cmds) },
 	[VT_SCSI_OP_MODE_SELECT_10] = { CMD("MODE SELECT(10)", 10,
 					    SCSI_F_DATA_OUT | SCSI_F_PR_WRITE, mode_select),
 		.usage = { 0x55, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00 } },
@@ -138,12 +174,18 @@ static const struct scsi_cmd g_cmds[256] = {
 		.sa_cmds = g_prin_cmds, .sa_count = VT_COUNTOF(g_prin_cmds) },
 	[VT_SCSI_OP_PERSISTENT_RESERVE_OUT] = { .name = "PERSISTENT RESERVE OUT", .cdb_len = 10,
 		.sa_cmds = g_prout_cmds, .sa_count = VT_COUNTOF(g_prout_cmds) },
+	[VT_SCSI_OP_EXTENDED_COPY] = { .name = "EXTENDED COPY", .cdb_len = 16,
+		.sa_cmds = g_xcopy_cmds, .sa_count = VT_COUNTOF(g_xcopy_cmds) },
+	[VT_SCSI_OP_RECEIVE_COPY_RESULTS] = { .name = "RECEIVE COPY RESULTS", .cdb_len = 16,
+		.sa_cmds = g_rcr_cmds, .sa_count = VT_COUNTOF(g_rcr_cmds) },
 	[VT_SCSI_OP_READ_16] = { CMD("READ(16)", 16, F_RD, rw), .usage = { 0x88, U16(0x1e) } },
 	[VT_SCSI_OP_COMPARE_AND_WRITE] = { CMD("COMPARE AND WRITE", 16,
 					       F_WR | SCSI_F_PR_READ, compare_and_write),
 		.usage = { 0x89, 0x1a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00,
 			   0x00, 0xff, 0x1f, 0x00 } },
 	[VT_SCSI_OP_WRITE_16] = { CMD("WRITE(16)", 16, F_WR, rw), .usage = { 0x8a, U16(0x1a) } },
+	[VT_SCSI_OP_ORWRITE_16] = { CMD("ORWRITE(16)", 16, F_WR, orwrite),
+		.usage = { 0x8b, U16(0x1a) } },
 	[VT_SCSI_OP_WRITE_AND_VERIFY_16] = { CMD("WRITE AND VERIFY(16)", 16, F_WR, write_verify),
 		.usage = { 0x8e, U16(0x12) } },
 	[VT_SCSI_OP_VERIFY_16] = { CMD("VERIFY(16)", 16, F_VERIFY, verify),
@@ -158,6 +200,9 @@ static const struct scsi_cmd g_cmds[256] = {
 					   SCSI_F_DATA_OUT | SCSI_F_LBA | SCSI_F_BLOCK_DATA |
 					   SCSI_F_MEDIUM_WRITE | SCSI_F_PR_WRITE, write_same),
 		.usage = { 0x93, U16(0x09) } },
+	[VT_SCSI_OP_WRITE_ATOMIC_16] = { CMD("WRITE ATOMIC(16)", 16, F_WR, write_atomic),
+		.usage = { 0x9c, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00,
+			   0xff, 0xff, 0x1f, 0x00 } },
 	[VT_SCSI_OP_SERVICE_ACTION_IN_16] = { .name = "SERVICE ACTION IN(16)", .cdb_len = 16,
 		.sa_cmds = g_sai16_cmds, .sa_count = VT_COUNTOF(g_sai16_cmds) },
 	[VT_SCSI_OP_REPORT_LUNS] = { CMD("REPORT LUNS", 12, F_INFO | SCSI_F_DATA_IN, report_luns),
@@ -171,6 +216,10 @@ static const struct scsi_cmd g_cmds[256] = {
 		.usage = { 0xae, U12(0x12) } },
 	[VT_SCSI_OP_VERIFY_12] = { CMD("VERIFY(12)", 12, F_VERIFY, verify),
 		.usage = { 0xaf, U12(0x12) } },
+	[VT_SCSI_OP_READ_DEFECT_DATA_12] = { CMD("READ DEFECT DATA(12)", 12,
+						 SCSI_F_DATA_IN | SCSI_F_PR_READ, read_defect_data),
+		.usage = { 0xb7, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+			   0x00 } },
 };
 
 const struct scsi_cmd *
@@ -236,6 +285,9 @@ scsi_cmd_length_field(const uint8_t *cdb)
 {
 	if (cdb[0] == VT_SCSI_OP_COMPARE_AND_WRITE) {
 		return 13;
+	}
+	if (cdb[0] == VT_SCSI_OP_WRITE_ATOMIC_16) {
+		return 12;
 	}
 	switch (cdb[0] >> 5) {
 	case 0:
@@ -330,6 +382,9 @@ cmd_dispatch(struct vt_scsi_task *task)
 		goto complete;
 	}
 	task->cmd = cmd;
+	if (scsi_sanitize_check(task, cmd)) {
+		goto complete;
+	}
 	if (scsi_pr_check(task, cmd)) {
 		goto complete;
 	}

@@ -220,6 +220,20 @@ vt_scsi_dev_add_lun(struct vt_scsi_dev *dev, const char *bdev_name, int lun_id,
 	return id;
 }
 
+int
+vt_scsi_dev_set_lun_resize_cb(struct vt_scsi_dev *dev, uint32_t lun_id, vt_scsi_lun_resize_cb cb,
+			      void *cb_arg)
+{
+	struct vt_scsi_lun *lun = lun_id < VT_SCSI_DEV_MAX_LUNS ? dev->luns[lun_id] : NULL;
+
+	if (lun == NULL) {
+		return -ENOENT;
+	}
+	lun->resize_cb = cb;
+	lun->resize_arg = cb_arg;
+	return 0;
+}
+
 struct vt_scsi_lun *
 vt_scsi_dev_get_lun(struct vt_scsi_dev *dev, uint32_t lun_id)
 {
@@ -315,6 +329,9 @@ lun_event_cb(enum vt_bdev_event_type type, struct vt_bdev *bdev, void *ctx)
 	switch (type) {
 	case VT_BDEV_EVENT_RESIZE:
 		scsi_ua_set_all(lun, SCSI_UA_CAPACITY_CHANGED, NULL);
+		if (lun->resize_cb != NULL && !lun->removing && !lun->gone) {
+			lun->resize_cb(lun->dev, lun->id, lun->resize_arg);
+		}
 		break;
 	case VT_BDEV_EVENT_REMOVE:
 		/* New commands see no LUN from now on; the removal itself is the transport's. */

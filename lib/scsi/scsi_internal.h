@@ -24,6 +24,11 @@ VT_LOG_DECLARE_COMPONENT(scsi);
 #define SCSI_WS_CHUNK_BYTES (256u * 1024)	/* WRITE SAME pattern buffer */
 #define SCSI_MAX_PR_REGISTRANTS 32
 #define SCSI_MAX_ALLOC_BYTES 65536u		/* buffers for non-block parameter data */
+#define SCSI_MAX_LBA_STATUS_DESCS 64u		/* GET LBA STATUS descriptors per command */
+/* WRITE ATOMIC(16): MAXIMUM ATOMIC TRANSFER LENGTH is the MAXIMUM TRANSFER LENGTH (the bdev
+ * layer's range lock makes any write atomic); no alignment, granularity or boundary rules. */
+#define SCSI_MAX_ATOMIC_XFER_BYTES SCSI_MAX_XFER_BYTES
+#define SCSI_XCOPY_MAX_HELD 16			/* EXTENDED COPY results held per LUN */
 
 /* Unit attention conditions per I_T nexus and LUN, reported lowest bit first. */
 enum scsi_ua {
@@ -63,6 +68,19 @@ struct scsi_pr {
 	char holder[VT_SCSI_PORT_MAX_NAME + 1];
 };
 
+/* The status of an EXTENDED COPY (LID1) for RECEIVE COPY RESULTS (SPC-4 6.18.3). */
+struct scsi_copy_result {
+	bool used;
+	bool done;			/* COPY MANAGER STATUS: in progress, or completed */
+	bool failed;			/* ... with an error */
+	uint8_t list_id;
+	uint16_t segments;		/* segments processed */
+	uint64_t bytes;			/* bytes written to the destinations */
+	char initiator[VT_SCSI_PORT_MAX_NAME + 1];
+};
+
+struct scsi_sanitize;
+
 struct vt_scsi_lun {
 	struct vt_scsi_dev *dev;
 	uint32_t id;
@@ -77,6 +95,8 @@ struct vt_scsi_lun {
 	void *hotremove_arg;
 	vt_scsi_lun_done_cb done_cb;
 	void *done_arg;
+	vt_scsi_lun_resize_cb resize_cb;
+	void *resize_arg;
 	struct vt_defer done_defer;
 	/* Mode parameters, shared by all initiators. */
 	bool wce;
@@ -84,6 +104,14 @@ struct vt_scsi_lun {
 	/* SPC-2 reservation holder (a port), or NULL. */
 	struct vt_scsi_port *spc2_holder;
 	struct scsi_pr pr;
+	/* SANITIZE: the operation in progress (NULL when none), and the failure mode the last
+	 * failed operation left (AUSE: EXIT FAILURE MODE may leave it). */
+	struct scsi_sanitize *sanitize;
+	bool sanitize_failed;
+	bool sanitize_ause;
+	/* EXTENDED COPY results held for RECEIVE COPY RESULTS, the oldest replaced first. */
+	struct scsi_copy_result copy_results[SCSI_XCOPY_MAX_HELD];
+	uint32_t copy_results_next;
 	/* Cached properties of the bdev. */
 	bool unmap;			/* UNMAP supported: LBPME, LBPU, LBPWS */
 	bool write_zeroes;
@@ -194,6 +222,18 @@ void scsi_pr_port_gone(struct vt_scsi_lun *lun, struct vt_scsi_port *port);
 /* scsi_tmf.c */
 void scsi_tmf_task_done(struct vt_scsi_task *task);
 
+/* scsi_sanitize.c */
+/* True (CHECK CONDITION set) when a sanitize operation in progress or failed refuses cmd. */
+bool scsi_sanitize_check(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
+/* REQUEST SENSE while a sanitize runs: SANITIZE IN PROGRESS with the progress indication in
+ * buf; returns its length, 0 when no sanitize runs. */
+uint32_t scsi_sanitize_sense(const struct vt_scsi_lun *lun, uint8_t *buf, bool desc);
+
+/* scsi_vpd.c */
+/* True when desig (a designation descriptor, SPC-4 7.8.6.1) names lun (logical unit
+ * association) in its Device Identification VPD page. */
+bool scsi_vpd_lun_has_designator(struct vt_scsi_lun *lun, const uint8_t *desig);
+
 /* Per-file command handlers named in the command table. */
 #define SCSI_HANDLER(name)							\
 	int scsi_parse_##name(struct vt_scsi_task *task);			\
@@ -220,8 +260,14 @@ SCSI_HANDLER(sync_cache);
 SCSI_HANDLER(unmap);
 SCSI_HANDLER(write_same);
 SCSI_HANDLER(compare_and_write);
+SCSI_HANDLER(orwrite);
+SCSI_HANDLER(write_atomic);
+SCSI_HANDLER(read_defect_data);
 SCSI_HANDLER(get_lba_status);
 SCSI_HANDLER(prin);
 SCSI_HANDLER(prout);
+SCSI_HANDLER(sanitize);
+SCSI_HANDLER(extended_copy);
+SCSI_HANDLER(receive_copy_results);
 
 #endif

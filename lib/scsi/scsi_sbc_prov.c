@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Logical block provisioning: UNMAP, WRITE SAME (UNMAP and NDOB bits) and GET LBA STATUS.
- * Long ranges go to the bdev in pieces, one after the other, within its per-I/O limits.
+ * Logical block provisioning: UNMAP, WRITE SAME (UNMAP and NDOB bits) and GET LBA STATUS (what
+ * the bdev says is mapped or deallocated). Long ranges go to the bdev in pieces, one after the
+ * other, within its per-I/O limits.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -220,7 +221,8 @@ scsi_parse_write_same(struct vt_scsi_task *task)
 	if (task->num_blocks > SCSI_MAX_WRITE_SAME_BYTES / bs) {
 		return scsi_task_invalid_cdb_at(task, scsi_cmd_length_field(task->cdb), -1);
 	}
-	if (unmap && !task->lun->unmap) {
+	/* On a read-only LUN the write protection answers first (the dispatcher checks it). */
+	if (unmap && !task->lun->unmap && !task->lun->read_only) {
 		return scsi_task_invalid_cdb_at(task, 1, 3);
 	}
 	task->xfer_needed = ndob ? 0 : (uint32_t)bs;
@@ -304,18 +306,98 @@ scsi_parse_get_lba_status(struct vt_scsi_task *task)
 	return 0;
 }
 
-/* The bdev interface does not tell which blocks are allocated: every block reads as mapped. */
+/*
+ * GET LBA STATUS: one descriptor per extent of blocks in the same state, from the starting LBA
+ * on, each asked of the bdev (vt_bdev_get_lba_status), as many as the allocation length holds
+ * (at most SCSI_MAX_LBA_STATUS_DESCS) or until the end of the medium. A fully provisioned LUN
+ * (LBPME 0) reports every block mapped (SBC-3: PROVISIONING STATUS 0 for all LBAs).
+ */
+static void lba_status_step(struct vt_scsi_task *task);
+
+static void
+lba_status_finish(struct vt_scsi_task *task)
+{
+	uint32_t len = 8 + task->op_index * (uint32_t)sizeof(struct vt_scsi_lba_status_desc);
+
+	vt_scsi_put32(task->buf, len - 4);
+	scsi_task_complete_data(task, task->buf, VT_MIN(len, task->xfer_needed));
+}
+
+/* Appends the extent [op_lba, op_lba + n) in state deallocated (or mapped). */
+static void
+lba_status_add(struct vt_scsi_task *task, uint64_t n, bool deallocated)
+{
+	struct vt_scsi_lba_status_desc *d = (void *)((uint8_t *)task->buf + 8 +
+						     task->op_index * sizeof(*d));
+
+	vt_scsi_put64(d->lba, task->op_lba);
+	vt_scsi_put32(d->num_blocks, (uint32_t)n);
+	d->provisioning = deallocated ? 0x01 : 0x00;
+	task->op_index++;
+	task->op_lba += n;
+	task->op_left -= n;
+}
+
+static void
+lba_status_done(struct vt_bdev_io *io, bool success, void *arg)
+{
+	struct vt_scsi_task *task = arg;
+	uint64_t n;
+	enum vt_bdev_lba_status st;
+
+	if (!success) {
+		scsi_task_io_failed(task, io);
+		return;
+	}
+	st = vt_bdev_io_get_lba_status(io, &n);
+	lba_status_add(task, VT_MIN(n, task->op_chunk), st == VT_BDEV_LBA_DEALLOCATED);
+	lba_status_step(task);
+}
+
+static void
+lba_status_step(struct vt_scsi_task *task)
+{
+	struct vt_bdev_channel *ch;
+	int rc;
+
+	if (task->op_left == 0 || task->op_index == task->op_count) {
+		lba_status_finish(task);
+		return;
+	}
+	task->op_chunk = VT_MIN(task->op_left, (uint64_t)UINT32_MAX);
+	if (!task->lun->unmap) {
+		lba_status_add(task, task->op_chunk, false);
+		lba_status_step(task);
+		return;
+	}
+	ch = scsi_task_channel(task);
+	if (ch == NULL) {
+		scsi_task_submit_error(task, -ENOMEM);
+		return;
+	}
+	rc = vt_bdev_get_lba_status(task->lun->desc, ch, task->op_lba, task->op_chunk,
+				    lba_status_done, task);
+	if (rc != 0) {
+		scsi_task_submit_error(task, rc);
+	}
+}
+
 void
 scsi_exec_get_lba_status(struct vt_scsi_task *task)
 {
-	uint8_t data[8 + sizeof(struct vt_scsi_lba_status_desc)];
-	struct vt_scsi_lba_status_desc *d = (void *)&data[8];
-	uint64_t left = vt_bdev_get_num_blocks(task->lun->bdev) - task->lba;
+	uint32_t fit = task->xfer_needed > 8 ?
+		       (task->xfer_needed - 8) / (uint32_t)sizeof(struct vt_scsi_lba_status_desc) : 0;
 
-	memset(data, 0, sizeof(data));
-	vt_scsi_put32(data, sizeof(data) - 4);
-	vt_scsi_put64(d->lba, task->lba);
-	vt_scsi_put32(d->num_blocks, left > UINT32_MAX ? UINT32_MAX : (uint32_t)left);
-	d->provisioning = 0;
-	scsi_task_complete_data(task, data, VT_MIN((uint32_t)sizeof(data), task->xfer_needed));
+	task->op_count = VT_MIN(VT_MAX(fit, 1u), SCSI_MAX_LBA_STATUS_DESCS);
+	task->buf = calloc(1, 8 + task->op_count * sizeof(struct vt_scsi_lba_status_desc));
+	if (task->buf == NULL) {
+		scsi_task_complete_check(task, VT_SCSI_SENSE_HARDWARE_ERROR,
+					 VT_SCSI_ASC_INTERNAL_TARGET_FAILURE);
+		return;
+	}
+	task->op_index = 0;
+	task->op_lba = task->lba;
+	task->op_left = vt_bdev_get_num_blocks(task->lun->bdev) - task->lba;
+	task->resubmit = lba_status_step;
+	lba_status_step(task);
 }

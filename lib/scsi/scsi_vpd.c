@@ -28,6 +28,7 @@ scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf)
 	inq->version = 0x06;		/* SPC-4 */
 	inq->flags3 = 0x10 | 0x02;	/* HiSup, response data format 2 */
 	inq->additional_len = sizeof(*inq) - 5;
+	inq->flags5 = 0x08;		/* 3PC: EXTENDED COPY (scsi_xcopy.c) */
 	inq->flags7 = 0x02;		/* CmdQue */
 	pad_copy(inq->vendor, sizeof(inq->vendor), "VTARGET");
 	pad_copy(inq->product, sizeof(inq->product),
@@ -40,7 +41,7 @@ scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf)
 
 static const uint8_t g_vpd_pages[] = {
 	VT_SCSI_VPD_SUPPORTED, VT_SCSI_VPD_UNIT_SERIAL, VT_SCSI_VPD_DEVICE_ID,
-	VT_SCSI_VPD_EXTENDED_INQUIRY, VT_SCSI_VPD_BLOCK_LIMITS,
+	VT_SCSI_VPD_EXTENDED_INQUIRY, VT_SCSI_VPD_THIRD_PARTY_COPY, VT_SCSI_VPD_BLOCK_LIMITS,
 	VT_SCSI_VPD_BLOCK_CHARACTERISTICS, VT_SCSI_VPD_LB_PROVISIONING,
 };
 
@@ -107,6 +108,45 @@ vpd_device_id(struct vt_scsi_lun *lun, uint8_t *p)
 	return off;
 }
 
+bool
+scsi_vpd_lun_has_designator(struct vt_scsi_lun *lun, const uint8_t *d)
+{
+	uint8_t page[VPD_MAX];
+	uint32_t len = vpd_device_id(lun, page);
+
+	for (uint32_t off = 0; off + 4 <= len; off += 4u + page[off + 3]) {
+		const uint8_t *p = &page[off];
+
+		if ((p[1] & 0x30) == 0 && (p[0] & 0x0f) == (d[0] & 0x0f) &&
+		    (p[1] & 0x0f) == (d[1] & 0x0f) && (d[1] & 0x30) == 0 && p[3] == d[3] &&
+		    memcmp(&p[4], &d[4], p[3]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Third-party Copy (SPC-4 7.8.17): one Supported Commands descriptor naming EXTENDED COPY
+ * (LID1) and the RECEIVE COPY RESULTS service actions. */
+static uint32_t
+vpd_third_party_copy(struct vt_scsi_lun *lun, uint8_t *p)
+{
+	static const uint8_t cmds[] = {
+		VT_SCSI_OP_EXTENDED_COPY, 1, VT_SCSI_XCOPY_LID1,
+		VT_SCSI_OP_RECEIVE_COPY_RESULTS, 2, VT_SCSI_RCR_COPY_STATUS,
+		VT_SCSI_RCR_OPERATING_PARAMETERS,
+	};
+	uint32_t len = VT_ALIGN_UP(1u + (uint32_t)sizeof(cmds), 4u);
+
+	(void)lun;
+	memset(p, 0, 4 + len);
+	vt_scsi_put16(&p[0], 0x0001);		/* Supported Commands */
+	vt_scsi_put16(&p[2], (uint16_t)len);
+	p[4] = sizeof(cmds);
+	memcpy(&p[5], cmds, sizeof(cmds));
+	return 4 + len;
+}
+
 static uint32_t
 vpd_extended(struct vt_scsi_lun *lun, uint8_t *p)
 {
@@ -136,6 +176,11 @@ vpd_block_limits(struct vt_scsi_lun *lun, uint8_t *p)
 		vt_scsi_put32(&p[24], 1);	/* optimal unmap granularity */
 	}
 	vt_scsi_put64(&p[32], SCSI_MAX_WRITE_SAME_BYTES / bs);
+	/* WRITE ATOMIC(16): MAXIMUM ATOMIC TRANSFER LENGTH; ATOMIC ALIGNMENT, ATOMIC TRANSFER
+	 * LENGTH GRANULARITY 0 (none); no atomic boundaries (both boundary fields 0). */
+	if (vt_bdev_io_type_supported(lun->bdev, VT_BDEV_IO_TYPE_WRITE_ATOMIC)) {
+		vt_scsi_put32(&p[40], SCSI_MAX_ATOMIC_XFER_BYTES / bs);
+	}
 	return 60;
 }
 
@@ -145,6 +190,9 @@ vpd_block_characteristics(struct vt_scsi_lun *lun, uint8_t *p)
 	(void)lun;
 	memset(p, 0, 60);
 	vt_scsi_put16(&p[0], 0x0001);		/* non-rotating medium */
+	/* WABEREQ 01b, WACEREQ 01b: reads after a SANITIZE BLOCK ERASE or CRYPTOGRAPHIC ERASE
+	 * complete GOOD (the blocks read as zeros, scsi_sanitize.c). */
+	p[3] = 0x40 | 0x10;
 	return 60;
 }
 
@@ -165,6 +213,7 @@ static uint32_t (*const g_vpd_fn[256])(struct vt_scsi_lun *, uint8_t *) = {
 	[VT_SCSI_VPD_UNIT_SERIAL] = vpd_serial,
 	[VT_SCSI_VPD_DEVICE_ID] = vpd_device_id,
 	[VT_SCSI_VPD_EXTENDED_INQUIRY] = vpd_extended,
+	[VT_SCSI_VPD_THIRD_PARTY_COPY] = vpd_third_party_copy,
 	[VT_SCSI_VPD_BLOCK_LIMITS] = vpd_block_limits,
 	[VT_SCSI_VPD_BLOCK_CHARACTERISTICS] = vpd_block_characteristics,
 	[VT_SCSI_VPD_LB_PROVISIONING] = vpd_provisioning,

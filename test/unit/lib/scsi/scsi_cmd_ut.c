@@ -27,13 +27,14 @@ tur_sense(struct vt_scsi_port *port)
 static void
 unknown_opcode_and_short_cdb_are_refused(void)
 {
-	uint8_t op[6] = { 0xc0 }, orw[16] = { 0x8b }, rd[10] = { VT_SCSI_OP_READ_10 };
+	/* 0x8c: READ ATTRIBUTE, a 16-byte opcode vtarget does not implement. */
+	uint8_t op[6] = { 0xc0 }, rattr[16] = { 0x8c }, rd[10] = { VT_SCSI_OP_READ_10 };
 	struct ut_cmd c;
 
 	ut_fix_setup(&g_f, "ut_cmd");
 	UT_EXPECT_CHECK(&c, g_f.a, op, NONE, NULL, 0, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_COMMAND_OPCODE);
-	UT_EXPECT_CHECK(&c, g_f.a, orw, NONE, NULL, 0, UT_ILLEGAL,
+	UT_EXPECT_CHECK(&c, g_f.a, rattr, NONE, NULL, 0, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_COMMAND_OPCODE);
 	memset(&c, 0, sizeof(c));
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, rd, 10, NONE, NULL, 0), VT_SCSI_STATUS_GOOD);

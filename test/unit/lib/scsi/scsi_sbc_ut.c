@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Block commands (scsi_sbc.c, scsi_sbc_prov.c) on a malloc bdev through the dispatcher. */
 #include "test/unit/lib/scsi/ut_scsi.h"
+#include "lib/scsi/scsi_internal.h"
 
 static struct ut_fix g_f;
 static uint8_t g_buf[64 * 1024];
@@ -417,23 +418,167 @@ write_same_replicates_unmaps_and_zeroes(void)
 }
 
 static void
-get_lba_status_reports_mapped_to_the_end(void)
+get_lba_status_reports_mapped_and_deallocated_extents(void)
 {
 	uint8_t cdb[16] = { VT_SCSI_OP_SERVICE_ACTION_IN_16, VT_SCSI_SAI_GET_LBA_STATUS };
-	uint8_t data[24];
+	uint8_t data[8 + 16 * 8], c10[10], um[24] = { 0, 22, 0, 16 };
 	struct ut_cmd c;
 
 	setup();
+	/* Blocks 40-59 written, then 50-51 unmapped; the rest never written (deallocated). */
+	fill(g_buf, 20 * UT_BS, 3);
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0, 40, 20);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, 20 * UT_BS);
+	vt_scsi_put64(&um[8], 50);
+	vt_scsi_put32(&um[16], 2);
+	cdb10(c10, VT_SCSI_OP_UNMAP, 0, 0, 0);
+	vt_scsi_put16(&c10[7], sizeof(um));
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, um, sizeof(um));
 	vt_scsi_put64(&cdb[2], 48);
 	vt_scsi_put32(&cdb[10], sizeof(data));
+	memset(data, 0xee, sizeof(data));
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, data, sizeof(data));
+	/* Four extents, then the end of the medium: 4 + 4 * 16 bytes follow the length. */
+	CU_ASSERT_EQUAL(vt_scsi_get32(data), 4 + 4 * 16);
+	CU_ASSERT_EQUAL(c.task.data_transferred, 8 + 4 * 16);
+	CU_ASSERT_EQUAL(vt_scsi_get64(&data[8]), 48);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[16]), 2);
+	CU_ASSERT_EQUAL(data[20] & 0x0f, 0);
+	CU_ASSERT_EQUAL(vt_scsi_get64(&data[24]), 50);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[32]), 2);
+	CU_ASSERT_EQUAL(data[36] & 0x0f, 1);
+	CU_ASSERT_EQUAL(vt_scsi_get64(&data[40]), 52);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[48]), 8);
+	CU_ASSERT_EQUAL(data[52] & 0x0f, 0);
+	CU_ASSERT_EQUAL(vt_scsi_get64(&data[56]), 60);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[64]), UT_BLOCKS - 60);
+	CU_ASSERT_EQUAL(data[68] & 0x0f, 1);
+	/* An allocation length for one descriptor gets the first extent only. */
+	vt_scsi_put32(&cdb[10], 24);
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, data, 24);
 	CU_ASSERT_EQUAL(vt_scsi_get32(data), 20);
 	CU_ASSERT_EQUAL(vt_scsi_get64(&data[8]), 48);
-	CU_ASSERT_EQUAL(vt_scsi_get32(&data[16]), UT_BLOCKS - 48);
-	CU_ASSERT_EQUAL(data[20] & 0x0f, 0);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[16]), 2);
 	vt_scsi_put64(&cdb[2], UT_BLOCKS);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, IN, data, sizeof(data), UT_ILLEGAL,
 			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	teardown();
+}
+
+static void
+read_defect_data_returns_an_empty_list_in_the_requested_format(void)
+{
+	uint8_t c10[10] = { VT_SCSI_OP_READ_DEFECT_DATA_10, 0, 0x18 | 0x03 };
+	uint8_t c12[12] = { VT_SCSI_OP_READ_DEFECT_DATA_12, 0x10 | 0x05 };
+	uint8_t data[32];
+	struct ut_cmd c;
+
+	setup();
+	vt_scsi_put16(&c10[7], sizeof(data));
+	memset(data, 0xee, sizeof(data));
+	UT_EXPECT_GOOD(&c, g_f.a, c10, IN, data, sizeof(data));
+	/* PLISTV, GLISTV, long block format; DEFECT LIST LENGTH 0. */
+	CU_ASSERT_EQUAL(c.task.data_transferred, 4);
+	CU_ASSERT_EQUAL(data[1], 0x1b);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&data[2]), 0);
+	vt_scsi_put32(&c12[2], 7);	/* any address descriptor index */
+	vt_scsi_put32(&c12[6], sizeof(data));
+	memset(data, 0xee, sizeof(data));
+	UT_EXPECT_GOOD(&c, g_f.a, c12, IN, data, sizeof(data));
+	CU_ASSERT_EQUAL(c.task.data_transferred, 8);
+	CU_ASSERT_EQUAL(data[1], 0x15);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&data[4]), 0);
+	/* Format 111b is reserved. */
+	c10[2] = 0x07;
+	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, data, sizeof(data), UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	c12[1] = 0x07;
+	UT_EXPECT_CHECK(&c, g_f.a, c12, IN, data, sizeof(data), UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	teardown();
+}
+
+static void
+orwrite_ors_the_data_into_the_blocks(void)
+{
+	uint8_t c16[16], c10[10];
+	struct ut_cmd c;
+
+	setup();
+	memset(g_buf, 0x0f, 4 * UT_BS);
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0, 30, 4);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, 4 * UT_BS);
+	memset(g_buf, 0x30, 4 * UT_BS);
+	g_buf[UT_BS + 1] = 0xc0;
+	cdb16(c16, VT_SCSI_OP_ORWRITE_16, 0x08, 30, 4);		/* FUA */
+	UT_EXPECT_GOOD(&c, g_f.a, c16, OUT, g_buf, 4 * UT_BS);
+	CU_ASSERT_EQUAL(c.task.data_transferred, 4 * UT_BS);
+	cdb10(c10, VT_SCSI_OP_READ_10, 0, 30, 4);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, IN, g_rbuf, 4 * UT_BS);
+	CU_ASSERT_EQUAL(g_rbuf[0], 0x3f);
+	CU_ASSERT_EQUAL(g_rbuf[UT_BS + 1], 0xcf);
+	CU_ASSERT_EQUAL(g_rbuf[4 * UT_BS - 1], 0x3f);
+	/* 0 blocks: nothing; ORPROTECT: no protection information; the range is checked. */
+	cdb16(c16, VT_SCSI_OP_ORWRITE_16, 0, 30, 0);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, NONE, NULL, 0);
+	cdb16(c16, VT_SCSI_OP_ORWRITE_16, 0x20, 30, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb16(c16, VT_SCSI_OP_ORWRITE_16, 0, UT_BLOCKS - 1, 2);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, 2 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	teardown();
+}
+
+static void
+wa16(uint8_t *cdb, uint8_t flags, uint64_t lba, uint16_t boundary, uint16_t n)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = VT_SCSI_OP_WRITE_ATOMIC_16;
+	cdb[1] = flags;
+	vt_scsi_put64(&cdb[2], lba);
+	vt_scsi_put16(&cdb[10], boundary);
+	vt_scsi_put16(&cdb[12], n);
+}
+
+static void
+write_atomic_writes_within_the_block_limits(void)
+{
+	uint8_t c16[16], c10[10], inq[6] = { VT_SCSI_OP_INQUIRY, 0x01, VT_SCSI_VPD_BLOCK_LIMITS, 0,
+					      64, 0 };
+	uint8_t vpd[64];
+	struct ut_cmd c;
+
+	setup();
+	/* Block Limits: MAXIMUM ATOMIC TRANSFER LENGTH, no alignment, granularity, boundary. */
+	UT_EXPECT_GOOD(&c, g_f.a, inq, IN, vpd, sizeof(vpd));
+	CU_ASSERT_EQUAL(vt_scsi_get32(&vpd[44]), SCSI_MAX_ATOMIC_XFER_BYTES / UT_BS);
+	CU_ASSERT(vt_scsi_get32(&vpd[44]) <= vt_scsi_get32(&vpd[8]));
+	for (int i = 48; i < 64; i++) {
+		CU_ASSERT_EQUAL(vpd[i], 0);
+	}
+	fill(g_buf, 3 * UT_BS, 9);
+	wa16(c16, 0x18, 70, 0, 3);		/* DPO FUA */
+	UT_EXPECT_GOOD(&c, g_f.a, c16, OUT, g_buf, 3 * UT_BS);
+	cdb10(c10, VT_SCSI_OP_READ_10, 0, 70, 3);
+	UT_EXPECT_GOOD(&c, g_f.a, c10, IN, g_rbuf, 3 * UT_BS);
+	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, 3 * UT_BS), 0);
+	wa16(c16, 0, 70, 0, 0);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, NONE, NULL, 0);
+	/* Longer than the atomic limit, an atomic boundary, WRPROTECT: INVALID FIELD IN CDB. */
+	wa16(c16, 0, 0, 0, SCSI_MAX_ATOMIC_XFER_BYTES / UT_BS + 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	CU_ASSERT_EQUAL(c.task.sense[15], 0xc0);	/* SKSV, C/D: a field of the CDB */
+	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 12);
+	wa16(c16, 0, 70, 1, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	wa16(c16, 0x40, 70, 0, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	wa16(c16, 0, UT_BLOCKS + 1, 0, 0);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, NONE, NULL, 0, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
 	teardown();
 }
 
@@ -620,6 +765,12 @@ write_to_read_only_lun_is_protected_before_buffer_checks(void)
 			UT_SK(VT_SCSI_SENSE_DATA_PROTECT, VT_SCSI_ASC_WRITE_PROTECTED));
 	cdb10(rd, VT_SCSI_OP_READ_10, 0, 0, 1);
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, rd, 10, IN, g_rbuf, UT_BS), VT_SCSI_STATUS_GOOD);
+	/* A read-only bdev that cannot unmap either (a read-only file): still WRITE PROTECTED. */
+	g_f.dev->luns[1]->unmap = false;
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, ws, 10, OUT, g_buf, UT_BS),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_DATA_PROTECT, VT_SCSI_ASC_WRITE_PROTECTED));
 	remove_lun1(ro);
 	teardown();
 }
@@ -665,7 +816,10 @@ main(void)
 	CU_ADD_TEST(s, compare_and_write_is_conditional);
 	CU_ADD_TEST(s, unmap_zeroes_listed_ranges_and_checks_the_list);
 	CU_ADD_TEST(s, write_same_replicates_unmaps_and_zeroes);
-	CU_ADD_TEST(s, get_lba_status_reports_mapped_to_the_end);
+	CU_ADD_TEST(s, get_lba_status_reports_mapped_and_deallocated_extents);
+	CU_ADD_TEST(s, read_defect_data_returns_an_empty_list_in_the_requested_format);
+	CU_ADD_TEST(s, orwrite_ors_the_data_into_the_blocks);
+	CU_ADD_TEST(s, write_atomic_writes_within_the_block_limits);
 	CU_ADD_TEST(s, write_same_zero_blocks_runs_to_the_end_of_the_medium);
 	CU_ADD_TEST(s, write_same_zero_blocks_past_the_end_is_lba_out_of_range);
 	CU_ADD_TEST(s, write_same_beyond_maximum_length_is_invalid_field);

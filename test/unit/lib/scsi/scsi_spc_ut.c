@@ -55,9 +55,9 @@ inquiry_vpd_pages_are_consistent(void)
 
 	ut_fix_setup(&g_f, "ut_spc");
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, g_data, 4096);
-	CU_ASSERT_EQUAL(g_data[3], 7);
-	memcpy(pages, &g_data[4], 7);
-	for (int i = 0; i < 7; i++) {
+	CU_ASSERT_EQUAL(g_data[3], 8);	/* 00h 80h 83h 86h 8Fh B0h B1h B2h */
+	memcpy(pages, &g_data[4], 8);
+	for (int i = 0; i < 8; i++) {
 		cdb[2] = pages[i];
 		UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, g_data, 4096);
 		CU_ASSERT_EQUAL(g_data[1], pages[i]);

@@ -149,4 +149,68 @@ ut_fix_teardown(struct ut_fix *f)
 	CU_ASSERT(ut_poll_until(&del, 1));
 }
 
+/* ---- long-running commands and task management (scsi_xcopy_ut, scsi_sanitize_ut) ----------- */
+
+/* Queues cdb like ut_run without waiting; the caller polls c->done. iov must outlive the task. */
+static inline void
+ut_start(struct ut_cmd *c, struct iovec *iov, struct vt_scsi_port *port, const uint8_t *cdb,
+	 uint32_t cdb_len, enum vt_scsi_dir dir, void *buf, uint32_t len, uint64_t tag)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->task.cdb, cdb, cdb_len);
+	c->task.cdb_len = cdb_len < 16 ? 16 : cdb_len;
+	c->task.tag = tag;
+	iov->iov_base = buf;
+	iov->iov_len = len;
+	c->task.iovs = iov;
+	c->task.iovcnt = 1;
+	c->task.dir = dir;
+	c->task.transfer_len = len;
+	c->task.cb = ut_task_cb;
+	c->task.cb_arg = c;
+	vt_scsi_dev_queue_task(port, &c->task);
+}
+
+struct ut_tmf_req {
+	struct vt_scsi_tmf tmf;
+	int done;
+};
+
+static void
+ut_tmf_req_cb(struct vt_scsi_tmf *tmf)
+{
+	((struct ut_tmf_req *)tmf)->done++;
+}
+
+/* Runs a task management function to its end; returns its response. */
+static inline enum vt_scsi_tmf_response
+ut_tmf_send(struct vt_scsi_port *port, enum vt_scsi_tmf_func func, uint64_t lun, uint64_t tag)
+{
+	struct ut_tmf_req t;
+
+	memset(&t, 0, sizeof(t));
+	t.tmf.func = func;
+	t.tmf.lun_id = lun;
+	t.tmf.tag = tag;
+	t.tmf.cb = ut_tmf_req_cb;
+	vt_scsi_port_task_mgmt(port, &t.tmf);
+	CU_ASSERT_FATAL(ut_poll_until(&t.done, 1));
+	return t.tmf.response;
+}
+
+/* Copies the first designation descriptor of LUN lun's VPD page 83h (4 + up to 20 bytes) to d. */
+static inline void
+ut_lun_designator(struct vt_scsi_port *port, uint64_t lun, uint8_t *d)
+{
+	uint8_t cdb[6] = { VT_SCSI_OP_INQUIRY, 1, VT_SCSI_VPD_DEVICE_ID, 0, 255, 0 };
+	uint8_t page[255];
+	struct ut_cmd c;
+
+	memset(page, 0, sizeof(page));
+	CU_ASSERT_EQUAL(ut_run(&c, port, lun, cdb, 6, VT_SCSI_DIR_FROM_DEV, page, sizeof(page)),
+			VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_FATAL(page[4 + 3] <= 20);
+	memcpy(d, &page[4], 4u + page[4 + 3]);
+}
+
 #endif
