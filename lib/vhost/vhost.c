@@ -210,16 +210,21 @@ delete_freed(void *arg)
 	free(ctx);
 }
 
+static void
+delete_backend_done(void *arg)
+{
+	while (vt_send_msg(0, delete_freed, arg) == -ENOMEM) {
+		usleep(100);
+	}
+}
+
 /* On the controller's reactor: the personality lets go of its resources. */
 static void
 delete_backend(void *arg)
 {
 	struct delete_ctx *ctx = arg;
 
-	ctx->c->ops->remove(ctx->c);
-	while (vt_send_msg(0, delete_freed, ctx) == -ENOMEM) {
-		usleep(100);
-	}
+	ctx->c->ops->remove(ctx->c, delete_backend_done, ctx);
 }
 
 /* Reactor 0, every session freed. */

@@ -74,6 +74,8 @@ struct blk_ctrlr {
 	bool write_zeroes;		/* VIRTIO_BLK_F_WRITE_ZEROES offered */
 	bool free_on_release;		/* removal came while the release was deferred */
 	struct vt_defer release_defer;
+	void (*removed_fn)(void *arg);	/* the removal's continuation, after the release */
+	void *removed_arg;
 
 	/* Set at creation, read anywhere. */
 	struct vhost_ctrlr *ctrlr;
@@ -267,7 +269,11 @@ blk_release_deferred(void *arg)
 
 	blk_release(bc);
 	if (bc->free_on_release) {
+		void (*fn)(void *arg) = bc->removed_fn;
+		void *fn_arg = bc->removed_arg;
+
 		blk_free(bc);
+		fn(fn_arg);
 	}
 }
 
@@ -764,18 +770,22 @@ vhost_blk_backend_create(struct vhost_ctrlr *c, const char *dev_name, bool reado
 }
 
 static void
-blk_remove(struct vhost_ctrlr *c)
+blk_remove(struct vhost_ctrlr *c, void (*done)(void *arg), void *arg)
 {
 	struct blk_ctrlr *bc = c->backend;
 
 	c->backend = NULL;
 	bc->ctrlr = NULL;
 	if (bc->release_defer.queued) {
-		bc->free_on_release = true;	/* the deferred release frees it */
+		/* The deferred release frees it and goes on with the removal. */
+		bc->free_on_release = true;
+		bc->removed_fn = done;
+		bc->removed_arg = arg;
 		return;
 	}
 	blk_release(bc);
 	blk_free(bc);
+	done(arg);
 }
 
 /* ---- JSON (reactor 0) ------------------------------------------------------------------------ */

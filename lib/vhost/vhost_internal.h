@@ -86,12 +86,19 @@ struct vhost_backend_ops {
 	/* Reactor 0: one {"method", "params"} object that recreates the controller; optional. */
 	void (*write_config_json)(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
 	/*
-	 * Reactor side: queue q stops fetching; requests the personality keeps without an end in
-	 * sight (virtio-scsi's event buffers) must be answered now so the queue drains. Optional.
+	 * Reactor side, optional: true for a queue whose buffers the personality takes itself, one
+	 * at a time when it has something to put in them (virtio-scsi's event queue). The poller
+	 * never fetches from such a queue; it calls queue_demand_poll instead (which returns
+	 * VT_POLLER_BUSY or VT_POLLER_IDLE and takes buffers with vhost_queue_take). Buffers stay
+	 * in the guest's ring until then, so a queue stop and restart (GET_VRING_BASE) loses none.
 	 */
-	void (*queue_stop)(struct vhost_queue *q);
-	/* Controller's reactor, once no session is left: releases ctrlr->backend. */
-	void (*remove)(struct vhost_ctrlr *c);
+	bool (*queue_on_demand)(uint16_t index);
+	int (*queue_demand_poll)(struct vhost_queue *q);
+	/*
+	 * Controller's reactor, once no session is left: releases ctrlr->backend (bdev claims
+	 * included), then calls done(arg) on this reactor, now or later.
+	 */
+	void (*remove)(struct vhost_ctrlr *c, void (*done)(void *arg), void *arg);
 };
 
 /* ---- controllers ------------------------------------------------------------------------- */
@@ -244,6 +251,7 @@ struct vhost_queue {
 	bool stopping;
 	bool detached;			/* replaced while stopping: freed once drained */
 	bool no_kicks;			/* interrupt mode without a kick fd: always polled */
+	bool on_demand;			/* the personality takes buffers itself (ops) */
 	uint16_t index;
 
 	/* Cold. */
@@ -373,6 +381,16 @@ void vhost_session_destroy_msg(void *arg);
 void vhost_req_done(struct vhost_req *req, uint32_t used_len);
 /* A request that cannot be answered: the queue stops (the device needs a reset). */
 void vhost_req_fail_queue(struct vhost_req *req, const char *why);
+/*
+ * Reactor side, for on-demand queues: the next chain the guest made available as a request
+ * (req->chain.err set for a malformed one: answer it with vhost_req_fail_queue), or NULL when
+ * there is none, the queue is not running or its requests are all taken.
+ */
+struct vhost_req *vhost_queue_take(struct vhost_queue *q);
+/* Publishes the used entries pushed since the last publish and notifies the guest if needed. */
+void vhost_queue_flush(struct vhost_queue *q);
+/* The running queue idx of session s, or NULL. */
+struct vhost_queue *vhost_session_queue(struct vhost_session *s, uint16_t idx);
 
 /* For logs: "<ctrlr>.<id> q<idx>". */
 static inline const char *

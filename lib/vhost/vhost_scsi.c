@@ -49,7 +49,10 @@ _Static_assert(sizeof(struct virtio_scsi_config) <= VHOST_USER_MAX_CONFIG_SIZE,
 struct scsi_target {
 	struct vt_scsi_dev *dev;	/* NULL: no target with this number */
 	char *bdev_name;
-	bool removing;			/* LUN removal under way: answers as if empty */
+	bool removing;			/* hot-detach under way: answers as if empty */
+	bool lun_gone;			/* lib/scsi finished the LUN's removal */
+	void (*removed_cb)(void *arg, int rc);	/* the remove RPC waiting for the end */
+	void *removed_arg;
 };
 
 struct scsi_ctrlr {
@@ -57,18 +60,33 @@ struct scsi_ctrlr {
 	struct scsi_target tgt[VHOST_SCSI_MAX_TARGETS];
 	char port_name[32];		/* the guest initiator's port name (stable per controller) */
 	atomic_bool started;
-	uint32_t removals;		/* LUN removals under way while the controller goes */
+	/* The management poller: frees removed targets once nothing references them. */
+	struct vt_poller *mgmt_poller;
+	uint32_t nremoving;		/* targets being removed */
+	void (*deleted_fn)(void *arg);	/* the controller is being deleted: call when empty */
+	void *deleted_arg;
 	/* Guards tgt[].dev / bdev_name against the JSON dumps on reactor 0. */
 	pthread_mutex_t lock;
 	struct virtio_scsi_config cfg;	/* constant */
 };
 
-/* Per session: the initiator's ports, one per target, created on first use. */
+struct scsi_event {
+	uint32_t event;
+	uint32_t target;
+	uint32_t reason;
+};
+
+/*
+ * Per session: the initiator's ports, one per target, created on first use, and the events not
+ * yet delivered (a ring of VHOST_SCSI_MAX_PENDING_EVENTS; when it is full the newest is dropped
+ * and the next one delivered carries VIRTIO_SCSI_T_EVENTS_MISSED).
+ */
 struct scsi_session {
 	struct scsi_ctrlr *sc;
 	struct vt_scsi_port *port[VHOST_SCSI_MAX_TARGETS];
-	struct vhost_req *evbuf[VHOST_SCSI_MAX_EVENT_BUFS];	/* posted event buffers */
-	uint32_t nevbuf;
+	struct scsi_event ev[VHOST_SCSI_MAX_PENDING_EVENTS];
+	uint32_t ev_head;
+	uint32_t ev_count;
 	bool events_missed;
 };
 
@@ -525,66 +543,124 @@ scsi_ctrl_submit(struct vhost_req *req, struct scsi_session *ss)
 
 /* ---- event queue ----------------------------------------------------------------------------- */
 
-static void
-scsi_event_buf(struct vhost_req *req, struct scsi_session *ss)
+/*
+ * The event queue is an on-demand queue (vhost_internal.h): its buffers stay in the guest's ring
+ * until an event is there to fill one, so stopping and restarting the ring (QEMU does at guest
+ * boot) loses none of them. Returns how many events went out.
+ */
+static uint32_t
+scsi_event_flush(struct vhost_session *s, struct scsi_session *ss)
 {
-	if (ss == NULL || ss->nevbuf == VHOST_SCSI_MAX_EVENT_BUFS ||
-	    req->chain.write_len < sizeof(struct virtio_scsi_event)) {
-		/* Not kept: given back unused. */
-		vhost_req_done(req, 0);
-		return;
+	struct vhost_queue *q = vhost_session_queue(s, VHOST_SCSI_EVENT_QUEUE);
+	struct virtio_scsi_event ev;
+	struct vhost_req *req;
+	uint32_t sent = 0;
+
+	if (q == NULL) {
+		return 0;
 	}
-	ss->evbuf[ss->nevbuf++] = req;
+	while (ss->ev_count > 0 && (req = vhost_queue_take(q)) != NULL) {
+		const struct scsi_event *e = &ss->ev[ss->ev_head];
+		uint32_t event = e->event;
+
+		if (req->chain.err != VHOST_VQ_OK) {
+			vhost_req_fail_queue(req, vhost_vq_err_str(req->chain.err));
+			break;
+		}
+		if (req->chain.write_len < sizeof(ev)) {
+			/* Too small for an event: given back unused. */
+			VT_DEBUGLOG(vhost, "session %s: event buffer of %" PRIu32 " bytes skipped\n",
+				    s->name, req->chain.write_len);
+			vhost_req_done(req, 0);
+			continue;
+		}
+		if (ss->events_missed) {
+			event |= VIRTIO_SCSI_T_EVENTS_MISSED;
+			ss->events_missed = false;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.event = htole32(event);
+		ev.lun[0] = 1;
+		ev.lun[1] = (uint8_t)e->target;
+		ev.reason = htole32(e->reason);
+		vt_iov_from_buf(&req->chain.iov[req->chain.nreadable],
+				(int)(req->chain.niov - req->chain.nreadable), &ev, sizeof(ev));
+		vhost_req_done(req, sizeof(ev));
+		ss->ev_head = (ss->ev_head + 1) % VHOST_SCSI_MAX_PENDING_EVENTS;
+		ss->ev_count--;
+		sent++;
+	}
+	vhost_queue_flush(q);
+	return sent;
 }
 
 int
 vhost_scsi_send_event(struct vhost_session *s, uint32_t event, uint32_t target, uint32_t reason)
 {
 	struct scsi_session *ss = s->backend_ctx;
-	struct virtio_scsi_event ev;
-	struct vhost_req *req;
+	struct scsi_event *e;
+	int rc = 0;
 
-	if (ss == NULL || ss->nevbuf == 0) {
-		if (ss != NULL) {
-			ss->events_missed = true;
-		}
-		return -ENOBUFS;
+	if (ss == NULL) {
+		return -ENODEV;
 	}
-	req = ss->evbuf[0];
-	ss->nevbuf--;
-	memmove(&ss->evbuf[0], &ss->evbuf[1], ss->nevbuf * sizeof(ss->evbuf[0]));
-	memset(&ev, 0, sizeof(ev));
-	if (ss->events_missed) {
-		event |= VIRTIO_SCSI_T_EVENTS_MISSED;
-		ss->events_missed = false;
+	if (ss->ev_count == VHOST_SCSI_MAX_PENDING_EVENTS) {
+		/* The guest posts no buffers: the next event delivered says some were lost. */
+		ss->events_missed = true;
+		rc = -ENOBUFS;
+	} else {
+		e = &ss->ev[(ss->ev_head + ss->ev_count) % VHOST_SCSI_MAX_PENDING_EVENTS];
+		e->event = event;
+		e->target = target;
+		e->reason = reason;
+		ss->ev_count++;
 	}
-	ev.event = htole32(event);
-	ev.lun[0] = 1;
-	ev.lun[1] = (uint8_t)target;
-	ev.reason = htole32(reason);
-	vt_iov_from_buf(&req->chain.iov[req->chain.nreadable],
-			(int)(req->chain.niov - req->chain.nreadable), &ev, sizeof(ev));
-	vhost_req_done(req, sizeof(ev));
-	return 0;
+	scsi_event_flush(s, ss);
+	return rc;
 }
 
-static void
-scsi_queue_stop(struct vhost_queue *q)
+static bool
+scsi_queue_on_demand(uint16_t index)
+{
+	return index == VHOST_SCSI_EVENT_QUEUE;
+}
+
+static int
+scsi_queue_demand_poll(struct vhost_queue *q)
 {
 	struct scsi_session *ss = q->s->backend_ctx;
 
-	if (ss == NULL || q->index != 1) {
+	if (ss == NULL || ss->ev_count == 0) {
+		return VT_POLLER_IDLE;
+	}
+	return scsi_event_flush(q->s, ss) > 0 ? VT_POLLER_BUSY : VT_POLLER_IDLE;
+}
+
+/*
+ * Sends an event about target num to every session of c that negotiated feature (HOTPLUG for
+ * transport resets, CHANGE for parameter changes). Controller's reactor.
+ */
+static void
+scsi_notify_sessions(struct vhost_ctrlr *c, uint64_t feature, uint32_t event, uint32_t num,
+		     uint32_t reason)
+{
+	struct vhost_session *s;
+
+	if (c == NULL) {
 		return;
 	}
-	while (ss->nevbuf > 0) {
-		struct vhost_req *req = ss->evbuf[--ss->nevbuf];
-
-		if (req->q == q) {
-			vhost_req_done(req, 0);
-		} else {
-			ss->evbuf[ss->nevbuf] = NULL;	/* cannot happen: one event queue */
+	pthread_mutex_lock(&g_vhost_mutex);
+	TAILQ_FOREACH(s, &c->sessions, link) {
+		if (s->backend_ctx == NULL || !(s->snap.features & (1ull << feature))) {
+			continue;
+		}
+		if (vhost_scsi_send_event(s, event, num, reason) == -ENOBUFS) {
+			VT_WARNLOG("session %s: event queue full, event %#" PRIx32 " for target %"
+				   PRIu32 " dropped (the guest will be told events were missed)\n",
+				   s->name, event, num);
 		}
 	}
+	pthread_mutex_unlock(&g_vhost_mutex);
 }
 
 /* ---- requests ---------------------------------------------------------------------------------- */
@@ -600,10 +676,11 @@ scsi_submit(struct vhost_req *req)
 	}
 	if (vt_likely(req->q->index >= VHOST_SCSI_FIRST_REQ_QUEUE)) {
 		scsi_cmd_submit(req, ss);
-	} else if (req->q->index == 0) {
+	} else if (req->q->index == VHOST_SCSI_CTRL_QUEUE) {
 		scsi_ctrl_submit(req, ss);
 	} else {
-		scsi_event_buf(req, ss);
+		/* The event queue is on demand: never popped by the poller. */
+		vhost_req_fail_queue(req, "a request on the event queue");
 	}
 }
 
@@ -639,32 +716,8 @@ scsi_session_stop(struct vhost_session *s)
 
 /* ---- targets (the controller's reactor) ------------------------------------------------------- */
 
-static bool
-scsi_has_sessions(struct vhost_ctrlr *c)
-{
-	bool any;
-
-	pthread_mutex_lock(&g_vhost_mutex);
-	any = !TAILQ_EMPTY(&c->sessions);
-	pthread_mutex_unlock(&g_vhost_mutex);
-	return any;
-}
-
-/* Tells every session's guest to rescan target num (hot-attach). */
-static void
-scsi_notify_rescan(struct vhost_ctrlr *c, uint32_t num)
-{
-	struct vhost_session *s;
-
-	pthread_mutex_lock(&g_vhost_mutex);
-	TAILQ_FOREACH(s, &c->sessions, link) {
-		if (s->backend_ctx != NULL) {
-			vhost_scsi_send_event(s, VIRTIO_SCSI_T_TRANSPORT_RESET, num,
-					      VIRTIO_SCSI_EVT_RESET_RESCAN);
-		}
-	}
-	pthread_mutex_unlock(&g_vhost_mutex);
-}
+static void scsi_target_hotremove(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
+static void scsi_target_resized(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
 
 int
 vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, char *err,
@@ -693,7 +746,8 @@ vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, cha
 			return -ENOSPC;
 		}
 	} else if (sc->tgt[num].dev != NULL) {
-		snprintf(err, errlen, "target %d of controller '%s' is in use", num, c->name);
+		snprintf(err, errlen, "target %d of controller '%s' is %s", num, c->name,
+			 sc->tgt[num].removing ? "being removed" : "in use");
 		return -EEXIST;
 	}
 	snprintf(name, sizeof(name), "%s.%d", c->name, num);
@@ -707,7 +761,7 @@ vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, cha
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = vt_scsi_dev_add_lun(dev, bdev_name, 0, NULL, NULL);
+	rc = vt_scsi_dev_add_lun(dev, bdev_name, 0, scsi_target_hotremove, sc);
 	if (rc < 0) {
 		vt_scsi_dev_destroy(dev);
 		free(bname);
@@ -721,48 +775,191 @@ vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, cha
 		}
 		return rc;
 	}
+	vt_scsi_dev_set_lun_resize_cb(dev, 0, scsi_target_resized, sc);
 	pthread_mutex_lock(&sc->lock);
 	sc->tgt[num].dev = dev;
 	sc->tgt[num].bdev_name = bname;
 	sc->tgt[num].removing = false;
+	sc->tgt[num].lun_gone = false;
 	pthread_mutex_unlock(&sc->lock);
 	VT_NOTICELOG("vhost controller '%s': target %d is bdev '%s'\n", c->name, num, bdev_name);
-	scsi_notify_rescan(c, (uint32_t)num);
+	/* Hot-attach: the guests rescan the target (the LUN reports POWER ON to them first). */
+	scsi_notify_sessions(c, VIRTIO_SCSI_F_HOTPLUG, VIRTIO_SCSI_T_TRANSPORT_RESET,
+			     (uint32_t)num, VIRTIO_SCSI_EVT_RESET_RESCAN);
 	return num;
 }
 
-struct remove_ctx {
-	struct scsi_ctrlr *sc;
-	uint32_t num;
-	void (*cb)(void *arg, int rc);
-	void *arg;
-};
-
+/* The bdev behind a target changed size: guests that negotiated CHANGE re-read the capacity. */
 static void
-scsi_target_free(struct scsi_ctrlr *sc, uint32_t num)
+scsi_target_resized(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg)
 {
-	struct vt_scsi_dev *dev = sc->tgt[num].dev;
-	char *bname = sc->tgt[num].bdev_name;
+	struct scsi_ctrlr *sc = arg;
+	uint32_t num = vt_scsi_dev_get_id(dev);
 
-	pthread_mutex_lock(&sc->lock);
-	sc->tgt[num].dev = NULL;
-	sc->tgt[num].bdev_name = NULL;
-	sc->tgt[num].removing = false;
-	pthread_mutex_unlock(&sc->lock);
-	if (dev != NULL && vt_scsi_dev_destroy(dev) != 0) {
-		VT_ERRLOG("scsi device of target %" PRIu32 " still busy\n", num);
+	(void)lun_id;
+	VT_NOTICELOG("vhost controller '%s': bdev '%s' of target %" PRIu32 " was resized\n",
+		     sc->ctrlr != NULL ? sc->ctrlr->name : "?", sc->tgt[num].bdev_name, num);
+	/* reason: ASC in bits 0-7, ASCQ in bits 8-15 (CAPACITY DATA HAS CHANGED) */
+	scsi_notify_sessions(sc->ctrlr, VIRTIO_SCSI_F_CHANGE, VIRTIO_SCSI_T_PARAM_CHANGE, num,
+			     (VT_SCSI_ASC_CAPACITY_DATA_CHANGED >> 8) |
+			     ((VT_SCSI_ASC_CAPACITY_DATA_CHANGED & 0xff) << 8));
+}
+
+/* lib/scsi finished removing the LUN (no task in flight, bdev closed). */
+static void
+scsi_lun_gone(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg)
+{
+	struct scsi_ctrlr *sc = arg;
+
+	(void)lun_id;
+	sc->tgt[vt_scsi_dev_get_id(dev)].lun_gone = true;
+}
+
+/* Destroys every session's port of target num; false while one still has tasks in flight. */
+static bool
+scsi_target_release_ports(struct scsi_ctrlr *sc, uint32_t num)
+{
+	struct vhost_session *s;
+	bool all = true;
+
+	if (sc->ctrlr == NULL) {
+		return true;	/* deleted: no session is left */
 	}
-	free(bname);
+	pthread_mutex_lock(&g_vhost_mutex);
+	TAILQ_FOREACH(s, &sc->ctrlr->sessions, link) {
+		struct scsi_session *ss = s->backend_ctx;
+
+		if (ss == NULL || ss->port[num] == NULL) {
+			continue;
+		}
+		if (vt_scsi_port_destroy(ss->port[num]) == 0) {
+			ss->port[num] = NULL;
+		} else {
+			all = false;
+		}
+	}
+	pthread_mutex_unlock(&g_vhost_mutex);
+	return all;
 }
 
 static void
-scsi_lun_removed(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg)
+scsi_ctrlr_free(struct scsi_ctrlr *sc)
 {
-	struct remove_ctx *ctx = arg;
+	pthread_mutex_destroy(&sc->lock);
+	free(sc);
+}
 
-	scsi_target_free(ctx->sc, ctx->num);
-	ctx->cb(ctx->arg, 0);
-	free(ctx);
+/* Frees target num's device and name; runs the remove RPC's continuation. */
+static void
+scsi_target_free(struct scsi_ctrlr *sc, uint32_t num)
+{
+	struct scsi_target *t = &sc->tgt[num];
+	struct vt_scsi_dev *dev = t->dev;
+	char *bname = t->bdev_name;
+	void (*cb)(void *arg, int rc) = t->removed_cb;
+	void *cb_arg = t->removed_arg;
+
+	pthread_mutex_lock(&sc->lock);
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_unlock(&sc->lock);
+	if (vt_scsi_dev_destroy(dev) != 0) {
+		VT_ERRLOG("scsi device of target %" PRIu32 " still busy\n", num);
+	}
+	VT_NOTICELOG("vhost controller '%s': target %" PRIu32 " (bdev '%s') removed\n",
+		     sc->ctrlr != NULL ? sc->ctrlr->name : "(deleted)", num, bname);
+	free(bname);
+	sc->nremoving--;
+	if (cb != NULL) {
+		cb(cb_arg, 0);
+	}
+}
+
+/*
+ * The management poller (the controller's reactor, while a target is being removed): frees each
+ * removed target once lib/scsi closed its LUN and no session's port has a task in flight, then
+ * finishes a controller deletion waiting for that.
+ */
+static int
+scsi_mgmt_poll(void *arg)
+{
+	struct scsi_ctrlr *sc = arg;
+	int busy = VT_POLLER_IDLE;
+
+	for (uint32_t i = 0; i < VHOST_SCSI_MAX_TARGETS && sc->nremoving > 0; i++) {
+		struct scsi_target *t = &sc->tgt[i];
+
+		if (t->dev == NULL || !t->removing || !t->lun_gone) {
+			continue;
+		}
+		if (scsi_target_release_ports(sc, i)) {
+			scsi_target_free(sc, i);
+			busy = VT_POLLER_BUSY;
+		}
+	}
+	if (sc->nremoving == 0) {
+		void (*fn)(void *arg) = sc->deleted_fn;
+		void *fn_arg = sc->deleted_arg;
+
+		vt_poller_unregister(&sc->mgmt_poller);
+		if (fn != NULL) {
+			scsi_ctrlr_free(sc);
+			fn(fn_arg);
+		}
+	}
+	return busy;
+}
+
+/* Starts a hot-detach of target num (exists, not being removed). */
+static int
+scsi_target_begin_remove(struct scsi_ctrlr *sc, uint32_t num, void (*cb)(void *arg, int rc),
+			 void *arg)
+{
+	struct scsi_target *t = &sc->tgt[num];
+	int rc;
+
+	if (sc->mgmt_poller == NULL) {
+		sc->mgmt_poller = vt_poller_register(scsi_mgmt_poll, sc, VHOST_SCSI_MGMT_POLL_US,
+						     "vhost_scsi_mgmt");
+		if (sc->mgmt_poller == NULL) {
+			return -ENOMEM;
+		}
+	}
+	/* From now on new commands see no target; tasks in flight complete as usual. */
+	t->removing = true;
+	t->removed_cb = cb;
+	t->removed_arg = arg;
+	sc->nremoving++;
+	scsi_notify_sessions(sc->ctrlr, VIRTIO_SCSI_F_HOTPLUG, VIRTIO_SCSI_T_TRANSPORT_RESET, num,
+			     VIRTIO_SCSI_EVT_RESET_REMOVED);
+	rc = vt_scsi_dev_remove_lun(t->dev, 0, scsi_lun_gone, sc);
+	if (rc == -ENOENT) {
+		t->lun_gone = true;	/* no LUN left to close */
+	} else if (rc != 0) {
+		VT_ERRLOG("cannot remove the lun of target %" PRIu32 ": %s\n", num,
+			  vt_strerror(-rc));
+		t->lun_gone = true;
+	}
+	return 0;
+}
+
+/* The bdev under a target is going away (bdev_*_delete): the target is hot-detached. */
+static void
+scsi_target_hotremove(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg)
+{
+	struct scsi_ctrlr *sc = arg;
+	uint32_t num = vt_scsi_dev_get_id(dev);
+
+	(void)lun_id;
+	if (sc->tgt[num].dev != dev || sc->tgt[num].removing) {
+		return;
+	}
+	VT_NOTICELOG("vhost controller '%s': bdev '%s' of target %" PRIu32 " hot-removed; "
+		     "detaching the target\n", sc->ctrlr != NULL ? sc->ctrlr->name : "?",
+		     sc->tgt[num].bdev_name, num);
+	if (scsi_target_begin_remove(sc, num, NULL, NULL) != 0) {
+		/* No poller: the LUN still closes itself, the target stays listed but empty. */
+		vt_scsi_dev_remove_lun(dev, 0, NULL, NULL);
+	}
 }
 
 int
@@ -770,7 +967,6 @@ vhost_scsi_target_remove(struct vhost_ctrlr *c, uint32_t num, void (*cb)(void *a
 			 void *arg, char *err, size_t errlen)
 {
 	struct scsi_ctrlr *sc = c->backend;
-	struct remove_ctx *ctx;
 	int rc;
 
 	if (num >= VHOST_SCSI_MAX_TARGETS) {
@@ -787,35 +983,12 @@ vhost_scsi_target_remove(struct vhost_ctrlr *c, uint32_t num, void (*cb)(void *a
 			 num, c->name);
 		return -EALREADY;
 	}
-	if (scsi_has_sessions(c)) {
-		snprintf(err, errlen, "controller '%s' has a front end connected: hot-detach of a "
-			 "target is not supported yet", c->name);
-		return -EBUSY;
-	}
-	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	ctx->sc = sc;
-	ctx->num = num;
-	ctx->cb = cb;
-	ctx->arg = arg;
-	sc->tgt[num].removing = true;
-	rc = vt_scsi_dev_remove_lun(sc->tgt[num].dev, 0, scsi_lun_removed, ctx);
-	if (rc == -ENOENT) {
-		/* Its bdev went away before: the device has no LUN left. */
-		scsi_lun_removed(sc->tgt[num].dev, 0, ctx);
-		return 0;
-	}
+	rc = scsi_target_begin_remove(sc, num, cb, arg);
 	if (rc != 0) {
-		sc->tgt[num].removing = false;
-		free(ctx);
 		snprintf(err, errlen, "cannot remove target %" PRIu32 ": %s", num,
 			 vt_strerror(-rc));
-		return rc;
 	}
-	return 0;
+	return rc;
 }
 
 /* ---- controller life cycle ------------------------------------------------------------------- */
@@ -846,49 +1019,31 @@ vhost_scsi_backend_create(struct vhost_ctrlr *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* No session is left: every target goes (bdev claims released), then done(arg). */
 static void
-scsi_ctrlr_free(struct scsi_ctrlr *sc)
-{
-	pthread_mutex_destroy(&sc->lock);
-	free(sc);
-}
-
-static void
-scsi_remove_lun_done(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg)
-{
-	struct scsi_ctrlr *sc = arg;
-	uint32_t num = vt_scsi_dev_get_id(dev);
-
-	scsi_target_free(sc, num);
-	if (--sc->removals == 0) {
-		scsi_ctrlr_free(sc);
-	}
-}
-
-static void
-scsi_remove(struct vhost_ctrlr *c)
+scsi_remove(struct vhost_ctrlr *c, void (*done)(void *arg), void *arg)
 {
 	struct scsi_ctrlr *sc = c->backend;
 
 	c->backend = NULL;
 	sc->ctrlr = NULL;
-	sc->removals = 1;	/* this function's own reference */
 	for (uint32_t i = 0; i < VHOST_SCSI_MAX_TARGETS; i++) {
 		if (sc->tgt[i].dev == NULL || sc->tgt[i].removing) {
 			continue;
 		}
-		/* No session is left: the LUN goes at the next reactor iteration. */
-		sc->tgt[i].removing = true;
-		sc->removals++;
-		if (vt_scsi_dev_remove_lun(sc->tgt[i].dev, 0, scsi_remove_lun_done, sc) != 0) {
-			/* Its bdev went away before: the device has no LUN left. */
-			sc->removals--;
-			scsi_target_free(sc, i);
+		if (scsi_target_begin_remove(sc, i, NULL, NULL) != 0) {
+			/* Out of memory for the poller: close the LUN and drop the device now. */
+			vt_scsi_dev_remove_lun(sc->tgt[i].dev, 0, NULL, NULL);
 		}
 	}
-	if (--sc->removals == 0) {
+	if (sc->nremoving == 0) {
+		vt_poller_unregister(&sc->mgmt_poller);
 		scsi_ctrlr_free(sc);
+		done(arg);
+		return;
 	}
+	sc->deleted_fn = done;
+	sc->deleted_arg = arg;
 }
 
 bool
@@ -987,6 +1142,7 @@ const struct vhost_backend_ops g_vhost_scsi_ops = {
 	.get_config = scsi_get_config,
 	.dump_info_json = scsi_dump_info_json,
 	.write_config_json = scsi_write_config_json,
-	.queue_stop = scsi_queue_stop,
+	.queue_on_demand = scsi_queue_on_demand,
+	.queue_demand_poll = scsi_queue_demand_poll,
 	.remove = scsi_remove,
 };

@@ -12,7 +12,9 @@
 
 #define VHOST_SCSI_MAX_TARGETS 256
 #define VHOST_SCSI_TRANSPORT "vhost_user_scsi"
-/* Request queues start at this index (0: control queue, 1: event queue). */
+#define VHOST_SCSI_CTRL_QUEUE 0
+#define VHOST_SCSI_EVENT_QUEUE 1
+/* Request queues start at this index. */
 #define VHOST_SCSI_FIRST_REQ_QUEUE 2
 /* Data segments of one request (an indirect table of VHOST_VQ_INDIRECT_MIN_BOUND descriptors
  * holds them with the request and the response header). */
@@ -21,8 +23,10 @@
 #define VHOST_SCSI_CMD_PER_LUN 128u
 #define VHOST_SCSI_SENSE_SIZE 96u
 #define VHOST_SCSI_CDB_SIZE 32u
-/* Event buffers kept per session (the guest posts 8). */
-#define VHOST_SCSI_MAX_EVENT_BUFS 64
+/* Events kept per session while the guest has no event buffer posted. */
+#define VHOST_SCSI_MAX_PENDING_EVENTS 64
+/* Period of the management poller that frees removed targets. */
+#define VHOST_SCSI_MGMT_POLL_US 1000
 
 extern const struct vhost_backend_ops g_vhost_scsi_ops;
 
@@ -36,9 +40,11 @@ int vhost_scsi_backend_create(struct vhost_ctrlr *c, char *err, size_t errlen);
 int vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, char *err,
 			  size_t errlen);
 /*
- * Controller's reactor: removes a target; cb(arg, rc) runs once its LUN is gone (possibly before
- * this returns). Returns 0 (cb will run) or a negative errno with a message in err: -ENODEV (no
- * such target), -EINVAL (out of range), -EBUSY (a front end is connected: hot-detach is not done).
+ * Controller's reactor: hot-detaches a target. New commands to it get LOGICAL UNIT NOT SUPPORTED
+ * at once, every session that negotiated HOTPLUG gets a TRANSPORT_RESET / REMOVED event, and
+ * cb(arg, 0) runs once the management poller freed it (no task in flight, bdev closed). Returns
+ * 0 (cb will run) or a negative errno with a message in err: -ENODEV (no such target), -EINVAL
+ * (out of range), -EALREADY (being removed).
  */
 int vhost_scsi_target_remove(struct vhost_ctrlr *c, uint32_t num, void (*cb)(void *arg, int rc),
 			     void *arg, char *err, size_t errlen);
@@ -48,9 +54,10 @@ bool vhost_scsi_is_started(struct vhost_ctrlr *c);
 void vhost_scsi_set_started(struct vhost_ctrlr *c);
 
 /*
- * Session's reactor: posts a virtio-scsi event (VIRTIO_SCSI_T_*) about target (LUN 0) with
- * reason in one of the buffers the guest posted on the event queue. Without a buffer the event is
- * lost and the next one carries VIRTIO_SCSI_T_EVENTS_MISSED. Returns 0 or -ENOBUFS.
+ * Session's reactor: queues a virtio-scsi event (VIRTIO_SCSI_T_*) about target (LUN 0) with
+ * reason and delivers what is queued into the buffers the guest posted on the event queue. When
+ * VHOST_SCSI_MAX_PENDING_EVENTS wait already, the event is dropped (-ENOBUFS) and the next one
+ * delivered carries VIRTIO_SCSI_T_EVENTS_MISSED. Returns 0, -ENOBUFS or -ENODEV (no session).
  */
 int vhost_scsi_send_event(struct vhost_session *s, uint32_t event, uint32_t target,
 			  uint32_t reason);

@@ -111,12 +111,17 @@ create_undone(void *arg)
 }
 
 static void
+create_undo_backend_done(void *arg)
+{
+	send_msg(0, create_undone, arg);
+}
+
+static void
 create_undo_backend(void *arg)
 {
 	struct create_ctx *ctx = arg;
 
-	g_vhost_scsi_ops.remove(ctx->c);
-	send_msg(0, create_undone, ctx);
+	g_vhost_scsi_ops.remove(ctx->c, create_undo_backend_done, ctx);
 }
 
 static void

@@ -412,6 +412,62 @@ queue_poll_interrupt(struct vhost_queue *q)
 	return VT_POLLER_IDLE;
 }
 
+/* A queue the personality takes buffers from itself: only asks it whether it has work. */
+static int
+queue_poll_demand(struct vhost_queue *q)
+{
+	int busy = q->s->ctrlr->ops->queue_demand_poll(q);
+
+	if (q->dirty) {
+		queue_publish(q);
+	}
+	return busy;
+}
+
+struct vhost_req *
+vhost_queue_take(struct vhost_queue *q)
+{
+	struct vhost_req *req;
+	int rc;
+
+	if (!q->running || q->free == NULL || q->chain.iov == NULL) {
+		return NULL;
+	}
+	rc = vhost_vq_pop(&q->vq, q->mem, &q->chain);
+	if (rc == -EAGAIN && q->kicks_on && vhost_vq_kick_enable(&q->vq)) {
+		/* Re-armed at the ring's end (EVENT_IDX): the next buffer kicks; one came already. */
+		rc = vhost_vq_pop(&q->vq, q->mem, &q->chain);
+	}
+	if (rc == -EAGAIN) {
+		return NULL;
+	}
+	if (vt_unlikely(rc == -EIO)) {
+		queue_break(q, vhost_vq_err_str(vhost_vq_broken_reason(&q->vq)));
+		return NULL;
+	}
+	req = q->free;
+	q->free = req->next_free;
+	req_take_chain(q, req, rc);
+	q->inflight++;
+	return req;
+}
+
+void
+vhost_queue_flush(struct vhost_queue *q)
+{
+	if (q->dirty) {
+		queue_publish(q);
+	}
+}
+
+struct vhost_queue *
+vhost_session_queue(struct vhost_session *s, uint16_t idx)
+{
+	struct vhost_queue *q = idx < VHOST_MAX_QUEUES ? s->queues[idx] : NULL;
+
+	return q != NULL && q->running ? q : NULL;
+}
+
 static int
 session_poll(void *arg)
 {
@@ -419,13 +475,15 @@ session_poll(void *arg)
 	int busy = VT_POLLER_IDLE;
 
 	/* Backwards: a queue that breaks swaps the last one into its slot, already visited. */
-	if (s->interrupt_mode) {
-		for (uint32_t i = s->nrun; i-- > 0;) {
-			busy |= queue_poll_interrupt(s->run[i]);
-		}
-	} else {
-		for (uint32_t i = s->nrun; i-- > 0;) {
-			busy |= queue_poll(s->run[i]);
+	for (uint32_t i = s->nrun; i-- > 0;) {
+		struct vhost_queue *q = s->run[i];
+
+		if (vt_unlikely(q->on_demand)) {
+			busy |= queue_poll_demand(q);
+		} else if (s->interrupt_mode) {
+			busy |= queue_poll_interrupt(q);
+		} else {
+			busy |= queue_poll(q);
 		}
 	}
 	return busy;
@@ -506,9 +564,6 @@ queue_begin_stop(struct vhost_queue *q)
 		run_remove(q->s, q);
 	}
 	vt_poller_unregister(&q->kick_poller);
-	if (q->s->ctrlr->ops->queue_stop != NULL) {
-		q->s->ctrlr->ops->queue_stop(q);
-	}
 	if (q->inflight == 0) {
 		vt_defer(&q->finish_defer, queue_finish_defer, q);
 	}
@@ -572,7 +627,10 @@ vhost_queue_start_fn(struct vhost_call *call)
 	q->callfd = p->callfd;
 	q->submit = s->ctrlr->ops->req_submit;
 	q->backend = s->ctrlr->backend;
+	q->on_demand = s->ctrlr->ops->queue_on_demand != NULL &&
+		       s->ctrlr->ops->queue_on_demand(idx);
 	if (s->interrupt_mode && q->kickfd >= 0) {
+		/* An on-demand queue keeps kicks on: new buffers may be what it waits for. */
 		q->kick_poller = vt_fd_poller_register(q->kickfd, EPOLLIN, queue_kick, q, s->name);
 		q->kicks_on = true;
 		vhost_vq_kick_enable(&q->vq);

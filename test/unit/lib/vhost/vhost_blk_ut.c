@@ -554,15 +554,21 @@ ut_delete_done(void *arg, int rc)
 }
 
 static void
+ut_removed(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
 session_teardown(void)
 {
-	int done = 0;
+	int done = 0, removed = 0;
 
 	vhost_session_destroy_msg(g_s);
 	ut_poll(4);
 	CU_ASSERT(TAILQ_EMPTY(&g_ctrlr->sessions));
-	g_vhost_blk_ops.remove(g_ctrlr);
-	ut_poll(2);
+	g_vhost_blk_ops.remove(g_ctrlr, ut_removed, &removed);
+	CU_ASSERT(ut_poll_until(&removed, 1));
 	free(g_ctrlr);
 	if (g_bdev != NULL) {
 		CU_ASSERT_EQUAL(bdev_malloc_delete(g_bdev, ut_delete_done, &done), 0);

@@ -8,10 +8,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/vhost/vhost_scsi.c"
 
+#include "lib/bdev/malloc/bdev_malloc.h"
+#include "test/unit/common/ut_bdev.h"
 #include "test/unit/common/ut_main.h"
+#include "test/unit/common/ut_reactor.h"
 
 static struct iovec g_iov[8];
 static struct vhost_vq_chain g_c;
@@ -293,6 +297,88 @@ config_and_features_follow_the_transport_rules(void)
 	CU_ASSERT_FALSE(f & (1ull << VIRTIO_SCSI_F_T10_PI));
 }
 
+/* ---- targets on a controller without rte_vhost (the controller's reactor is this thread) --- */
+
+static void
+ut_target_removed(void *arg, int rc)
+{
+	CU_ASSERT_EQUAL(rc, 0);
+	(*(int *)arg)++;
+}
+
+static void
+ut_ctrlr_removed(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static struct vhost_ctrlr *
+ut_scsi_ctrlr(void)
+{
+	struct vhost_ctrlr *c = calloc(1, sizeof(*c));
+	char err[256];
+
+	CU_ASSERT_FATAL(c != NULL);
+	snprintf(c->name, sizeof(c->name), "uts");
+	c->ops = &g_vhost_scsi_ops;
+	c->state = VHOST_CTRLR_RUNNING;
+	TAILQ_INIT(&c->sessions);
+	CU_ASSERT_EQUAL_FATAL(vhost_scsi_backend_create(c, err, sizeof(err)), 0);
+	return c;
+}
+
+static void
+remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_removing(void)
+{
+	struct bdev_malloc_opts opts = { .name = "uts_m0", .num_blocks = 256, .block_size = 512 };
+	struct vhost_ctrlr *c = ut_scsi_ctrlr();
+	struct scsi_ctrlr *sc = c->backend;
+	struct vt_bdev *bdev;
+	int removed = 0, gone = 0, del = 0;
+	char err[256];
+
+	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &bdev), 0);
+	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 7, "uts_m0", err, sizeof(err)), 7);
+	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, -1, "uts_m0", err, sizeof(err)), -EPERM);
+	CU_ASSERT_EQUAL(vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err,
+						 sizeof(err)), 0);
+	/* Not answered yet: new commands see no target, a second remove is refused. */
+	CU_ASSERT_EQUAL(removed, 0);
+	CU_ASSERT(scsi_target_dev(sc, 7) == NULL);
+	CU_ASSERT(sc->mgmt_poller != NULL);
+	CU_ASSERT_EQUAL(vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err,
+						 sizeof(err)), -EALREADY);
+	CU_ASSERT(strstr(err, "being removed") != NULL);
+	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 7, "uts_m0", err, sizeof(err)), -EEXIST);
+	CU_ASSERT(ut_poll_until(&removed, 1));
+	/* Freed: the number and the bdev are free again, the poller is gone. */
+	CU_ASSERT(sc->tgt[7].dev == NULL);
+	CU_ASSERT(sc->mgmt_poller == NULL);
+	CU_ASSERT_EQUAL(vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err,
+						 sizeof(err)), -ENODEV);
+	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 7, "uts_m0", err, sizeof(err)), 7);
+
+	/* A hot-removed bdev detaches its target by itself. */
+	CU_ASSERT_EQUAL(bdev_malloc_delete(bdev, ut_delete_cb, &del), 0);
+	CU_ASSERT(ut_poll_until(&del, 1));
+	for (int i = 0; i < 2000 && sc->tgt[7].dev != NULL; i++) {
+		ut_poll(1);
+		usleep(1000);	/* the management poller runs every millisecond */
+	}
+	CU_ASSERT(sc->tgt[7].dev == NULL);
+
+	/* Controller removal with targets: done once they are freed. */
+	opts.name = "uts_m1";
+	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &bdev), 0);
+	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 0, "uts_m1", err, sizeof(err)), 0);
+	g_vhost_scsi_ops.remove(c, ut_ctrlr_removed, &gone);
+	CU_ASSERT(ut_poll_until(&gone, 1));
+	del = 0;
+	CU_ASSERT_EQUAL(bdev_malloc_delete(bdev, ut_delete_cb, &del), 0);
+	CU_ASSERT(ut_poll_until(&del, 1));
+	free(c);
+}
+
 int
 main(void)
 {
@@ -313,5 +399,7 @@ main(void)
 	CU_ADD_TEST(s, response_carries_status_sense_only_on_check_condition_and_clamped_resid);
 	CU_ADD_TEST(s, tmf_subtypes_map_to_lib_scsi_and_clear_aca_is_rejected);
 	CU_ADD_TEST(s, config_and_features_follow_the_transport_rules);
+	s = CU_add_suite("vhost_scsi_targets", ut_reactor_suite_init, ut_reactor_suite_fini);
+	CU_ADD_TEST(s, remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_removing);
 	return ut_run_tests();
 }
