@@ -30,6 +30,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <linux/virtio_scsi.h>
 
 #include "vhost_user_spec.h"
 
@@ -406,6 +407,118 @@ int vtc_blk_write_zeroes(struct vtc_dev *dev, uint16_t q, const struct vtc_blk_r
 			 uint32_t n);
 /* Name of a status ("OK", "IOERR", "UNSUPP", or "0x.."), into buf. */
 const char *vtc_blk_status_str(int status, char *buf, size_t len);
+
+/* ---- virtio-scsi (vtc_scsi.c) ------------------------------------------------------------ */
+
+/*
+ * Queue 0 is the control queue, 1 the event queue, 2 and up carry commands (so a device with
+ * N request queues is started with opts.num_queues = N + 2). The device's config space is read
+ * with opts.config_size = sizeof(struct virtio_scsi_config) (vtc_scsi_opts_init does it).
+ */
+#define VTC_SCSI_CTRL_QUEUE 0
+#define VTC_SCSI_EVENT_QUEUE 1
+#define VTC_SCSI_FIRST_REQ_QUEUE 2
+/* Device feature bits a virtio-scsi front end may ask for. */
+#define VTC_SCSI_FEATURES ((1ull << VIRTIO_SCSI_F_HOTPLUG) | (1ull << VIRTIO_SCSI_F_CHANGE))
+
+/* vtc_dev_opts_init, then the virtio-scsi features and config size, interrupt mode. */
+void vtc_scsi_opts_init(struct vtc_dev_opts *opts);
+/* The config space GET_CONFIG returned, in host byte order (zeros beyond what was read). */
+void vtc_scsi_config(const struct vtc_dev *dev, struct virtio_scsi_config *cfg);
+
+/* virtio-scsi's LUN field for LUN lun_id of target: [1, target, 0x40 | lun >> 8, lun, 0...]. */
+void vtc_scsi_lun(uint8_t lun[8], uint8_t target, uint16_t lun_id);
+
+/* One command: request header, response header and a data buffer in guest memory; reusable. */
+struct vtc_scsi_req {
+	struct virtio_scsi_cmd_req *hdr;
+	uint64_t hdr_gpa;
+	struct virtio_scsi_cmd_resp *resp;
+	uint64_t resp_gpa;
+	uint8_t *data;		/* data-out bytes are taken from here, data-in lands here */
+	uint64_t data_gpa;
+	uint32_t data_cap;
+	uint32_t out_len;	/* of the last submit */
+	uint32_t in_len;	/* of the last submit */
+	void *ctx;		/* for the caller */
+};
+
+/* What a command sends: LUN field, tag, CDB and the data lengths (from req->data). */
+struct vtc_scsi_cmd {
+	uint8_t lun[8];
+	uint64_t tag;
+	uint8_t cdb[VIRTIO_SCSI_CDB_SIZE];
+	uint32_t out_len;	/* data-out bytes (device-readable) */
+	uint32_t in_len;	/* data-in bytes (device-writable) */
+};
+
+/* A completed command, decoded (sense key, ASC and ASCQ from fixed or descriptor sense). */
+struct vtc_scsi_result {
+	uint32_t used_len;	/* the used length the device reported */
+	uint8_t response;	/* VIRTIO_SCSI_S_* */
+	uint8_t status;		/* SCSI status */
+	uint32_t resid;
+	uint32_t sense_len;
+	uint8_t sense[VIRTIO_SCSI_SENSE_SIZE];
+	uint8_t sense_key;	/* 0 without sense */
+	uint8_t asc;
+	uint8_t ascq;
+};
+
+/* Allocates both headers and data_cap bytes of data from guest memory. */
+int vtc_scsi_req_init(struct vtc_mem *mem, struct vtc_scsi_req *req, uint32_t data_cap);
+
+/*
+ * Submits cmd as one chain (cookie: req): request header, data-out, response header, data-in.
+ * Data-out and data-in both non-zero make a bidirectional command (the device may refuse it).
+ * The response header is preset to 0xff bytes so one the device did not write shows. Not
+ * kicked. Returns the buffer id or a negative errno.
+ */
+int vtc_scsi_submit(struct vtc_vq *vq, struct vtc_scsi_req *req, const struct vtc_scsi_cmd *cmd,
+		    uint32_t flags);
+/* Decodes the response header of req completed with used length used_len. */
+void vtc_scsi_result_parse(const struct vtc_scsi_req *req, uint32_t used_len,
+			   struct vtc_scsi_result *res);
+/* Sense key, ASC, ASCQ of fixed (70h/71h) or descriptor (72h/73h) sense; false otherwise. */
+bool vtc_scsi_sense_decode(const uint8_t *sense, uint32_t len, uint8_t *key, uint8_t *asc,
+			   uint8_t *ascq);
+
+/*
+ * Submits on queue q (an absolute queue index, >= VTC_SCSI_FIRST_REQ_QUEUE), waits (bounded by
+ * io_timeout_ms) and decodes the answer into res. Returns 0 (see res) or a negative errno.
+ */
+int vtc_scsi_cmd_sync(struct vtc_dev *dev, uint16_t q, struct vtc_scsi_req *req,
+		      const struct vtc_scsi_cmd *cmd, struct vtc_scsi_result *res);
+
+/*
+ * A task management function (VIRTIO_SCSI_T_TMF_*) on the control queue; *response gets the
+ * device's VIRTIO_SCSI_S_* answer. Returns 0 or a negative errno.
+ */
+int vtc_scsi_tmf(struct vtc_dev *dev, uint32_t subtype, const uint8_t lun[8], uint64_t tag,
+		 uint8_t *response);
+
+/* An event buffer taken back from the event queue. */
+struct vtc_scsi_event {
+	struct virtio_scsi_event *buf;	/* the buffer (guest memory), to post it again */
+	uint32_t len;			/* used length: 0 when given back unused */
+	uint32_t event;			/* host order, EVENTS_MISSED bit included */
+	uint8_t lun[8];
+	uint32_t reason;
+};
+
+/* Posts buf (a struct virtio_scsi_event in guest memory) on the event queue and kicks. */
+int vtc_scsi_event_post(struct vtc_dev *dev, struct virtio_scsi_event *buf);
+/* Takes up to max used event buffers without waiting; returns their number or -errno. */
+int vtc_scsi_event_reap(struct vtc_dev *dev, struct vtc_scsi_event *evs, uint32_t max);
+
+/*
+ * Restarts a queue stopped by vtc_vq_get_base the way QEMU does: SET_VRING_NUM, SET_VRING_BASE
+ * with base (what GET_VRING_BASE returned), SET_VRING_ADDR, KICK, CALL, ENABLE 1, keeping the
+ * ring memory and the driver's state (buffers still available stay so). Needs every chain the
+ * device took to be back (in flight: avail == used), which is what a back end that answered
+ * GET_VRING_BASE promises.
+ */
+int vtc_vq_resume(struct vtc_vq *vq, uint32_t base);
 
 /* ---- latency histogram ------------------------------------------------------------------- */
 

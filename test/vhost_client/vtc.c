@@ -6,6 +6,7 @@
  *                       (vtc_io.c)
  *   vtc bench SOCKET    IOPS and latency percentiles (vtc_bench.c)
  *   vtc pattern         prints the test pattern, to compare with what landed on the host
+ *   vtc scsi SOCKET     virtio-scsi commands, task management and events (vtc_scsi_cli.c)
  * This file: main, the options every subcommand shares, info.
  * Exit status: 0 success, 1 failure (a message on stderr), 2 usage error.
  */
@@ -34,6 +35,8 @@ cli_usage(FILE *out)
 		"       vtc bench SOCKET --rw randread|randwrite|read|write [--bs BYTES] [--qd N]\n"
 		"                     [--time S] [--cpu CORE] [options]   (vtc bench --help)\n"
 		"       vtc pattern [--offset BYTES] [--size BYTES] [--seed N]   (to stdout)\n"
+		"       vtc scsi SOCKET [options] [COMMAND ARGS... | --stdin]   virtio-scsi\n"
+		"                     (vtc scsi --help)\n"
 		"options:\n" CLI_COMMON_HELP
 		"Sizes take K, M, G suffixes (1024-based). Requests go round-robin over the\n"
 		"queues.\n");
@@ -359,6 +362,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "pattern") == 0) {
 		return cli_cmd_pattern(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "scsi") == 0) {
+		return cli_cmd_scsi(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		cli_usage(stdout);

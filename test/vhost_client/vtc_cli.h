@@ -97,5 +97,6 @@ void cli_usage(FILE *out);
 int cli_cmd_io(int argc, char **argv);
 int cli_cmd_pattern(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_scsi(int argc, char **argv);
 
 #endif
