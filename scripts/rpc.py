@@ -400,8 +400,9 @@ def add_log_commands(sub):
 def cmd_bdev_malloc_create(args):
     num_blocks = int((args.total_size * 1024 * 1024) // args.block_size)
     print_json(_call(args, "bdev_malloc_create", num_blocks=num_blocks,
-                     block_size=args.block_size, name=args.name, uuid=args.uuid,
-                     optimal_io_boundary=args.optimal_io_boundary))
+                     block_size=args.block_size,
+                     physical_block_size=args.physical_block_size, name=args.name,
+                     uuid=args.uuid, optimal_io_boundary=args.optimal_io_boundary))
 
 
 def cmd_bdev_null_create(args):
@@ -454,6 +455,9 @@ def add_bdev_commands(sub):
     p.add_argument("-u", "--uuid", help="UUID of the bdev (optional)")
     p.add_argument("total_size", type=float, help="Size of malloc bdev in MB (float > 0)")
     p.add_argument("block_size", type=int, help="Block size for this bdev")
+    p.add_argument("-p", "--physical-block-size", type=int,
+                   help="Physical block size for this bdev (a power of two multiple of "
+                   "block_size; default: block_size)")
     p.add_argument("-o", "--optimal-io-boundary", type=int,
                    help="Split on optimal IO boundary, in number of blocks, default 0 (disabled)")
     p.set_defaults(func=cmd_bdev_malloc_create)

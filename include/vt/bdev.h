@@ -79,6 +79,8 @@ struct vt_bdev *vt_bdev_next(struct vt_bdev *prev);
 const char *vt_bdev_get_name(const struct vt_bdev *bdev);
 const char *vt_bdev_get_product_name(const struct vt_bdev *bdev);
 uint32_t vt_bdev_get_block_size(const struct vt_bdev *bdev);
+/* Physical block size in bytes: a power-of-two multiple of the block size (equal by default). */
+uint32_t vt_bdev_get_physical_block_size(const struct vt_bdev *bdev);
 uint64_t vt_bdev_get_num_blocks(const struct vt_bdev *bdev);
 const struct vt_uuid *vt_bdev_get_uuid(const struct vt_bdev *bdev);
 bool vt_bdev_io_type_supported(struct vt_bdev *bdev, enum vt_bdev_io_type type);

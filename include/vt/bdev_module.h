@@ -54,6 +54,10 @@ struct vt_bdev {
 	char *name;			/* unique; owned by the module */
 	const char *product_name;	/* "Malloc disk", "Null disk", "AIO disk", "URING bdev" */
 	uint32_t blocklen;		/* logical block size in bytes, a power of two >= 512 */
+	/* Physical block size in bytes: 0 = blocklen, else a power of two >= blocklen (and at
+	 * most VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK logical blocks). Writes of whole aligned
+	 * physical blocks avoid a read-modify-write below; lib/scsi reports it as LBPPBE. */
+	uint32_t phys_blocklen;
 	uint64_t blockcnt;
 	struct vt_uuid uuid;		/* generated at register when left null */
 	bool write_cache;		/* volatile cache: FLUSH matters */
@@ -68,6 +72,9 @@ struct vt_bdev {
 	struct vt_bdev_module *module;
 	struct bdev_internal *internal;	/* the layer's; modules never touch it */
 };
+
+/* Largest number of logical blocks per physical block (SCSI's LBPPBE is 4 bits: 2^15). */
+#define VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK 32768u
 
 /* On reactor 0. -EEXIST for a duplicate name, -EINVAL for bad geometry. */
 int vt_bdev_register(struct vt_bdev *bdev);

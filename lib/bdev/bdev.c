@@ -255,6 +255,15 @@ bdev_check(const struct vt_bdev *bdev)
 			  bdev->name, bdev->blockcnt);
 		return -EINVAL;
 	}
+	if (bdev->phys_blocklen != 0 &&
+	    (!VT_IS_POW2(bdev->phys_blocklen) || bdev->phys_blocklen < bdev->blocklen ||
+	     bdev->phys_blocklen / bdev->blocklen > VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK)) {
+		VT_ERRLOG("cannot register bdev '%s': physical block size %" PRIu32
+			  " is not a power of two from the block size %" PRIu32 " to %u times it\n",
+			  bdev->name, bdev->phys_blocklen, bdev->blocklen,
+			  VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK);
+		return -EINVAL;
+	}
 	if (bdev->buf_align > 1 && !VT_IS_POW2(bdev->buf_align)) {
 		VT_ERRLOG("cannot register bdev '%s': buffer alignment %" PRIu32
 			  " is not a power of two\n", bdev->name, bdev->buf_align);
@@ -540,6 +549,12 @@ uint32_t
 vt_bdev_get_block_size(const struct vt_bdev *bdev)
 {
 	return bdev->blocklen;
+}
+
+uint32_t
+vt_bdev_get_physical_block_size(const struct vt_bdev *bdev)
+{
+	return bdev->phys_blocklen != 0 ? bdev->phys_blocklen : bdev->blocklen;
 }
 
 uint64_t

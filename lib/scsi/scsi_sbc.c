@@ -20,6 +20,13 @@ sbc_bs(const struct vt_scsi_task *task)
 	return vt_bdev_get_block_size(task->lun->bdev);
 }
 
+/* Logical blocks per physical block of the LUN's bdev: a power of two from 1 to 2^15. */
+static uint32_t
+sbc_blocks_per_physical(const struct vt_scsi_task *task)
+{
+	return vt_bdev_get_physical_block_size(task->lun->bdev) / sbc_bs(task);
+}
+
 /* LBA and transfer length of the 10/12/16-byte layouts and READ(6)/WRITE(6). */
 void
 scsi_sbc_decode(struct vt_scsi_task *task)
@@ -501,11 +508,11 @@ scsi_exec_read_capacity_16(struct vt_scsi_task *task)
 	memset(&rc, 0, sizeof(rc));
 	vt_scsi_put64(rc.last_lba, vt_bdev_get_num_blocks(task->lun->bdev) - 1);
 	vt_scsi_put32(rc.block_len, sbc_bs(task));
-	/* LBPPBE 0. With any larger exponent libiscsi 1.19's GetLBAStatus.UnmapSingle asks
-	 * GET LBA STATUS for LBA i + 1 and wants the first descriptor to start at i + LBPPB, while
-	 * SBC-3 (LBA status descriptor relationships) requires it to start at the LBA asked for:
-	 * no conforming answer passes (doc/scsi_conformance.md). */
-	rc.lbppbe = 0;
+	/* LBPPBE: log2 of logical blocks per physical block, 0 unless the bdev has a larger
+	 * physical block (the bdev layer keeps the ratio a power of two of at most 2^15). The
+	 * lowest aligned LBA is 0. libiscsi 1.19's GetLBAStatus.UnmapSingle cannot pass on a LUN
+	 * with LBPPBE > 0 (doc/scsi_conformance.md), which is why it is not the default. */
+	rc.lbppbe = (uint8_t)(__builtin_ctz(sbc_blocks_per_physical(task)) & 0x0f);
 	if (task->lun->unmap) {
 		rc.lbpme_lalba[0] = 0x80 | 0x40;	/* LBPME, LBPRZ */
 	}

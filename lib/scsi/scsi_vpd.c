@@ -161,19 +161,32 @@ vpd_block_limits(struct vt_scsi_lun *lun, uint8_t *p)
 {
 	uint32_t bs = vt_bdev_get_block_size(lun->bdev);
 	uint32_t boundary = vt_bdev_get_optimal_io_boundary(lun->bdev);
+	/* Logical blocks per physical block (READ CAPACITY(16)'s 2^LBPPBE), a power of two. */
+	uint32_t lbppb = vt_bdev_get_physical_block_size(lun->bdev) / bs;
+	uint32_t opt = boundary != 0 ? boundary : VT_MAX(1u, SCSI_OPT_XFER_BYTES / bs);
 
 	memset(p, 0, 60);
 	p[0] = 0x00;				/* WSNZ 0: WRITE SAME of 0 blocks is to the end */
 	p[1] = (uint8_t)vt_bdev_get_acwu(lun->bdev);
-	vt_scsi_put16(&p[2], 1);		/* optimal transfer length granularity */
+	/* Transfers of whole physical blocks avoid a read-modify-write below the bdev: the
+	 * physical block is the OPTIMAL TRANSFER LENGTH GRANULARITY, and the OPTIMAL TRANSFER
+	 * LENGTH a multiple of it (Linux ignores an optimal size that is not). */
+	vt_scsi_put16(&p[2], (uint16_t)VT_MIN(lbppb, (uint32_t)UINT16_MAX));
 	vt_scsi_put32(&p[4], SCSI_MAX_XFER_BYTES / bs);
-	vt_scsi_put32(&p[8], boundary != 0 ? boundary : VT_MAX(1u, SCSI_OPT_XFER_BYTES / bs));
+	vt_scsi_put32(&p[8], (uint32_t)VT_MIN(VT_ALIGN_UP((uint64_t)opt, lbppb),
+					      (uint64_t)(UINT32_MAX & ~(lbppb - 1))));
 	vt_scsi_put32(&p[12], SCSI_MAX_XFER_BYTES / bs);	/* maximum prefetch length */
 	if (lun->unmap) {
 		vt_scsi_put32(&p[16], SCSI_MAX_UNMAP_LBAS);
 		vt_scsi_put32(&p[20], SCSI_MAX_UNMAP_DESCS);
-		/* Ranges beyond the bdev's own UNMAP limit are split by scsi_sbc_prov.c. */
-		vt_scsi_put32(&p[24], 1);	/* optimal unmap granularity */
+		/* Ranges beyond the bdev's own UNMAP limit are split by scsi_sbc_prov.c. Any range
+		 * is unmapped, but whole physical blocks from LBA 0 (the lowest aligned LBA) are
+		 * what frees space below a bdev with larger physical blocks: OPTIMAL UNMAP
+		 * GRANULARITY is the physical block, with UGAVALID and alignment 0 then. */
+		vt_scsi_put32(&p[24], lbppb);
+		if (lbppb > 1) {
+			vt_scsi_put32(&p[28], 0x80000000u);	/* UGAVALID, alignment 0 */
+		}
 	}
 	vt_scsi_put64(&p[32], SCSI_MAX_WRITE_SAME_BYTES / bs);
 	/* WRITE ATOMIC(16): MAXIMUM ATOMIC TRANSFER LENGTH; ATOMIC ALIGNMENT, ATOMIC TRANSFER

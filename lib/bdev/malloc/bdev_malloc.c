@@ -239,6 +239,9 @@ malloc_write_config_json(struct vt_bdev *bdev, struct vt_json_write_ctx *w)
 	vt_json_write_named_string(w, "name", bdev->name);
 	vt_json_write_named_uint64(w, "num_blocks", vt_bdev_get_num_blocks(bdev));
 	vt_json_write_named_uint64(w, "block_size", bdev->blocklen);
+	if (bdev->phys_blocklen != 0) {
+		vt_json_write_named_uint64(w, "physical_block_size", bdev->phys_blocklen);
+	}
 	vt_json_write_named_string(w, "uuid", uuid);
 	vt_json_write_named_uint64(w, "optimal_io_boundary", bdev->optimal_io_boundary);
 	vt_json_write_object_end(w);
@@ -266,11 +269,24 @@ malloc_default_name(void)
 	return NULL;
 }
 
+bool
+bdev_malloc_phys_block_size_is_valid(uint32_t physical_block_size, uint32_t block_size)
+{
+	if (physical_block_size == 0) {
+		return true;
+	}
+	return VT_IS_POW2(physical_block_size) && physical_block_size >= block_size &&
+	       physical_block_size / block_size <= VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK;
+}
+
 static int
 malloc_check_opts(const struct bdev_malloc_opts *opts)
 {
 	if (!VT_IS_POW2(opts->block_size) || opts->block_size < 512 ||
 	    opts->block_size > BDEV_MALLOC_MAX_BLOCK_SIZE) {
+		return -EINVAL;
+	}
+	if (!bdev_malloc_phys_block_size_is_valid(opts->physical_block_size, opts->block_size)) {
 		return -EINVAL;
 	}
 	if (opts->num_blocks == 0 || opts->num_blocks > bdev_malloc_max_bytes() / opts->block_size) {
@@ -324,6 +340,7 @@ bdev_malloc_create(const struct bdev_malloc_opts *opts, struct vt_bdev **bdevp)
 	disk->mapped = buf;
 	disk->bdev.product_name = "Malloc disk";
 	disk->bdev.blocklen = opts->block_size;
+	disk->bdev.phys_blocklen = opts->physical_block_size;
 	disk->bdev.blockcnt = opts->num_blocks;
 	disk->bdev.write_cache = false;
 	disk->bdev.optimal_io_boundary = opts->optimal_io_boundary;

@@ -2,6 +2,7 @@
 #ifndef VT_BDEV_MALLOC_H
 #define VT_BDEV_MALLOC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vt/bdev_module.h"
@@ -13,6 +14,9 @@ struct bdev_malloc_opts {
 	const char *name;		/* NULL: "MallocN" with the first free N */
 	uint64_t num_blocks;
 	uint32_t block_size;		/* a power of two, 512..BDEV_MALLOC_MAX_BLOCK_SIZE */
+	/* 0: same as block_size; else a power of two, block_size to
+	 * VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK times it (bdev_malloc_phys_block_size_is_valid). */
+	uint32_t physical_block_size;
 	const struct vt_uuid *uuid;	/* NULL: generated */
 	uint32_t optimal_io_boundary;	/* in blocks, 0 = none */
 };
@@ -21,6 +25,8 @@ extern struct vt_bdev_module g_bdev_malloc_module;
 
 /* Largest size in bytes a malloc bdev may have: the machine's physical memory. */
 uint64_t bdev_malloc_max_bytes(void);
+/* The rule for bdev_malloc_opts.physical_block_size against a valid block_size. */
+bool bdev_malloc_phys_block_size_is_valid(uint32_t physical_block_size, uint32_t block_size);
 /* On reactor 0. 0, -EINVAL, -EEXIST (name or uuid in use), -ENOMEM. */
 int bdev_malloc_create(const struct bdev_malloc_opts *opts, struct vt_bdev **bdev);
 /*

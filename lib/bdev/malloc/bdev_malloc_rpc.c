@@ -18,6 +18,7 @@ struct rpc_malloc_create {
 	char *name;
 	uint64_t num_blocks;
 	uint32_t block_size;
+	uint32_t physical_block_size;
 	char *uuid;
 	uint32_t optimal_io_boundary;
 };
@@ -26,6 +27,8 @@ static const struct vt_json_object_decoder g_malloc_create_decoders[] = {
 	{"name", offsetof(struct rpc_malloc_create, name), vt_json_decode_string, true},
 	{"num_blocks", offsetof(struct rpc_malloc_create, num_blocks), vt_json_decode_uint64},
 	{"block_size", offsetof(struct rpc_malloc_create, block_size), vt_json_decode_uint32},
+	{"physical_block_size", offsetof(struct rpc_malloc_create, physical_block_size),
+	 vt_json_decode_uint32, true},
 	{"uuid", offsetof(struct rpc_malloc_create, uuid), vt_json_decode_string, true},
 	{"optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary),
 	 vt_json_decode_uint32, true},
@@ -51,6 +54,14 @@ rpc_malloc_check(struct vt_jsonrpc_request *req, const struct rpc_malloc_create 
 						   "invalid parameter 'block_size': %" PRIu32
 						   " is not a power of two from 512 to %d",
 						   p->block_size, BDEV_MALLOC_MAX_BLOCK_SIZE);
+		return false;
+	}
+	if (!bdev_malloc_phys_block_size_is_valid(p->physical_block_size, p->block_size)) {
+		vt_jsonrpc_send_error_response_fmt(
+			req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+			"invalid parameter 'physical_block_size': %" PRIu32 " is not 0 or a power of "
+			"two from block_size (%" PRIu32 ") to %u times it", p->physical_block_size,
+			p->block_size, VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK);
 		return false;
 	}
 	if (p->num_blocks == 0) {
@@ -98,6 +109,7 @@ rpc_bdev_malloc_create(struct vt_jsonrpc_request *req, yajl_val params)
 	opts.name = p.name;
 	opts.num_blocks = p.num_blocks;
 	opts.block_size = p.block_size;
+	opts.physical_block_size = p.physical_block_size;
 	opts.uuid = p.uuid != NULL ? &uuid : NULL;
 	opts.optimal_io_boundary = p.optimal_io_boundary;
 	rc = bdev_malloc_create(&opts, &bdev);

@@ -1332,6 +1332,37 @@ register_refuses_duplicates_and_bad_geometry(void)
 }
 
 static void
+register_checks_the_physical_block_size_against_the_block_size(void)
+{
+	struct ut_disk *d = ut_disk_new("ut_phys");
+	struct ut_fix f;
+
+	/* Not a power of two, smaller than the logical block, more than 2^15 logical blocks. */
+	d->bdev.phys_blocklen = 3 * UT_BLOCK;
+	CU_ASSERT_EQUAL(vt_bdev_register(&d->bdev), -EINVAL);
+	d->bdev.phys_blocklen = UT_BLOCK / 2;
+	CU_ASSERT_EQUAL(vt_bdev_register(&d->bdev), -EINVAL);
+	d->bdev.phys_blocklen = UT_BLOCK * VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK * 2;
+	CU_ASSERT_EQUAL(vt_bdev_register(&d->bdev), -EINVAL);
+	CU_ASSERT_PTR_NULL(vt_bdev_get_by_name("ut_phys"));
+	/* 0 means the block size; a larger power of two is kept. */
+	d->bdev.phys_blocklen = 0;
+	CU_ASSERT_EQUAL_FATAL(vt_bdev_register(&d->bdev), 0);
+	CU_ASSERT_EQUAL(vt_bdev_get_physical_block_size(&d->bdev), UT_BLOCK);
+	memset(&f, 0, sizeof(f));
+	f.d = d;
+	fix_close(&f);
+	d = ut_disk_new("ut_phys");
+	d->bdev.phys_blocklen = 8 * UT_BLOCK;
+	CU_ASSERT_EQUAL_FATAL(vt_bdev_register(&d->bdev), 0);
+	CU_ASSERT_EQUAL(vt_bdev_get_physical_block_size(&d->bdev), 8 * UT_BLOCK);
+	CU_ASSERT_EQUAL(vt_bdev_get_block_size(&d->bdev), UT_BLOCK);
+	memset(&f, 0, sizeof(f));
+	f.d = d;
+	fix_close(&f);
+}
+
+static void
 first_and_next_skip_bdevs_being_removed(void)
 {
 	struct ut_fix f;
@@ -1707,6 +1738,7 @@ main(void)
 	CU_ADD_TEST(s, resize_sends_resize_and_refuses_shrink_while_open);
 	CU_ADD_TEST(s, claim_excludes_other_writers_until_released);
 	CU_ADD_TEST(s, register_refuses_duplicates_and_bad_geometry);
+	CU_ADD_TEST(s, register_checks_the_physical_block_size_against_the_block_size);
 	CU_ADD_TEST(s, first_and_next_skip_bdevs_being_removed);
 	CU_ADD_TEST(s, stats_count_successful_io_by_type);
 	CU_ADD_TEST(s, stats_of_an_idle_bdev_report_zero_minimums);

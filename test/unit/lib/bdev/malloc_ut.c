@@ -393,6 +393,85 @@ write_config_json_recreates_the_bdev(void)
 }
 
 static void
+physical_block_size_is_the_block_size_unless_set_and_is_saved_when_set(void)
+{
+	struct bdev_malloc_opts opts = {
+		.name = "ut_m_pbs", .num_blocks = 64, .block_size = 512,
+		.physical_block_size = 4096,
+	};
+	struct vt_bdev *plain = ut_create("ut_m_plain", 64, 512);
+	struct vt_bdev *bdev = NULL;
+	struct vt_json_write_ctx *w;
+	char uuid[VT_UUID_STRING_LEN], expect[512];
+
+	CU_ASSERT_EQUAL(vt_bdev_get_physical_block_size(plain), 512);
+	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &bdev), 0);
+	CU_ASSERT_EQUAL(vt_bdev_get_physical_block_size(bdev), 4096);
+	CU_ASSERT_EQUAL(vt_bdev_get_block_size(bdev), 512);
+	CU_ASSERT_EQUAL(vt_bdev_get_num_blocks(bdev), 64);
+	w = vt_json_write_begin(false);
+	g_malloc_fn_table.write_config_json(bdev, w);
+	CU_ASSERT_EQUAL(vt_json_write_end(w), 0);
+	vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid);
+	snprintf(expect, sizeof(expect), "{\"method\":\"bdev_malloc_create\",\"params\":{\"name\":"
+		 "\"ut_m_pbs\",\"num_blocks\":64,\"block_size\":512,\"physical_block_size\":4096,"
+		 "\"uuid\":\"%s\",\"optimal_io_boundary\":0}}", uuid);
+	CU_ASSERT_STRING_EQUAL(vt_json_write_buf(w, NULL), expect);
+	vt_json_write_free(w);
+	/* Unset, the parameter is not saved (write_config_json_recreates_the_bdev). */
+	w = vt_json_write_begin(false);
+	g_malloc_fn_table.write_config_json(plain, w);
+	CU_ASSERT_EQUAL(vt_json_write_end(w), 0);
+	CU_ASSERT_PTR_NULL(strstr(vt_json_write_buf(w, NULL), "physical_block_size"));
+	vt_json_write_free(w);
+	ut_delete(bdev);
+	ut_delete(plain);
+}
+
+static void
+rpc_create_validates_physical_block_size(void)
+{
+	struct ut_rpc r;
+	struct vt_bdev *bdev;
+
+	vt_rpc_set_state(VT_RPC_RUNTIME);
+	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	       "\"block_size\":512,\"physical_block_size\":1536}");
+	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "'physical_block_size'"));
+	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	       "\"block_size\":4096,\"physical_block_size\":512}");
+	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
+	CU_ASSERT_STRING_EQUAL(r.msg, "invalid parameter 'physical_block_size': 512 is not 0 or a "
+			       "power of two from block_size (4096) to 32768 times it");
+	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	       "\"block_size\":512,\"physical_block_size\":33554432}");
+	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
+	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	       "\"block_size\":512,\"physical_block_size\":\"4096\"}");
+	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
+	CU_ASSERT_PTR_NULL(vt_bdev_get_by_name("m_p"));
+	/* 0 is "unset", as in SPDK. */
+	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	       "\"block_size\":512,\"physical_block_size\":0}");
+	CU_ASSERT_EQUAL(r.code, 0);
+	bdev = vt_bdev_get_by_name("m_p");
+	CU_ASSERT_FATAL(bdev != NULL);
+	CU_ASSERT_EQUAL(vt_bdev_get_physical_block_size(bdev), 512);
+	ut_rpc(&r, "bdev_malloc_delete", "{\"name\":\"m_p\"}");
+	CU_ASSERT_EQUAL(r.code, 0);
+	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	       "\"block_size\":512,\"physical_block_size\":4096}");
+	CU_ASSERT_EQUAL(r.code, 0);
+	CU_ASSERT_STRING_EQUAL(r.result, "\"m_p\"");
+	bdev = vt_bdev_get_by_name("m_p");
+	CU_ASSERT_FATAL(bdev != NULL);
+	CU_ASSERT_EQUAL(vt_bdev_get_physical_block_size(bdev), 4096);
+	ut_rpc(&r, "bdev_malloc_delete", "{\"name\":\"m_p\"}");
+	CU_ASSERT_EQUAL(r.code, 0);
+}
+
+static void
 create_refuses_bad_geometry(void)
 {
 	struct bdev_malloc_opts opts = { .name = "ut_m_bad", .num_blocks = 8, .block_size = 768 };
@@ -404,7 +483,15 @@ create_refuses_bad_geometry(void)
 	CU_ASSERT_EQUAL(bdev_malloc_create(&opts, &bdev), -EINVAL);
 	opts.num_blocks = UINT64_MAX / 256;
 	CU_ASSERT_EQUAL(bdev_malloc_create(&opts, &bdev), -EINVAL);
+	opts.num_blocks = 8;
+	opts.physical_block_size = 1536;
+	CU_ASSERT_EQUAL(bdev_malloc_create(&opts, &bdev), -EINVAL);
+	opts.physical_block_size = 256;
+	CU_ASSERT_EQUAL(bdev_malloc_create(&opts, &bdev), -EINVAL);
+	opts.physical_block_size = 512u * VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK * 2;
+	CU_ASSERT_EQUAL(bdev_malloc_create(&opts, &bdev), -EINVAL);
 	CU_ASSERT_PTR_NULL(bdev);
+	CU_ASSERT_PTR_NULL(vt_bdev_get_by_name("ut_m_bad"));
 }
 
 int
@@ -424,6 +511,8 @@ main(void)
 	CU_ADD_TEST(s, rpc_create_names_validates_and_refuses_duplicates);
 	CU_ADD_TEST(s, rpc_delete_answers_after_the_bdev_is_gone);
 	CU_ADD_TEST(s, write_config_json_recreates_the_bdev);
+	CU_ADD_TEST(s, physical_block_size_is_the_block_size_unless_set_and_is_saved_when_set);
+	CU_ADD_TEST(s, rpc_create_validates_physical_block_size);
 	CU_ADD_TEST(s, create_refuses_bad_geometry);
 	return ut_run_tests();
 }

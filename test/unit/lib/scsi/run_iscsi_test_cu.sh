@@ -2,7 +2,8 @@
 # Runs libiscsi's iscsi-test-cu (package libiscsi-bin) against lib/scsi in-process: builds
 # sg_shim.so from the library sources and preloads it, so "/dev/sg_vtarget" is a LUN of lib/scsi
 # on a malloc bdev. Usage: run_iscsi_test_cu.sh [iscsi-test-cu options...]
-# (default: --dataloss --test=SCSI). VT_SG_BS / VT_SG_BLOCKS pick the geometry, VT_SG_READONLY /
+# (default: --dataloss --test=SCSI). VT_SG_BS / VT_SG_BLOCKS / VT_SG_PBS (physical block size,
+# e.g. 4096 for LBPPBE 3 on 512 B blocks) pick the geometry, VT_SG_READONLY /
 # VT_SG_WCE the LUN's kind (see sg_shim.c); VT_SG_ASAN=1 builds the library with ASan and UBSan.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../../.." && pwd)

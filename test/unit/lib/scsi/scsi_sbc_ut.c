@@ -709,6 +709,123 @@ write_same_unmap_deallocates_whatever_the_block_holds(void)
 	teardown();
 }
 
+/* g_f on a malloc bdev with 4 KiB physical blocks of UT_BS logical blocks (LBPPB 8). */
+#define UT_LBPPB 8u
+
+static void
+setup_physical(void)
+{
+	struct bdev_malloc_opts opts = {
+		.name = "ut_sbc_pbs", .num_blocks = UT_BLOCKS, .block_size = UT_BS,
+		.physical_block_size = UT_LBPPB * UT_BS,
+	};
+
+	memset(&g_f, 0, sizeof(g_f));
+	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &g_f.bdev), 0);
+	g_f.dev = vt_scsi_dev_create("ut.target", 0);
+	CU_ASSERT_FATAL(g_f.dev != NULL);
+	CU_ASSERT_EQUAL_FATAL(vt_scsi_dev_add_lun(g_f.dev, "ut_sbc_pbs", 0, NULL, NULL), 0);
+	g_f.a = vt_scsi_port_create(g_f.dev, "iqn.2024-01.ut:a");
+	g_f.b = vt_scsi_port_create(g_f.dev, "iqn.2024-01.ut:b");
+	CU_ASSERT_FATAL(g_f.a != NULL && g_f.b != NULL);
+	ut_clear_ua(g_f.a);
+	ut_clear_ua(g_f.b);
+}
+
+/* READ CAPACITY(16) byte 13 and the Block Limits granularities of the LUN in g_f. */
+static void
+read_physical_geometry(uint8_t *lbppbe, uint8_t *lalba_hi, uint16_t *xfer_gran,
+		       uint32_t *opt_xfer, uint32_t *unmap_gran, uint32_t *uga)
+{
+	uint8_t c16[16] = { VT_SCSI_OP_SERVICE_ACTION_IN_16, VT_SCSI_SAI_READ_CAPACITY_16 };
+	uint8_t inq[6] = { VT_SCSI_OP_INQUIRY, 1, VT_SCSI_VPD_BLOCK_LIMITS, 0, 64, 0 };
+	uint8_t data[64];
+	struct ut_cmd c;
+
+	vt_scsi_put32(&c16[10], 32);
+	UT_EXPECT_GOOD(&c, g_f.a, c16, IN, data, 32);
+	*lbppbe = data[13] & 0x0f;
+	*lalba_hi = data[14] & 0x3f;
+	CU_ASSERT_EQUAL(data[15], 0);
+	UT_EXPECT_GOOD(&c, g_f.a, inq, IN, data, 64);
+	*xfer_gran = vt_scsi_get16(&data[6]);
+	*opt_xfer = vt_scsi_get32(&data[12]);
+	*unmap_gran = vt_scsi_get32(&data[28]);
+	*uga = vt_scsi_get32(&data[32]);
+}
+
+static void
+physical_block_size_sets_lbppbe_and_block_limits_granularity(void)
+{
+	uint8_t lbppbe, lalba;
+	uint16_t gran;
+	uint32_t opt, unmap_gran, uga;
+
+	/* A bdev without a physical block size: LBPPBE 0, granularities of one block. */
+	setup();
+	read_physical_geometry(&lbppbe, &lalba, &gran, &opt, &unmap_gran, &uga);
+	CU_ASSERT_EQUAL(lbppbe, 0);
+	CU_ASSERT_EQUAL(lalba, 0);
+	CU_ASSERT_EQUAL(gran, 1);
+	CU_ASSERT_EQUAL(opt, 128u * 1024 / UT_BS);
+	CU_ASSERT_EQUAL(unmap_gran, 1);
+	CU_ASSERT_EQUAL(uga, 0);
+	teardown();
+	/* 4 KiB physical blocks on 512 B: LBPPBE 3, lowest aligned LBA 0, both granularities 8
+	 * with UGAVALID and alignment 0, OPTIMAL TRANSFER LENGTH a multiple of 8. */
+	setup_physical();
+	read_physical_geometry(&lbppbe, &lalba, &gran, &opt, &unmap_gran, &uga);
+	CU_ASSERT_EQUAL(lbppbe, 3);
+	CU_ASSERT_EQUAL(lalba, 0);
+	CU_ASSERT_EQUAL(gran, UT_LBPPB);
+	CU_ASSERT_EQUAL(opt, 128u * 1024 / UT_BS);
+	CU_ASSERT_EQUAL(unmap_gran, UT_LBPPB);
+	CU_ASSERT_EQUAL(uga, 0x80000000u);
+	/* An optimal I/O boundary that is not whole physical blocks is rounded up to them. */
+	g_f.bdev->optimal_io_boundary = 3;
+	read_physical_geometry(&lbppbe, &lalba, &gran, &opt, &unmap_gran, &uga);
+	CU_ASSERT_EQUAL(opt, UT_LBPPB);
+	g_f.bdev->optimal_io_boundary = 16;
+	read_physical_geometry(&lbppbe, &lalba, &gran, &opt, &unmap_gran, &uga);
+	CU_ASSERT_EQUAL(opt, 16);
+	ut_fix_teardown(&g_f);
+}
+
+/* What libiscsi's WriteSame10/16.UnmapUnaligned and InvalidDataOutSize check (LBPPB > 1). */
+static void
+write_same_unmap_of_part_of_a_physical_block_deallocates_it(void)
+{
+	uint8_t c10[10], c16[16], r[10];
+	struct ut_cmd c;
+
+	setup_physical();
+	for (uint32_t i = 1; i < UT_LBPPB; i++) {
+		fill(g_buf, UT_LBPPB * UT_BS, (uint8_t)i);
+		cdb10(c10, VT_SCSI_OP_WRITE_10, 0, 0, UT_LBPPB);
+		UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, UT_LBPPB * UT_BS);
+		memset(g_rbuf, 0xa6, UT_BS);
+		if (i % 2 != 0) {
+			cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0x08, i, (uint16_t)(UT_LBPPB - i));
+			UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_rbuf, UT_BS);
+		} else {
+			cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0x08, i, UT_LBPPB - i);
+			UT_EXPECT_GOOD(&c, g_f.a, c16, OUT, g_rbuf, UT_BS);
+		}
+		/* The blocks before i keep their data, the rest of the physical block reads 0. */
+		cdb10(r, VT_SCSI_OP_READ_10, 0, 0, UT_LBPPB);
+		UT_EXPECT_GOOD(&c, g_f.a, r, IN, g_rbuf, UT_LBPPB * UT_BS);
+		CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, i * UT_BS), 0);
+		CU_ASSERT(all_bytes(g_rbuf + i * UT_BS, (UT_LBPPB - i) * UT_BS, 0));
+	}
+	/* Half a block and two blocks of data for one block stay refused on this LUN. */
+	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0x08, 0, 1);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS / 2, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, 2 * UT_BS, UT_ILLEGAL,
+			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	ut_fix_teardown(&g_f);
+}
+
 static void
 write_data_out_must_match_the_blocks_exactly(void)
 {
@@ -824,6 +941,8 @@ main(void)
 	CU_ADD_TEST(s, write_same_zero_blocks_past_the_end_is_lba_out_of_range);
 	CU_ADD_TEST(s, write_same_beyond_maximum_length_is_invalid_field);
 	CU_ADD_TEST(s, write_same_unmap_deallocates_whatever_the_block_holds);
+	CU_ADD_TEST(s, physical_block_size_sets_lbppbe_and_block_limits_granularity);
+	CU_ADD_TEST(s, write_same_unmap_of_part_of_a_physical_block_deallocates_it);
 	CU_ADD_TEST(s, write_data_out_must_match_the_blocks_exactly);
 	CU_ADD_TEST(s, write_to_read_only_lun_is_protected_before_buffer_checks);
 	CU_ADD_TEST(s, parameter_data_out_reports_residual_of_the_unused_buffer);

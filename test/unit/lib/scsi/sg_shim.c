@@ -12,9 +12,10 @@
  * - the guest's disk driver consumed the POWER ON unit attention before the tool started.
  *
  * Environment (flags: any value turns them on): VT_SG_BLOCKS (default 131072), VT_SG_BS (default
- * 512), VT_SG_PATH, VT_SG_READONLY (the LUN is write protected), VT_SG_WCE (the bdev has a
- * volatile write cache), VT_SG_TRACE (one line per command on stderr). Built and preloaded by
- * run_iscsi_test_cu.sh; not part of the unit test build.
+ * 512), VT_SG_PBS (the malloc bdev's physical_block_size in bytes, default 0: the block size;
+ * 4096 on 512 B blocks gives LBPPBE 3), VT_SG_PATH, VT_SG_READONLY (the LUN is write protected),
+ * VT_SG_WCE (the bdev has a volatile write cache), VT_SG_TRACE (one line per command on stderr).
+ * Built and preloaded by run_iscsi_test_cu.sh; not part of the unit test build.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -101,6 +102,7 @@ shim_init(void)
 		.name = "SgShim0",
 		.num_blocks = env_u64("VT_SG_BLOCKS", 131072),
 		.block_size = (uint32_t)env_u64("VT_SG_BS", 512),
+		.physical_block_size = (uint32_t)env_u64("VT_SG_PBS", 0),
 	};
 	struct vt_cpuset set;
 	struct shim_cmd c;
