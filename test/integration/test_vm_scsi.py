@@ -7,7 +7,6 @@ vhost-user-scsi-pci HBA served by a private vtarget.
   target N LUN 0;
 - sg_inq, sg_vpd (pages 0x00, 0x83, 0xb0, 0xb2), sg_readcap -l and sg_luns answer on a LUN;
 - fio crc32c write+verify on two LUNs at once (two request queues, split ring);
-- removing a target while the guest is connected is refused (-EBUSY: hot-detach is not done);
 - libiscsi's `iscsi-test-cu --dataloss --test=SCSI` against a LUN's /dev/sgN on a packed ring
   (negotiated: feature bit 34): zero failures
   (counted test by test with test/vm/vm.py's parse_cunit: a [SKIPPED] test is a skip);
@@ -22,6 +21,7 @@ QEMU comparison).
 
 import glob
 import os
+import re
 import shutil
 import sys
 import unittest
@@ -43,6 +43,32 @@ SLOW = 2.0 if vtlib.SANITIZED else 1.0
 DISKS = [(64, 512), (16, 512), (24, 4096), (32, 512), (40, 4096), (48, 512), (56, 512),
          (8, 4096)]
 CU_ARGS = "--dataloss --test=SCSI"
+
+
+# Tests iscsi-test-cu cannot run against a vtarget LUN here, by reason (doc/scsi_conformance.md).
+ALLOWED_SKIPS = {
+    "iSCSI only": ["ProutReserve.Access*", "ProutReserve.Ownership*",
+                   "ProutPreempt.RemoveRegistration", "Reserve6.[!S]*",
+                   "Read10.Async", "Write10.Async", "Sanitize.*Reserved",
+                   "Sanitize.Readonly", "Sanitize.Reservations",
+                   "Sanitize.Reset",
+                   # skips on a LUN with LBPPB < 2; with LBPPB > 1 it rewrites an iSCSI PDU
+                   "CompareAndWrite.InvalidDataOutSize"],
+    "multipath": ["MultipathIO.*"],
+    "removable media": ["PreventAllow.*", "StartStopUnit.*",
+                        "NoMedia.NoMediaSBC"],
+}
+
+
+# Passes in CUnit's count that test nothing against a non-removable sg LUN: they return early
+# (Read10/Write10.Async: "[SKIPPED] Non-iSCSI" only with -V; the others: "LUN is not removable").
+HIDDEN_SKIPS = ["Read10.Async", "Write10.Async", "StartStopUnit.PwrCnd", "StartStopUnit.NoLoej",
+                "NoMedia.NoMediaSBC"]
+
+
+def allowed_skip(name):
+    import fnmatch
+    return any(fnmatch.fnmatchcase(name, p) for ps in ALLOWED_SKIPS.values() for p in ps)
 
 
 def missing_tools():
@@ -99,14 +125,14 @@ class VmScsiTest(VtTestCase):
             return disks
         self.fail("the guest found %d disks, not %d:\n%s" % (len(parse_disks(out)), want, out))
 
-    def run_cu(self, g, sg, label):
+    def run_cu(self, g, sg, label, args=CU_ARGS):
         rc, out = g.cmd("iscsi-test-cu %s /dev/%s > /tmp/vmtest/cu.txt 2>&1; echo rc=$?"
-                        % (CU_ARGS, sg), timeout=240 * SLOW)
+                        % (args, sg), timeout=240 * SLOW)
         with open(os.path.join(g.job_dir, "cu.txt"), errors="replace") as f:
             text = f.read()
         r, counts = cunit_counts(text)
         print("\n    iscsi-test-cu %s against %s: %d pass / %d fail / %d skip (of %d)"
-              % (CU_ARGS, label, counts[0], counts[1], counts[2], sum(counts)))
+              % (args, label, counts[0], counts[1], counts[2], sum(counts)))
         if r["failed"]:
             print("    failed: %s" % " ".join(r["failed"]))
         if VERBOSE:
@@ -174,19 +200,96 @@ class VmScsiTest(VtTestCase):
         rc, out = g.cmd(fio, timeout=90 * SLOW)
         self.assertEqual(rc, 0, "fio: %s" % out)
 
-        # Hot-detach is not done yet: refused while the guest is connected.
-        self.assertRpcError(d, "vhost_scsi_controller_remove_target",
-                            {"ctrlr": "scsi0", "scsi_target_num": 7}, -16, "connected")
         g.stop()
         self.stop_clean(d)
 
     def test_iscsi_test_cu_scsi_suite_has_no_failure(self):
-        """libiscsi's conformance suite on a 64 MiB LUN with 512-byte blocks, packed ring."""
-        d, g, disks = self.boot_vtarget(DISKS[:1], packed=True)
-        r, counts, text = self.run_cu(g, disks[0]["sg"], "vtarget vhost-user-scsi")
+        """libiscsi's conformance suite on a 64 MiB LUN with 512-byte blocks, packed ring: the
+        issue's command line, then the Sanitize tests with --allow-sanitize, then the ReadOnly
+        suite on a write-protected LUN (a read-only file bdev). Every skip left must be one the
+        suite cannot run here (ALLOWED_SKIPS, each with its reason)."""
+        d = self.start_daemon()
+        d.call("bdev_malloc_create", {"name": "M0", "num_blocks": 64 * MiB // 512,
+                                      "block_size": 512})
+        tmp = self.enterContext_tmp()
+        ro = os.path.join(tmp, "ro.img")
+        with open(ro, "wb") as f:
+            f.truncate(16 * MiB)
+        d.call("bdev_aio_create", {"name": "RO", "filename": ro, "block_size": 512,
+                                   "readonly": True})
+        d.call("bdev_malloc_create", {"name": "P4K", "num_blocks": 32 * MiB // 512,
+                                      "block_size": 512, "physical_block_size": 4096})
+        self.assertTrue(d.call("vhost_create_scsi_controller", {"ctrlr": "scsi0"}))
+        d.call("vhost_scsi_controller_add_target", {"ctrlr": "scsi0", "scsi_target_num": 0,
+                                                    "bdev_name": "M0"})
+        d.call("vhost_scsi_controller_add_target", {"ctrlr": "scsi0", "scsi_target_num": 1,
+                                                    "bdev_name": "RO"})
+        d.call("vhost_scsi_controller_add_target", {"ctrlr": "scsi0", "scsi_target_num": 2,
+                                                    "bdev_name": "P4K"})
+        sock = os.path.join(d.dir, "scsi0")
+        g = self.guest(["-chardev", "socket,id=c0,path=%s" % sock,
+                        "-device", "vhost-user-scsi-pci,chardev=c0,num_queues=2,packed=on"])
+        g.start(timeout=120 * SLOW)
+        disks = self.guest_disks(g, 3)
+        sg, sg_ro, sg_4k = disks[0]["sg"], disks[1]["sg"], disks[2]["sg"]
+
+        # 1. The issue's command line.
+        r, counts, text = self.run_cu(g, sg, "vtarget vhost-user-scsi")
         self.assertGreater(counts[0], 100, text[-3000:])
         self.assertEqual(r["failed"], [], text[-6000:])
         self.assertEqual(r["unknown"], [], text[-3000:])
+        status = {n: k for k in ("passed", "failed", "skipped") for n in r[k]}
+
+        # 2. SANITIZE, allowed. Sanitize.OverwriteReserved is left out: libiscsi 1.19 crashes
+        # in it on an sg device (it edits an iSCSI PDU through a NULL iSCSI context).
+        for pattern in ("SCSI.Sanitize.[!O]*", "SCSI.Sanitize.Overwrite"):
+            r2, _, text2 = self.run_cu(g, sg, "vtarget vhost-user-scsi",
+                                       "--dataloss --allow-sanitize --test='%s'" % pattern)
+            self.assertEqual(r2["failed"], [], text2[-6000:])
+            self.assertEqual(r2["unknown"], [], text2[-3000:])
+            status.update({n: k for k in ("passed", "failed", "skipped") for n in r2[k]})
+        status["Sanitize.OverwriteReserved"] = "skipped"
+
+        # 3. A write-protected LUN: the ReadOnly suite.
+        r3, _, text3 = self.run_cu(g, sg_ro, "vtarget read-only LUN", "--dataloss --test=SCSI.ReadOnly")
+        self.assertEqual(r3["failed"], [], text3[-6000:])
+        # Its only skips are the UNMAP steps (a read-only file LUN cannot unmap); every other
+        # write command it tries must get WRITE PROTECTED: all its asserts ran and passed.
+        self.assertEqual(sorted(r3["passed"] + r3["skipped"]), ["ReadOnly.ReadOnlySBC"])
+        asserts = re.search(r"asserts\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", text3)
+        self.assertTrue(asserts and int(asserts.group(3)) >= 10 and asserts.group(4) == "0",
+                        text3[-3000:])
+        self.assertEqual([ln.strip() for ln in text3.splitlines() if "[SKIPPED]" in ln
+                          and "UNMAP is not implemented" not in ln], [], text3[-3000:])
+        status["ReadOnly.ReadOnlySBC"] = "passed"
+
+        # Tests that print nothing (or their skip only with -V) yet test nothing here.
+        for name in HIDDEN_SKIPS:
+            if status.get(name) == "passed":
+                status[name] = "skipped"
+        # 4. Tests that run only with more than one logical block per physical block: a LUN
+        # with 4 KiB physical blocks (not the default: libiscsi 1.19's GetLBAStatus.UnmapSingle
+        # cannot pass on such a LUN, doc/scsi_conformance.md).
+        for pattern in ("SCSI.WriteSame1*", "SCSI.CompareAndWrite.InvalidDataOutSize"):
+            r4, _, text4 = self.run_cu(g, sg_4k, "vtarget LUN with 4 KiB physical blocks",
+                                       "--dataloss --test='%s'" % pattern)
+            self.assertEqual(r4["failed"], [], text4[-6000:])
+            self.assertEqual(r4["unknown"], [], text4[-3000:])
+            for name in r4["passed"]:
+                status[name] = "passed"
+        for name in ("WriteSame10.UnmapUnaligned", "WriteSame16.UnmapUnaligned",
+                     "WriteSame10.InvalidDataOutSize", "WriteSame16.InvalidDataOutSize"):
+            self.assertEqual(status.get(name), "passed", name)
+
+        counts = [sum(1 for v in status.values() if v == k)
+                  for k in ("passed", "failed", "skipped")]
+        skipped = sorted(n for n, v in status.items() if v == "skipped")
+        print("    combined (issue's run + sanitize + read-only LUN + 4 KiB-physical LUN): "
+              "%d pass / %d fail / "
+              "%d skip (of %d)" % (counts[0], counts[1], counts[2], sum(counts)))
+        print("    skipped: %s" % " ".join(skipped))
+        unexpected = [n for n in skipped if not allowed_skip(n)]
+        self.assertEqual(unexpected, [], "skips without a reason in ALLOWED_SKIPS")
         g.stop()
         self.stop_clean(d)
 
