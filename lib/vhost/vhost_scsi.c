@@ -719,6 +719,32 @@ scsi_session_stop(struct vhost_session *s)
 static void scsi_target_hotremove(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
 static void scsi_target_resized(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
 
+/*
+ * A target added while guests are connected: each session gets its nexus to the target now, with
+ * POWER ON and REPORTED LUNS DATA HAS CHANGED pending (reported by its first commands there),
+ * and a TRANSPORT_RESET / RESCAN event if it negotiated HOTPLUG.
+ */
+static void
+scsi_hot_attached(struct vhost_ctrlr *c, uint32_t num)
+{
+	struct scsi_ctrlr *sc = c->backend;
+	struct vhost_session *s;
+	bool any = false;
+
+	pthread_mutex_lock(&g_vhost_mutex);
+	TAILQ_FOREACH(s, &c->sessions, link) {
+		if (s->backend_ctx != NULL && scsi_session_port(s->backend_ctx, num) != NULL) {
+			any = true;
+		}
+	}
+	pthread_mutex_unlock(&g_vhost_mutex);
+	if (any) {
+		vt_scsi_dev_report_luns_changed(sc->tgt[num].dev);
+	}
+	scsi_notify_sessions(c, VIRTIO_SCSI_F_HOTPLUG, VIRTIO_SCSI_T_TRANSPORT_RESET, num,
+			     VIRTIO_SCSI_EVT_RESET_RESCAN);
+}
+
 int
 vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, char *err,
 		      size_t errlen)
@@ -783,9 +809,7 @@ vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, cha
 	sc->tgt[num].lun_gone = false;
 	pthread_mutex_unlock(&sc->lock);
 	VT_NOTICELOG("vhost controller '%s': target %d is bdev '%s'\n", c->name, num, bdev_name);
-	/* Hot-attach: the guests rescan the target (the LUN reports POWER ON to them first). */
-	scsi_notify_sessions(c, VIRTIO_SCSI_F_HOTPLUG, VIRTIO_SCSI_T_TRANSPORT_RESET,
-			     (uint32_t)num, VIRTIO_SCSI_EVT_RESET_RESCAN);
+	scsi_hot_attached(c, (uint32_t)num);
 	return num;
 }
 
