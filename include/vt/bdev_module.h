@@ -146,6 +146,23 @@ struct vt_bdev *vt_bdev_rpc_find(struct vt_jsonrpc_request *req, const char *nam
 				 const struct vt_bdev_module *module, const char *what,
 				 int wrong_module_code);
 /*
+ * A module's create RPC once its parameters are decoded, the checks every module makes. First
+ * name (NULL: the module picks one) is a bdev name and block_size a power of two from 512 to
+ * max_block_size; then, after the module's own checks, vt_bdev_rpc_check_new: uuid (NULL: none)
+ * is a UUID, parsed into *out, and no bdev is called name yet. Each answers req and returns false
+ * at the first bad parameter: -32602 naming it, -EEXIST "bdev 'x' already exists".
+ */
+bool vt_bdev_rpc_check_name_block_size(struct vt_jsonrpc_request *req, const char *name,
+				       uint32_t block_size, uint32_t max_block_size);
+bool vt_bdev_rpc_check_new(struct vt_jsonrpc_request *req, const char *name, const char *uuid,
+			   struct vt_uuid *out);
+/*
+ * Answers a module's create RPC: the new bdev's name when rc is 0, otherwise rc with "a bdev with
+ * uuid 'u' already exists" (-EEXIST) or "cannot create <kind> bdev 'x': <error>".
+ */
+void vt_bdev_rpc_create_answer(struct vt_jsonrpc_request *req, int rc, struct vt_bdev *bdev,
+			       const char *kind, const char *name, const char *uuid);
+/*
  * A module's delete RPC once its parameters are decoded: finds the bdev as vt_bdev_rpc_find does
  * (-ENODEV for another module's bdev too), starts delete_fn (the module's unregistration) and
  * answers true once the bdev is gone, -EBUSY "bdev 'x' is already being deleted", or the error.

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * RPCs of the bdev layer, with SPDK's names, parameters and result shapes: bdev_get_bdevs,
- * bdev_get_iostat, bdev_set_options and bdev_wait_for_examine, and the lookup and delete the
- * modules' RPCs share. They run on reactor 0, the only reactor that changes the registry, so
+ * bdev_get_iostat, bdev_set_options and bdev_wait_for_examine, and the checks, lookup and delete
+ * the modules' RPCs share. They run on reactor 0, the only reactor that changes the registry, so
  * walking it needs no lock.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,63 @@ vt_bdev_rpc_find(struct vt_jsonrpc_request *req, const char *name,
 		return NULL;
 	}
 	return bdev;
+}
+
+bool
+vt_bdev_rpc_check_name_block_size(struct vt_jsonrpc_request *req, const char *name,
+				  uint32_t block_size, uint32_t max_block_size)
+{
+	if (name != NULL && !vt_bdev_name_is_valid(name)) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'name': '%s' must be 1 to %d "
+						   "printable characters without spaces", name,
+						   VT_BDEV_MAX_NAME_LEN);
+		return false;
+	}
+	if (!VT_IS_POW2(block_size) || block_size < 512 || block_size > max_block_size) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'block_size': %" PRIu32
+						   " is not a power of two from 512 to %" PRIu32,
+						   block_size, max_block_size);
+		return false;
+	}
+	return true;
+}
+
+bool
+vt_bdev_rpc_check_new(struct vt_jsonrpc_request *req, const char *name, const char *uuid,
+		      struct vt_uuid *out)
+{
+	if (uuid != NULL && vt_uuid_parse(out, uuid) != 0) {
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'uuid': '%s' is not a UUID",
+						   uuid);
+		return false;
+	}
+	if (name != NULL && vt_bdev_get_by_name(name) != NULL) {
+		vt_jsonrpc_send_error_response_fmt(req, -EEXIST, "bdev '%s' already exists", name);
+		return false;
+	}
+	return true;
+}
+
+void
+vt_bdev_rpc_create_answer(struct vt_jsonrpc_request *req, int rc, struct vt_bdev *bdev,
+			  const char *kind, const char *name, const char *uuid)
+{
+	struct vt_json_write_ctx *w;
+
+	if (rc == -EEXIST) {
+		vt_jsonrpc_send_error_response_fmt(req, rc, "a bdev with uuid '%s' already exists",
+						   uuid != NULL ? uuid : "");
+	} else if (rc != 0) {
+		vt_jsonrpc_send_error_response_fmt(req, rc, "cannot create %s bdev '%s': %s", kind,
+						   name != NULL ? name : "", vt_strerror(-rc));
+	} else {
+		w = vt_jsonrpc_begin_result(req);
+		vt_json_write_string(w, vt_bdev_get_name(bdev));
+		vt_jsonrpc_end_result(req, w);
+	}
 }
 
 struct rpc_delete_ctx {

@@ -133,6 +133,38 @@ sbc_write_flags(const struct vt_scsi_task *task)
 	return fua ? VT_BDEV_IO_FLAG_FUA : 0;
 }
 
+/*
+ * Starts a data command: GOOD at once for 0 blocks, else submit(task), which runs again when the
+ * bdev layer had no I/O object for it.
+ */
+static void
+sbc_start(struct vt_scsi_task *task, void (*submit)(struct vt_scsi_task *task))
+{
+	if (task->num_blocks == 0) {
+		scsi_task_complete(task);
+		return;
+	}
+	task->resubmit = submit;
+	submit(task);
+}
+
+/*
+ * For a submit function: the task's channel, with its whole data buffer as an iovec array; NULL
+ * after the submission failed (-ENOMEM: it is retried).
+ */
+static struct vt_bdev_channel *
+sbc_submit_begin(struct vt_scsi_task *task, struct iovec **iov, int *cnt)
+{
+	struct vt_bdev_channel *ch = scsi_task_channel(task);
+
+	if (ch == NULL || sbc_iov_range(task, 0, task->xfer_needed, iov, cnt) != 0) {
+		scsi_task_submit_error(task, -ENOMEM);
+		return NULL;
+	}
+	task->op_index = 0;
+	return ch;
+}
+
 /* ---- READ / WRITE --------------------------------------------------------------------------- */
 
 int
@@ -148,17 +180,16 @@ static void
 sbc_submit_rw(struct vt_scsi_task *task)
 {
 	struct vt_scsi_lun *lun = task->lun;
-	struct vt_bdev_channel *ch = scsi_task_channel(task);
+	struct vt_bdev_channel *ch;
 	bool write = task->cmd != NULL &&
 		     (((const struct scsi_cmd *)task->cmd)->flags & SCSI_F_MEDIUM_WRITE);
 	struct iovec *iov;
 	int cnt, rc;
 
-	if (ch == NULL || sbc_iov_range(task, 0, task->xfer_needed, &iov, &cnt) != 0) {
-		scsi_task_submit_error(task, -ENOMEM);
+	ch = sbc_submit_begin(task, &iov, &cnt);
+	if (ch == NULL) {
 		return;
 	}
-	task->op_index = 0;
 	if (write) {
 		rc = vt_bdev_writev_blocks(lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
 					   sbc_write_flags(task), sbc_io_done, task);
@@ -174,12 +205,7 @@ sbc_submit_rw(struct vt_scsi_task *task)
 void
 scsi_exec_rw(struct vt_scsi_task *task)
 {
-	if (task->num_blocks == 0) {
-		scsi_task_complete(task);
-		return;
-	}
-	task->resubmit = sbc_submit_rw;
-	sbc_submit_rw(task);
+	sbc_start(task, sbc_submit_rw);
 }
 
 /* WRITE AND VERIFY: a write that is on the medium when it completes; the verification of data
@@ -215,15 +241,14 @@ scsi_parse_verify(struct vt_scsi_task *task)
 static void
 sbc_submit_compare(struct vt_scsi_task *task)
 {
-	struct vt_bdev_channel *ch = scsi_task_channel(task);
+	struct vt_bdev_channel *ch;
 	struct iovec *iov;
 	int cnt, rc;
 
-	if (ch == NULL || sbc_iov_range(task, 0, task->xfer_needed, &iov, &cnt) != 0) {
-		scsi_task_submit_error(task, -ENOMEM);
+	ch = sbc_submit_begin(task, &iov, &cnt);
+	if (ch == NULL) {
 		return;
 	}
-	task->op_index = 0;
 	rc = vt_bdev_comparev_blocks(task->lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
 				     sbc_io_done, task);
 	if (rc != 0) {
@@ -235,12 +260,11 @@ void
 scsi_exec_verify(struct vt_scsi_task *task)
 {
 	/* BYTCHK 0: the medium is memory or a file; a range that passed the check is readable. */
-	if (task->num_blocks == 0 || task->xfer_needed == 0) {
+	if (task->xfer_needed == 0) {
 		scsi_task_complete(task);
 		return;
 	}
-	task->resubmit = sbc_submit_compare;
-	sbc_submit_compare(task);
+	sbc_start(task, sbc_submit_compare);
 }
 
 /* ---- COMPARE AND WRITE ---------------------------------------------------------------------- */
@@ -282,12 +306,7 @@ sbc_submit_caw(struct vt_scsi_task *task)
 void
 scsi_exec_compare_and_write(struct vt_scsi_task *task)
 {
-	if (task->num_blocks == 0) {
-		scsi_task_complete(task);
-		return;
-	}
-	task->resubmit = sbc_submit_caw;
-	sbc_submit_caw(task);
+	sbc_start(task, sbc_submit_caw);
 }
 
 /* ---- ORWRITE(16), WRITE ATOMIC(16) ---------------------------------------------------------- */
@@ -324,15 +343,14 @@ scsi_parse_write_atomic(struct vt_scsi_task *task)
 static void
 sbc_submit_locked_write(struct vt_scsi_task *task)
 {
-	struct vt_bdev_channel *ch = scsi_task_channel(task);
+	struct vt_bdev_channel *ch;
 	struct iovec *iov;
 	int cnt, rc;
 
-	if (ch == NULL || sbc_iov_range(task, 0, task->xfer_needed, &iov, &cnt) != 0) {
-		scsi_task_submit_error(task, -ENOMEM);
+	ch = sbc_submit_begin(task, &iov, &cnt);
+	if (ch == NULL) {
 		return;
 	}
-	task->op_index = 0;
 	if (task->cdb[0] == VT_SCSI_OP_ORWRITE_16) {
 		rc = vt_bdev_or_writev_blocks(task->lun->desc, ch, iov, cnt, task->lba,
 					      task->num_blocks, sbc_write_flags(task), sbc_io_done,
@@ -347,27 +365,16 @@ sbc_submit_locked_write(struct vt_scsi_task *task)
 	}
 }
 
-static void
-sbc_exec_locked_write(struct vt_scsi_task *task)
-{
-	if (task->num_blocks == 0) {
-		scsi_task_complete(task);
-		return;
-	}
-	task->resubmit = sbc_submit_locked_write;
-	sbc_submit_locked_write(task);
-}
-
 void
 scsi_exec_orwrite(struct vt_scsi_task *task)
 {
-	sbc_exec_locked_write(task);
+	sbc_start(task, sbc_submit_locked_write);
 }
 
 void
 scsi_exec_write_atomic(struct vt_scsi_task *task)
 {
-	sbc_exec_locked_write(task);
+	sbc_start(task, sbc_submit_locked_write);
 }
 
 /* ---- READ DEFECT DATA ------------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
  * JSON that vhost_get_controllers shows. Everything here runs on reactor 0, except the socket
  * removal, which runs on a short-lived thread of its own: rte_vhost_driver_unregister() spins
  * while a message handler of the socket runs, and a handler may be waiting for reactor 0.
+ * Also vhost_post_msg, the message sending of lib/vhost's control path.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,6 +31,81 @@ static uint32_t g_reactor_load[VT_MAX_REACTORS];
 
 /* SPDK's default interrupt coalescing threshold, reported as SPDK reports it. */
 #define VHOST_IOPS_THRESHOLD_DEFAULT 60000
+
+/* ---- messages ------------------------------------------------------------------------------ */
+
+/* Per sending reactor (touched by that reactor only): messages waiting for room, oldest first. */
+static struct msg_backlog {
+	struct vhost_post *head;
+	struct vhost_post **tail;	/* valid while head is not NULL */
+	struct vt_defer retry;
+} g_backlog[VT_MAX_REACTORS];
+
+static void
+post_failed(uint32_t reactor, int rc)
+{
+	VT_ERRLOG("cannot send a message to reactor %" PRIu32 ": %s\n", reactor, vt_strerror(-rc));
+}
+
+static void
+backlog_flush(void *arg)
+{
+	struct msg_backlog *b = arg;
+	struct vhost_post *m, *next;
+	int rc;
+
+	while ((m = b->head) != NULL) {
+		/* Once sent, m belongs to its receiver (which may post it again at once). */
+		next = m->next;
+		rc = vt_send_msg(m->reactor, m->fn, m->arg);
+		if (rc == -ENOMEM) {
+			vt_defer(&b->retry, backlog_flush, b);
+			return;
+		}
+		if (rc != 0) {
+			post_failed(m->reactor, rc);
+		}
+		b->head = next;
+	}
+}
+
+static void
+backlog_add(struct msg_backlog *b, uint32_t self, struct vhost_post *m)
+{
+	if (b->head == NULL) {
+		VT_WARNLOG("message ring of reactor %" PRIu32 " is full: reactor %" PRIu32
+			   " sends again on its next iterations\n", m->reactor, self);
+		b->head = m;
+	} else {
+		*b->tail = m;
+	}
+	b->tail = &m->next;
+	vt_defer(&b->retry, backlog_flush, b);
+}
+
+void
+vhost_post_msg(struct vhost_post *m, uint32_t reactor, vt_msg_fn fn, void *arg)
+{
+	uint32_t self = vt_reactor_current();
+	int rc;
+
+	if (self >= VT_MAX_REACTORS) {
+		/* A plain thread may wait; a reactor must not (the receiver may be itself). */
+		while ((rc = vt_send_msg(reactor, fn, arg)) == -ENOMEM) {
+			usleep(100);
+		}
+	} else {
+		rc = g_backlog[self].head == NULL ? vt_send_msg(reactor, fn, arg) : -ENOMEM;
+		if (rc == -ENOMEM) {
+			*m = (struct vhost_post){.reactor = reactor, .fn = fn, .arg = arg};
+			backlog_add(&g_backlog[self], self, m);
+			return;
+		}
+	}
+	if (rc != 0) {
+		post_failed(reactor, rc);
+	}
+}
 
 /* ---- registry ------------------------------------------------------------------------------- */
 
@@ -197,6 +273,7 @@ struct delete_ctx {
 	struct vhost_ctrlr *c;
 	void (*cb)(void *arg, int rc);
 	void *arg;
+	struct vhost_post post;	/* carries ctx from one step to the next */
 };
 
 static void
@@ -213,9 +290,9 @@ delete_freed(void *arg)
 static void
 delete_backend_done(void *arg)
 {
-	while (vt_send_msg(0, delete_freed, arg) == -ENOMEM) {
-		usleep(100);
-	}
+	struct delete_ctx *ctx = arg;
+
+	vhost_post_msg(&ctx->post, 0, delete_freed, ctx);
 }
 
 /* On the controller's reactor: the personality lets go of its resources. */
@@ -235,9 +312,7 @@ delete_drained(void *arg)
 	struct vhost_ctrlr *c = ctx->c;
 
 	ctrlr_unlink(c);
-	while (vt_send_msg(c->reactor, delete_backend, ctx) == -ENOMEM) {
-		usleep(100);
-	}
+	vhost_post_msg(&ctx->post, c->reactor, delete_backend, ctx);
 }
 
 /* Reactor 0, the socket is gone: wait for the sessions being torn down. */
@@ -268,9 +343,7 @@ delete_thread(void *arg)
 	if (ctx->c->socket_registered) {
 		vhost_user_unregister(ctx->c);
 	}
-	while (vt_send_msg(0, delete_unregistered, ctx) == -ENOMEM) {
-		usleep(100);
-	}
+	vhost_post_msg(&ctx->post, 0, delete_unregistered, ctx);
 	return NULL;
 }
 
@@ -367,6 +440,20 @@ vhost_ctrlr_delete_all(const struct vhost_backend_ops *ops, void (*cb)(void *arg
 	ctx->cb = cb;
 	ctx->arg = arg;
 	delete_all_next(ctx);
+}
+
+void
+vhost_ctrlr_write_config_all(const struct vhost_backend_ops *ops, struct vt_json_write_ctx *w)
+{
+	struct vhost_ctrlr *c;
+
+	vt_json_write_array_begin(w);
+	TAILQ_FOREACH(c, &g_ctrlrs, link) {
+		if (c->ops == ops && c->state == VHOST_CTRLR_RUNNING) {
+			ops->write_config_json(c, w);
+		}
+	}
+	vt_json_write_array_end(w);
 }
 
 /* ---- JSON ----------------------------------------------------------------------------------- */

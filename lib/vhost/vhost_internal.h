@@ -109,6 +109,17 @@ enum vhost_ctrlr_state {
 	VHOST_CTRLR_REMOVING,	/* being deleted: no new sessions */
 };
 
+/*
+ * A message of the control path, embedded in the object it carries (which must stay valid until
+ * fn ran); one send at a time per struct: fn may send it on.
+ */
+struct vhost_post {
+	struct vhost_post *next;	/* the sending reactor's backlog */
+	uint32_t reactor;
+	vt_msg_fn fn;
+	void *arg;
+};
+
 struct vhost_ctrlr {
 	char name[VHOST_CTRLR_NAME_MAX + 1];
 	char path[108];			/* socket path (sun_path) */
@@ -128,12 +139,22 @@ struct vhost_ctrlr {
 	/* Deletion waiting for the sessions to be freed (reactor 0 continuation). */
 	void (*drained_fn)(void *arg);
 	void *drained_arg;
+	struct vhost_post drained_post;
 
 	TAILQ_ENTRY(vhost_ctrlr) link;	/* the registry (reactor 0 writes, under the mutex) */
 };
 
 /* Guards the registry, every ctrlr's session list and counters, and the vid table. */
 extern pthread_mutex_t g_vhost_mutex;
+
+
+/*
+ * Any thread: sends fn(arg) to reactor. On a reactor thread it never waits: when the receiver's
+ * ring is full, the message joins this reactor's backlog, which it sends on its next iterations
+ * while it goes on running (the receiver may be itself); messages sent through here by one
+ * reactor keep their order. On another thread it waits for room.
+ */
+void vhost_post_msg(struct vhost_post *m, uint32_t reactor, vt_msg_fn fn, void *arg);
 
 /* Reactor 0. */
 struct vhost_ctrlr *vhost_ctrlr_find(const char *name);
@@ -160,10 +181,48 @@ int vhost_ctrlr_delete(struct vhost_ctrlr *c, bool force, void (*cb)(void *arg, 
 /* Deletes every controller of a personality (subsystem fini), then cb(arg) on reactor 0. */
 void vhost_ctrlr_delete_all(const struct vhost_backend_ops *ops, void (*cb)(void *arg),
 			    void *arg);
+/*
+ * Subsystem config dump: a JSON array of the calls that recreate every visible controller of a
+ * personality (ops->write_config_json of each). Reactor 0.
+ */
+void vhost_ctrlr_write_config_all(const struct vhost_backend_ops *ops,
+				  struct vt_json_write_ctx *w);
 /* Writes the controller as vhost_get_controllers shows it (reactor 0). */
 void vhost_ctrlr_dump_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
 /* Collects the sessions' reactor-side figures on every reactor, then cb(arg) on reactor 0. */
 int vhost_sessions_snapshot(void (*cb)(void *arg), void *arg);
+
+/* ---- controller creation (vhost_create.c) ------------------------------------------------ */
+
+struct vt_jsonrpc_request;
+
+/* What a personality's create RPC hands vhost_ctrlr_create. */
+struct vhost_create_ops {
+	const struct vhost_backend_ops *backend;
+	/*
+	 * The controller's reactor (where the bdev events of the backend will come): sets
+	 * c->backend, c->features and c->protocol_features from the RPC's arg. Returns 0 or a
+	 * negative errno with a message in err.
+	 */
+	int (*backend_create)(struct vhost_ctrlr *c, void *arg, char *err, size_t errlen);
+	/* Reactor 0, optional: c is visible; listening is false when it was created with delay. */
+	void (*created)(struct vhost_ctrlr *c, bool listening);
+	/* Frees the RPC's arg once the RPC is answered; optional. */
+	void (*free_arg)(void *arg);
+	/* The personality's subsystem is being finalised: controllers are no longer started. */
+	const bool *shutting_down;
+};
+
+/*
+ * Reactor 0, for a create RPC whose parameters are checked: reserves name on cpumask (NULL: the
+ * application's), runs ops->backend_create(c, arg) on the controller's reactor, then opens the
+ * socket (delay: the controller is visible without a socket, which the personality opens later)
+ * and answers req with true. On a failure every step done is undone and req gets the error: the
+ * errno for -EEXIST, -ENODEV, -EADDRINUSE, -ENOMEM and -ESHUTDOWN (SPDK's users look for them),
+ * -32602 for the others. Takes arg in every case.
+ */
+void vhost_ctrlr_create(struct vt_jsonrpc_request *req, const struct vhost_create_ops *ops,
+			const char *name, const char *cpumask, bool delay, void *arg);
 
 /* ---- vhost_user.c: rte_vhost ------------------------------------------------------------- */
 

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vt/event.h"
 #include "vt/json.h"
@@ -25,14 +24,6 @@
 #include "lib/vhost/vhost_scsi.h"
 
 static bool g_shutting_down;
-
-static void
-send_msg(uint32_t reactor, vt_msg_fn fn, void *arg)
-{
-	while (vt_send_msg(reactor, fn, arg) == -ENOMEM) {
-		usleep(100);
-	}
-}
 
 /* Reactor 0: a scsi controller that is visible (created; started or delayed). */
 static struct vhost_ctrlr *
@@ -74,120 +65,41 @@ static const struct vt_json_object_decoder g_create_scsi_decoders[] = {
 	{"delay", offsetof(struct rpc_create_scsi, delay), vt_json_decode_bool, true},
 };
 
-struct create_ctx {
-	struct vt_jsonrpc_request *req;
-	struct rpc_create_scsi p;
-	struct vhost_ctrlr *c;
-	int rc;
-	char err[256];
-};
-
-static void
-create_ctx_free(struct create_ctx *ctx)
+static int
+create_scsi_backend(struct vhost_ctrlr *c, void *arg, char *err, size_t errlen)
 {
-	free(ctx->p.ctrlr);
-	free(ctx->p.cpumask);
-	free(ctx);
+	return vhost_scsi_backend_create(c, err, errlen);
 }
 
 static void
-create_error(struct create_ctx *ctx)
+create_scsi_created(struct vhost_ctrlr *c, bool listening)
 {
-	int rc = ctx->rc;
-	int code = rc == -EEXIST || rc == -ENODEV || rc == -EADDRINUSE || rc == -ENOMEM ||
-			   rc == -ESHUTDOWN ? rc : VT_JSONRPC_ERROR_INVALID_PARAMS;
-
-	vt_jsonrpc_send_error_response(ctx->req, code, ctx->err);
-	create_ctx_free(ctx);
-}
-
-static void
-create_undone(void *arg)
-{
-	struct create_ctx *ctx = arg;
-
-	vhost_ctrlr_free(ctx->c);
-	create_error(ctx);
-}
-
-static void
-create_undo_backend_done(void *arg)
-{
-	send_msg(0, create_undone, arg);
-}
-
-static void
-create_undo_backend(void *arg)
-{
-	struct create_ctx *ctx = arg;
-
-	g_vhost_scsi_ops.remove(ctx->c, create_undo_backend_done, ctx);
-}
-
-static void
-create_backend_done(void *arg)
-{
-	struct create_ctx *ctx = arg;
-
-	if (ctx->rc != 0) {
-		create_undone(ctx);
-		return;
-	}
-	if (g_shutting_down) {
-		ctx->rc = -ESHUTDOWN;
-		snprintf(ctx->err, sizeof(ctx->err), "the application is shutting down");
-	} else if (ctx->p.delay) {
-		/* Visible without a socket until vhost_start_scsi_controller. */
-		pthread_mutex_lock(&g_vhost_mutex);
-		ctx->c->state = VHOST_CTRLR_RUNNING;
-		pthread_mutex_unlock(&g_vhost_mutex);
-		VT_NOTICELOG("vhost controller '%s' (%s) created; its socket waits for "
-			     "vhost_start_scsi_controller\n", ctx->c->name, ctx->c->ops->name);
+	if (listening) {
+		vhost_scsi_set_started(c);
 	} else {
-		ctx->rc = vhost_ctrlr_start(ctx->c, ctx->err, sizeof(ctx->err));
-		if (ctx->rc == 0) {
-			vhost_scsi_set_started(ctx->c);
-		}
+		VT_NOTICELOG("vhost controller '%s' (%s) created; its socket waits for "
+			     "vhost_start_scsi_controller\n", c->name, c->ops->name);
 	}
-	if (ctx->rc != 0) {
-		send_msg(ctx->c->reactor, create_undo_backend, ctx);
-		return;
-	}
-	vt_jsonrpc_send_bool_response(ctx->req, true);
-	create_ctx_free(ctx);
 }
 
-static void
-create_backend(void *arg)
-{
-	struct create_ctx *ctx = arg;
-
-	ctx->rc = vhost_scsi_backend_create(ctx->c, ctx->err, sizeof(ctx->err));
-	send_msg(0, create_backend_done, ctx);
-}
+static const struct vhost_create_ops g_create_scsi_ops = {
+	.backend = &g_vhost_scsi_ops,
+	.backend_create = create_scsi_backend,
+	.created = create_scsi_created,
+	.shutting_down = &g_shutting_down,
+};
 
 static void
 rpc_vhost_create_scsi_controller(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct create_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct rpc_create_scsi p = {0};
 
-	if (ctx == NULL) {
-		vt_jsonrpc_send_error_response(req, -ENOMEM, "out of memory");
-		return;
-	}
-	ctx->req = req;
 	if (vt_rpc_decode_params(req, params, g_create_scsi_decoders,
-				 VT_COUNTOF(g_create_scsi_decoders), &ctx->p) != 0) {
-		create_ctx_free(ctx);
-		return;
+				 VT_COUNTOF(g_create_scsi_decoders), &p) == 0) {
+		vhost_ctrlr_create(req, &g_create_scsi_ops, p.ctrlr, p.cpumask, p.delay, NULL);
 	}
-	ctx->rc = vhost_ctrlr_alloc(ctx->p.ctrlr, ctx->p.cpumask, &g_vhost_scsi_ops, &ctx->c,
-				    ctx->err, sizeof(ctx->err));
-	if (ctx->rc != 0) {
-		create_error(ctx);
-		return;
-	}
-	send_msg(ctx->c->reactor, create_backend, ctx);
+	free(p.ctrlr);
+	free(p.cpumask);
 }
 VT_RPC_REGISTER("vhost_create_scsi_controller", rpc_vhost_create_scsi_controller,
 		VT_RPC_STARTUP | VT_RPC_RUNTIME)
@@ -263,6 +175,7 @@ struct target_ctx {
 	struct vhost_ctrlr *c;
 	int rc;
 	char err[256];
+	struct vhost_post post;	/* between reactor 0 and the controller's reactor */
 };
 
 static void
@@ -298,7 +211,7 @@ add_target_on_reactor(void *arg)
 
 	ctx->rc = vhost_scsi_target_add(ctx->c, ctx->p.scsi_target_num, ctx->p.bdev_name,
 					ctx->err, sizeof(ctx->err));
-	send_msg(0, add_target_reply, ctx);
+	vhost_post_msg(&ctx->post, 0, add_target_reply, ctx);
 }
 
 /* Reactor 0: decodes, finds the controller and pins it; NULL after an error response. */
@@ -336,7 +249,7 @@ rpc_vhost_scsi_controller_add_target(struct vt_jsonrpc_request *req, yajl_val pa
 		 * The controller cannot go away meanwhile: deletion also runs on reactor 0 and
 		 * reaches the controller's reactor after this message.
 		 */
-		send_msg(ctx->c->reactor, add_target_on_reactor, ctx);
+		vhost_post_msg(&ctx->post, ctx->c->reactor, add_target_on_reactor, ctx);
 	}
 }
 VT_RPC_REGISTER("vhost_scsi_controller_add_target", rpc_vhost_scsi_controller_add_target,
@@ -361,7 +274,7 @@ remove_target_done(void *arg, int rc)
 	struct target_ctx *ctx = arg;
 
 	ctx->rc = rc;
-	send_msg(0, remove_target_reply, ctx);
+	vhost_post_msg(&ctx->post, 0, remove_target_reply, ctx);
 }
 
 static void
@@ -390,7 +303,7 @@ rpc_vhost_scsi_controller_remove_target(struct vt_jsonrpc_request *req, yajl_val
 						VT_COUNTOF(g_remove_target_decoders));
 
 	if (ctx != NULL) {
-		send_msg(ctx->c->reactor, remove_target_on_reactor, ctx);
+		vhost_post_msg(&ctx->post, ctx->c->reactor, remove_target_on_reactor, ctx);
 	}
 }
 VT_RPC_REGISTER("vhost_scsi_controller_remove_target", rpc_vhost_scsi_controller_remove_target,
@@ -421,15 +334,7 @@ vhost_scsi_subsystem_fini(void)
 static void
 vhost_scsi_write_config(struct vt_json_write_ctx *w)
 {
-	struct vhost_ctrlr *c;
-
-	vt_json_write_array_begin(w);
-	for (c = vhost_ctrlr_first(); c != NULL; c = vhost_ctrlr_next(c)) {
-		if (c->ops == &g_vhost_scsi_ops && c->state == VHOST_CTRLR_RUNNING) {
-			c->ops->write_config_json(c, w);
-		}
-	}
-	vt_json_write_array_end(w);
+	vhost_ctrlr_write_config_all(&g_vhost_scsi_ops, w);
 }
 
 static struct vt_subsystem g_vhost_scsi_subsystem = {

@@ -753,9 +753,8 @@ session_destroy_finish(struct vhost_session *s)
 	VT_NOTICELOG("session %s closed\n", s->name);
 	free(s);
 	if (drained_fn != NULL) {
-		while (vt_send_msg(0, drained_fn, drained_arg) == -ENOMEM) {
-			usleep(100);
-		}
+		/* The controller lives until its deletion ends: the message may wait in it. */
+		vhost_post_msg(&c->drained_post, 0, drained_fn, drained_arg);
 	}
 }
 

@@ -179,6 +179,14 @@ int vtc_vq_setup(struct vtc_vq *vq);
 int vtc_vq_enable(struct vtc_vq *vq, bool enable);
 /* GET_VRING_BASE; *base (may be NULL) gets the reply (packed: bit 15 the wrap counter). */
 int vtc_vq_get_base(struct vtc_vq *vq, uint32_t *base);
+/*
+ * Restarts a queue stopped by vtc_vq_get_base the way QEMU does: SET_VRING_NUM, SET_VRING_BASE
+ * with base (what GET_VRING_BASE returned), SET_VRING_ADDR, KICK, CALL, ENABLE 1, keeping the
+ * ring memory and the driver's state (buffers still available stay so). Needs every chain the
+ * device took to be back (in flight: avail == used), which is what a back end that answered
+ * GET_VRING_BASE promises.
+ */
+int vtc_vq_resume(struct vtc_vq *vq, uint32_t base);
 
 uint64_t vtc_dev_features(const struct vtc_dev *dev);		/* negotiated */
 uint64_t vtc_dev_offered_features(const struct vtc_dev *dev);
@@ -510,15 +518,6 @@ struct vtc_scsi_event {
 int vtc_scsi_event_post(struct vtc_dev *dev, struct virtio_scsi_event *buf);
 /* Takes up to max used event buffers without waiting; returns their number or -errno. */
 int vtc_scsi_event_reap(struct vtc_dev *dev, struct vtc_scsi_event *evs, uint32_t max);
-
-/*
- * Restarts a queue stopped by vtc_vq_get_base the way QEMU does: SET_VRING_NUM, SET_VRING_BASE
- * with base (what GET_VRING_BASE returned), SET_VRING_ADDR, KICK, CALL, ENABLE 1, keeping the
- * ring memory and the driver's state (buffers still available stay so). Needs every chain the
- * device took to be back (in flight: avail == used), which is what a back end that answered
- * GET_VRING_BASE promises.
- */
-int vtc_vq_resume(struct vtc_vq *vq, uint32_t base);
 
 /* ---- latency histogram ------------------------------------------------------------------- */
 

@@ -87,55 +87,25 @@ blk_sync(struct vtc_dev *dev, uint16_t q, struct vtc_blk_req *req, uint32_t type
 	 uint64_t sector, uint32_t len, uint32_t flags)
 {
 	uint64_t deadline = vtc_now_ns() + (uint64_t)dev->opts.io_timeout_ms * 1000000ull;
-	struct vtc_vq *vq = vtc_dev_vq(dev, q);
-	struct vtc_cpl cpl;
+	struct vtc_vq *vq;
+	uint32_t used;
 	int rc;
 
-	if (vq == NULL || !vq->started) {
-		VT_ERRLOG("queue %u of '%s' is not started", q, dev->opts.path);
-		return -EINVAL;
-	}
-	if (vq->inflight != 0) {
-		VT_ERRLOG("queue %u of '%s' has %u requests in flight: synchronous I/O needs it "
-			  "idle", q, dev->opts.path, vq->inflight);
-		return -EBUSY;
+	rc = vtc_dev_idle_vq(dev, q, &vq);
+	if (rc != 0) {
+		return rc;
 	}
 	rc = vtc_blk_submit(vq, req, type, sector, len, flags);
 	if (rc < 0) {
 		return rc;
 	}
-	rc = vtc_vq_kick(vq);
-	if (rc != 0) {
-		return rc;
+	rc = vtc_vq_kick_wait(vq, req, deadline, &used);
+	if (rc == -ETIMEDOUT) {
+		VT_ERRLOG("virtio-blk request type %u sector %lu on queue %u of '%s': no "
+			  "completion after %u ms", type, (unsigned long)sector, q,
+			  dev->opts.path, dev->opts.io_timeout_ms);
 	}
-	for (;;) {
-		uint64_t now;
-
-		rc = vtc_vq_reap(vq, &cpl, 1);
-		if (rc != 0) {
-			break;
-		}
-		now = vtc_now_ns();
-		if (now >= deadline) {
-			VT_ERRLOG("virtio-blk request type %u sector %lu on queue %u of '%s': no "
-				  "completion after %u ms", type, (unsigned long)sector, q,
-				  dev->opts.path, dev->opts.io_timeout_ms);
-			return -ETIMEDOUT;
-		}
-		rc = vtc_vq_wait_until(vq, deadline);
-		if (rc != 0 && rc != -ETIMEDOUT) {
-			return rc;
-		}
-	}
-	if (rc < 0) {
-		return rc;
-	}
-	if (cpl.cookie != req) {
-		VT_ERRLOG("queue %u of '%s': unexpected completion of id %u", q, dev->opts.path,
-			  cpl.id);
-		return -EPROTO;
-	}
-	return *req->status;
+	return rc != 0 ? rc : *req->status;
 }
 
 /* The request and data pointer to use: buf itself when it is guest memory, else the bounce. */

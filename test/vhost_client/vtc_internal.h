@@ -112,6 +112,18 @@ int vtc_request_fd(struct vtc_dev *dev, uint32_t request, const void *payload, u
 /* vtc_vq.c */
 int vtc_vq_alloc(struct vtc_vq *vq, struct vtc_dev *dev, uint16_t index);
 void vtc_vq_free(struct vtc_vq *vq);
+/*
+ * After a chain was submitted on vq: kicks and waits until deadline (vtc_now_ns() clock) for the
+ * next completion, which must be cookie's chain: 0 with its used length in *len, -ETIMEDOUT (not
+ * logged: the caller says what it waited for), -EPROTO (another chain completed), or the error
+ * of the kick, the reap or the wait.
+ */
+int vtc_vq_kick_wait(struct vtc_vq *vq, const void *cookie, uint64_t deadline, uint32_t *len);
+/*
+ * Queue q of dev for a synchronous request: started (else -EINVAL) and idle (else -EBUSY),
+ * both logged.
+ */
+int vtc_dev_idle_vq(struct vtc_dev *dev, uint16_t q, struct vtc_vq **out);
 
 /* vtc_split.c and vtc_packed.c: the ring formats behind vtc_vq.c. */
 void vtc_split_init(struct vtc_vq *vq);

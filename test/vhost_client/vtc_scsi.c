@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * virtio-scsi requests: commands on the request queues (queue 2 and up), task management on the
- * control queue (0), event buffers on the event queue (1); and vtc_vq_resume, the queue restart
- * with a given base that a stopped event queue needs.
+ * control queue (0), event buffers on the event queue (1).
  */
 
 #include <endian.h>
@@ -80,11 +79,10 @@ vtc_scsi_req_init(struct vtc_mem *mem, struct vtc_scsi_req *req, uint32_t data_c
 	return 0;
 }
 
-int
-vtc_scsi_submit(struct vtc_vq *vq, struct vtc_scsi_req *req, const struct vtc_scsi_cmd *cmd,
-		uint32_t flags)
+/* Fills req's header for cmd and describes its chain in bufs (4 at most); n or -EINVAL. */
+static int
+scsi_req_bufs(struct vtc_scsi_req *req, const struct vtc_scsi_cmd *cmd, struct vtc_buf *bufs)
 {
-	struct vtc_buf bufs[4];
 	uint16_t n = 0;
 
 	if ((uint64_t)cmd->out_len + cmd->in_len > req->data_cap) {
@@ -112,7 +110,20 @@ vtc_scsi_submit(struct vtc_vq *vq, struct vtc_scsi_req *req, const struct vtc_sc
 		bufs[n++] = (struct vtc_buf){ .gpa = req->data_gpa + cmd->out_len,
 					      .len = cmd->in_len, .write = true };
 	}
-	return vtc_vq_submit(vq, bufs, n, flags, req);
+	return n;
+}
+
+int
+vtc_scsi_submit(struct vtc_vq *vq, struct vtc_scsi_req *req, const struct vtc_scsi_cmd *cmd,
+		uint32_t flags)
+{
+	struct vtc_buf bufs[4];
+	int n = scsi_req_bufs(req, cmd, bufs);
+
+	if (n < 0) {
+		return n;
+	}
+	return vtc_vq_submit(vq, bufs, (uint16_t)n, flags, req);
 }
 
 bool
@@ -156,83 +167,27 @@ vtc_scsi_result_parse(const struct vtc_scsi_req *req, uint32_t used_len,
 			      &res->sense_key, &res->asc, &res->ascq);
 }
 
-/* Submits a chain on vq, kicks, waits for that very chain; *len gets its used length. */
-static int
-scsi_sync(struct vtc_dev *dev, struct vtc_vq *vq, void *cookie, int id, uint32_t *len)
-{
-	uint64_t deadline = vtc_now_ns() + (uint64_t)dev->opts.io_timeout_ms * 1000000ull;
-	struct vtc_cpl cpl;
-	int rc;
-
-	if (id < 0) {
-		return id;
-	}
-	rc = vtc_vq_kick(vq);
-	if (rc != 0) {
-		return rc;
-	}
-	for (;;) {
-		rc = vtc_vq_reap(vq, &cpl, 1);
-		if (rc != 0) {
-			break;
-		}
-		if (vtc_now_ns() >= deadline) {
-			VT_ERRLOG("queue %u of '%s': no completion after %u ms", vq->index,
-				  dev->opts.path, dev->opts.io_timeout_ms);
-			return -ETIMEDOUT;
-		}
-		rc = vtc_vq_wait_until(vq, deadline);
-		if (rc != 0 && rc != -ETIMEDOUT) {
-			return rc;
-		}
-	}
-	if (rc < 0) {
-		return rc;
-	}
-	if (cpl.cookie != cookie) {
-		VT_ERRLOG("queue %u of '%s': unexpected completion of id %u", vq->index,
-			  dev->opts.path, cpl.id);
-		return -EPROTO;
-	}
-	*len = cpl.len;
-	return 0;
-}
-
-/* Queue q when started and idle (synchronous requests need it so), else NULL (logged). */
-static struct vtc_vq *
-idle_queue(struct vtc_dev *dev, uint16_t q)
-{
-	struct vtc_vq *vq = vtc_dev_vq(dev, q);
-
-	if (vq == NULL || !vq->started) {
-		VT_ERRLOG("queue %u of '%s' is not started", q, dev->opts.path);
-		return NULL;
-	}
-	if (vq->inflight != 0) {
-		VT_ERRLOG("queue %u of '%s' has %u requests in flight: synchronous requests need "
-			  "it idle", q, dev->opts.path, vq->inflight);
-		return NULL;
-	}
-	return vq;
-}
-
 int
 vtc_scsi_cmd_sync(struct vtc_dev *dev, uint16_t q, struct vtc_scsi_req *req,
 		  const struct vtc_scsi_cmd *cmd, struct vtc_scsi_result *res)
 {
+	struct vtc_buf bufs[4];
 	struct vtc_vq *vq;
 	uint32_t len;
-	int rc;
+	int n, rc;
 
 	if (q < VTC_SCSI_FIRST_REQ_QUEUE) {
 		VT_ERRLOG("queue %u of '%s' is not a request queue", q, dev->opts.path);
 		return -EINVAL;
 	}
-	vq = idle_queue(dev, q);
-	if (vq == NULL) {
+	if (vtc_dev_idle_vq(dev, q, &vq) != 0) {
 		return -EINVAL;
 	}
-	rc = scsi_sync(dev, vq, req, vtc_scsi_submit(vq, req, cmd, 0), &len);
+	n = scsi_req_bufs(req, cmd, bufs);
+	if (n < 0) {
+		return n;
+	}
+	rc = vtc_vq_submit_sync(vq, bufs, (uint16_t)n, 0, &len);
 	if (rc == 0) {
 		vtc_scsi_result_parse(req, len, res);
 	}
@@ -245,15 +200,15 @@ int
 vtc_scsi_tmf(struct vtc_dev *dev, uint32_t subtype, const uint8_t lun[8], uint64_t tag,
 	     uint8_t *response)
 {
-	struct vtc_vq *vq = idle_queue(dev, VTC_SCSI_CTRL_QUEUE);
 	struct vtc_mem_mark mark;
+	struct vtc_vq *vq;
 	struct virtio_scsi_ctrl_tmf_req *req;
 	struct virtio_scsi_ctrl_tmf_resp *resp;
 	struct vtc_buf bufs[2];
 	uint32_t len = 0;
 	int rc;
 
-	if (vq == NULL) {
+	if (vtc_dev_idle_vq(dev, VTC_SCSI_CTRL_QUEUE, &vq) != 0) {
 		return -EINVAL;
 	}
 	vtc_mem_mark(&dev->mem, &mark);
@@ -272,7 +227,7 @@ vtc_scsi_tmf(struct vtc_dev *dev, uint32_t subtype, const uint8_t lun[8], uint64
 	bufs[0].write = false;
 	bufs[1].len = sizeof(*resp);
 	bufs[1].write = true;
-	rc = scsi_sync(dev, vq, req, vtc_vq_submit(vq, bufs, 2, 0, req), &len);
+	rc = vtc_vq_submit_sync(vq, bufs, 2, 0, &len);
 	if (rc == 0 && len < sizeof(*resp)) {
 		VT_ERRLOG("TMF on '%s' completed with used length %u", dev->opts.path, len);
 		rc = -EPROTO;
@@ -341,70 +296,4 @@ vtc_scsi_event_reap(struct vtc_dev *dev, struct vtc_scsi_event *evs, uint32_t ma
 		}
 	}
 	return n;
-}
-
-/* ---- queue restart ------------------------------------------------------------------------- */
-
-static int
-resume_state(struct vtc_vq *vq, uint32_t request, uint32_t num)
-{
-	struct vhost_user_vring_state state = { .index = vq->index, .num = num };
-
-	return vtc_request(vq->dev, request, &state, sizeof(state), NULL, 0, NULL);
-}
-
-static int
-resume_fd(struct vtc_vq *vq, uint32_t request, int fd)
-{
-	uint64_t value = vq->index;
-
-	if (fd < 0) {
-		value |= VHOST_USER_VRING_NOFD;
-		return vtc_request(vq->dev, request, &value, sizeof(value), NULL, 0, NULL);
-	}
-	return vtc_request(vq->dev, request, &value, sizeof(value), &fd, 1, NULL);
-}
-
-int
-vtc_vq_resume(struct vtc_vq *vq, uint32_t base)
-{
-	struct vhost_user_vring_addr addr = {
-		.index = vq->index,
-		.desc = (uint64_t)(uintptr_t)vq->desc,
-		.avail = (uint64_t)(uintptr_t)vq->driver,
-		.used = (uint64_t)(uintptr_t)vq->device,
-	};
-	int rc;
-
-	if (vq->slots == NULL || vq->started) {
-		VT_ERRLOG("cannot resume queue %u of '%s': %s", vq->index, vq->dev->opts.path,
-			  vq->slots == NULL ? "not set up" : "not stopped");
-		return -EINVAL;
-	}
-	rc = resume_state(vq, VHOST_USER_SET_VRING_NUM, vq->size);
-	if (rc == 0) {
-		rc = resume_state(vq, VHOST_USER_SET_VRING_BASE, base);
-	}
-	if (rc == 0) {
-		rc = vtc_request(vq->dev, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0,
-				 NULL);
-	}
-	if (rc == 0) {
-		rc = resume_fd(vq, VHOST_USER_SET_VRING_KICK,
-			       vq->dev->opts.no_kick_fd ? -1 : vq->kick_fd);
-	}
-	if (rc == 0) {
-		rc = resume_fd(vq, VHOST_USER_SET_VRING_CALL, vq->call_fd);
-	}
-	if (rc == 0 && (vq->dev->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))) {
-		rc = resume_state(vq, VHOST_USER_SET_VRING_ENABLE, 1);
-	}
-	if (rc != 0) {
-		VT_ERRLOG("cannot resume queue %u of '%s' at base %u: %s", vq->index,
-			  vq->dev->opts.path, base, strerror(-rc));
-		return rc;
-	}
-	vq->started = true;
-	/* Buffers made available while stopped: tell the device. */
-	return vtc_vq_kick_force(vq);
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Virtqueues, driver side: allocation, vhost-user ring setup, submit / kick / reap / wait. */
+/*
+ * Virtqueues, driver side: allocation, vhost-user ring setup (and the restart of a stopped queue),
+ * submit / kick / reap / wait.
+ */
 
 #include <endian.h>
 #include <errno.h>
@@ -134,8 +137,9 @@ set_fd(struct vtc_vq *vq, uint32_t request, int fd)
 	return vtc_request(vq->dev, request, &value, sizeof(value), &fd, 1, NULL);
 }
 
-int
-vtc_vq_setup(struct vtc_vq *vq)
+/* Hands the back end the ring at base: SET_VRING_NUM, BASE, ADDR, KICK, CALL. */
+static int
+set_ring(struct vtc_vq *vq, uint32_t base)
 {
 	struct vhost_user_vring_addr addr = {
 		.index = vq->index,
@@ -143,15 +147,8 @@ vtc_vq_setup(struct vtc_vq *vq)
 		.avail = (uint64_t)(uintptr_t)vq->driver,
 		.used = (uint64_t)(uintptr_t)vq->device,
 	};
-	/* Packed rings start with both wrap counters at 1 (bit 15 of the base). */
-	uint32_t base = vq->packed ? (1u << 15) : 0;
 	int rc;
 
-	if (vq->packed) {
-		vtc_packed_init(vq);
-	} else {
-		vtc_split_init(vq);
-	}
 	rc = set_state(vq, VHOST_USER_SET_VRING_NUM, vq->size);
 	if (rc == 0) {
 		rc = set_state(vq, VHOST_USER_SET_VRING_BASE, base);
@@ -167,6 +164,22 @@ vtc_vq_setup(struct vtc_vq *vq)
 	if (rc == 0) {
 		rc = set_fd(vq, VHOST_USER_SET_VRING_CALL, vq->call_fd);
 	}
+	return rc;
+}
+
+int
+vtc_vq_setup(struct vtc_vq *vq)
+{
+	/* Packed rings start with both wrap counters at 1 (bit 15 of the base). */
+	uint32_t base = vq->packed ? (1u << 15) : 0;
+	int rc;
+
+	if (vq->packed) {
+		vtc_packed_init(vq);
+	} else {
+		vtc_split_init(vq);
+	}
+	rc = set_ring(vq, base);
 	if (rc != 0) {
 		VT_ERRLOG("cannot set up queue %u on '%s': %s", vq->index, vq->dev->opts.path,
 			  strerror(-rc));
@@ -174,6 +187,30 @@ vtc_vq_setup(struct vtc_vq *vq)
 	}
 	vq->started = true;
 	return 0;
+}
+
+int
+vtc_vq_resume(struct vtc_vq *vq, uint32_t base)
+{
+	int rc;
+
+	if (vq->slots == NULL || vq->started) {
+		VT_ERRLOG("cannot resume queue %u of '%s': %s", vq->index, vq->dev->opts.path,
+			  vq->slots == NULL ? "not set up" : "not stopped");
+		return -EINVAL;
+	}
+	rc = set_ring(vq, base);
+	if (rc == 0 && (vq->dev->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))) {
+		rc = set_state(vq, VHOST_USER_SET_VRING_ENABLE, 1);
+	}
+	if (rc != 0) {
+		VT_ERRLOG("cannot resume queue %u of '%s' at base %u: %s", vq->index,
+			  vq->dev->opts.path, base, strerror(-rc));
+		return rc;
+	}
+	vq->started = true;
+	/* Buffers made available while stopped: tell the device. */
+	return vtc_vq_kick_force(vq);
 }
 
 int
@@ -481,25 +518,16 @@ vtc_vq_wait_until(struct vtc_vq *vq, uint64_t deadline)
 }
 
 int
-vtc_vq_submit_sync(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n,
-		   uint32_t flags, uint32_t *len)
+vtc_vq_kick_wait(struct vtc_vq *vq, const void *cookie, uint64_t deadline, uint32_t *len)
 {
-	uint64_t deadline = vtc_now_ns() + (uint64_t)vq->dev->opts.io_timeout_ms * 1000000ull;
 	struct vtc_cpl cpl;
-	int token, rc;
+	int rc;
 
-	/* The cookie only needs to be unique among this queue's in-flight chains. */
-	rc = vtc_vq_submit(vq, bufs, n, flags, &token);
-	if (rc < 0) {
-		return rc;
-	}
 	rc = vtc_vq_kick(vq);
 	if (rc != 0) {
 		return rc;
 	}
 	for (;;) {
-		uint64_t now = vtc_now_ns();
-
 		rc = vtc_vq_reap(vq, &cpl, 1);
 		if (rc < 0) {
 			return rc;
@@ -507,9 +535,7 @@ vtc_vq_submit_sync(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n,
 		if (rc == 1) {
 			break;
 		}
-		if (now >= deadline) {
-			VT_ERRLOG("queue %u of '%s': no completion after %u ms", vq->index,
-				  vq->dev->opts.path, vq->dev->opts.io_timeout_ms);
+		if (vtc_now_ns() >= deadline) {
 			return -ETIMEDOUT;
 		}
 		rc = vtc_vq_wait_until(vq, deadline);
@@ -517,15 +543,55 @@ vtc_vq_submit_sync(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n,
 			return rc;
 		}
 	}
-	if (cpl.cookie != &token) {
+	if (cpl.cookie != cookie) {
 		VT_ERRLOG("queue %u of '%s': unexpected completion of id %u%s", vq->index,
 			  vq->dev->opts.path, cpl.id, cpl.unknown ? " (not in flight)" : "");
 		return -EPROTO;
 	}
-	if (len != NULL) {
-		*len = cpl.len;
-	}
+	*len = cpl.len;
 	return 0;
+}
+
+int
+vtc_dev_idle_vq(struct vtc_dev *dev, uint16_t q, struct vtc_vq **out)
+{
+	struct vtc_vq *vq = vtc_dev_vq(dev, q);
+
+	if (vq == NULL || !vq->started) {
+		VT_ERRLOG("queue %u of '%s' is not started", q, dev->opts.path);
+		return -EINVAL;
+	}
+	if (vq->inflight != 0) {
+		VT_ERRLOG("queue %u of '%s' has %u requests in flight: synchronous requests need "
+			  "it idle", q, dev->opts.path, vq->inflight);
+		return -EBUSY;
+	}
+	*out = vq;
+	return 0;
+}
+
+int
+vtc_vq_submit_sync(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n,
+		   uint32_t flags, uint32_t *len)
+{
+	uint64_t deadline = vtc_now_ns() + (uint64_t)vq->dev->opts.io_timeout_ms * 1000000ull;
+	uint32_t used;
+	int token, rc;
+
+	/* The cookie only needs to be unique among this queue's in-flight chains. */
+	rc = vtc_vq_submit(vq, bufs, n, flags, &token);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = vtc_vq_kick_wait(vq, &token, deadline, &used);
+	if (rc == -ETIMEDOUT) {
+		VT_ERRLOG("queue %u of '%s': no completion after %u ms", vq->index,
+			  vq->dev->opts.path, vq->dev->opts.io_timeout_ms);
+	}
+	if (rc == 0 && len != NULL) {
+		*len = used;
+	}
+	return rc;
 }
 
 uint16_t

@@ -28,24 +28,13 @@ static const struct vt_json_object_decoder g_null_create_decoders[] = {
 	{"uuid", offsetof(struct rpc_null_create, uuid), vt_json_decode_string, true},
 };
 
-/* Answers -32602 naming the first bad parameter; returns false then. */
+/* Answers -32602 (or -EEXIST) for the first bad parameter; returns false then. */
 static bool
 rpc_null_check(struct vt_jsonrpc_request *req, const struct rpc_null_create *p,
 	       struct vt_uuid *uuid)
 {
-	if (!vt_bdev_name_is_valid(p->name)) {
-		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-						   "invalid parameter 'name': '%s' must be 1 to %d "
-						   "printable characters without spaces", p->name,
-						   VT_BDEV_MAX_NAME_LEN);
-		return false;
-	}
-	if (!VT_IS_POW2(p->block_size) || p->block_size < 512 ||
-	    p->block_size > BDEV_NULL_MAX_BLOCK_SIZE) {
-		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-						   "invalid parameter 'block_size': %" PRIu32
-						   " is not a power of two from 512 to %d",
-						   p->block_size, BDEV_NULL_MAX_BLOCK_SIZE);
+	if (!vt_bdev_rpc_check_name_block_size(req, p->name, p->block_size,
+					       BDEV_NULL_MAX_BLOCK_SIZE)) {
 		return false;
 	}
 	if (p->num_blocks == 0 || p->num_blocks > UINT64_MAX / p->block_size) {
@@ -54,13 +43,7 @@ rpc_null_check(struct vt_jsonrpc_request *req, const struct rpc_null_create *p,
 						   " is 0 or too large", p->num_blocks);
 		return false;
 	}
-	if (p->uuid != NULL && vt_uuid_parse(uuid, p->uuid) != 0) {
-		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-						   "invalid parameter 'uuid': '%s' is not a UUID",
-						   p->uuid);
-		return false;
-	}
-	return true;
+	return vt_bdev_rpc_check_new(req, p->name, p->uuid, uuid);
 }
 
 static void
@@ -68,8 +51,7 @@ rpc_bdev_null_create(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	struct rpc_null_create p = {0};
 	struct bdev_null_opts opts = {0};
-	struct vt_json_write_ctx *w;
-	struct vt_bdev *bdev;
+	struct vt_bdev *bdev = NULL;
 	struct vt_uuid uuid;
 	int rc;
 
@@ -78,29 +60,12 @@ rpc_bdev_null_create(struct vt_jsonrpc_request *req, yajl_val params)
 	    !rpc_null_check(req, &p, &uuid)) {
 		goto out;
 	}
-	if (vt_bdev_get_by_name(p.name) != NULL) {
-		vt_jsonrpc_send_error_response_fmt(req, -EEXIST, "bdev '%s' already exists",
-						   p.name);
-		goto out;
-	}
 	opts.name = p.name;
 	opts.num_blocks = p.num_blocks;
 	opts.block_size = p.block_size;
 	opts.uuid = p.uuid != NULL ? &uuid : NULL;
 	rc = bdev_null_create(&opts, &bdev);
-	if (rc == -EEXIST) {
-		vt_jsonrpc_send_error_response_fmt(req, rc, "a bdev with uuid '%s' already exists",
-						   p.uuid != NULL ? p.uuid : "");
-		goto out;
-	}
-	if (rc != 0) {
-		vt_jsonrpc_send_error_response_fmt(req, rc, "cannot create null bdev '%s': %s",
-						   p.name, vt_strerror(-rc));
-		goto out;
-	}
-	w = vt_jsonrpc_begin_result(req);
-	vt_json_write_string(w, vt_bdev_get_name(bdev));
-	vt_jsonrpc_end_result(req, w);
+	vt_bdev_rpc_create_answer(req, rc, bdev, "null", p.name, p.uuid);
 out:
 	free(p.name);
 	free(p.uuid);
