@@ -239,6 +239,8 @@ class VmScsiLifecycleTest(VtTestCase):
         # The detached disk's fio ends (with I/O errors), it does not hang.
         rc, out = self.wait_fio(g, "gone", 60 * SLOW)
         self.assertNotEqual(rc, 0, out)
+        # Deleting the controller under a connected guest is refused at once.
+        self.assertRpcError(d, "vhost_delete_controller", {"ctrlr": "scsi0"}, EBUSY)
         g.stop()
 
     # (d)
@@ -277,16 +279,18 @@ class VmScsiLifecycleTest(VtTestCase):
         before = proc_status(d.pid)
         t0 = time.monotonic()
         for n in range(100):
-            # Every tenth cycle the guest attaches the disk and uses it; the others go faster
+            # Every 25th cycle the guest attaches the disk and uses it; the others go faster
             # than the guest can scan (events pile up, EVENTS_MISSED makes it rescan).
-            cycle(n, guest_sees_it=(n % 10 == 0))
+            cycle(n, guest_sees_it=(n % 25 == 0))
         took = time.monotonic() - t0
         time.sleep(0.5)
         after = proc_status(d.pid)
-        print("\n    100 attach/detach cycles in %.1f s (10 seen and read by the guest); daemon "
+        print("\n    100 attach/detach cycles in %.1f s (4 seen and read by the guest); daemon "
               "RSS %d -> %d KiB, fds %d -> %d" % (took, before[0], after[0], before[1], after[1]))
         self.assertEqual(after[1], before[1], "open fds changed")
-        self.assertLess(after[0] - before[0], 1024, "RSS grew by more than 1 MiB")
+        if not vtlib.SANITIZED:
+            # (ASan's quarantine holds freed memory: there LeakSanitizer checks at exit.)
+            self.assertLess(after[0] - before[0], 1024, "RSS grew by more than 1 MiB")
 
         # The guest ends with the third target only, and its fio verified.
         self.wait_disks(g, [2], 120 * SLOW)
@@ -295,6 +299,7 @@ class VmScsiLifecycleTest(VtTestCase):
         c = d.call("vhost_get_controllers", {"name": "scsi0"})[0]
         self.assertEqual([t["scsi_dev_num"] for t in c["backend_specific"]["scsi"]], [2])
         g.stop()
+        self.stop_clean(d)      # exit 0; in the sanitized run: no leak report
 
     # (e), scsi side
     def test_scsi_bdev_resize_and_hot_remove_reach_the_guest(self):
@@ -318,7 +323,13 @@ class VmScsiLifecycleTest(VtTestCase):
         self.wait_disks(g, [0], 60 * SLOW)
         c = d.call("vhost_get_controllers", {"name": "scsi0"})[0]
         self.assertEqual([t["scsi_dev_num"] for t in c["backend_specific"]["scsi"]], [0])
-        g.stop()
+
+        # SIGTERM with the guest connected and fio running: the daemon drains and exits 0.
+        self.start_fio(g, "term", self.disks(g)[0]["sd"],
+                       "--rw=randwrite --iodepth=8 --size=16M --time_based --runtime=60")
+        time.sleep(2)
+        self.stop_clean(d)
+        self.assertFalse(os.path.exists(os.path.join(d.dir, "scsi0")))
 
     # (e), blk side
     def test_blk_bdev_resize_and_hot_remove_seen_by_the_guest(self):
