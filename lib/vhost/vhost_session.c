@@ -644,6 +644,16 @@ vhost_queue_start_fn(struct vhost_call *call)
 	q->running = true;
 	s->nqueues++;
 	s->snap.features = p->vq.features;
+	/*
+	 * A restart with used entries in the ring: the notification for the last ones may have
+	 * gone to the call fd the front end just replaced (rte_vhost restarts a ring when
+	 * SET_VRING_CALL changes it, as QEMU does when the guest unmasks the queue's vector).
+	 * One notification on the new fd: the driver looks at the ring, a spurious one is harmless.
+	 */
+	if (q->callfd >= 0 &&
+	    p->vq.used_base != (q->vq.is_packed ? VHOST_VQ_PACKED_INITIAL_BASE : 0)) {
+		queue_notify(q);
+	}
 	VT_DEBUGLOG(vhost, "session %s: queue %u started (%s, %" PRIu16 " entries, avail %"
 		    PRIu16 " used %" PRIu16 ")\n", s->name, idx,
 		    q->vq.is_packed ? "packed" : "split", p->vq.size, p->vq.avail_base,

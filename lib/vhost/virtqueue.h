@@ -156,6 +156,9 @@ struct vhost_vq_params {
 	uint16_t used_base;
 };
 
+/* The base of a fresh packed ring (slot 0, wrap counter 1); a fresh split ring's is 0. */
+#define VHOST_VQ_PACKED_INITIAL_BASE 0x8000u
+
 /* Queue state; fields are private to virtqueue.c. */
 struct vhost_vq {
 	/* Hot, read-mostly. */

@@ -1161,6 +1161,46 @@ session_destroy_waits_for_every_queue(void)
 	session_teardown();	/* asserts the session left the controller's list */
 }
 
+/* A restart with completions in the ring notifies once: the last one may have gone to the
+ * call fd the front end just replaced. A fresh queue does not. */
+static void
+queue_restart_with_used_entries_notifies_the_new_call_fd(void)
+{
+	int callfd = eventfd(0, EFD_NONBLOCK);
+	struct vhost_call *call;
+	struct vhost_queue_params *p;
+	struct ut_q uq;
+	uint64_t val = 0;
+
+	session_setup("ut_restart", false);
+	CU_ASSERT_FATAL(callfd >= 0);
+	CU_ASSERT_EQUAL(queue_start(&uq, 0, F_BASE, callfd), 0);
+	CU_ASSERT(read(callfd, &val, sizeof(val)) < 0);	/* fresh: nothing */
+	queue_stop(0);
+
+	call = ut_call(vhost_queue_start_fn);
+	p = &call->u.start;
+	p->vq = (struct vhost_vq_params){
+		.name = "ut", .index = 0, .size = QSIZE, .features = F_BASE,
+		.avail_base = 3, .used_base = 3,
+	};
+	p->desc = gva(uq.desc);
+	p->driver = gva(uq.drv);
+	p->device = gva(uq.dev);
+	p->kickfd = -1;
+	p->callfd = dup(callfd);
+	p->map = g_map;
+	p->q = vhost_queue_alloc(g_s, QSIZE);
+	CU_ASSERT_FATAL(p->q != NULL);
+	CU_ASSERT_EQUAL(ut_run(call), 0);
+	vhost_call_put(call);
+	CU_ASSERT_EQUAL(read(callfd, &val, sizeof(val)), (ssize_t)sizeof(val));
+	CU_ASSERT_EQUAL(val, 1);
+	queue_stop(0);
+	close(callfd);
+	session_teardown();
+}
+
 int
 main(void)
 {
@@ -1189,6 +1229,7 @@ main(void)
 	CU_ADD_TEST(s, queue_writes_then_reads_back_guest_buffers);
 	CU_ADD_TEST(s, queue_serves_packed_ring_and_discard_write_zeroes);
 	CU_ADD_TEST(s, queue_answers_ioerr_beyond_capacity_and_keeps_serving);
+	CU_ADD_TEST(s, queue_restart_with_used_entries_notifies_the_new_call_fd);
 	CU_ADD_TEST(s, queue_writes_ioerr_into_tail_of_a_malformed_chain);
 	CU_ADD_TEST(s, queue_stops_on_a_request_without_status_byte);
 	CU_ADD_TEST(s, queue_serves_chains_longer_than_the_inline_iovecs);
