@@ -17,6 +17,7 @@
 #include "lib/bdev/bdev_internal.h"
 #include "lib/bdev/malloc/bdev_malloc.h"
 #include "test/unit/common/ut_bdev.h"
+#include "test/unit/common/ut_chain.h"
 #include "test/unit/common/ut_main.h"
 #include "test/unit/common/ut_reactor.h"
 
@@ -30,20 +31,8 @@ static struct blk_req g_br;
 static void
 chain_set(const struct iovec *iov, uint32_t n, uint32_t nr)
 {
-	memset(&g_c, 0, sizeof(g_c));
 	memset(&g_br, 0, sizeof(g_br));
-	memcpy(g_iov, iov, n * sizeof(*iov));
-	g_c.iov = g_iov;
-	g_c.iov_max = 8;
-	g_c.niov = n;
-	g_c.nreadable = nr;
-	for (uint32_t i = 0; i < n; i++) {
-		if (i < nr) {
-			g_c.read_len += (uint32_t)iov[i].iov_len;
-		} else {
-			g_c.write_len += (uint32_t)iov[i].iov_len;
-		}
-	}
+	ut_chain_fill(&g_c, g_iov, VT_COUNTOF(g_iov), iov, n, nr);
 }
 
 static void
