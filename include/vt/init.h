@@ -41,6 +41,8 @@ void vt_app_stop(int rc);
 uint64_t vt_app_start_ticks(void);
 /* Folder where vhost-user sockets are created (opts->vhost_sock_dir, or the default). */
 const char *vt_app_vhost_sock_dir(void);
+/* The daemon's private runtime folder (removed at exit); "" when there is none. */
+const char *vt_app_runtime_dir(void);
 
 /*
  * Replays an SPDK-style {"subsystems":[{"subsystem":"bdev","config":[{"method":..,"params":..}]}]}

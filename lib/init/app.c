@@ -103,6 +103,11 @@ const char *vt_app_vhost_sock_dir(void)
 	return g_vhost_sock_dir;
 }
 
+const char *vt_app_runtime_dir(void)
+{
+	return g_app.runtime_dir;
+}
+
 /* ---- shutdown (reactor 0) ---------------------------------------------------------------- */
 
 static void app_fini_done(void *arg)

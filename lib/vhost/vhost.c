@@ -360,7 +360,11 @@ vhost_ctrlr_delete(struct vhost_ctrlr *c, bool force, void (*cb)(void *arg, int 
 		pthread_mutex_unlock(&g_vhost_mutex);
 		return c->state == VHOST_CTRLR_REMOVING ? -EALREADY : -EAGAIN;
 	}
-	if (!force && c->nlive > 0) {
+	/*
+	 * A session whose front end has hung up is not a guest: the unregistration below tears
+	 * it down (rte_vhost may not have noticed the hang-up yet) before the controller goes.
+	 */
+	if (!force && c->nlive > 0 && vhost_ctrlr_connected(c) > 0) {
 		pthread_mutex_unlock(&g_vhost_mutex);
 		return -EBUSY;
 	}

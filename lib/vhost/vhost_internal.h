@@ -230,6 +230,16 @@ void vhost_ctrlr_create(struct vt_jsonrpc_request *req, const struct vhost_creat
 int vhost_user_register(struct vhost_ctrlr *c, char *err, size_t errlen);
 /* Any thread but the vhost-events thread: removes the socket and drops its connections. */
 void vhost_user_unregister(struct vhost_ctrlr *c);
+
+/* vhost-events thread, in new_connection: finds and remembers the session's socket. */
+void vhost_conn_identify(struct vhost_session *s);
+/*
+ * Under g_vhost_mutex: the front end of this session has closed its end of the socket (or
+ * rte_vhost has closed ours) and only the teardown is left to happen.
+ */
+bool vhost_conn_hung_up(const struct vhost_session *s);
+/* Under g_vhost_mutex: the sessions whose front end is still there. */
+uint32_t vhost_ctrlr_connected(const struct vhost_ctrlr *c);
 /* The session that owns vid, NULL when gone; clears the slot and returns it when take. */
 struct vhost_session *vhost_user_vid_session(int vid, bool take);
 /* Reactor: tells a session's front end that the config space changed (if it listens). */
@@ -364,6 +374,13 @@ struct vhost_session {
 	char name[VHOST_CTRLR_NAME_MAX + 16];	/* "<ctrlr>.<id>", for logs */
 	TAILQ_ENTRY(vhost_session) link;	/* ctrlr->sessions, under g_vhost_mutex */
 	bool live;			/* under g_vhost_mutex: its connection (vid) is up */
+	/*
+	 * The connection's socket as rte_vhost accepted it (-1 when it could not be told apart):
+	 * the fd number and its inode, so a later check knows whether the number still names
+	 * this socket. Set once by new_connection, under g_vhost_mutex.
+	 */
+	int conn_fd;
+	uint64_t conn_ino;
 
 	struct vhost_session_ve ve;	/* vhost-events thread only */
 

@@ -134,7 +134,7 @@ rpc_vhost_delete_controller(struct vt_jsonrpc_request *req, yajl_val params)
 		goto out;
 	}
 	pthread_mutex_lock(&g_vhost_mutex);
-	nlive = c->nlive;
+	nlive = vhost_ctrlr_connected(c);
 	pthread_mutex_unlock(&g_vhost_mutex);
 	rc = vhost_ctrlr_delete(c, false, delete_done, req);
 	if (rc == -EBUSY) {

@@ -137,6 +137,7 @@ vhost_session_alloc(struct vhost_ctrlr *c, int vid)
 	}
 	s->ctrlr = c;
 	s->vid = vid;
+	s->conn_fd = -1;
 	snprintf(s->name, sizeof(s->name), "%s:vid%d", c->name, vid);
 	return s;
 }

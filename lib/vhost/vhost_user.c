@@ -33,6 +33,7 @@
 #include <rte_vhost.h>
 
 #include "vt/event.h"
+#include "vt/init.h"
 #include "vt/log.h"
 #include "vt/util.h"
 
@@ -674,6 +675,7 @@ new_connection(int vid)
 	s->live = true;
 	g_vid_sessions[vid] = s;
 	pthread_mutex_unlock(&g_vhost_mutex);
+	vhost_conn_identify(s);
 
 	rte_vhost_extern_callback_register(vid, &g_extern_ops, NULL);
 	call = vhost_call_alloc(s, vhost_session_attach_fn);
@@ -744,6 +746,76 @@ static const struct rte_vhost_device_ops g_device_ops = {
 
 /* ---- sockets -------------------------------------------------------------------------------- */
 
+/*
+ * rte_vhost's vhost-events thread polls a snapshot of its fd set and takes a new listening socket
+ * into account only when poll() returns, which is after up to a second when nothing else happens:
+ * a front end connecting to a controller just created (QEMU right after the RPC, a hot-plug)
+ * would wait that long for its first answer. A private socket in the runtime folder, connected
+ * to once after each new listener, wakes the thread; its connections are accepted and dropped.
+ */
+static char g_wake_path[PATH_MAX];
+
+static int
+wake_new_connection(int vid)
+{
+	return 0;
+}
+
+static void
+wake_destroy_connection(int vid)
+{
+}
+
+static const struct rte_vhost_device_ops g_wake_ops = {
+	.new_connection = wake_new_connection,
+	.destroy_connection = wake_destroy_connection,
+};
+
+static void
+wake_setup(void)
+{
+	const char *dir = vt_app_runtime_dir();
+	int n;
+
+	if (dir[0] == '\0') {
+		return;
+	}
+	n = snprintf(g_wake_path, sizeof(g_wake_path), "%s/vhost-wake", dir);
+	if (n < 0 || (size_t)n >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+		g_wake_path[0] = '\0';
+		return;
+	}
+	if (rte_vhost_driver_register(g_wake_path, 0) != 0) {
+		g_wake_path[0] = '\0';
+		return;
+	}
+	if (rte_vhost_driver_callback_register(g_wake_path, &g_wake_ops) != 0 ||
+	    rte_vhost_driver_start(g_wake_path) != 0) {
+		rte_vhost_driver_unregister(g_wake_path);
+		g_wake_path[0] = '\0';
+	}
+}
+
+/* Makes the vhost-events thread poll again (and so see the listener just added). */
+static void
+wake_events_thread(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (g_wake_path[0] == '\0') {
+		return;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", g_wake_path);
+	/* Queued in the backlog even if nobody accepts at once; closing it is fine. */
+	(void)connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+}
+
 /* A socket file left by a daemon that died is removed; one somebody listens on is not. */
 static int
 check_socket_path(const char *path, char *err, size_t errlen)
@@ -789,6 +861,7 @@ vhost_user_register(struct vhost_ctrlr *c, char *err, size_t errlen)
 		/* rte_vhost logs every message at INFO: keep its warnings and errors only. */
 		rte_log_set_level_pattern("lib.vhost.*", RTE_LOG_WARNING);
 		quiet = true;
+		wake_setup();
 	}
 	if (rc != 0) {
 		return rc;
@@ -809,6 +882,7 @@ vhost_user_register(struct vhost_ctrlr *c, char *err, size_t errlen)
 		goto fail;
 	}
 	c->socket_registered = true;
+	wake_events_thread();
 	return 0;
 fail:
 	rte_vhost_driver_unregister(c->path);

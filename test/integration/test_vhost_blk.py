@@ -270,6 +270,31 @@ class VhostBlkTest(BlkBase, SharedDaemonTestCase):
         # The bdev is free again: another controller can claim it.
         self.create("blk.1", "Malloc0")
 
+    def test_delete_right_after_the_front_end_exits_always_succeeds(self):
+        """An orchestrator deletes the controller as soon as its VM process is gone: the
+        daemon may not have handled the hang-up yet, and must not answer EBUSY for it."""
+        self.malloc("Malloc0", 16, 512)
+        for i in range(200):
+            s = self.create("blk.0", "Malloc0")
+            # vtc has exited (its socket closed by the kernel) when vtc_ok returns.
+            vtc_ok("io", s, "--write", "--read", "--verify", "--size", "8192",
+                   "--seed", str(i))
+            self.assertIs(self.d.call("vhost_delete_controller", {"ctrlr": "blk.0"}), True,
+                          "iteration %d" % i)
+            self.assertFalse(os.path.exists(s), "iteration %d" % i)
+            self.assertEqual(self.d.call("vhost_get_controllers"), [])
+        # A front end that is still connected keeps the refusal.
+        s = self.create("blk.0", "Malloc0")
+        bench = start_bench(s, 2)
+        try:
+            wait_for(lambda: self.sessions("blk.0"), 10, "a session")
+            self.assertRpcError(self.d, "vhost_delete_controller", {"ctrlr": "blk.0"}, EBUSY,
+                                "blk.0", "guest connected (1 session)")
+        finally:
+            out, err = bench.communicate(timeout=30 * vtlib.SLOW)
+        self.assertEqual(bench.returncode, 0, err)
+        self.assertIs(self.d.call("vhost_delete_controller", {"ctrlr": "blk.0"}), True)
+
     def test_create_refuses_bad_parameters_with_clear_errors(self):
         self.malloc("Malloc0", 16, 512)
         create = "vhost_create_blk_controller"

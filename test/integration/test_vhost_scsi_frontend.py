@@ -347,6 +347,36 @@ class ScsiCommandTest(ScsiFrontendBase):
         self.stop_clean(d)
 
 
+    def test_remove_target_and_delete_right_after_the_front_end_exits(self):
+        """The orchestrator's teardown as soon as the VM process is gone: remove a target,
+        then delete the controller, each right after a front end exited. Neither may be
+        refused because the daemon has not handled the hang-up yet."""
+        d = self.daemon_with_ctrlr()
+        for i in range(50):
+            self.add_target(d, 5, "M3")
+            r = subprocess.run([vtc_bin(), "scsi", self.sock, "write", "5", "0", "8", str(i)],
+                               capture_output=True, text=True, timeout=CMD_TIMEOUT,
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.remove_target(d, 5)
+            r = subprocess.run([vtc_bin(), "scsi", self.sock, "tur", "0"], capture_output=True,
+                               text=True, timeout=CMD_TIMEOUT, stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIs(d.call("vhost_delete_controller", {"ctrlr": "s0"}), True,
+                          "iteration %d" % i)
+            self.assertFalse(os.path.exists(self.sock), "iteration %d" % i)
+            d.call("vhost_create_scsi_controller", {"ctrlr": "s0"})
+            for t, b in ((0, "M0"), (1, "M1"), (2, "M2")):
+                self.add_target(d, t, b)
+        # A connected front end still gets EBUSY.
+        s = self.session()
+        self.assertGood(s.result("tur 0", 0))
+        self.assertRpcError(d, "vhost_delete_controller", {"ctrlr": "s0"}, -16, "s0",
+                            "guest connected (1 session)")
+        s.close()
+        self.stop_clean(d)
+
+
 class ScsiEventTest(ScsiFrontendBase):
     """The event queue: what the daemon sends, to whom, and what happens without buffers."""
 
