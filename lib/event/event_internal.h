@@ -84,6 +84,12 @@ struct vt_poller {
 
 TAILQ_HEAD(poller_list, vt_poller);
 
+/*
+ * Reactor i on cores[i]; a core may be named more than once (its reactors then share it: the
+ * unit tests run multi-reactor cases on a one-core machine this way). The daemon uses
+ * vt_reactors_init, one reactor per core of its cpumask.
+ */
+int reactors_init_on(const uint32_t *cores, uint32_t n, bool interrupt_mode);
 /* Runs every period-0 poller. Returns VT_POLLER_BUSY if one did work. */
 int poller_run_active(struct reactor *r);
 /* Runs the timed pollers due at now. */

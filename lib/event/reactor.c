@@ -207,29 +207,37 @@ err:
 }
 
 int
-vt_reactors_init(const struct vt_cpuset *cpus, bool interrupt_mode)
+reactors_init_on(const uint32_t *cores, uint32_t n, bool interrupt_mode)
 {
-	uint32_t idx = 0;
-	int core, rc;
+	struct vt_cpuset set;
+	uint32_t idx;
+	int rc;
 
 	if (g_initialized) {
 		VT_ERRLOG("cannot create reactors: already created\n");
 		return -EBUSY;
 	}
-	rc = check_cpuset(cpus);
+	if (n == 0 || n > VT_MAX_REACTORS) {
+		VT_ERRLOG("cannot create %u reactors: use 1 to %d\n", n, VT_MAX_REACTORS);
+		return -EINVAL;
+	}
+	vt_cpuset_zero(&set);
+	for (idx = 0; idx < n; idx++) {
+		vt_cpuset_set(&set, cores[idx]);
+	}
+	rc = check_cpuset(&set);
 	if (rc != 0) {
 		return rc;
 	}
-	for (core = vt_cpuset_next(cpus, 0); core >= 0; core = vt_cpuset_next(cpus, core + 1)) {
-		g_reactors[idx] = reactor_alloc(idx, (uint32_t)core, interrupt_mode);
+	for (idx = 0; idx < n; idx++) {
+		g_reactors[idx] = reactor_alloc(idx, cores[idx], interrupt_mode);
 		if (g_reactors[idx] == NULL) {
 			rc = -ENOMEM;
 			goto err;
 		}
-		idx++;
 	}
-	g_num_reactors = idx;
-	g_cpuset = *cpus;
+	g_num_reactors = n;
+	g_cpuset = set;
 	g_interrupt_mode = interrupt_mode;
 	g_initialized = true;
 	t_current = 0;
@@ -241,6 +249,23 @@ err:
 		g_reactors[idx] = NULL;
 	}
 	return rc;
+}
+
+int
+vt_reactors_init(const struct vt_cpuset *cpus, bool interrupt_mode)
+{
+	uint32_t cores[VT_MAX_REACTORS], n = 0;
+	int core, rc;
+
+	/* Also bounds the number of cores to VT_MAX_REACTORS. */
+	rc = check_cpuset(cpus);
+	if (rc != 0) {
+		return rc;
+	}
+	for (core = vt_cpuset_next(cpus, 0); core >= 0; core = vt_cpuset_next(cpus, core + 1)) {
+		cores[n++] = (uint32_t)core;
+	}
+	return reactors_init_on(cores, n, interrupt_mode);
 }
 
 void

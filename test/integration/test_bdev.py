@@ -207,8 +207,8 @@ class BdevTest(SharedDaemonTestCase):
         self._file_bdev("aio", "AIO disk")
 
     def test_uring_create_list_rescan_delete(self):
-        if not vtlib.io_uring_available():
-            self.skipTest("io_uring is not available on this kernel")
+        self.assertTrue(vtlib.io_uring_available(), "io_uring is not available on this kernel: "
+                        "this test of the io_uring engine cannot run here")
         self._file_bdev("uring", "URING bdev")
 
     def test_aio_readonly(self):

@@ -136,6 +136,6 @@ class ConfigTest(VtTestCase):
         self._file_bdev_keeps_data("aio")
 
     def test_uring_bdev_keeps_data_across_restart(self):
-        if not vtlib.io_uring_available():
-            self.skipTest("io_uring is not available on this kernel")
+        self.assertTrue(vtlib.io_uring_available(), "io_uring is not available on this kernel: "
+                        "this test of the io_uring engine cannot run here")
         self._file_bdev_keeps_data("uring")

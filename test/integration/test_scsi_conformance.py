@@ -24,7 +24,7 @@ SCRIPT = os.path.join(vtlib.ROOT, "test", "unit", "lib", "scsi", "run_iscsi_test
 MIN_PASSED = 139
 
 
-@unittest.skipIf(shutil.which("iscsi-test-cu") is None, "iscsi-test-cu not installed (libiscsi-bin)")
+@vtlib.require(None if shutil.which("iscsi-test-cu") else "iscsi-test-cu not installed (libiscsi-bin)")
 class ScsiConformanceShimTest(unittest.TestCase):
     def run_suite(self, block_size):
         env = dict(os.environ)

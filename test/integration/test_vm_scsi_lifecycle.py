@@ -61,7 +61,7 @@ def proc_status(pid):
     return rss, len(os.listdir("/proc/%d/fd" % pid))
 
 
-@unittest.skipIf(missing_tools(), missing_tools() or "")
+@vtlib.require(missing_tools())
 class VmScsiLifecycleTest(VtTestCase):
     TIME_LIMIT = 300.0      # a TCG guest boot, fio, and waits on the guest
 

@@ -366,6 +366,20 @@ def run_tool(name, *args, timeout=60.0 * SLOW):
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+def require(why):
+    """Class decorator: when why (a missing tool, ...) is set, every test of the class fails
+    with it. Tests never skip because the machine lacks something: scripts/pkgdep.sh installs
+    what they need, and a machine where that did not work must not look green."""
+    def deco(cls):
+        if why:
+            def setUpClass(klass):
+                raise AssertionError("%s cannot run: %s (scripts/pkgdep.sh installs what the "
+                                     "tests need)" % (klass.__name__, why))
+            cls.setUpClass = classmethod(setUpClass)
+        return cls
+    return deco
+
+
 def io_uring_available():
     """Probes io_uring_setup(2): containers and some kernels disable it."""
     import ctypes
