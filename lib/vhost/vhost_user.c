@@ -30,7 +30,18 @@
 #include <unistd.h>
 
 #include <rte_log.h>
+#include <rte_version.h>
 #include <rte_vhost.h>
+
+/*
+ * The pre/post message handlers read rte_vhost's private message context through
+ * struct vhost_user_msg_ctx (vhost_user_spec.h), whose layout was checked against DPDK 22.11
+ * only: another release may lay it out differently and the handlers would misread every message.
+ * Building against it must stop here until the layout is checked again.
+ */
+#if RTE_VERSION < RTE_VERSION_NUM(22, 11, 0, 0) || RTE_VERSION >= RTE_VERSION_NUM(22, 12, 0, 0)
+#error "lib/vhost/vhost_user_spec.h mirrors rte_vhost's message layout of DPDK 22.11 (checked: 22.11.0 to 22.11.11); this DPDK is another release: check struct vhost_user_msg_ctx against its lib/vhost/vhost_user.h, then widen this test"
+#endif
 
 #include "vt/event.h"
 #include "vt/init.h"
