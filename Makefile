@@ -27,7 +27,7 @@ unit: libs
 	$(Q)$(SUBMAKE) -C test/unit
 
 # Installs any missing Debian package (needs root or sudo), builds, starts the daemon in the
-# foreground with two malloc bdevs (see app/vtarget/default_config.c).
+# foreground on the built-in config (app/vtarget/default_config.c; `vtarget --help` describes it).
 run:
 	$(Q)scripts/pkgdep.sh
 	$(Q)$(MAKE) -s --no-print-directory app

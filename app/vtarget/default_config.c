@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The configuration `vtarget --default-config` (and `make run`) replays: three malloc bdevs,
- * Malloc0 of 64 MiB with 512-byte blocks, Malloc1 of 64 MiB with 4096-byte blocks and Malloc2 of
- * 32 MiB with 512-byte blocks, the vhost-user-blk controller vhost.0 over Malloc0 (socket
- * <-S folder>/vhost.0) and the vhost-user-scsi controller vhost.1 with targets 0 (Malloc1) and
- * 1 (Malloc2) (socket <-S folder>/vhost.1), in the SPDK
- * format that `-c` reads and `scripts/rpc.py save_config` writes.
+ * The configuration `vtarget --default-config` (and `make run`) replays, in the SPDK format that
+ * `-c` reads and `scripts/rpc.py save_config` writes (sockets in the -S folder), and the one
+ * sentence that describes it. --help and the start-up hint print that sentence, and the README
+ * and doc/app.md quote it; test/integration/test_cli.py derives the sentence from the JSON below
+ * and checks every one of those places against it, so change them together.
  */
+
+const char vtarget_default_config_summary[] =
+	"three malloc bdevs, Malloc0 (64 MiB, 512 B blocks), Malloc1 (64 MiB, 4096 B blocks) and "
+	"Malloc2 (32 MiB, 512 B blocks); the vhost-user-blk controller vhost.0 over Malloc0; the "
+	"vhost-user-scsi controller vhost.1 with target 0 over Malloc1 and target 1 over Malloc2";
 
 const char vtarget_default_config[] =
 	"{\n"

@@ -24,6 +24,7 @@
 
 /* app/vtarget/default_config.c */
 extern const char vtarget_default_config[];
+extern const char vtarget_default_config_summary[];
 
 /* Upper bound of -s, in MiB: far above any sensible EAL memory, low enough to never overflow. */
 #define MEM_SIZE_MAX_MB (1u << 20)
@@ -52,6 +53,34 @@ static const struct option g_long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* prefix, text and suffix as one paragraph broken at spaces into lines of at most width. */
+static void print_wrapped(const char *prefix, const char *text, const char *suffix, size_t width)
+{
+	char buf[1024];
+	const char *p = buf;
+	size_t col = 0;
+
+	snprintf(buf, sizeof(buf), "%s%s%s", prefix, text, suffix);
+	while (*p != '\0') {
+		size_t len = strcspn(p, " ");
+
+		if (len > 0) {
+			if (col > 0 && col + 1 + len > width) {
+				putchar('\n');
+				col = 0;
+			} else if (col > 0) {
+				putchar(' ');
+				col++;
+			}
+			fwrite(p, 1, len, stdout);
+			col += len;
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+	putchar('\n');
+}
+
 static void usage(void)
 {
 	printf("Usage: vtarget [options]\n"
@@ -64,7 +93,7 @@ static void usage(void)
 	       "  -S, --vhost-sock-dir DIR   folder of the vhost-user sockets; default %s\n"
 	       "  -c, --config FILE          replay an SPDK-format JSON config before ready"
 	       " (also --json)\n"
-	       "      --default-config       replay the built-in config (two malloc bdevs)\n"
+	       "      --default-config       replay the built-in config (below)\n"
 	       "      --print-default-config print the built-in config and exit\n"
 	       "      --interrupt            reactors sleep when idle instead of polling\n"
 	       "  -L, --logflag FLAG         enable debug logs of a component (or 'all');"
@@ -72,8 +101,9 @@ static void usage(void)
 	       "  -h, --help                 this text\n"
 	       "  -v, --version              print the version and exit\n\n"
 	       "SIGINT or SIGTERM shut the target down in order. Exit code 0 on a clean stop,\n"
-	       "1 on a bad option or a start-up failure. See doc/app.md.\n",
+	       "1 on a bad option or a start-up failure. See doc/app.md.\n\n",
 	       VT_APP_DEFAULT_MEM_MB, VT_APP_DEFAULT_RPC_ADDR, VT_APP_DEFAULT_VHOST_SOCK_DIR);
+	print_wrapped("The built-in config: ", vtarget_default_config_summary, ".", 79);
 }
 
 /* A bad command line: one line naming the problem and the hint. Returns the exit code. */
@@ -290,11 +320,11 @@ static void print_hint(void *arg)
 {
 	const char *sock = vt_rpc_server_path();
 
-	printf("vtarget: running the default config: bdevs Malloc0 (64 MiB, 512 B blocks) and "
-	       "Malloc1 (64 MiB, 4 KiB blocks)\n"
-	       "  list them:  scripts/rpc.py -s %s bdev_get_bdevs\n"
+	printf("vtarget: running the default config: %s\n"
+	       "  list them:  scripts/rpc.py -s %s bdev_get_bdevs; scripts/rpc.py -s %s "
+	       "vhost_get_controllers\n"
 	       "  stop:       Ctrl-C, or scripts/rpc.py -s %s spdk_kill_instance SIGTERM\n",
-	       sock, sock);
+	       vtarget_default_config_summary, sock, sock, sock);
 	fflush(stdout);
 }
 
