@@ -270,6 +270,8 @@ def make_target(test, **kw):
 # ---- the tests --------------------------------------------------------------------------------
 
 class VmBlkTest(VtTestCase):
+    # A hang guard, not a speed check (TCG guests; up to 77 s measured under load).
+    TIME_LIMIT = 300.0
 
     @classmethod
     def setUpClass(cls):

@@ -95,7 +95,9 @@ class VmScsiLifecycleTest(VtTestCase):
         return g
 
     def disks(self, g):
-        rc, out = g.cmd("sh /tmp/vmtest/disks.sh", timeout=30)
+        # A few forks per disk: slow in a TCG guest on a loaded host; a cut list would lie.
+        rc, out = g.cmd("sh /tmp/vmtest/disks.sh", timeout=120 * SLOW)
+        self.assertEqual(rc, 0, "disks.sh did not finish (rc %d):\n%s" % (rc, out))
         return parse_disks(out)
 
     def wait_disks(self, g, targets, timeout):
