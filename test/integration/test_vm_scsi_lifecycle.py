@@ -9,7 +9,7 @@ VMs through the RPC socket, seen from inside the guest.
     told through the event queue: TRANSPORT_RESET / RESCAN);
 (c) hot-detach of a target while fio runs on it and fio with verify runs on another target: the
     detached disk disappears, the other fio finishes with verify OK;
-(d) 100 attach / detach cycles while fio runs on a third target: every RPC answers, no error,
+(d) 100 attach / detach cycles (1000 in `make soak`) while fio runs on a third target: every RPC answers, no error,
     the daemon's RSS and open fd count stay flat;
 (e) vhost-user-blk: bdev resize and hot-remove seen by the guest (config-change notification:
     new size, then capacity 0 and I/O errors), `"bdev": null` in vhost_get_controllers;
@@ -38,6 +38,8 @@ from test_vm_scsi import GUEST, guest_file, parse_disks  # noqa: E402
 
 MiB = 1024 * 1024
 VERBOSE = os.environ.get("VT_VM_LIFE_VERBOSE", "") not in ("", "0")
+# Attach/detach cycles of test (d): 100 in `make test`, 1000 in `make soak`.
+CYCLES = int(os.environ.get("VT_VM_LIFE_CYCLES", "100"))
 SLOW = 2.0 if vtlib.SANITIZED else 1.0
 EBUSY, EALREADY = -16, -114
 
@@ -63,7 +65,8 @@ def proc_status(pid):
 
 @vtlib.require(missing_tools())
 class VmScsiLifecycleTest(VtTestCase):
-    TIME_LIMIT = 300.0      # a TCG guest boot, fio, and waits on the guest
+    # A hang guard: a TCG guest boot, fio, waits on the guest, and up to 2 s per cycle of (d).
+    TIME_LIMIT = 300.0 + 2.0 * CYCLES
 
     def guest(self, qemu_args, **kw):
         g = vm.VM(qemu_args, control=True, files={"disks.sh": guest_file("disks.sh")},
@@ -246,7 +249,7 @@ class VmScsiLifecycleTest(VtTestCase):
         g.stop()
 
     # (d)
-    def test_100_attach_detach_cycles_under_fio_no_leak(self):
+    def test_attach_detach_cycles_under_fio_no_leak(self):
         d = self.start_daemon()
         self.malloc(d, "M0", 32)
         self.malloc(d, "M1", 8)
@@ -280,7 +283,7 @@ class VmScsiLifecycleTest(VtTestCase):
         time.sleep(0.5)         # RPC connections of the warm-up closed on the daemon's side
         before = proc_status(d.pid)
         t0 = time.monotonic()
-        for n in range(100):
+        for n in range(CYCLES):
             # In the first four cycles the guest attaches the disk and uses it (each after the
             # guest saw the previous one go); the others go faster than the guest can scan:
             # events pile up, beyond 64 EVENTS_MISSED makes it rescan the bus.
@@ -290,8 +293,9 @@ class VmScsiLifecycleTest(VtTestCase):
         took = time.monotonic() - t0
         time.sleep(0.5)
         after = proc_status(d.pid)
-        print("\n    100 attach/detach cycles in %.1f s (the first 4 seen and read by the guest); daemon "
-              "RSS %d -> %d KiB, fds %d -> %d" % (took, before[0], after[0], before[1], after[1]))
+        print("\n    %d attach/detach cycles in %.1f s (the first 4 seen and read by the guest); "
+              "daemon RSS %d -> %d KiB, fds %d -> %d" % (CYCLES, took, before[0], after[0],
+                                                        before[1], after[1]))
         self.assertEqual(after[1], before[1], "open fds changed")
         if not vtlib.SANITIZED:
             # (ASan's quarantine holds freed memory: there LeakSanitizer checks at exit.)
