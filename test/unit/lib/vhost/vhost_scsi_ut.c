@@ -21,12 +21,16 @@
 static struct iovec g_iov[8];
 static struct vhost_vq_chain g_c;
 static struct scsi_req g_sr;
+/* The request and queue g_sr belongs to (no dirty log unless a test sets one). */
+static struct vhost_queue g_q;
+static struct vhost_req g_req = { .q = &g_q };
 
 /* A chain of n buffers, the first nr device-readable. */
 static void
 chain_set(const struct iovec *iov, uint32_t n, uint32_t nr)
 {
 	memset(&g_sr, 0, sizeof(g_sr));
+	g_sr.req = &g_req;
 	ut_chain_fill(&g_c, g_iov, VT_COUNTOF(g_iov), iov, n, nr);
 }
 
