@@ -276,6 +276,19 @@ scsi_task_to_resp(const struct vt_scsi_task *task, struct virtio_scsi_cmd_resp *
 	}
 }
 
+/*
+ * Migration: the data-in a task wrote, marked before the response and the used ring. A task
+ * that failed part way may have filled more than it reports: its whole buffer counts then.
+ */
+static void
+scsi_log_data_in(struct scsi_req *sr, const struct vt_scsi_task *task)
+{
+	uint64_t len = task->status == VT_SCSI_STATUS_GOOD ?
+		       VT_MIN(task->data_transferred, task->transfer_len) : task->transfer_len;
+
+	vhost_req_log_iov(sr->req, task->iovs, task->iovcnt, len);
+}
+
 static void
 scsi_cmd_done(struct vt_scsi_task *task)
 {
@@ -284,15 +297,8 @@ scsi_cmd_done(struct vt_scsi_task *task)
 	uint32_t used = SCSI_RESP_SIZE;
 
 	if (task->dir == VT_SCSI_DIR_FROM_DEV) {
-		/*
-		 * Data-in first, then the response: both are marked before the used ring. A task
-		 * that failed part way may have filled more than it reports: the whole buffer
-		 * counts as written then.
-		 */
 		used += VT_MIN(task->data_transferred, task->transfer_len);
-		vhost_req_log_iov(sr->req, task->iovs, task->iovcnt,
-				  task->status == VT_SCSI_STATUS_GOOD ? used - SCSI_RESP_SIZE :
-									task->transfer_len);
+		scsi_log_data_in(sr, task);
 	}
 	scsi_task_to_resp(task, &resp);
 	scsi_write_resp(sr, &resp, sizeof(resp));
