@@ -1338,6 +1338,45 @@ log_each_write_path(uint64_t features)
 	session_teardown();
 }
 
+/* The handover: a stop answers once the request in flight completed, logged and published. */
+static void
+stop_answers_once_in_flight_completions_are_logged(void)
+{
+	uint64_t buf, hdr, st, first;
+	struct vhost_call *call;
+	struct ut_buf b[3];
+	struct ut_q uq;
+
+	session_setup("ut_logdrain", false);
+	log_set(true);
+	CU_ASSERT_EQUAL(queue_start(&uq, 0, F_BASE, -1), 0);
+	first = galloc_pages(1);
+	hdr = galloc_pages(1);
+	buf = galloc_pages(1);
+	st = galloc_pages(1);
+	hdr_set(gva(hdr), VIRTIO_BLK_T_IN, 0);
+	memset(gva(buf), 0xa5, 4096);
+	b[0] = (struct ut_buf){ hdr, 16, false };
+	b[1] = (struct ut_buf){ buf, 4096, true };
+	b[2] = (struct ut_buf){ st, 1, true };
+	submit(&uq, b, 3);
+	vt_reactor_poll_once();
+	CU_ASSERT_EQUAL(g_s->queues[0]->inflight, 1);
+	memset(g_logbits, 0, sizeof(g_logbits));
+	call = ut_call(vhost_queue_stop_fn);
+	call->qidx = 0;
+	call->fn(call);
+	CU_ASSERT_FALSE(atomic_load(&call->answered));
+	CU_ASSERT_EQUAL(log_marked(buf), false);
+	CU_ASSERT(ut_poll_until_answered(call));
+	CU_ASSERT_EQUAL(call->u.stop.avail_base, 1);
+	CU_ASSERT_EQUAL(call->u.stop.used_base, 1);
+	assert_marked_exactly(first, (const uint64_t[]){ buf, st, 0 });
+	assert_ring_logged(&uq);
+	vhost_call_put(call);
+	session_teardown();
+}
+
 static void
 log_marks_exactly_the_pages_each_write_path_touched_split(void)
 {
@@ -1391,5 +1430,6 @@ main(void)
 	CU_ADD_TEST(s, session_destroy_waits_for_every_queue);
 	CU_ADD_TEST(s, log_marks_exactly_the_pages_each_write_path_touched_split);
 	CU_ADD_TEST(s, log_marks_exactly_the_pages_each_write_path_touched_packed);
+	CU_ADD_TEST(s, stop_answers_once_in_flight_completions_are_logged);
 	return ut_run_tests();
 }
