@@ -115,7 +115,7 @@ vhost_log_mark(const struct vhost_log *log, uint64_t gpa, uint64_t len)
 {
 	uint64_t first, last, max_page;
 
-	if (len == 0 || log == NULL) {
+	if (len == 0 || log == NULL || log->size == 0) {
 		return;
 	}
 	max_page = log->size * 8 - 1;
