@@ -83,6 +83,7 @@ class DirtyLogTest(VtTestCase):
         self.assertGreater(sum(int(off["changed"]) for off in offs), 0, msg)
         self.assertEqual(len(hand), 1, msg)
         self.assertEqual(hand[0]["rc"], "0", msg)
+        self.wait_lines = [fields(l) for l in lines if l.startswith("WAIT ")]
         return ops, int(hand[0]["base"], 0)
 
     def test_blk_split_marks_every_page_written(self):
@@ -107,6 +108,15 @@ class DirtyLogTest(VtTestCase):
             self.assertIn("inquiry", names)
             self.assertIn("read-beyond", names)
             self.assertTrue(base != 0 and base != 0x8000, base)
+
+    def test_log_all_with_the_start_waits_for_the_log(self):
+        # QEMU's order when a device starts during a migration: LOG_ALL in the SET_FEATURES of
+        # the start, SET_LOG_BASE after the rings. A request waits until the log is there.
+        for args in (("blk0",), ("scsi0", "--scsi", "--packed")):
+            self.run_dirtylog(*args, "--log-all-first")
+            self.assertEqual(self.wait_lines, [{"served_before_log": "0", "served_after": "1",
+                                                "data_marked": "1"}], args)
+        self.assertIn("LOG_ALL negotiated without a dirty log", self.d.output())
 
     def test_get_controllers_shows_dirty_log_per_session(self):
         sock = os.path.join(self.d.dir, "blk0")

@@ -32,6 +32,8 @@ struct dl {
 	struct vtc_log log;
 	bool scsi;
 	bool step;
+	bool log_all_first;		/* LOG_ALL with the start, the log only later (QEMU's order
+					 * when a device starts during a migration) */
 	uint64_t hdr, resp, data;	/* gpas: a header page, 2 response pages, 4 data pages */
 	uint32_t failures;
 	uint8_t *snap;			/* copies of the writable pages before a request */
@@ -308,6 +310,58 @@ handover(struct dl *d)
 	return rc;
 }
 
+/*
+ * LOG_ALL came with the start and no log yet: a read must wait (the back end cannot log it),
+ * and be served, with its pages marked, once the log arrives.
+ */
+static int
+log_after_start(struct dl *d, uint64_t need, uint64_t log_offset)
+{
+	struct virtio_blk_outhdr *h = (struct virtio_blk_outhdr *)host(d, d->hdr, sizeof(*h));
+	struct virtio_scsi_cmd_req *r = (struct virtio_scsi_cmd_req *)host(d, d->hdr, sizeof(*r));
+	uint64_t data = d->data + PAGE - 512, st = d->resp + PAGE - 1;
+	struct vtc_buf b[3] = { { d->hdr, 0, false }, { data, 1024, true }, { st, 1, true } };
+	struct vtc_cpl cpl;
+	bool early, marked;
+	int rc;
+
+	memset(host(d, d->data, 2 * PAGE), 0xa5, 2 * PAGE);
+	if (d->scsi) {
+		memset(r, 0, sizeof(*r));
+		vtc_scsi_lun(r->lun, 0, 0);
+		scsi_cdb_rw(r->cdb, 0x28, 0, 2);
+		b[0].len = sizeof(*r);
+		/* Response first, then data-in. */
+		b[1] = (struct vtc_buf){ d->resp + PAGE - 50, sizeof(struct virtio_scsi_cmd_resp),
+					 true };
+		b[2] = (struct vtc_buf){ data, 1024, true };
+	} else {
+		h->type = htole32(VIRTIO_BLK_T_IN);
+		h->ioprio = 0;
+		h->sector = 0;
+		b[0].len = sizeof(*h);
+	}
+	rc = vtc_vq_submit(d->vq, b, 3, 0, d);
+	if (rc < 0) {
+		return rc;
+	}
+	vtc_vq_kick_force(d->vq);
+	early = vtc_vq_wait(d->vq, 300) == 0;
+	rc = vtc_log_set_base(d->dev, &d->log, need, log_offset);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = vtc_vq_wait(d->vq, d->dev->opts.io_timeout_ms);
+	if (rc == 0 && vtc_vq_reap(d->vq, &cpl, 1) != 1) {
+		rc = -EPROTO;
+	}
+	marked = rc == 0 && vtc_log_test(&d->log, data) && vtc_log_test(&d->log, data + 1023);
+	printf("WAIT served_before_log=%d served_after=%d data_marked=%d\n", early, rc == 0,
+	       marked);
+	d->failures += early || rc != 0 || !marked;
+	return 0;
+}
+
 static int
 dirtylog_run(struct dl *d, uint64_t log_offset)
 {
@@ -329,7 +383,11 @@ dirtylog_run(struct dl *d, uint64_t log_offset)
 	if (d->snap == NULL) {
 		return -ENOMEM;
 	}
-	rc = vtc_log_set_base(d->dev, &d->log, need, log_offset);
+	if (d->log_all_first) {
+		rc = log_after_start(d, need, log_offset);
+	} else {
+		rc = vtc_log_set_base(d->dev, &d->log, need, log_offset);
+	}
 	if (rc == 0) {
 		rc = vtc_log_enable(d->dev, true);
 	}
@@ -358,6 +416,7 @@ cli_cmd_dirtylog(int argc, char **argv)
 		{ "scsi", no_argument, NULL, CLI_OPT_FIRST_LOCAL },
 		{ "log-offset", required_argument, NULL, CLI_OPT_FIRST_LOCAL + 1 },
 		{ "step", no_argument, NULL, CLI_OPT_FIRST_LOCAL + 2 },
+		{ "log-all-first", no_argument, NULL, CLI_OPT_FIRST_LOCAL + 3 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -380,7 +439,7 @@ cli_cmd_dirtylog(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			printf("usage: vtc dirtylog SOCKET [--scsi] [--log-offset BYTES] [--step] "
-			       "[options]\noptions:\n" CLI_COMMON_HELP);
+			       "[--log-all-first] [options]\noptions:\n" CLI_COMMON_HELP);
 			return 0;
 		}
 		if (opt == CLI_OPT_FIRST_LOCAL) {
@@ -394,6 +453,11 @@ cli_cmd_dirtylog(int argc, char **argv)
 		}
 		if (opt == CLI_OPT_FIRST_LOCAL + 2) {
 			d.step = true;
+			continue;
+		}
+		if (opt == CLI_OPT_FIRST_LOCAL + 3) {
+			d.log_all_first = true;
+			c.opts.features |= 1ull << VHOST_F_LOG_ALL;
 			continue;
 		}
 		rc = cli_common_opt(&c, opt, optarg);
