@@ -6,6 +6,7 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -163,6 +164,18 @@ map_checks_the_file_and_starts_the_bitmap_at_the_offset(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "regular"));
 	close(p[0]);
 	close(p[1]);
+	/* A regular file the front end opened read-only: it cannot be mapped for writing. */
+	{
+		char path[64];
+		int ro;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ro = open(path, O_RDONLY | O_CLOEXEC);
+		CU_ASSERT_FATAL(ro >= 0);
+		CU_ASSERT_PTR_NULL(vhost_log_map(ro, 16, 0, err, sizeof(err)));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot map"));
+		close(ro);
+	}
 
 	/* An offset that is not page-aligned: the bitmap starts there. */
 	log = vhost_log_map(fd, 100, 4100, err, sizeof(err));
