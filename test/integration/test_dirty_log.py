@@ -118,28 +118,60 @@ class DirtyLogTest(VtTestCase):
                                                 "data_marked": "1"}], args)
         self.assertIn("LOG_ALL negotiated without a dirty log", self.d.output())
 
-    def test_get_controllers_shows_dirty_log_per_session(self):
-        sock = os.path.join(self.d.dir, "blk0")
-        p = subprocess.Popen([vtc_bin(), "dirtylog", sock, "--step"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def stepped(self, ctrlr, *args):
+        """A `vtc dirtylog --step` process and a function waiting for a line prefix."""
+        sock = os.path.join(self.d.dir, ctrlr)
+        p = subprocess.Popen([vtc_bin(), "dirtylog", sock, "--step"] + list(args),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
         self.addCleanup(lambda: p.poll() is None and p.kill())
+        seen = []
+        buf = [b""]
+        fd = p.stdout.fileno()
 
         def wait_line(prefix):
-            buf = b""
             deadline = time.monotonic() + TIMEOUT
             while time.monotonic() < deadline:
-                r, _, _ = select.select([p.stdout], [], [], 1.0)
-                if not r:
-                    continue
-                c = p.stdout.read1(4096) if hasattr(p.stdout, "read1") else os.read(
-                    p.stdout.fileno(), 4096)
-                if not c:
-                    break
-                buf += c
-                for line in buf.decode().splitlines():
+                for line in seen:
                     if line.startswith(prefix):
+                        seen.remove(line)
                         return line
-            self.fail("vtc dirtylog never printed %r: %r" % (prefix, buf))
+                r, _, _ = select.select([fd], [], [], 1.0)
+                if r:
+                    data = os.read(fd, 65536)
+                    if not data:
+                        break
+                    *lines, buf[0] = (buf[0] + data).split(b"\n")
+                    seen.extend(l.decode() for l in lines)
+            self.fail("vtc dirtylog never printed %r: %r" % (prefix, seen))
+
+        return p, wait_line
+
+    def go_on(self, p):
+        p.stdin.write(b"\n")
+        p.stdin.flush()
+
+    def test_scsi_event_buffer_is_logged(self):
+        p, wait_line = self.stepped("scsi0", "--scsi", "--events")
+        wait_line("STEP logging-on")
+        self.go_on(p)
+        wait_line("STEP events-posted")
+        # A new target: a TRANSPORT_RESET event fills the posted buffer.
+        self.d.call("bdev_malloc_create", {"name": "M2", "num_blocks": 2048, "block_size": 512})
+        self.d.call("vhost_scsi_controller_add_target",
+                    {"ctrlr": "scsi0", "scsi_target_num": 1, "bdev_name": "M2"})
+        self.go_on(p)
+        ev = fields(wait_line("EVENT "))
+        self.assertEqual((ev["rc"], ev["marked"], ev["ring_logged"]), ("0", "1,1", "1"), ev)
+        self.assertEqual(int(ev["event"], 0) & 0xff, 1, ev)  # VIRTIO_SCSI_T_TRANSPORT_RESET
+        wait_line("STEP logging-off")
+        self.go_on(p)
+        out, err = p.communicate(timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 0, (out, err))
+        self.assertIn(b"DIRTYLOG result=ok", out)
+
+    def test_get_controllers_shows_dirty_log_per_session(self):
+        p, wait_line = self.stepped("blk0")
 
         def sessions():
             (c,) = self.d.call("vhost_get_controllers", {"name": "blk0"})
@@ -151,13 +183,11 @@ class DirtyLogTest(VtTestCase):
         # SPDK's members are all still there.
         for key in ("vid", "id", "name", "started", "max_queues", "inflight_task_cnt"):
             self.assertIn(key, s)
-        p.stdin.write(b"\n")
-        p.stdin.flush()
+        self.go_on(p)
         wait_line("STEP logging-off")
         (s,) = sessions()
         self.assertIs(s["dirty_log"], False, s)
-        p.stdin.write(b"\n")
-        p.stdin.flush()
+        self.go_on(p)
         out, err = p.communicate(timeout=TIMEOUT)
         self.assertEqual(p.returncode, 0, (out, err))
         (c,) = self.d.call("vhost_get_controllers", {"name": "blk0"})

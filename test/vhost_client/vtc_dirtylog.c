@@ -10,6 +10,8 @@
  *           used ring / written-back descriptors): must be 0;
  *   ring    the page of the ring entry that published the request is marked.
  *
+ * With --scsi --events --step, an event buffer is posted and the test makes an event fill it
+ * ("STEP events-posted"): its pages and the event queue's used ring must be marked.
  * Then logging off (nothing marked), and a handover: GET_VRING_BASE, then the ring resumed at
  * that base (non-zero; packed: a wrap counter flipped) with logging on again.
  * Output: one "OP ..." line per request, "OFF ...", "HANDOVER ...", "DIRTYLOG result=ok|fail".
@@ -32,6 +34,7 @@ struct dl {
 	struct vtc_log log;
 	bool scsi;
 	bool step;
+	bool events;			/* scsi: an event buffer filled while logging */
 	bool log_all_first;		/* LOG_ALL with the start, the log only later (QEMU's order
 					 * when a device starts during a migration) */
 	uint64_t hdr, resp, data;	/* gpas: a header page, 2 response pages, 4 data pages */
@@ -259,6 +262,44 @@ scsi_round(struct dl *d, bool off)
 
 /* ---- the command ------------------------------------------------------------------------- */
 
+static void step(struct dl *d, const char *what);
+
+/*
+ * virtio-scsi's event queue: a 16-byte buffer across a page boundary, posted while logging;
+ * the test adds a target meanwhile (--step), the event that fills it must mark both pages and
+ * the event queue's used ring.
+ */
+static void
+scsi_event_logged(struct dl *d)
+{
+	struct vtc_vq *evq = vtc_dev_vq(d->dev, 1);
+	uint64_t ev = d->data + 4 * PAGE - 8;	/* the last data page, into the spare one */
+	struct vtc_buf b = { ev, sizeof(struct virtio_scsi_event), true };
+	uint64_t rp = ring_page(evq);
+	struct vtc_cpl cpl;
+	int rc;
+
+	memset(host(d, ev, b.len), 0xee, b.len);
+	rc = vtc_vq_submit(evq, &b, 1, 0, d);
+	if (rc >= 0) {
+		rc = vtc_vq_kick_force(evq);
+	}
+	vtc_log_clear(&d->log);
+	step(d, "events-posted");
+	if (rc == 0) {
+		rc = vtc_vq_wait(evq, d->dev->opts.io_timeout_ms);
+	}
+	if (rc == 0 && vtc_vq_reap(evq, &cpl, 1) != 1) {
+		rc = -EPROTO;
+	}
+	printf("EVENT rc=%d event=0x%x marked=%d,%d ring_logged=%d\n", rc,
+	       le32toh(((struct virtio_scsi_event *)host(d, ev, b.len))->event),
+	       vtc_log_test(&d->log, ev), vtc_log_test(&d->log, ev + b.len - 1),
+	       vtc_log_test(&d->log, rp * PAGE));
+	d->failures += rc != 0 || !vtc_log_test(&d->log, ev) ||
+		       !vtc_log_test(&d->log, ev + b.len - 1) || !vtc_log_test(&d->log, rp * PAGE);
+}
+
 static void
 step(struct dl *d, const char *what)
 {
@@ -376,7 +417,7 @@ dirtylog_run(struct dl *d, uint64_t log_offset)
 	}
 	if (vtc_mem_alloc(mem, PAGE, PAGE, &d->hdr) == NULL ||
 	    vtc_mem_alloc(mem, 2 * PAGE, PAGE, &d->resp) == NULL ||
-	    vtc_mem_alloc(mem, 4 * PAGE, PAGE, &d->data) == NULL) {
+	    vtc_mem_alloc(mem, 5 * PAGE, PAGE, &d->data) == NULL) {
 		return -ENOMEM;
 	}
 	d->snap = malloc(MAX_W * 4 * PAGE);
@@ -399,6 +440,9 @@ dirtylog_run(struct dl *d, uint64_t log_offset)
 	/* Two rounds: with a small ring the second one crosses the ring's end. */
 	round_(d, false);
 	round_(d, false);
+	if (d->scsi && d->events) {
+		scsi_event_logged(d);
+	}
 	rc = vtc_log_enable(d->dev, false);
 	if (rc != 0) {
 		return rc;
@@ -417,6 +461,7 @@ cli_cmd_dirtylog(int argc, char **argv)
 		{ "log-offset", required_argument, NULL, CLI_OPT_FIRST_LOCAL + 1 },
 		{ "step", no_argument, NULL, CLI_OPT_FIRST_LOCAL + 2 },
 		{ "log-all-first", no_argument, NULL, CLI_OPT_FIRST_LOCAL + 3 },
+		{ "events", no_argument, NULL, CLI_OPT_FIRST_LOCAL + 4 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -439,7 +484,8 @@ cli_cmd_dirtylog(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			printf("usage: vtc dirtylog SOCKET [--scsi] [--log-offset BYTES] [--step] "
-			       "[--log-all-first] [options]\noptions:\n" CLI_COMMON_HELP);
+			       "[--log-all-first] [--events] [options]\noptions:\n"
+			       CLI_COMMON_HELP);
 			return 0;
 		}
 		if (opt == CLI_OPT_FIRST_LOCAL) {
@@ -453,6 +499,10 @@ cli_cmd_dirtylog(int argc, char **argv)
 		}
 		if (opt == CLI_OPT_FIRST_LOCAL + 2) {
 			d.step = true;
+			continue;
+		}
+		if (opt == CLI_OPT_FIRST_LOCAL + 4) {
+			d.events = true;
 			continue;
 		}
 		if (opt == CLI_OPT_FIRST_LOCAL + 3) {
