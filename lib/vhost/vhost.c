@@ -480,6 +480,7 @@ dump_session(struct vhost_session *s, struct vt_json_write_ctx *w)
 	vt_json_write_named_stringf(w, "negotiated_features", "0x%" PRIx64, f);
 	vt_json_write_named_bool(w, "packed_ring", (f >> VIRTIO_F_RING_PACKED) & 1);
 	vt_json_write_named_bool(w, "event_idx", (f >> VIRTIO_RING_F_EVENT_IDX) & 1);
+	vt_json_write_named_bool(w, "dirty_log", s->snap.dirty_log);
 	vt_json_write_object_end(w);
 }
 

@@ -35,7 +35,8 @@
 /* vhost-user protocol features of a blk controller. */
 #define BLK_PROTOCOL_FEATURES                                                                   \
 	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) |              \
-	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ))
+	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) |       \
+	 (1ull << VHOST_USER_PROTO_F_LOG_SHMFD))
 
 _Static_assert(sizeof(struct virtio_blk_outhdr) == BLK_HDR_SIZE, "virtio-blk header size");
 _Static_assert(sizeof(struct virtio_blk_discard_write_zeroes) == 16, "discard range size");
@@ -101,6 +102,7 @@ struct blk_req {
 	uint64_t offset_blocks;
 	uint64_t num_blocks;
 	bool holds;			/* counted in blk_ctrlr.inflight */
+	bool data_written;		/* a read went to the bdev: its buffers may hold data */
 	bool seg_failed;
 	uint16_t nseg;
 	uint16_t next_seg;
@@ -133,7 +135,7 @@ blk_features(const struct blk_info *d, bool packed_ring)
 	uint64_t f = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_ANY_LAYOUT) |
 		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
 		     (1ull << VHOST_USER_VIRTIO_F_PROTOCOL_FEATURES) |
-		     (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
+		     (1ull << VHOST_USER_F_LOG_ALL) | (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
 		     (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_TOPOLOGY) |
 		     (1ull << VIRTIO_BLK_F_MQ);
 
@@ -309,7 +311,20 @@ blk_finish(struct vhost_req *req, uint8_t status, uint32_t used_len)
 {
 	struct blk_req *br = vhost_req_ctx(req);
 
+	/*
+	 * Migration: the data a read or GET_ID put in guest memory, then the status byte, are
+	 * marked dirty before the used ring shows the request done. A failed read may have
+	 * filled part of its buffers: they count as written.
+	 */
+	if (vt_unlikely(req->q->vq.log != NULL)) {
+		if (br->type == VIRTIO_BLK_T_IN && br->data_written) {
+			vhost_req_log_iov(req, br->data, br->ndata, br->data_len);
+		} else if (br->type == VIRTIO_BLK_T_GET_ID) {
+			vhost_req_log_iov(req, br->data, br->ndata, used_len - 1);
+		}
+	}
 	*br->status = status;
+	vhost_req_log_buf(req, br->status, 1);
 	if (br->holds) {
 		struct blk_ctrlr *bc = req->q->backend;
 
@@ -462,6 +477,7 @@ blk_execute(struct vhost_req *req)
 	}
 	switch (br->type) {
 	case VIRTIO_BLK_T_IN:
+		br->data_written = true;
 		rc = vt_bdev_readv_blocks(bc->desc, bc->ch, br->data, br->ndata, br->offset_blocks,
 					  br->num_blocks, blk_io_done, req);
 		break;
@@ -498,6 +514,7 @@ blk_parse(struct blk_req *br, struct vhost_vq_chain *c)
 	last = &iov[c->niov - 1];
 	br->status = (uint8_t *)last->iov_base + last->iov_len - 1;
 	br->holds = false;
+	br->data_written = false;
 	br->used_len = 1;
 	if (vt_likely(nr > 0 && iov[0].iov_len >= BLK_HDR_SIZE)) {
 		memcpy(&hdr, iov[0].iov_base, BLK_HDR_SIZE);
@@ -663,6 +680,7 @@ blk_malformed(struct vhost_req *req)
 		return;
 	}
 	*tail = VIRTIO_BLK_S_IOERR;
+	vhost_req_log_buf(req, tail, 1);
 	vhost_req_done(req, 1);
 }
 

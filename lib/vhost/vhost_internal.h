@@ -30,6 +30,7 @@
 #include "vt/util.h"
 
 #include "lib/vhost/virtqueue.h"
+#include "lib/vhost/vhost_log.h"
 #include "lib/vhost/vhost_user_spec.h"
 
 /* Queues per session (vhost-user queue indexes 0 .. VHOST_MAX_QUEUES - 1). */
@@ -301,6 +302,9 @@ struct vhost_queue_params {
 	int callfd;			/* owned (a dup), -1 for none */
 	struct vhost_mem_map *map;	/* the mapping the rings are in (a reference is taken) */
 	struct vhost_queue *q;		/* preallocated by vhost_queue_alloc() */
+	/* Where ring stores are logged while logging is on (struct vhost_vq's log_*_gpa). */
+	uint64_t log_ring_gpa;
+	uint64_t log_event_gpa;
 };
 
 struct vhost_queue {
@@ -327,6 +331,7 @@ struct vhost_queue {
 	int kickfd;
 	struct vt_poller *kick_poller;
 	struct vhost_mem_map *map;
+	struct vhost_log *log;		/* a reference to vq.log while logging is on */
 	struct iovec *spare[VHOST_QUEUE_SPARE_IOVS];
 	uint32_t nspare;
 	uint32_t big_iov_max;		/* capacity of the large arrays */
@@ -365,6 +370,12 @@ struct vhost_session_ve {
 	bool enabled[VHOST_MAX_QUEUES];	/* SET_VRING_ENABLE 1 */
 	bool kicked[VHOST_MAX_QUEUES];	/* SET_VRING_KICK since the last GET_VRING_BASE */
 	bool started[VHOST_MAX_QUEUES];	/* a start was sent and no stop since */
+	/* Dirty logging (migration). */
+	bool log_all;			/* VHOST_F_LOG_ALL negotiated */
+	bool has_log;			/* a SET_LOG_BASE log was handed to the reactor */
+	uint64_t log_size;		/* its bytes of bitmap */
+	uint64_t vring_log_gpa[VHOST_MAX_QUEUES];	/* SET_VRING_ADDR's log_guest_addr (flag set) */
+	bool vring_log[VHOST_MAX_QUEUES];	/* ... and whether its VHOST_VRING_F_LOG was set */
 };
 
 struct vhost_session {
@@ -395,6 +406,8 @@ struct vhost_session {
 	bool destroying;
 	bool interrupt_mode;
 	void *backend_ctx;		/* the personality's per-session state */
+	struct vhost_log *log;		/* the front end's dirty log, NULL before SET_LOG_BASE */
+	bool log_all;			/* LOG_ALL: queues log into log */
 
 	/* Snapshot for vhost_get_controllers, taken on the reactor under g_vhost_mutex. */
 	struct {
@@ -403,6 +416,7 @@ struct vhost_session {
 		uint64_t inflight;
 		uint64_t completed;
 		uint64_t features;
+		bool dirty_log;		/* the queues log (LOG_ALL with a log) */
 	} snap;
 };
 
@@ -435,6 +449,11 @@ struct vhost_call {
 		} stop;
 		struct vhost_mem_map *map;
 		int fd;
+		struct {
+			struct vhost_log *log;	/* replace: the new log (reference handed over) */
+			bool replace;
+			bool on;		/* LOG_ALL */
+		} log;
 	} u;
 };
 
@@ -450,6 +469,7 @@ void vhost_queue_start_fn(struct vhost_call *call);	/* u.start */
 void vhost_queue_stop_fn(struct vhost_call *call);	/* qidx; answers u.stop when drained */
 void vhost_queue_set_callfd_fn(struct vhost_call *call);	/* qidx, u.fd (owned) */
 void vhost_session_set_map_fn(struct vhost_call *call);	/* u.map (reference handed over) */
+void vhost_session_set_log_fn(struct vhost_call *call);	/* u.log */
 /* Reactor: stops every queue, waits for the drain, then frees the session (msg argument s). */
 void vhost_session_destroy_msg(void *arg);
 
@@ -467,6 +487,31 @@ struct vhost_req *vhost_queue_take(struct vhost_queue *q);
 void vhost_queue_flush(struct vhost_queue *q);
 /* The running queue idx of session s, or NULL. */
 struct vhost_queue *vhost_session_queue(struct vhost_session *s, uint16_t idx);
+
+/*
+ * Personality side, after a store into guest memory and before vhost_req_done(): marks the
+ * pages of the host range (or the first len bytes of the iovecs) of the request's queue dirty
+ * when the queue logs (migration); nothing otherwise.
+ */
+static inline void
+vhost_req_log_buf(const struct vhost_req *req, const void *host, uint64_t len)
+{
+	const struct vhost_queue *q = req->q;
+
+	if (vt_unlikely(q->vq.log != NULL)) {
+		vhost_log_mark_host(q->vq.log, q->mem, host, len);
+	}
+}
+
+static inline void
+vhost_req_log_iov(const struct vhost_req *req, const struct iovec *iov, int n, uint64_t len)
+{
+	const struct vhost_queue *q = req->q;
+
+	if (vt_unlikely(q->vq.log != NULL)) {
+		vhost_log_mark_iov(q->vq.log, q->mem, iov, n, len);
+	}
+}
 
 /* For logs: "<ctrlr>.<id> q<idx>". */
 static inline const char *

@@ -38,7 +38,8 @@
 
 #define SCSI_PROTOCOL_FEATURES                                                                  \
 	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) |              \
-	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ))
+	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) |       \
+	 (1ull << VHOST_USER_PROTO_F_LOG_SHMFD))
 
 _Static_assert(sizeof(struct virtio_scsi_cmd_req) == 51, "virtio-scsi request header size");
 _Static_assert(sizeof(struct virtio_scsi_cmd_resp) == 108, "virtio-scsi response header size");
@@ -115,6 +116,7 @@ scsi_features(void)
 	return (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_ANY_LAYOUT) |
 	       (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
 	       (1ull << VHOST_USER_VIRTIO_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_F_RING_PACKED) |
+	       (1ull << VHOST_USER_F_LOG_ALL) |
 	       (1ull << VIRTIO_SCSI_F_HOTPLUG) | (1ull << VIRTIO_SCSI_F_CHANGE);
 }
 
@@ -242,10 +244,13 @@ scsi_skip_readable(struct vhost_vq_chain *c, uint32_t hdr_len, struct iovec **da
 	*ndata = (int)(c->nreadable - i);
 }
 
+/* Writes the response header (and logs it while migrating). */
 static void
 scsi_write_resp(struct scsi_req *sr, const void *buf, size_t len)
 {
-	vt_iov_from_buf(sr->resp_iov, sr->resp_iovcnt, buf, len);
+	size_t n = vt_iov_from_buf(sr->resp_iov, sr->resp_iovcnt, buf, len);
+
+	vhost_req_log_iov(sr->req, sr->resp_iov, sr->resp_iovcnt, n);
 }
 
 /* The virtio-scsi response of a task lib/scsi (or the transport) completed. */
@@ -271,6 +276,19 @@ scsi_task_to_resp(const struct vt_scsi_task *task, struct virtio_scsi_cmd_resp *
 	}
 }
 
+/*
+ * Migration: the data-in a task wrote, marked before the response and the used ring. A task
+ * that failed part way may have filled more than it reports: its whole buffer counts then.
+ */
+static void
+scsi_log_data_in(struct scsi_req *sr, const struct vt_scsi_task *task)
+{
+	uint64_t len = task->status == VT_SCSI_STATUS_GOOD ?
+		       VT_MIN(task->data_transferred, task->transfer_len) : task->transfer_len;
+
+	vhost_req_log_iov(sr->req, task->iovs, task->iovcnt, len);
+}
+
 static void
 scsi_cmd_done(struct vt_scsi_task *task)
 {
@@ -278,11 +296,12 @@ scsi_cmd_done(struct vt_scsi_task *task)
 	struct virtio_scsi_cmd_resp resp;
 	uint32_t used = SCSI_RESP_SIZE;
 
-	scsi_task_to_resp(task, &resp);
-	scsi_write_resp(sr, &resp, sizeof(resp));
 	if (task->dir == VT_SCSI_DIR_FROM_DEV) {
 		used += VT_MIN(task->data_transferred, task->transfer_len);
+		scsi_log_data_in(sr, task);
 	}
+	scsi_task_to_resp(task, &resp);
+	scsi_write_resp(sr, &resp, sizeof(resp));
 	vhost_req_done(sr->req, used);
 }
 
@@ -585,6 +604,8 @@ scsi_event_flush(struct vhost_session *s, struct scsi_session *ss)
 		ev.reason = htole32(e->reason);
 		vt_iov_from_buf(&req->chain.iov[req->chain.nreadable],
 				(int)(req->chain.niov - req->chain.nreadable), &ev, sizeof(ev));
+		vhost_req_log_iov(req, &req->chain.iov[req->chain.nreadable],
+				  (int)(req->chain.niov - req->chain.nreadable), sizeof(ev));
 		vhost_req_done(req, sizeof(ev));
 		ss->ev_head = (ss->ev_head + 1) % VHOST_SCSI_MAX_PENDING_EVENTS;
 		ss->ev_count--;

@@ -546,6 +546,7 @@ queue_finish(struct vhost_queue *q)
 	}
 	queue_close_fds(q);
 	vhost_mem_map_unref(q->map);
+	vhost_log_unref(q->log);
 	vhost_queue_free(q);
 	s->nqueues--;
 	if (s->destroying && s->nqueues == 0) {
@@ -583,6 +584,22 @@ start_fail(struct vhost_call *call, int rc)
 	}
 	vhost_queue_free(p->q);
 	vhost_call_done(call, rc);
+}
+
+/* Logging on for q when the session logs, off otherwise. */
+static void
+queue_apply_log(struct vhost_queue *q)
+{
+	struct vhost_session *s = q->s;
+	struct vhost_log *want = s->log_all ? s->log : NULL;
+
+	if (q->log == want) {
+		return;
+	}
+	vhost_log_ref(want);
+	vhost_log_unref(q->log);
+	q->log = want;
+	vhost_vq_set_log(&q->vq, want, q->vq.log_ring_gpa, q->vq.log_event_gpa);
 }
 
 static int
@@ -630,6 +647,9 @@ vhost_queue_start_fn(struct vhost_call *call)
 	q->backend = s->ctrlr->backend;
 	q->on_demand = s->ctrlr->ops->queue_on_demand != NULL &&
 		       s->ctrlr->ops->queue_on_demand(idx);
+	/* Before the first ring store (the kick settings below). */
+	vhost_vq_set_log(&q->vq, NULL, p->log_ring_gpa, p->log_event_gpa);
+	queue_apply_log(q);
 	if (s->interrupt_mode && q->kickfd >= 0) {
 		/* An on-demand queue keeps kicks on: new buffers may be what it waits for. */
 		q->kick_poller = vt_fd_poller_register(q->kickfd, EPOLLIN, queue_kick, q, s->name);
@@ -719,6 +739,32 @@ vhost_session_set_map_fn(struct vhost_call *call)
 }
 
 void
+vhost_session_set_log_fn(struct vhost_call *call)
+{
+	struct vhost_session *s = call->s;
+	struct vhost_log *old = NULL;
+
+	if (call->u.log.replace) {
+		old = s->log;
+		s->log = call->u.log.log;
+	}
+	s->log_all = call->u.log.on;
+	/*
+	 * Queues still draining log too: their completions are published after this. A queue
+	 * drops its reference to a replaced log here, so the old mapping goes with the last one.
+	 */
+	for (uint32_t i = 0; i < VHOST_MAX_QUEUES; i++) {
+		if (s->queues[i] != NULL) {
+			queue_apply_log(s->queues[i]);
+		}
+	}
+	vhost_log_unref(old);
+	VT_DEBUGLOG(vhost, "session %s: dirty logging %s\n", s->name,
+		    s->log_all && s->log != NULL ? "on" : "off");
+	vhost_call_done(call, 0);
+}
+
+void
 vhost_session_attach_fn(struct vhost_call *call)
 {
 	struct vhost_session *s = call->s;
@@ -753,6 +799,8 @@ session_destroy_finish(struct vhost_session *s)
 	}
 	vhost_mem_map_unref(s->map);
 	s->map = NULL;
+	vhost_log_unref(s->log);
+	s->log = NULL;
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_REMOVE(&c->sessions, s, link);
 	if (TAILQ_EMPTY(&c->sessions) && c->drained_fn != NULL) {
@@ -809,6 +857,7 @@ snapshot_on_reactor(void *arg)
 			s->snap.max_queues = 0;
 			s->snap.inflight = 0;
 			s->snap.completed = 0;
+			s->snap.dirty_log = s->log_all && s->log != NULL;
 			for (uint32_t i = 0; i < VHOST_MAX_QUEUES; i++) {
 				struct vhost_queue *q = s->queues[i];
 

@@ -98,19 +98,20 @@ dup_fd(int fd)
 	return fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
 }
 
-static void
+/* Returns 0 once the queue is stopped and drained, -ETIMEDOUT (or -ENOMEM) otherwise. */
+static int
 ve_stop_queue(struct vhost_session *s, uint16_t idx)
 {
 	struct vhost_call *call;
 	int rc;
 
 	if (!s->ve.started[idx]) {
-		return;
+		return 0;
 	}
 	s->ve.started[idx] = false;
 	call = vhost_call_alloc(s, vhost_queue_stop_fn);
 	if (call == NULL) {
-		return;
+		return -ENOMEM;
 	}
 	call->qidx = idx;
 	rc = vhost_call_run(call, "a queue stop");
@@ -120,6 +121,7 @@ ve_stop_queue(struct vhost_session *s, uint16_t idx)
 					 call->u.stop.used_base);
 	}
 	vhost_call_put(call);
+	return rc;
 }
 
 static void
@@ -147,6 +149,68 @@ ve_ring_addrs(struct vhost_session *s, uint16_t idx, const struct rte_vhost_vrin
 			  "memory\n", s->name, idx);
 		return -EFAULT;
 	}
+	/*
+	 * Where ring stores are logged: split, the used ring at the front end's log_guest_addr
+	 * (its own address when no VHOST_VRING_F_LOG came); packed, the descriptor ring written
+	 * back and the device event area.
+	 */
+	if (packed) {
+		p->log_ring_gpa = vhost_log_host_to_gpa(&s->ve.map->mem, p->desc);
+		p->log_event_gpa = vhost_log_host_to_gpa(&s->ve.map->mem, p->device);
+	} else {
+		p->log_ring_gpa = s->ve.vring_log[idx] ? s->ve.vring_log_gpa[idx] :
+			vhost_log_host_to_gpa(&s->ve.map->mem, p->device);
+		p->log_event_gpa = 0;
+	}
+	return 0;
+}
+
+/* Bytes of dirty log a memory table needs: a bit for every page up to its highest address. */
+static uint64_t
+log_needed(const struct vhost_user_mem *t)
+{
+	uint64_t end = 0;
+
+	for (uint32_t i = 0; i < t->nregions && i < VHOST_USER_MAX_MEM_REGIONS; i++) {
+		const struct vhost_user_mem_region *r = &t->regions[i];
+
+		end = VT_MAX(end, r->guest_phys_addr + r->memory_size);
+	}
+	return vhost_log_bytes_for(end);
+}
+
+static uint64_t
+ve_log_needed(const struct vhost_session *s)
+{
+	return s->ve.has_mem ? log_needed(&s->ve.mem_table) : 0;
+}
+
+/* LOG_ALL with a log that covers guest memory, or no LOG_ALL: queues may run. */
+static bool
+ve_log_ready(const struct vhost_session *s)
+{
+	return !s->ve.log_all || (s->ve.has_log && s->ve.log_size >= ve_log_needed(s));
+}
+
+/* Hands the reactor a new log (log not NULL) and / or the LOG_ALL state. */
+static int
+ve_send_log(struct vhost_session *s, struct vhost_log *log)
+{
+	struct vhost_call *call = vhost_call_alloc(s, vhost_session_set_log_fn);
+	int rc;
+
+	if (call == NULL) {
+		return -ENOMEM;
+	}
+	call->u.log.log = log;
+	call->u.log.replace = log != NULL;
+	call->u.log.on = s->ve.log_all;
+	rc = vhost_call_run(call, "a dirty log change");
+	if (!call->sent) {
+		vhost_call_put(call);
+		return rc != 0 ? rc : -EIO;
+	}
+	vhost_call_put(call);
 	return 0;
 }
 
@@ -171,6 +235,12 @@ ve_maybe_start(struct vhost_session *s, uint16_t idx)
 	if (rte_vhost_get_vhost_vring(s->vid, idx, &vr) != 0 || vr.desc == NULL ||
 	    vr.avail == NULL || vr.used == NULL || vr.size == 0) {
 		return;	/* rings not translated (yet) */
+	}
+	if (!ve_log_ready(s)) {
+		/* QEMU sends LOG_ALL before the log when a device starts during a migration. */
+		VT_WARNLOG("session %s: queue %u waits: LOG_ALL negotiated without a dirty log "
+			   "covering guest memory (SET_LOG_BASE)\n", s->name, idx);
+		return;
 	}
 	if (rte_vhost_get_negotiated_features(s->vid, &features) != 0 ||
 	    rte_vhost_get_vring_base(s->vid, idx, &avail, &used) != 0) {
@@ -331,6 +401,49 @@ on_get_config(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	return reply(ctx, VHOST_USER_CONFIG_HDR_SIZE + cfg.size);
 }
 
+static bool
+ve_any_started(const struct vhost_session *s)
+{
+	for (uint32_t i = 0; i < VHOST_MAX_QUEUES; i++) {
+		if (s->ve.started[i]) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * SET_FEATURES. A change of LOG_ALL alone (migration starts or ends) switches the queues'
+ * logging without stopping them; any other change restarts them.
+ */
+static enum rte_vhost_msg_result
+on_set_virtio_features(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, uint64_t f)
+{
+	const uint64_t log_bit = 1ull << VHOST_USER_F_LOG_ALL;
+	bool log_all = (f & log_bit) != 0, was = s->ve.log_all;
+
+	if (log_all && !was && ve_any_started(s)) {
+		if (!s->ve.has_log) {
+			return refuse(s, ctx, "LOG_ALL on running queues without a dirty log "
+				      "(SET_LOG_BASE first)");
+		}
+		if (s->ve.log_size < ve_log_needed(s)) {
+			return refuse(s, ctx, "LOG_ALL with a dirty log of %" PRIu64 " bytes; guest "
+				      "memory needs %" PRIu64, s->ve.log_size, ve_log_needed(s));
+		}
+	}
+	if (s->ve.features_set && (f & ~log_bit) != (s->ve.features & ~log_bit)) {
+		ve_stop_all(s);	/* the queues ran with the old features */
+	}
+	s->ve.features = f;
+	s->ve.features_set = true;
+	s->ve.log_all = log_all;
+	if (log_all != was && ve_send_log(s, NULL) != 0) {
+		return refuse(s, ctx, "cannot reach the session's reactor to switch dirty logging");
+	}
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
 static enum rte_vhost_msg_result
 on_set_features(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, bool protocol)
 {
@@ -349,12 +462,7 @@ on_set_features(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, bool pr
 		s->ve.protocol_features = f;
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
-	if (s->ve.features_set && f != s->ve.features) {
-		ve_stop_all(s);	/* the queues ran with the old features */
-	}
-	s->ve.features = f;
-	s->ve.features_set = true;
-	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	return on_set_virtio_features(s, ctx, f);
 }
 
 static enum rte_vhost_msg_result
@@ -370,11 +478,64 @@ on_set_mem_table(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 				  sizeof(err)) != 0) {
 		return refuse(s, ctx, "%s", err);
 	}
+	if (s->ve.log_all && s->ve.has_log) {
+		uint64_t need = log_needed(&table);
+
+		if (s->ve.log_size < need) {
+			return refuse(s, ctx, "memory table needs a dirty log of %" PRIu64 " bytes; "
+				      "the log has %" PRIu64 " (send a larger SET_LOG_BASE first)",
+				      need, s->ve.log_size);
+		}
+	}
 	/* rte_vhost unmaps the old regions: no queue may be running across the change. */
 	ve_stop_all(s);
 	s->ve.mem_table = table;
 	s->ve.has_mem = true;
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+/*
+ * SET_LOG_BASE: maps the front end's bitmap (our own mapping; rte_vhost never sees the
+ * message), checks that it covers guest memory, hands it to the reactor (which drops the old
+ * one once no queue writes to it) and replies with an empty payload, as QEMU expects.
+ */
+static enum rte_vhost_msg_result
+on_set_log_base(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
+{
+	struct vhost_user_log lm;
+	struct vhost_log *log;
+	uint64_t need = ve_log_needed(s);
+	char err[256];
+
+	if (!(s->ve.protocol_features & (1ull << VHOST_USER_PROTO_F_LOG_SHMFD))) {
+		return refuse(s, ctx, "SET_LOG_BASE without LOG_SHMFD negotiated");
+	}
+	if (!size_ok(&ctx->msg, sizeof(lm)) || ctx->fd_num != 1 || ctx->fds[0] < 0) {
+		return refuse(s, ctx, "SET_LOG_BASE of %" PRIu32 " bytes with %d fds (16 bytes and "
+			      "one fd expected)", ctx->msg.size, ctx->fd_num);
+	}
+	memcpy(&lm, ctx->msg.payload.raw, sizeof(lm));
+	if (lm.mmap_size < need) {
+		return refuse(s, ctx, "dirty log of %" PRIu64 " bytes; guest memory needs %" PRIu64,
+			      lm.mmap_size, need);
+	}
+	log = vhost_log_map(ctx->fds[0], lm.mmap_size, lm.mmap_offset, err, sizeof(err));
+	if (log == NULL) {
+		return refuse(s, ctx, "%s", err);
+	}
+	close(ctx->fds[0]);
+	ctx->fds[0] = -1;
+	ctx->fd_num = 0;
+	if (ve_send_log(s, log) != 0) {
+		vhost_log_unref(log);
+		return refuse(s, ctx, "cannot hand the dirty log to the session's reactor");
+	}
+	s->ve.has_log = true;
+	s->ve.log_size = lm.mmap_size;
+	VT_NOTICELOG("session %s: dirty log of %" PRIu64 " bytes at offset %" PRIu64 "\n",
+		     s->name, lm.mmap_size, lm.mmap_offset);
+	ve_maybe_start_all(s);	/* queues that waited for it */
+	return reply(ctx, 0);
 }
 
 static enum rte_vhost_msg_result
@@ -402,6 +563,8 @@ on_vring_addr(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, uint16_t 
 
 	memcpy(&addr, ctx->msg.payload.raw, sizeof(addr));
 	ve_stop_queue(s, idx);
+	s->ve.vring_log[idx] = (a->flags >> VHOST_USER_VRING_F_LOG) & 1;
+	s->ve.vring_log_gpa[idx] = a->log_guest_addr;
 	if (!s->ve.has_mem) {
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;	/* checked again at start */
 	}
@@ -456,8 +619,14 @@ on_vring_msg(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	case VHOST_USER_REQ_SET_VRING_BASE:
 		return on_vring_base(s, ctx, (uint16_t)idx);
 	case VHOST_USER_REQ_GET_VRING_BASE:
-		ve_stop_queue(s, (uint16_t)idx);
 		s->ve.kicked[idx] = false;	/* rte_vhost closes the kick and call fds */
+		if (ve_stop_queue(s, (uint16_t)idx) != 0) {
+			/*
+			 * Its requests are still in flight: indexes that do not cover them would
+			 * have the next back end (a migration's destination) lose or repeat them.
+			 */
+			return refuse(s, ctx, "queue %d did not drain: no ring base to answer", idx);
+		}
 		break;
 	case VHOST_USER_REQ_SET_VRING_KICK:
 		ve_stop_queue(s, (uint16_t)idx);
@@ -485,6 +654,10 @@ ve_reset(struct vhost_session *s)
 	s->ve.features_set = false;
 	s->ve.protocol_features = 0;
 	s->ve.has_mem = false;
+	if (s->ve.log_all) {
+		s->ve.log_all = false;
+		ve_send_log(s, NULL);
+	}
 }
 
 static enum rte_vhost_msg_result
@@ -527,6 +700,7 @@ pre_msg(int vid, void *arg)
 		ve_reset(s);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	case VHOST_USER_REQ_SET_LOG_BASE:
+		return on_set_log_base(s, ctx);
 	case VHOST_USER_REQ_SET_LOG_FD:
 	case VHOST_USER_REQ_SEND_RARP:
 	case VHOST_USER_REQ_NET_SET_MTU:

@@ -78,6 +78,10 @@ enum vhost_user_req {
 
 /* The virtio feature bit that announces protocol features (vhost-user specific). */
 #define VHOST_USER_VIRTIO_F_PROTOCOL_FEATURES 30
+/* The virtio feature bit of vhost's dirty logging (VHOST_F_LOG_ALL). */
+#define VHOST_USER_F_LOG_ALL 26
+/* SET_VRING_ADDR flags: log_guest_addr is valid, log the used ring there. */
+#define VHOST_USER_VRING_F_LOG 0
 
 /* Header flags. */
 #define VHOST_USER_HDR_VERSION_MASK 0x3u
@@ -107,6 +111,12 @@ struct vhost_user_vring_addr {
 	uint64_t log_guest_addr;
 };
 
+/* SET_LOG_BASE (with LOG_SHMFD; the log's fd comes as ancillary data). */
+struct vhost_user_log {
+	uint64_t mmap_size;	/* bytes of bitmap */
+	uint64_t mmap_offset;	/* where the bitmap starts in the fd */
+};
+
 struct vhost_user_mem_region {
 	uint64_t guest_phys_addr;
 	uint64_t memory_size;
@@ -134,6 +144,7 @@ struct vhost_user_config {
 _Static_assert(sizeof(struct vhost_user_vring_state) == 8, "vring state size");
 _Static_assert(sizeof(struct vhost_user_vring_addr) == 40, "vring address size");
 _Static_assert(sizeof(struct vhost_user_mem_region) == 32, "memory region size");
+_Static_assert(sizeof(struct vhost_user_log) == 16, "log size");
 _Static_assert(sizeof(struct vhost_user_mem) == 8 + 8 * 32, "memory table size");
 _Static_assert(sizeof(struct vhost_user_config) == 12 + 256, "config size");
 

@@ -8,12 +8,14 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "vt/log.h"
 #include "vt/util.h"
 
 #include "lib/vhost/virtqueue.h"
+#include "lib/vhost/vhost_log.h"
 
 VT_LOG_REGISTER_COMPONENT(vhost_ring)
 
@@ -612,13 +614,34 @@ split_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_c
 	return split_walk(vq, mem, c, head);
 }
 
+/* Marks ring bytes [off, off + len) from base dirty, after their store, when logging is on. */
+static inline void
+vq_log(const struct vhost_vq *vq, uint64_t base, uint64_t off, uint64_t len)
+{
+	if (vt_unlikely(vq->log != NULL)) {
+		vhost_log_mark(vq->log, base + off, len);
+	}
+}
+
+void
+vhost_vq_set_log(struct vhost_vq *vq, const struct vhost_log *log, uint64_t ring_gpa,
+		 uint64_t event_gpa)
+{
+	vq->log = log;
+	vq->log_ring_gpa = ring_gpa;
+	vq->log_event_gpa = event_gpa;
+}
+
 static inline void
 split_push(struct vhost_vq *vq, uint16_t id, uint32_t len)
 {
-	struct vring_used_elem *e = &vq->split.used->ring[vq->last_used_idx & vq->mask];
+	uint16_t slot = vq->last_used_idx & vq->mask;
+	struct vring_used_elem *e = &vq->split.used->ring[slot];
 
 	e->id = htole32(id);
 	e->len = htole32(len);
+	vq_log(vq, vq->log_ring_gpa, offsetof(struct vring_used, ring) + (uint64_t)slot * sizeof(*e),
+	       sizeof(*e));
 	vq->last_used_idx++;
 	vq->batch_ndescs++;
 }
@@ -631,6 +654,7 @@ split_publish(struct vhost_vq *vq)
 
 	/* Release: the used elements are visible before the index that exposes them. */
 	__atomic_store_n(&vq->split.used->idx, htole16(new), __ATOMIC_RELEASE);
+	vq_log(vq, vq->log_ring_gpa, offsetof(struct vring_used, idx), sizeof(uint16_t));
 	/*
 	 * Full barrier: the index store must be visible before we read the driver's suppression
 	 * fields, or a driver re-enabling notifications in between would miss this one.
@@ -741,6 +765,8 @@ packed_flush_held(struct vhost_vq *vq)
 	/* Release: every used descriptor of the batch is complete before the first is exposed. */
 	__atomic_store_n(&vq->packed.desc[vq->batch_slot].flags, htole16(vq->batch_flags),
 			 __ATOMIC_RELEASE);
+	vq_log(vq, vq->log_ring_gpa, (uint64_t)vq->batch_slot * sizeof(struct vring_packed_desc),
+	       sizeof(struct vring_packed_desc));
 	vq->batch_flags = 0;
 	vq->batch_held = false;
 }
@@ -774,6 +800,7 @@ packed_push(struct vhost_vq *vq, uint16_t id, uint16_t ndescs, uint32_t len)
 	} else {
 		__atomic_store_n(&d->flags, htole16(flags), __ATOMIC_RELAXED);
 	}
+	vq_log(vq, vq->log_ring_gpa, (uint64_t)slot * sizeof(*d), sizeof(*d));
 	vq->batch_run += ndescs;
 	next = (uint32_t)slot + ndescs;
 	if (next >= vq->size) {
@@ -866,6 +893,24 @@ vhost_vq_publish(struct vhost_vq *vq)
 	return notify;
 }
 
+/* Logs the kick suppression field just stored (packed: device area; split: flags or event). */
+static void
+vq_log_kick_state(struct vhost_vq *vq)
+{
+	if (vt_likely(vq->log == NULL)) {
+		return;
+	}
+	if (vq->is_packed) {
+		vhost_log_mark(vq->log, vq->log_event_gpa, sizeof(struct vring_packed_desc_event));
+	} else if (vq->event_idx) {
+		vhost_log_mark(vq->log, vq->log_ring_gpa + offsetof(struct vring_used, ring) +
+			       (uint64_t)vq->size * sizeof(struct vring_used_elem), sizeof(uint16_t));
+	} else {
+		vhost_log_mark(vq->log, vq->log_ring_gpa + offsetof(struct vring_used, flags),
+			       sizeof(uint16_t));
+	}
+}
+
 void
 vhost_vq_kick_disable(struct vhost_vq *vq)
 {
@@ -880,6 +925,7 @@ vhost_vq_kick_disable(struct vhost_vq *vq)
 	} else {
 		store16(&vq->split.used->flags, VRING_USED_F_NO_NOTIFY);
 	}
+	vq_log_kick_state(vq);
 }
 
 bool
@@ -889,6 +935,7 @@ vhost_vq_kick_enable(struct vhost_vq *vq)
 
 	if (vq->is_packed) {
 		store16(&vq->packed.device->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+		vq_log_kick_state(vq);
 		/* Full barrier: the driver must see the request before we look at the ring. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		flags = load16_acquire(&vq->packed.desc[vq->last_avail_idx].flags);
@@ -899,6 +946,7 @@ vhost_vq_kick_enable(struct vhost_vq *vq)
 	} else {
 		store16(&vq->split.used->flags, 0);
 	}
+	vq_log_kick_state(vq);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return load16_acquire(&vq->split.avail->idx) != vq->last_avail_idx;
 }

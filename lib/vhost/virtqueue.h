@@ -78,6 +78,8 @@ bool vhost_vq_mem_host_range_valid(const struct vhost_vq_mem *mem, const void *h
 
 /* ---- virtqueues -------------------------------------------------------------------------- */
 
+struct vhost_log;
+
 /* Largest queue size (split and packed). */
 #define VHOST_VQ_MAX_SIZE 32768
 /*
@@ -198,6 +200,15 @@ struct vhost_vq {
 		} packed;
 	};
 
+	/*
+	 * Dirty logging (migration), NULL while off: every store into the rings is marked in it
+	 * right after the store. Split: log_ring_gpa is the used ring (the front end's
+	 * log_guest_addr); packed: the descriptor ring, and log_event_gpa the device event area.
+	 */
+	const struct vhost_log *log;
+	uint64_t log_ring_gpa;
+	uint64_t log_event_gpa;
+
 	/* Cold. */
 	enum vhost_vq_err broken_reason;
 	uint64_t nmalformed;	/* chains rejected with -EINVAL */
@@ -266,6 +277,13 @@ void vhost_vq_kick_disable(struct vhost_vq *vq);
  * (the re-check that closes the race with a driver that did not see the request).
  */
 bool vhost_vq_kick_enable(struct vhost_vq *vq);
+
+/*
+ * Turns dirty logging of the ring stores on (log not NULL) or off. ring_gpa / event_gpa: see
+ * struct vhost_vq. The log must outlive the queue or the next call.
+ */
+void vhost_vq_set_log(struct vhost_vq *vq, const struct vhost_log *log, uint64_t ring_gpa,
+		      uint64_t event_gpa);
 
 /* Positions for GET_VRING_BASE, in the encoding of struct vhost_vq_params. */
 uint16_t vhost_vq_get_avail_base(const struct vhost_vq *vq);

@@ -129,6 +129,17 @@ CASES = {
     # ring must never be used. Today the queue silently never starts (rte_vhost does not
     # translate it); refusing the message (session closed) would be as safe.
     "ring-addr-late-size": (("msg",), {"result": ("not-started", "closed")}, "evil"),
+    # Dirty logging (migration): a log the back end cannot use ends the session; the valid
+    # one is the control (accepted, no ack error, connection open).
+    "log-valid": (("msg",), {"result": "accepted", "conn": "open", "ack": "0"}, "evil"),
+    "log-too-small": (("msg",), CLOSED, "evil"),
+    "log-size-zero": (("msg",), CLOSED, "evil"),
+    "log-offset-beyond": (("msg",), CLOSED, "evil"),
+    "log-offset-wrap": (("msg",), CLOSED, "evil"),
+    "log-fd-unmappable": (("msg",), CLOSED, "evil"),
+    "log-fd-missing": (("msg",), CLOSED, "evil"),
+    "log-msg-short": (("msg",), CLOSED, "evil"),
+    "log-all-without-log": (("msg",), CLOSED, "evil"),
 }
 
 

@@ -3,7 +3,7 @@
 # shellcheck disable=SC2086
 # Proves vtc a faithful vhost-user front end against qemu-storage-daemon's vhost-user-blk export:
 # negotiation and config space, I/O in every ring mode qemu-storage-daemon supports, bytes that
-# land in (and come from) a file export, and a short benchmark.
+# land in (and come from) a file export, dirty logging (vtc dirtylog), and a short benchmark.
 # Usage: test/vhost_client/selftest_qsd.sh   (VTC=path/to/vtc to override the binary;
 #        VTC_BENCH_TIME=seconds for the benchmark runs, default 2)
 # Exits 0 when every check passes, 1 with a "FAIL: ..." line otherwise. Bounded: < 60 s.
@@ -125,6 +125,8 @@ done
 run "io without REPLY_ACK" "$VTC" io "$sock" --verify-zero --size 1M --no-reply-ack
 run "flush, discard, write zeroes, get id" "$VTC" io "$sock" --flush --discard --write-zeroes \
 	--get-id --offset 1M --size 32M --queues 2
+# Dirty logging as QEMU drives it for a migration (libvhost-user offers LOG_SHMFD and LOG_ALL).
+run "dirty log" "$VTC" dirtylog "$sock"
 echo "ok   io in $modes ring modes (1/2 queues, EVENT_IDX on/off, poll/interrupt, direct/indirect)"
 
 for qd in 1 128; do

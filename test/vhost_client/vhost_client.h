@@ -238,6 +238,41 @@ int vtc_request(struct vtc_dev *dev, uint32_t request, const void *payload, uint
 /* True when the peer closed the connection (a recv returns 0 or the socket has HUP). */
 bool vtc_dev_peer_closed(struct vtc_dev *dev, uint32_t timeout_ms);
 
+/* ---- dirty logging (vtc_log.c) ---------------------------------------------------------- */
+
+/*
+ * The front end's half of live migration's dirty log: a memfd bitmap, one bit per 4 KiB page of
+ * guest-physical memory, handed over with SET_LOG_BASE (needs LOG_SHMFD negotiated).
+ */
+#define VTC_LOG_PAGE 4096ull
+
+struct vtc_log {
+	int fd;
+	uint8_t *map;		/* the whole file */
+	size_t map_len;
+	uint8_t *bits;		/* map + offset */
+	uint64_t size;		/* bytes of bitmap */
+	uint64_t offset;	/* where the bitmap starts in the file */
+};
+
+/* Bytes of bitmap covering every page of dev's guest memory (from gpa 0, as QEMU sizes it). */
+uint64_t vtc_log_size_for(const struct vtc_dev *dev);
+/*
+ * Creates a memfd of offset + size bytes and sends SET_LOG_BASE {size, offset} with it; the
+ * bitmap starts at offset. 0, or the errno of the memfd / the request (logged).
+ */
+int vtc_log_set_base(struct vtc_dev *dev, struct vtc_log *log, uint64_t size, uint64_t offset);
+/*
+ * Turns logging on or off the way QEMU does when a migration starts or ends: SET_FEATURES with
+ * or without VHOST_F_LOG_ALL, then SET_VRING_ADDR of every started queue with or without
+ * VHOST_USER_VRING_F_LOG (log = the used ring's guest-physical address).
+ */
+int vtc_log_enable(struct vtc_dev *dev, bool on);
+bool vtc_log_test(const struct vtc_log *log, uint64_t gpa);
+/* Clears the bitmap (what the front end does after it synced it). */
+void vtc_log_clear(struct vtc_log *log);
+void vtc_log_free(struct vtc_log *log);
+
 /* ---- virtqueues (the driver side) -------------------------------------------------------- */
 
 /* A buffer of a chain: guest-physical address, length, device-writable or not. */

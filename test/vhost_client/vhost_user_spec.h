@@ -58,6 +58,8 @@ enum vhost_user_request {
 
 /* Virtio feature bit 30, reused by vhost-user to announce protocol feature negotiation. */
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
+/* Dirty logging of every write into guest memory (migration). */
+#define VHOST_F_LOG_ALL 26
 
 /* Protocol feature bits. */
 #define VHOST_USER_PROTOCOL_F_MQ 0

@@ -7,6 +7,8 @@
  *   vtc bench SOCKET    IOPS and latency percentiles (vtc_bench.c)
  *   vtc pattern         prints the test pattern, to compare with what landed on the host
  *   vtc scsi SOCKET     virtio-scsi commands, task management and events (vtc_scsi_cli.c)
+ *   vtc dirtylog SOCKET the back end's dirty logging (migration) checked page by page
+ *                       (vtc_dirtylog.c)
  * This file: main, the options every subcommand shares, info.
  * Exit status: 0 success, 1 failure (a message on stderr), 2 usage error.
  */
@@ -37,6 +39,7 @@ cli_usage(FILE *out)
 		"       vtc pattern [--offset BYTES] [--size BYTES] [--seed N]   (to stdout)\n"
 		"       vtc scsi SOCKET [options] [COMMAND ARGS... | --stdin]   virtio-scsi\n"
 		"                     (vtc scsi --help)\n"
+		"       vtc dirtylog SOCKET [--scsi] [--log-offset BYTES] [--step] [options]\n"
 		"options:\n" CLI_COMMON_HELP
 		"Sizes take K, M, G suffixes (1024-based). Requests go round-robin over the\n"
 		"queues.\n");
@@ -365,6 +368,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "scsi") == 0) {
 		return cli_cmd_scsi(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "dirtylog") == 0) {
+		return cli_cmd_dirtylog(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		cli_usage(stdout);

@@ -754,7 +754,8 @@ send_bad(struct evil *e, uint32_t request, const void *payload, uint32_t size, c
 	}
 	snprintf(e->ack, sizeof(e->ack), "-");
 	if (ack) {
-		struct vhost_user_msg reply;
+		/* Zeroed: a reply of its own without payload (SET_LOG_BASE) reads as ack 0. */
+		struct vhost_user_msg reply = { .hdr = { 0 } };
 
 		rc = vtc_msg_recv(e->dev, &reply, NULL, NULL, e->wait_ms);
 		if (rc == 0) {
@@ -1221,6 +1222,124 @@ closed:
 	return 0;
 }
 
+/* ---- dirty log (migration) cases ---------------------------------------------------------- */
+
+enum log_fd_kind {
+	LOG_FD_MEMFD,	/* a memfd of file_len bytes */
+	LOG_FD_PIPE,	/* a pipe: cannot be mapped */
+	LOG_FD_NONE,	/* no fd at all */
+};
+
+/* send_log_base's size_adj for a log of 0 bytes. */
+#define LOG_SIZE_ZERO INT64_MIN
+
+/*
+ * Memory table set (so the back end knows how much log guest memory needs), then SET_LOG_BASE
+ * {size, offset} of msg_size bytes with the fd kind asks for. size and file_len count from
+ * what guest memory needs (need + size_adj, need + file_adj bytes).
+ */
+static int
+send_log_base(struct evil *e, int64_t size_adj, uint64_t offset, int64_t file_adj,
+	      enum log_fd_kind kind, uint32_t msg_size)
+{
+	struct vhost_user_log log = { .offset = offset };
+	int fds[2] = { -1, -1 }, rc = msg_prepare(e);
+	uint64_t need, file_len;
+
+	if (rc == 0) {
+		rc = vtc_dev_set_mem_table(e->dev);
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	need = vtc_log_size_for(e->dev);
+	log.size = size_adj == LOG_SIZE_ZERO ? 0 : need + (uint64_t)size_adj;
+	file_len = need + (uint64_t)file_adj;
+	if (kind == LOG_FD_MEMFD) {
+		fds[0] = memfd_create("evil-log", MFD_CLOEXEC);
+		if (fds[0] < 0 || ftruncate(fds[0], (off_t)file_len) != 0) {
+			rc = -errno;
+			goto out;
+		}
+	} else if (kind == LOG_FD_PIPE && pipe(fds) != 0) {
+		return -errno;
+	}
+	rc = send_bad(e, VHOST_USER_SET_LOG_BASE, &log, msg_size, fds,
+		      kind == LOG_FD_NONE ? 0 : 1);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] >= 0) {
+			close(fds[i]);
+		}
+	}
+	return rc;
+}
+
+#define LOG_MSG ((uint32_t)sizeof(struct vhost_user_log))
+
+static int
+case_log_valid(struct evil *e)
+{
+	return send_log_base(e, 0, 0, 0, LOG_FD_MEMFD, LOG_MSG);
+}
+
+static int
+case_log_too_small(struct evil *e)
+{
+	return send_log_base(e, -1, 0, 0, LOG_FD_MEMFD, LOG_MSG);
+}
+
+static int
+case_log_size_zero(struct evil *e)
+{
+	return send_log_base(e, LOG_SIZE_ZERO, 0, 0, LOG_FD_MEMFD, LOG_MSG);
+}
+
+static int
+case_log_offset_beyond(struct evil *e)
+{
+	/* The file holds the log's size, not offset + size. */
+	return send_log_base(e, 0, 4096, 0, LOG_FD_MEMFD, LOG_MSG);
+}
+
+static int
+case_log_offset_wrap(struct evil *e)
+{
+	return send_log_base(e, 0, UINT64_MAX - 16, 0, LOG_FD_MEMFD, LOG_MSG);
+}
+
+static int
+case_log_fd_unmappable(struct evil *e)
+{
+	return send_log_base(e, 0, 0, 0, LOG_FD_PIPE, LOG_MSG);
+}
+
+static int
+case_log_fd_missing(struct evil *e)
+{
+	return send_log_base(e, 0, 0, 0, LOG_FD_NONE, LOG_MSG);
+}
+
+static int
+case_log_msg_short(struct evil *e)
+{
+	return send_log_base(e, 0, 0, 0, LOG_FD_MEMFD, sizeof(uint64_t));
+}
+
+/* Running queues, then LOG_ALL without any log: the writes could not be logged. */
+static int
+case_log_all_without_log(struct evil *e)
+{
+	int rc = vtc_dev_start(e->dev);
+
+	if (rc != 0) {
+		return rc;
+	}
+	return send_bad(e, VHOST_USER_SET_FEATURES,
+			&(uint64_t){ vtc_dev_features(e->dev) | (1ull << VHOST_F_LOG_ALL) },
+			sizeof(uint64_t), NULL, 0);
+}
+
 /* ---- the table of cases ------------------------------------------------------------------ */
 
 static const struct evil_case g_cases[] = {
@@ -1307,6 +1426,20 @@ static const struct evil_case g_cases[] = {
 	{ "msg-truncated", IS_MSG, case_msg_truncated, "SET_VRING_ADDR with an 8-byte payload" },
 	{ "config-beyond", IS_MSG, case_config_beyond,
 	  "GET_CONFIG of 100 bytes at offset 200 (beyond the 256-byte space)" },
+	{ "log-valid", IS_MSG, case_log_valid,
+	  "SET_LOG_BASE of a log covering guest memory (the control: accepted)" },
+	{ "log-too-small", IS_MSG, case_log_too_small,
+	  "SET_LOG_BASE of a log one byte short of guest memory" },
+	{ "log-size-zero", IS_MSG, case_log_size_zero, "SET_LOG_BASE of 0 bytes" },
+	{ "log-offset-beyond", IS_MSG, case_log_offset_beyond,
+	  "SET_LOG_BASE whose offset + size is beyond the file" },
+	{ "log-offset-wrap", IS_MSG, case_log_offset_wrap,
+	  "SET_LOG_BASE whose offset + size wraps 64 bits" },
+	{ "log-fd-unmappable", IS_MSG, case_log_fd_unmappable, "SET_LOG_BASE with a pipe" },
+	{ "log-fd-missing", IS_MSG, case_log_fd_missing, "SET_LOG_BASE without a file descriptor" },
+	{ "log-msg-short", IS_MSG, case_log_msg_short, "SET_LOG_BASE with an 8-byte payload" },
+	{ "log-all-without-log", IS_MSG, case_log_all_without_log,
+	  "SET_FEATURES with LOG_ALL on running queues before any SET_LOG_BASE" },
 };
 
 #define NCASES (sizeof(g_cases) / sizeof(g_cases[0]))
@@ -1361,6 +1494,9 @@ open_dev(struct evil *e)
 	if (e->packed) {
 		opts.features |= 1ull << VIRTIO_F_RING_PACKED;
 		opts.required |= 1ull << VIRTIO_F_RING_PACKED;
+	}
+	if (strncmp(e->c->name, "log-", 4) == 0) {
+		opts.protocol_features |= 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD;
 	}
 	if (e->c->flags & NO_INDIRECT) {
 		opts.features &= ~(1ull << VIRTIO_RING_F_INDIRECT_DESC);

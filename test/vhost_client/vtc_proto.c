@@ -68,9 +68,12 @@ vtc_request_name(uint32_t request)
 
 /* Requests that the protocol answers whatever REPLY_ACK says. */
 static bool
-request_has_reply(uint32_t request)
+request_has_reply(const struct vtc_dev *dev, uint32_t request)
 {
 	switch (request) {
+	case VHOST_USER_SET_LOG_BASE:
+		/* With the log in shared memory the back end answers once it mapped it. */
+		return vtc_has_protocol(dev, VHOST_USER_PROTOCOL_F_LOG_SHMFD);
 	case VHOST_USER_GET_FEATURES:
 	case VHOST_USER_GET_PROTOCOL_FEATURES:
 	case VHOST_USER_GET_VRING_BASE:
@@ -370,6 +373,7 @@ reply_size(uint32_t request)
 	case VHOST_USER_GET_VRING_BASE:
 		return sizeof(struct vhost_user_vring_state);
 	case VHOST_USER_GET_CONFIG:
+	case VHOST_USER_SET_LOG_BASE:	/* QEMU reads any payload (none, or a u64) */
 		return 0;
 	case VHOST_USER_GET_INFLIGHT_FD:
 		return sizeof(struct vhost_user_inflight);
@@ -426,7 +430,7 @@ vtc_request_fd(struct vtc_dev *dev, uint32_t request, const void *payload, uint3
 					       .size = size } };
 	struct vhost_user_msg local;
 	const char *name = vtc_request_name(request);
-	bool has_reply = request_has_reply(request);
+	bool has_reply = request_has_reply(dev, request);
 	bool want_ack = !has_reply && vtc_has_protocol(dev, VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	int rc;
 

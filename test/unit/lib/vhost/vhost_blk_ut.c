@@ -590,6 +590,9 @@ queue_start(struct ut_q *uq, uint16_t index, uint64_t features, int callfd)
 	p->desc = gva(uq->desc);
 	p->driver = gva(uq->drv);
 	p->device = gva(uq->dev);
+	/* As vhost_user.c computes them: split, the used ring; packed, descriptors and events. */
+	p->log_ring_gpa = uq->packed ? uq->desc : uq->dev;
+	p->log_event_gpa = uq->packed ? uq->dev : 0;
 	p->kickfd = g_kickfd >= 0 ? dup(g_kickfd) : -1;
 	p->callfd = callfd >= 0 ? dup(callfd) : -1;
 	p->map = g_map;
@@ -1190,6 +1193,202 @@ queue_restart_with_used_entries_notifies_the_new_call_fd(void)
 	session_teardown();
 }
 
+/* ---- dirty logging (migration) ------------------------------------------------------------- */
+
+#define PAGE ((uint64_t)4096)
+#define LOG_PAGES ((MEM_GPA + MEM_SIZE) / PAGE)
+
+static uint8_t g_logbits[LOG_PAGES / 8];
+
+/* Hands the session a log over g_logbits (cleared) with LOG_ALL on or off. */
+static void
+log_set(bool on)
+{
+	struct vhost_call *call = ut_call(vhost_session_set_log_fn);
+
+	memset(g_logbits, 0, sizeof(g_logbits));
+	call->u.log.log = vhost_log_wrap(g_logbits, sizeof(g_logbits));
+	call->u.log.replace = true;
+	call->u.log.on = on;
+	CU_ASSERT_EQUAL(ut_run(call), 0);
+	vhost_call_put(call);
+}
+
+static bool
+log_marked(uint64_t gpa)
+{
+	uint64_t page = gpa / PAGE;
+
+	return (g_logbits[page / 8] >> (page % 8)) & 1;
+}
+
+/* A page of its own (gpa of its start); everything allocated later is on later pages. */
+static uint64_t
+galloc_pages(uint32_t n)
+{
+	g_bump = VT_ALIGN_UP(g_bump, PAGE);
+	return galloc(n * (uint32_t)PAGE);
+}
+
+/*
+ * The pages marked at or above first (the buffers; the rings are below it) are exactly the
+ * ones listed (gpas inside them, 0-terminated).
+ */
+static void
+assert_marked_exactly(uint64_t first, const uint64_t *gpas)
+{
+	for (uint64_t p = first / PAGE; p < LOG_PAGES; p++) {
+		bool want = false;
+
+		for (const uint64_t *g = gpas; *g != 0; g++) {
+			want |= *g / PAGE == p;
+		}
+		CU_ASSERT_EQUAL(log_marked(p * PAGE), want);
+		if (log_marked(p * PAGE) != want) {
+			printf("page 0x%" PRIx64 ": marked %d, expected %d\n", p * PAGE,
+			       log_marked(p * PAGE), want);
+		}
+	}
+}
+
+/* One request with its header, data and status each where the caller wants them. */
+static uint8_t
+blk_io_at(struct ut_q *uq, uint32_t type, uint64_t hdr, uint64_t data, uint32_t data_len,
+	  uint64_t st)
+{
+	bool to_dev = type == VIRTIO_BLK_T_OUT;
+	struct ut_buf b[3] = {
+		{ hdr, 16, false }, { data, data_len, !to_dev }, { st, 1, true },
+	};
+	uint32_t len;
+
+	hdr_set(gva(hdr), type, 8);
+	*(uint8_t *)gva(st) = 0xee;
+	submit(uq, b, 3);
+	CU_ASSERT_FATAL(reap(uq, &len));
+	if (uq->packed) {
+		packed_consumed(uq, 3);
+	}
+	return *(uint8_t *)gva(st);
+}
+
+/* The ring store that published the last request is logged (split: used->idx). */
+static void
+assert_ring_logged(const struct ut_q *uq)
+{
+	if (uq->packed) {
+		CU_ASSERT_TRUE(log_marked(uq->desc));
+	} else {
+		CU_ASSERT_TRUE(log_marked(uq->dev + offsetof(struct vring_used, idx)));
+	}
+}
+
+static void
+log_each_write_path(uint64_t features)
+{
+	uint64_t hdr, data, st, first;
+	const char *name = (features & F_PACKED) ? "ut_logp" : "ut_logs";
+	struct ut_q uq;
+
+	session_setup(name, false);
+	log_set(true);
+	CU_ASSERT_EQUAL(queue_start(&uq, 0, features, -1), 0);
+	first = galloc_pages(1);	/* every buffer below is above the rings */
+	hdr = galloc_pages(1);
+	data = galloc_pages(3);
+	st = galloc_pages(1) + 100;
+
+	/* A read crossing a page boundary marks both pages, and the status byte its page. */
+	memset(g_logbits, 0, sizeof(g_logbits));
+	CU_ASSERT_EQUAL(blk_io_at(&uq, VIRTIO_BLK_T_IN, hdr, data + PAGE - 512, 1024, st),
+			VIRTIO_BLK_S_OK);
+	assert_marked_exactly(first, (const uint64_t[]){ data, data + PAGE, st, 0 });
+	assert_ring_logged(&uq);
+
+	/* A write: the data is the device's to read, only the status byte is written. */
+	memset(g_logbits, 0, sizeof(g_logbits));
+	CU_ASSERT_EQUAL(blk_io_at(&uq, VIRTIO_BLK_T_OUT, hdr, data + PAGE - 512, 1024, st),
+			VIRTIO_BLK_S_OK);
+	assert_marked_exactly(first, (const uint64_t[]){ st, 0 });
+	assert_ring_logged(&uq);
+
+	/* GET_ID: 20 bytes of a larger buffer; the buffer's second page is not touched. */
+	memset(g_logbits, 0, sizeof(g_logbits));
+	CU_ASSERT_EQUAL(blk_io_at(&uq, VIRTIO_BLK_T_GET_ID, hdr, data + PAGE - 20, 512, st),
+			VIRTIO_BLK_S_OK);
+	assert_marked_exactly(first, (const uint64_t[]){ data, st, 0 });
+
+	/* FLUSH with a writable buffer: only the status byte is written. */
+	memset(g_logbits, 0, sizeof(g_logbits));
+	CU_ASSERT_EQUAL(blk_io_at(&uq, VIRTIO_BLK_T_FLUSH, hdr, data, 512, st), VIRTIO_BLK_S_OK);
+	assert_marked_exactly(first, (const uint64_t[]){ st, 0 });
+
+	/* LOG_ALL off: a read marks nothing at all, rings included. */
+	log_set(false);
+	CU_ASSERT_EQUAL(blk_io_at(&uq, VIRTIO_BLK_T_IN, hdr, data + PAGE - 512, 1024, st),
+			VIRTIO_BLK_S_OK);
+	for (size_t i = 0; i < sizeof(g_logbits); i++) {
+		CU_ASSERT_EQUAL(g_logbits[i], 0);
+	}
+	/* And on again on the running queue. */
+	log_set(true);
+	CU_ASSERT_EQUAL(blk_io_at(&uq, VIRTIO_BLK_T_IN, hdr, data, 512, st), VIRTIO_BLK_S_OK);
+	assert_marked_exactly(first, (const uint64_t[]){ data, st, 0 });
+	queue_stop(0);
+	session_teardown();
+}
+
+/* The handover: a stop answers once the request in flight completed, logged and published. */
+static void
+stop_answers_once_in_flight_completions_are_logged(void)
+{
+	uint64_t buf, hdr, st, first;
+	struct vhost_call *call;
+	struct ut_buf b[3];
+	struct ut_q uq;
+
+	session_setup("ut_logdrain", false);
+	log_set(true);
+	CU_ASSERT_EQUAL(queue_start(&uq, 0, F_BASE, -1), 0);
+	first = galloc_pages(1);
+	hdr = galloc_pages(1);
+	buf = galloc_pages(1);
+	st = galloc_pages(1);
+	hdr_set(gva(hdr), VIRTIO_BLK_T_IN, 0);
+	memset(gva(buf), 0xa5, 4096);
+	b[0] = (struct ut_buf){ hdr, 16, false };
+	b[1] = (struct ut_buf){ buf, 4096, true };
+	b[2] = (struct ut_buf){ st, 1, true };
+	submit(&uq, b, 3);
+	vt_reactor_poll_once();
+	CU_ASSERT_EQUAL(g_s->queues[0]->inflight, 1);
+	memset(g_logbits, 0, sizeof(g_logbits));
+	call = ut_call(vhost_queue_stop_fn);
+	call->qidx = 0;
+	call->fn(call);
+	CU_ASSERT_FALSE(atomic_load(&call->answered));
+	CU_ASSERT_EQUAL(log_marked(buf), false);
+	CU_ASSERT(ut_poll_until_answered(call));
+	CU_ASSERT_EQUAL(call->u.stop.avail_base, 1);
+	CU_ASSERT_EQUAL(call->u.stop.used_base, 1);
+	assert_marked_exactly(first, (const uint64_t[]){ buf, st, 0 });
+	assert_ring_logged(&uq);
+	vhost_call_put(call);
+	session_teardown();
+}
+
+static void
+log_marks_exactly_the_pages_each_write_path_touched_split(void)
+{
+	log_each_write_path(F_BASE | F_EVENT_IDX);
+}
+
+static void
+log_marks_exactly_the_pages_each_write_path_touched_packed(void)
+{
+	log_each_write_path(F_BASE | F_EVENT_IDX | F_PACKED);
+}
+
 int
 main(void)
 {
@@ -1229,5 +1428,8 @@ main(void)
 	CU_ADD_TEST(s, interrupt_mode_without_kick_fd_keeps_polling);
 	CU_ADD_TEST(s, requests_wait_for_bdev_io_objects_and_all_complete);
 	CU_ADD_TEST(s, session_destroy_waits_for_every_queue);
+	CU_ADD_TEST(s, log_marks_exactly_the_pages_each_write_path_touched_split);
+	CU_ADD_TEST(s, log_marks_exactly_the_pages_each_write_path_touched_packed);
+	CU_ADD_TEST(s, stop_answers_once_in_flight_completions_are_logged);
 	return ut_run_tests();
 }

@@ -21,12 +21,16 @@
 static struct iovec g_iov[8];
 static struct vhost_vq_chain g_c;
 static struct scsi_req g_sr;
+/* The request and queue g_sr belongs to (no dirty log unless a test sets one). */
+static struct vhost_queue g_q;
+static struct vhost_req g_req = { .q = &g_q };
 
 /* A chain of n buffers, the first nr device-readable. */
 static void
 chain_set(const struct iovec *iov, uint32_t n, uint32_t nr)
 {
 	memset(&g_sr, 0, sizeof(g_sr));
+	g_sr.req = &g_req;
 	ut_chain_fill(&g_c, g_iov, VT_COUNTOF(g_iov), iov, n, nr);
 }
 
@@ -368,6 +372,68 @@ remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_remo
 	free(c);
 }
 
+static void
+log_marks_response_sense_and_data_in_pages_only_while_logging(void)
+{
+	static uint8_t mem[8 * 4096] __attribute__((aligned(4096)));
+	const uint64_t base = 0x40000;	/* guest-physical address of mem */
+	struct vhost_vq_mem_region r = { .gpa = base, .size = sizeof(mem), .host = mem };
+	/* Response across pages 1-2, data-in across pages 4-5. */
+	struct iovec iov[] = {
+		{ mem, sizeof(struct virtio_scsi_cmd_req) },
+		{ mem + 2 * 4096 - 50, SCSI_RESP_SIZE },
+		{ mem + 4 * 4096 + 2000, 3000 },
+	};
+	struct vhost_vq_mem vm;
+	struct virtio_scsi_cmd_resp resp;
+	uint8_t bits[64] = { 0 }, lun[8];
+	struct vhost_log *log = vhost_log_wrap(bits, sizeof(bits));
+	uint64_t p0 = base / 4096;
+
+	CU_ASSERT_EQUAL_FATAL(vhost_vq_mem_init(&vm, &r, 1), 0);
+	req_set((struct virtio_scsi_cmd_req *)mem, 0, 0, 0x28);
+	chain_set(iov, 3, 1);
+	CU_ASSERT_EQUAL_FATAL(scsi_cmd_parse(&g_sr, &g_c, lun), 0);
+	g_q.mem = &vm;
+
+	/* Off: nothing. */
+	memset(&resp, 0, sizeof(resp));
+	scsi_write_resp(&g_sr, &resp, sizeof(resp));
+	g_sr.u.task.status = VT_SCSI_STATUS_GOOD;
+	g_sr.u.task.data_transferred = 3000;
+	scsi_log_data_in(&g_sr, &g_sr.u.task);
+	for (size_t i = 0; i < sizeof(bits); i++) {
+		CU_ASSERT_EQUAL(bits[i], 0);
+	}
+
+	/* On: the response with its sense crosses pages 1 and 2. */
+	g_q.vq.log = log;
+	g_sr.u.task.status = VT_SCSI_STATUS_CHECK_CONDITION;
+	g_sr.u.task.sense_len = 18;
+	scsi_task_to_resp(&g_sr.u.task, &resp);
+	scsi_write_resp(&g_sr, &resp, sizeof(resp));
+	CU_ASSERT_EQUAL(bits[(p0 + 1) / 8], (1u << ((p0 + 1) % 8)) | (1u << ((p0 + 2) % 8)));
+	memset(bits, 0, sizeof(bits));
+	/* Data-in: 1000 bytes transferred stay in page 4; all of it reaches page 5. */
+	g_sr.u.task.status = VT_SCSI_STATUS_GOOD;
+	g_sr.u.task.data_transferred = 1000;
+	scsi_log_data_in(&g_sr, &g_sr.u.task);
+	CU_ASSERT_EQUAL(bits[(p0 + 4) / 8], 1u << ((p0 + 4) % 8));
+	memset(bits, 0, sizeof(bits));
+	g_sr.u.task.data_transferred = 3000;
+	scsi_log_data_in(&g_sr, &g_sr.u.task);
+	CU_ASSERT_EQUAL(bits[(p0 + 4) / 8], (1u << ((p0 + 4) % 8)) | (1u << ((p0 + 5) % 8)));
+	/* A failed task may have written any of its buffer: all of it counts. */
+	memset(bits, 0, sizeof(bits));
+	g_sr.u.task.status = VT_SCSI_STATUS_CHECK_CONDITION;
+	g_sr.u.task.data_transferred = 0;
+	scsi_log_data_in(&g_sr, &g_sr.u.task);
+	CU_ASSERT_EQUAL(bits[(p0 + 4) / 8], (1u << ((p0 + 4) % 8)) | (1u << ((p0 + 5) % 8)));
+	g_q.vq.log = NULL;
+	g_q.mem = NULL;
+	vhost_log_unref(log);
+}
+
 int
 main(void)
 {
@@ -388,6 +454,7 @@ main(void)
 	CU_ADD_TEST(s, response_carries_status_sense_only_on_check_condition_and_clamped_resid);
 	CU_ADD_TEST(s, tmf_subtypes_map_to_lib_scsi_and_clear_aca_is_rejected);
 	CU_ADD_TEST(s, config_and_features_follow_the_transport_rules);
+	CU_ADD_TEST(s, log_marks_response_sense_and_data_in_pages_only_while_logging);
 	s = CU_add_suite("vhost_scsi_targets", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_removing);
 	return ut_run_tests();

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "lib/vhost/virtqueue.c"
+#include "lib/vhost/vhost_log.h"
 
 #define REG_SIZE 0x10000u
 #define R0_GPA 0x0u
@@ -1419,6 +1420,104 @@ packed_pop_keeps_every_iovec_inside_guest_memory_on_random_rings(void)
 	g_chain.iov_max = IOV_CAP;
 }
 
+/* ---- dirty logging of ring stores ------------------------------------------------------------ */
+
+/* A bitmap for guest-physical 0 .. 2 MiB (512 pages). */
+static uint8_t g_logbits[64];
+static struct vhost_log g_vlog = { .refs = 1, .bits = g_logbits, .size = sizeof(g_logbits) };
+
+static uint32_t
+log_count(void)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < sizeof(g_logbits); i++) {
+		n += (uint32_t)__builtin_popcount(g_logbits[i]);
+	}
+	return n;
+}
+
+static bool
+log_page(uint64_t page)
+{
+	return (g_logbits[page / 8] >> (page % 8)) & 1;
+}
+
+static void
+split_log_marks_used_element_and_idx_at_log_guest_addr(void)
+{
+	/*
+	 * The front end's log_guest_addr stands for the used ring: 4 bytes before a page end, so
+	 * flags and idx are on page 1 and element 0 on page 2.
+	 */
+	const uint64_t log_gpa = 0x2000 - 4;
+
+	split_setup(8, 0);
+	vhost_vq_set_log(&g_vq, &g_vlog, log_gpa, 0);
+	add_blk_chain(0);
+	CU_ASSERT_EQUAL_FATAL(vhost_vq_pop(&g_vq, &g_mem, &g_chain), 0);
+	memset(g_logbits, 0, sizeof(g_logbits));
+	vhost_vq_push(&g_vq, g_chain.id, g_chain.ndescs, 4097);
+	CU_ASSERT_TRUE(log_page(2));	/* the element */
+	CU_ASSERT_EQUAL(log_count(), 1);
+	memset(g_logbits, 0, sizeof(g_logbits));
+	CU_ASSERT_TRUE(vhost_vq_publish(&g_vq));
+	CU_ASSERT_TRUE(log_page(1));	/* used->idx */
+	CU_ASSERT_EQUAL(log_count(), 1);
+	/* Kick suppression writes used->flags: logged too. */
+	memset(g_logbits, 0, sizeof(g_logbits));
+	vhost_vq_kick_disable(&g_vq);
+	CU_ASSERT_TRUE(log_page(1));
+	CU_ASSERT_EQUAL(log_count(), 1);
+}
+
+static void
+split_without_log_marks_nothing(void)
+{
+	split_setup(8, F_EVENT_IDX);
+	memset(g_logbits, 0, sizeof(g_logbits));
+	vhost_vq_set_log(&g_vq, &g_vlog, USED_GPA, 0);
+	vhost_vq_set_log(&g_vq, NULL, USED_GPA, 0);	/* logging switched off again */
+	add_blk_chain(0);
+	CU_ASSERT_EQUAL_FATAL(vhost_vq_pop(&g_vq, &g_mem, &g_chain), 0);
+	vhost_vq_push(&g_vq, g_chain.id, g_chain.ndescs, 4097);
+	vhost_vq_publish(&g_vq);
+	vhost_vq_kick_enable(&g_vq);
+	vhost_vq_kick_disable(&g_vq);
+	CU_ASSERT_EQUAL(log_count(), 0);
+	CU_ASSERT_EQUAL(le16toh(sused()->idx), 1);
+}
+
+static void
+packed_log_marks_the_descriptors_written_back(void)
+{
+	/* The descriptor ring as the log sees it: slot 0 ends a page, slot 1 starts the next. */
+	const uint64_t ring_gpa = 0x3000 - sizeof(struct vring_packed_desc);
+
+	packed_setup(16, 0);
+	vhost_vq_set_log(&g_vq, &g_vlog, ring_gpa, 0x7000);
+	packed_add_one(DATA_GPA, 512, VRING_DESC_F_WRITE, 5);
+	packed_add_one(DATA_GPA, 512, VRING_DESC_F_WRITE, 6);
+	memset(g_logbits, 0, sizeof(g_logbits));
+	CU_ASSERT_EQUAL_FATAL(vhost_vq_pop(&g_vq, &g_mem, &g_chain), 0);
+	vhost_vq_push(&g_vq, g_chain.id, g_chain.ndescs, 512);
+	CU_ASSERT_EQUAL_FATAL(vhost_vq_pop(&g_vq, &g_mem, &g_chain), 0);
+	vhost_vq_push(&g_vq, g_chain.id, g_chain.ndescs, 512);
+	CU_ASSERT_TRUE(log_page(2));	/* slot 0: id and len */
+	CU_ASSERT_TRUE(log_page(3));	/* slot 1: id, len and flags */
+	CU_ASSERT_EQUAL(log_count(), 2);
+	memset(g_logbits, 0, sizeof(g_logbits));
+	vhost_vq_publish(&g_vq);	/* slot 0's flags, last */
+	CU_ASSERT_TRUE(log_page(2));
+	CU_ASSERT_EQUAL(log_count(), 1);
+	CU_ASSERT_EQUAL(le16toh(pdesc(0)->id), 5);
+	/* The device event area. */
+	memset(g_logbits, 0, sizeof(g_logbits));
+	vhost_vq_kick_disable(&g_vq);
+	CU_ASSERT_TRUE(log_page(7));
+	CU_ASSERT_EQUAL(log_count(), 1);
+}
+
 static int
 suite_init(void)
 {
@@ -1496,6 +1595,8 @@ main(void)
 	CU_ADD_TEST(split, split_kick_suppression_uses_used_flags_without_event_idx);
 	CU_ADD_TEST(split, split_kick_suppression_uses_avail_event_with_event_idx);
 	CU_ADD_TEST(split, split_pop_keeps_every_iovec_inside_guest_memory_on_random_rings);
+	CU_ADD_TEST(split, split_log_marks_used_element_and_idx_at_log_guest_addr);
+	CU_ADD_TEST(split, split_without_log_marks_nothing);
 
 	packed = CU_add_suite("vq_packed", suite_init, suite_fini);
 	CU_ADD_TEST(packed, packed_init_rejects_bad_parameters);
@@ -1514,6 +1615,7 @@ main(void)
 	CU_ADD_TEST(packed, packed_publish_follows_event_offset_and_wrap);
 	CU_ADD_TEST(packed, packed_kick_suppression_uses_device_event_flags);
 	CU_ADD_TEST(packed, packed_pop_keeps_every_iovec_inside_guest_memory_on_random_rings);
+	CU_ADD_TEST(packed, packed_log_marks_the_descriptors_written_back);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
