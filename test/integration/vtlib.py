@@ -29,6 +29,8 @@ RPC_PY = os.path.join(ROOT, "scripts", "rpc.py")
 SANITIZED = os.environ.get("VT_SANITIZED", "") not in ("", "0")
 # Sanitized builds run several times slower: every deadline is scaled by this.
 SLOW = 4.0 if SANITIZED else 1.0
+# The test front end (vtc) scales its default waits the same way.
+os.environ.setdefault("VTC_TIME_SCALE", str(SLOW))
 
 # A line like "vtarget ready" / "vtarget: ready on /path" printed once the config is replayed.
 READY_RE = re.compile(r"\bready\b", re.IGNORECASE)

@@ -16,10 +16,17 @@ VT_LOG_REGISTER_COMPONENT(vtc)
 void
 vtc_dev_opts_init(struct vtc_dev_opts *opts)
 {
+	const char *scale_env = getenv("VTC_TIME_SCALE");
+	double scale = scale_env != NULL ? strtod(scale_env, NULL) : 1.0;
+
+	/* The tests run a sanitized daemon several times slower: they scale every default wait. */
+	if (!(scale >= 1.0 && scale <= 100.0)) {
+		scale = 1.0;
+	}
 	memset(opts, 0, sizeof(*opts));
-	opts->connect_timeout_ms = 5000;
-	opts->reply_timeout_ms = 5000;
-	opts->io_timeout_ms = 10000;
+	opts->connect_timeout_ms = (uint32_t)(5000 * scale);
+	opts->reply_timeout_ms = (uint32_t)(5000 * scale);
+	opts->io_timeout_ms = (uint32_t)(10000 * scale);
 	opts->features = VTC_RING_FEATURES | VTC_BLK_FEATURES;
 	opts->required = 1ull << VIRTIO_F_VERSION_1;
 	opts->protocol_features =
