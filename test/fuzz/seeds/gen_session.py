@@ -116,7 +116,14 @@ def main():
     write(scsi, 'ctrl_packed', bytes([1 | 4]) + b''.join(scsi_ctrl_requests()))
     # Event queue: buffers for events, then event triggers (fuzz_virtio_scsi.c).
     ev = b''.join(req([wbuf(16)]) for _ in range(4))
-    write(scsi, 'event_split', bytes([2 | 8]) + ev)
+    trig = b''.join(bytes([0, 2]) + struct.pack('<IBI', e, t, r)
+                    for e, t, r in ((1, 0, 1), (1, 1, 2), (2, 0, 0x10), (3, 1, 0)))
+    write(scsi, 'event_split', bytes([2 | 8]) + ev + trig)
+    write(scsi, 'event_packed_before_buffers', bytes([1 | 8]) + trig + ev)
+    # Target 1 hot-removed between commands to it.
+    cmds = scsi_requests(False)
+    t1 = [c[:6] + bytes([1]) + c[7:] for c in cmds]  # LUN byte 1: target 1
+    write(scsi, 'cmd_target1_hot_remove', bytes([2]) + t1[3] + bytes([0, 4]) + t1[4] + t1[0])
 
 
 if __name__ == '__main__':
