@@ -10,7 +10,8 @@
  * most 32): a buffer count byte and a flags byte, then
  *   - flags bit 1 on the event queue: an event (le32 event, target byte, le32 reason) sent to
  *     the session;
- *   - flags bit 2: target 1 is hot-removed (commands in flight) and added back;
+ *   - flags bit 2 (first time only): target 1 is hot-removed (commands in flight) and added
+ *     back;
  *   - otherwise a chain (fuzz_session.h, fs_bufs_from_input; flags bit 0: indirect). The
  *     device answers it, except on the event queue where it keeps it for an event.
  */
@@ -117,6 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (1ull << VIRTIO_SCSI_F_HOTPLUG) | (1ull << VIRTIO_SCSI_F_CHANGE);
 	bool events = qidx == VHOST_SCSI_EVENT_QUEUE;
 	int held_descs[FS_QSIZE], nheld = 0;
+	bool cycled = false;
 	struct fs_q fq;
 
 	if (size < 2) {
@@ -130,8 +132,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int r = 0; r < MAX_RECORDS && in.left > 0; r++) {
 		uint8_t nbufs = fuzz_u8(&in), flags = fuzz_u8(&in);
 
-		if (flags & 4) {
+		if ((flags & 4) && !cycled) {
+			/* Once per input: each takes a management poller period (1 ms). */
 			target1_cycle();
+			cycled = true;
 			continue;
 		}
 		if (events && (flags & 2)) {
