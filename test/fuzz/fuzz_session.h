@@ -57,6 +57,9 @@ struct fs_q {
 	bool wrap;			/* packed: driver wrap counter */
 	uint16_t used_slot;		/* packed: next slot to reap */
 	bool used_wrap;
+	uint16_t ndescs_of[FS_QSIZE];	/* ring descriptors of the chain with this id */
+	int outstanding;		/* chains made available and not yet returned */
+	uint32_t since_drain;		/* ring descriptors used since nothing was outstanding */
 };
 
 struct fs_buf {
@@ -310,6 +313,7 @@ fs_submit(struct fs_q *fq, const struct fs_buf *b, int n, bool indirect)
 				fq->wrap = !fq->wrap;
 			}
 		}
+		fq->ndescs_of[id] = (uint16_t)n;
 		__atomic_store_n(&ring[first].flags, htole16(first_flags), __ATOMIC_RELEASE);
 	} else {
 		struct vring_desc *desc = fs_gva(fq->desc);
@@ -325,15 +329,18 @@ fs_submit(struct fs_q *fq, const struct fs_buf *b, int n, bool indirect)
 				      (uint16_t)((d + 1) % FS_QSIZE));
 		}
 		fq->next_desc = (uint16_t)((head + n) % FS_QSIZE);
+		fq->ndescs_of[head] = (uint16_t)n;
 		avail->ring[fq->avail_idx % FS_QSIZE] = htole16(head);
 		__atomic_store_n(&avail->idx, htole16(++fq->avail_idx), __ATOMIC_RELEASE);
 	}
+	fq->outstanding++;
+	fq->since_drain += (uint32_t)n;
 	return n;
 }
 
-/* Polls until the device returns a chain of ndescs ring descriptors; false if it does not. */
+/* Polls until the device returns a chain; false if it does not. */
 static inline bool
-fs_reap(struct fs_q *fq, int ndescs)
+fs_reap_one(struct fs_q *fq)
 {
 	for (int idle = 0; idle < FS_IDLE_POLLS; idle++) {
 		vt_reactor_poll_once();
@@ -344,7 +351,11 @@ fs_reap(struct fs_q *fq, int ndescs)
 			bool avail = f & FS_PACKED_AVAIL, used = f & FS_PACKED_USED;
 
 			if (avail == fq->used_wrap && used == fq->used_wrap) {
-				for (int i = 0; i < ndescs; i++) {
+				uint16_t id = le16toh(d->id);
+				int ndescs = id < FS_QSIZE ? fq->ndescs_of[id] : 1;
+
+				fq->outstanding--;
+				for (int i = 0; i < VT_MAX(ndescs, 1); i++) {
 					if (++fq->used_slot == FS_QSIZE) {
 						fq->used_slot = 0;
 						fq->used_wrap = !fq->used_wrap;
@@ -357,11 +368,36 @@ fs_reap(struct fs_q *fq, int ndescs)
 
 			if (le16toh(__atomic_load_n(&u->idx, __ATOMIC_ACQUIRE)) != fq->used_seen) {
 				fq->used_seen++;
+				fq->outstanding--;
 				return true;
 			}
 		}
 	}
 	return false;
+}
+
+/* Reaps every outstanding chain; false when the device stopped answering. */
+static inline bool
+fs_reap_all(struct fs_q *fq)
+{
+	while (fq->outstanding > 0) {
+		if (!fs_reap_one(fq)) {
+			return false;
+		}
+	}
+	fq->since_drain = 0;
+	return true;
+}
+
+/*
+ * Whether a chain of n more buffers (at most n ring descriptors) may go in before the
+ * outstanding ones are reaped: the driver reuses descriptors in ring order, so the ring must not
+ * wrap onto chains still out.
+ */
+static inline bool
+fs_room(const struct fs_q *fq, int n)
+{
+	return fq->since_drain + (uint32_t)n <= FS_QSIZE;
 }
 
 /*

@@ -13,7 +13,8 @@
  *   - flags bit 2 (first time only): target 1 is hot-removed (commands in flight) and added
  *     back;
  *   - otherwise a chain (fuzz_session.h, fs_bufs_from_input; flags bit 0: indirect). The
- *     device answers it, except on the event queue where it keeps it for an event.
+ *     device answers it (flags bit 1: the next goes in before the answer), except on the event
+ *     queue where it keeps it for an event.
  */
 #include "lib/vhost/vhost_scsi.h"
 #include "test/fuzz/fuzz_session.h"
@@ -117,7 +118,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 			    (1ull << VIRTIO_SCSI_F_HOTPLUG) | (1ull << VIRTIO_SCSI_F_CHANGE);
 	bool events = qidx == VHOST_SCSI_EVENT_QUEUE;
-	int held_descs[FS_QSIZE], nheld = 0;
 	bool cycled = false;
 	struct fs_q fq;
 
@@ -142,25 +142,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint32_t event = fuzz_u32(&in), target = fuzz_u8(&in);
 
 			vhost_scsi_send_event(g_fs_s, event, target, fuzz_u32(&in));
-			/* Each posted buffer comes back with one event, in order. */
-			if (nheld > 0 && fs_reap(&fq, held_descs[0])) {
-				memmove(held_descs, held_descs + 1, --nheld * sizeof(int));
+			/* A posted buffer comes back with the event. */
+			if (fq.outstanding > 0) {
+				fs_reap_one(&fq);
 			}
 			continue;
 		}
-		if (events && nheld == FS_QSIZE) {
+		int n = fs_bufs_from_input(&in, b, nbufs);
+
+		if (!events && !fs_room(&fq, n) && !fs_reap_all(&fq)) {
 			break;
 		}
-		int n = fs_bufs_from_input(&in, b, nbufs);
-		int ndescs = fs_submit(&fq, b, n, flags & 1);
-
+		if (events && !fs_room(&fq, n)) {
+			break;	/* the ring is full of posted event buffers */
+		}
+		fs_submit(&fq, b, n, flags & 1);
 		if (events) {
-			held_descs[nheld++] = ndescs;
 			/* Let the event queue's poller see the buffer. */
 			vt_reactor_poll_once();
 			continue;
 		}
-		if (!fs_reap(&fq, ndescs)) {
+		if (flags & 2) {
+			continue;	/* the next request goes in before this one is answered */
+		}
+		if (!fs_reap_all(&fq)) {
 			break;	/* the device stopped the queue (a request it cannot answer) */
 		}
 		if (getenv("VT_FUZZ_LOG") != NULL) {

@@ -17,8 +17,13 @@ def wbuf(length):
     return struct.pack('<BH', 1, length)
 
 
-def req(bufs, indirect=False):
-    return bytes([len(bufs) - 1, 1 if indirect else 0]) + b''.join(bufs)
+def req(bufs, indirect=False, batch=False):
+    return bytes([len(bufs) - 1, (1 if indirect else 0) | (2 if batch else 0)]) + b''.join(bufs)
+
+
+def batched(reqs):
+    """The same requests, each made available before the previous one is answered."""
+    return [r[:1] + bytes([r[1] | 2]) + r[2:] for r in reqs]
 
 
 # ---- virtio-blk ----
@@ -107,11 +112,14 @@ def main():
         write(blk, name, bytes([mode]) + b''.join(blk_requests(False)))
     write(blk, 'split_indirect', bytes([2]) + b''.join(blk_requests(True)))
     write(blk, 'packed_indirect', bytes([3]) + b''.join(blk_requests(True)))
+    write(blk, 'split_batch', bytes([2]) + b''.join(batched(blk_requests(False))))
+    write(blk, 'packed_batch_indirect', bytes([1]) + b''.join(batched(blk_requests(True))))
     scsi = os.path.join(corpus, 'virtio_scsi')
     # Mode byte: bit 0 packed, bit 1 EVENT_IDX, bits 2-3 queue (0 request, 1 control,
     # 2 event), then requests; see fuzz_virtio_scsi.c.
     write(scsi, 'cmd_split', bytes([2]) + b''.join(scsi_requests(False)))
     write(scsi, 'cmd_packed_indirect', bytes([3]) + b''.join(scsi_requests(True)))
+    write(scsi, 'cmd_packed_batch', bytes([1 | 12]) + b''.join(batched(scsi_requests(False))))
     write(scsi, 'ctrl_split', bytes([2 | 4]) + b''.join(scsi_ctrl_requests()))
     write(scsi, 'ctrl_packed', bytes([1 | 4]) + b''.join(scsi_ctrl_requests()))
     # Event queue: buffers for events, then event triggers (fuzz_virtio_scsi.c).
