@@ -12,9 +12,10 @@
  *     the session;
  *   - flags bit 2 (first time only): target 1 is hot-removed (commands in flight) and added
  *     back;
- *   - otherwise a chain (fuzz_session.h, fs_bufs_from_input; flags bit 0: indirect). The
- *     device answers it (flags bit 1: the next goes in before the answer), except on the event
- *     queue where it keeps it for an event.
+ *   - otherwise a chain (fuzz_session.h, fs_bufs_from_input; flags bit 0: indirect; bit 3:
+ *     on the control queue, which runs beside a request queue). The device answers it (flags
+ *     bit 1: the next goes in before the answer), except on the event queue where it keeps it
+ *     for an event.
  */
 #include "lib/vhost/vhost_scsi.h"
 #include "test/fuzz/fuzz_session.h"
@@ -119,7 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (1ull << VIRTIO_SCSI_F_HOTPLUG) | (1ull << VIRTIO_SCSI_F_CHANGE);
 	bool events = qidx == VHOST_SCSI_EVENT_QUEUE;
 	bool cycled = false;
-	struct fs_q fq;
+	struct fs_q fq, ctl = { .started = false };
 
 	if (size < 2) {
 		return 0;
@@ -127,6 +128,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	features |= mode & 1 ? 1ull << VIRTIO_F_RING_PACKED : 0;
 	features |= mode & 2 ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0;
 	if (fs_queue_start(&fq, qidx, features) != 0) {
+		abort();
+	}
+	/* Beside a request queue, the control queue (task management of commands in flight). */
+	if (qidx >= VHOST_SCSI_FIRST_REQ_QUEUE &&
+	    fs_queue_start(&ctl, VHOST_SCSI_CTRL_QUEUE, features) != 0) {
 		abort();
 	}
 	for (int r = 0; r < MAX_RECORDS && in.left > 0; r++) {
@@ -149,14 +155,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		int n = fs_bufs_from_input(&in, b, nbufs);
+		struct fs_q *q = (flags & 8) && ctl.started ? &ctl : &fq;
 
-		if (!events && !fs_room(&fq, n) && !fs_reap_all(&fq)) {
+		if (!events && !fs_room(q, n) && !fs_reap_all(q)) {
 			break;
 		}
-		if (events && !fs_room(&fq, n)) {
+		if (events && !fs_room(q, n)) {
 			break;	/* the ring is full of posted event buffers */
 		}
-		fs_submit(&fq, b, n, flags & 1);
+		fs_submit(q, b, n, flags & 1);
 		if (events) {
 			/* Let the event queue's poller see the buffer. */
 			vt_reactor_poll_once();
@@ -165,13 +172,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (flags & 2) {
 			continue;	/* the next request goes in before this one is answered */
 		}
-		if (!fs_reap_all(&fq)) {
+		if (!fs_reap_all(q)) {
 			break;	/* the device stopped the queue (a request it cannot answer) */
 		}
 		if (getenv("VT_FUZZ_LOG") != NULL) {
 			dump_response(r, b, n);
 		}
 	}
+	fs_queue_stop(&ctl);
 	fs_queue_stop(&fq);
 	return 0;
 }

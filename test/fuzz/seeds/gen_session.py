@@ -122,6 +122,13 @@ def main():
     write(scsi, 'cmd_packed_batch', bytes([1 | 12]) + b''.join(batched(scsi_requests(False))))
     write(scsi, 'ctrl_split', bytes([2 | 4]) + b''.join(scsi_ctrl_requests()))
     write(scsi, 'ctrl_packed', bytes([1 | 4]) + b''.join(scsi_ctrl_requests()))
+    # Commands in flight on request queue 2 while the control queue aborts and resets.
+    def on_ctrl(r):
+        return r[:1] + bytes([r[1] | 8]) + r[2:]
+    ctrl = scsi_ctrl_requests()
+    cmds = batched(scsi_requests(False))
+    write(scsi, 'cmd_in_flight_tmf', bytes([2]) + cmds[3] + cmds[4] + on_ctrl(ctrl[0]) +
+          cmds[3] + on_ctrl(ctrl[1]) + cmds[4] + on_ctrl(ctrl[2]) + scsi_requests(False)[0])
     # Event queue: buffers for events, then event triggers (fuzz_virtio_scsi.c).
     ev = b''.join(req([wbuf(16)]) for _ in range(4))
     trig = b''.join(bytes([0, 2]) + struct.pack('<IBI', e, t, r)
