@@ -7,7 +7,8 @@
  * Input: a mode byte (bit 0 packed ring, bit 1 EVENT_IDX, bit 2 queue 1 instead of 0, bit 3 no
  * INDIRECT_DESC feature), then requests until the input ends (at most 32): a buffer count byte,
  * a flags byte (bit 0 through an indirect table, bit 1 the next request goes in before this one
- * is answered), then the buffers (fuzz_session.h,
+ * is answered, bit 4 a long chain: a byte rep follows the buffers and each buffer is repeated
+ * 1 + rep times in an indirect table), then the buffers (fuzz_session.h,
  * fs_bufs_from_input: the first readable bytes are the request header and data).
  */
 #include "lib/vhost/vhost_blk.h"
@@ -51,21 +52,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int r = 0; r < MAX_REQS && in.left > 0; r++) {
 		uint8_t nbufs = fuzz_u8(&in), flags = fuzz_u8(&in);
 		int n = fs_bufs_from_input(&in, b, nbufs);
+		const struct fs_buf *chain = b;
+		bool indirect = flags & 1;
 
-		if (!fs_room(&fq, n) && !fs_reap_all(&fq)) {
+		if (flags & 16) {
+			n = fs_lengthen(b, n, fuzz_u8(&in));
+			chain = g_fs_long;
+			indirect = true;
+		}
+		if (!fs_room(&fq, indirect ? 1 : n) && !fs_reap_all(&fq)) {
 			break;
 		}
-		fs_submit(&fq, b, n, flags & 1);
+		fs_submit(&fq, chain, n, indirect);
 		if (flags & 2) {
 			continue;	/* the next request goes in before this one is answered */
 		}
 		if (!fs_reap_all(&fq)) {
 			break;	/* the device stopped the queue (a request it cannot answer) */
 		}
-		if (getenv("VT_FUZZ_LOG") != NULL && fs_in_mem(b[n - 1].gpa, b[n - 1].len) &&
-		    b[n - 1].len > 0) {
+		if (getenv("VT_FUZZ_LOG") != NULL && fs_in_mem(chain[n - 1].gpa, chain[n - 1].len) &&
+		    chain[n - 1].len > 0) {
 			fprintf(stderr, "fuzz_blk: request %d: status %u\n", r,
-				*((uint8_t *)fs_gva(b[n - 1].gpa) + b[n - 1].len - 1));
+				*((uint8_t *)fs_gva(chain[n - 1].gpa) + chain[n - 1].len - 1));
 		}
 	}
 	fs_queue_stop(&fq);

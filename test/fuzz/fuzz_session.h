@@ -30,6 +30,7 @@
 #define FS_RINGS 0x4000u	/* ring area size per queue at the start of memory */
 #define FS_BUMP_START (4 * FS_RINGS)
 #define FS_MAX_BUFS 8
+#define FS_MAX_LONG (FS_MAX_BUFS * 256)
 #define FS_PACKED_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
 #define FS_PACKED_USED (1u << VRING_PACKED_DESC_F_USED)
 /* Reactor iterations without an answer after which a request counts as never answered. */
@@ -67,6 +68,29 @@ struct fs_buf {
 	uint32_t len;
 	bool write;
 };
+
+/* Long chains (more buffers than the request's inline iovecs): built here. */
+static struct fs_buf g_fs_long[FS_MAX_LONG];
+
+/*
+ * Repeats each buffer but the first and the last (header and status) 1 + rep times in
+ * g_fs_long (the same guest memory again: legal); returns the new count. Up to 1538 buffers:
+ * beyond an indirect table's 1024 on purpose.
+ */
+static inline int
+fs_lengthen(const struct fs_buf *b, int n, uint8_t rep)
+{
+	int m = 0;
+
+	for (int i = 0; i < n; i++) {
+		int times = i == 0 || i == n - 1 ? 1 : 1 + rep;
+
+		for (int r = 0; r < times; r++) {
+			g_fs_long[m++] = b[i];
+		}
+	}
+	return m;
+}
 
 static inline void *
 fs_gva(uint64_t gpa)

@@ -13,9 +13,9 @@
  *   - flags bit 2 (first time only): target 1 is hot-removed (commands in flight) and added
  *     back;
  *   - otherwise a chain (fuzz_session.h, fs_bufs_from_input; flags bit 0: indirect; bit 3:
- *     on the control queue, which runs beside a request queue). The device answers it (flags
- *     bit 1: the next goes in before the answer), except on the event queue where it keeps it
- *     for an event.
+ *     on the control queue, which runs beside a request queue; bit 4: a long chain, as in
+ *     fuzz_blk.c). The device answers it (flags bit 1: the next goes in before the answer),
+ *     except on the event queue where it keeps it for an event.
  */
 #include "lib/vhost/vhost_scsi.h"
 #include "test/fuzz/fuzz_session.h"
@@ -156,14 +156,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		int n = fs_bufs_from_input(&in, b, nbufs);
 		struct fs_q *q = (flags & 8) && ctl.started ? &ctl : &fq;
+		const struct fs_buf *chain = b;
+		bool indirect = flags & 1;
 
-		if (!events && !fs_room(q, n) && !fs_reap_all(q)) {
+		if (flags & 16) {
+			n = fs_lengthen(b, n, fuzz_u8(&in));
+			chain = g_fs_long;
+			indirect = true;
+		}
+		if (!events && !fs_room(q, indirect ? 1 : n) && !fs_reap_all(q)) {
 			break;
 		}
-		if (events && !fs_room(q, n)) {
+		if (events && !fs_room(q, indirect ? 1 : n)) {
 			break;	/* the ring is full of posted event buffers */
 		}
-		fs_submit(q, b, n, flags & 1);
+		fs_submit(q, chain, n, indirect);
 		if (events) {
 			/* Let the event queue's poller see the buffer. */
 			vt_reactor_poll_once();
@@ -176,7 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;	/* the device stopped the queue (a request it cannot answer) */
 		}
 		if (getenv("VT_FUZZ_LOG") != NULL) {
-			dump_response(r, b, n);
+			dump_response(r, chain, n);
 		}
 	}
 	fs_queue_stop(&ctl);

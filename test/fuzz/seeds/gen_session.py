@@ -112,6 +112,9 @@ def main():
         write(blk, name, bytes([mode]) + b''.join(blk_requests(False)))
     write(blk, 'split_indirect', bytes([2]) + b''.join(blk_requests(True)))
     write(blk, 'packed_indirect', bytes([3]) + b''.join(blk_requests(True)))
+    # 1 + 201 + 1 buffers in one indirect table: more than a request's 128 inline iovecs.
+    long_read = bytes([2, 16]) + rbuf(blk_hdr(0, 0)) + wbuf(512) + wbuf(1) + bytes([200])
+    write(blk, 'split_long_chain', bytes([2]) + long_read + blk_requests(False)[2])
     write(blk, 'split_batch', bytes([2]) + b''.join(batched(blk_requests(False))))
     write(blk, 'packed_batch_indirect', bytes([1]) + b''.join(batched(blk_requests(True))))
     scsi = os.path.join(corpus, 'virtio_scsi')
@@ -122,6 +125,11 @@ def main():
     write(scsi, 'cmd_packed_batch', bytes([1 | 12]) + b''.join(batched(scsi_requests(False))))
     write(scsi, 'ctrl_split', bytes([2 | 4]) + b''.join(scsi_ctrl_requests()))
     write(scsi, 'ctrl_packed', bytes([1 | 4]) + b''.join(scsi_ctrl_requests()))
+    # WRITE(10) of 201 blocks from 201 data-out buffers (a chain longer than 128 iovecs).
+    long_write = bytes([2, 16]) + rbuf(scsi_cmd(bytes([0x2a, 0, 0, 0, 0, 8, 0, 0, 201, 0]))) + \
+        rbuf(bytes(64), 512) + wbuf(108) + bytes([200])
+    write(scsi, 'cmd_long_chain', bytes([2]) + scsi_requests(False)[0] + long_write +
+          scsi_requests(False)[4])
     # Commands in flight on request queue 2 while the control queue aborts and resets.
     def on_ctrl(r):
         return r[:1] + bytes([r[1] | 8]) + r[2:]
