@@ -57,6 +57,22 @@ soak: all
 test-quick: all
 	$(Q)test/run_tests.sh $(BUILD_DIR)
 
+# libFuzzer harnesses (test/fuzz/README.md), built with clang in build-fuzz/. `make fuzz` runs
+# each for FUZZ_TIME seconds; `make fuzz-smoke` replays every committed corpus input, then runs
+# each harness for FUZZ_SMOKE_TIME seconds.
+FUZZ_BUILD_DIR ?= $(ROOT)/build-fuzz
+FUZZ_TIME ?= 600
+FUZZ_SMOKE_TIME ?= 30
+
+fuzz-build:
+	+$(Q)$(MAKE) --no-print-directory -C test/fuzz BUILD_DIR=$(abspath $(FUZZ_BUILD_DIR))
+
+fuzz: fuzz-build
+	$(Q)test/fuzz/run.sh fuzz $(FUZZ_BUILD_DIR) $(FUZZ_TIME)
+
+fuzz-smoke: fuzz-build
+	$(Q)test/fuzz/run.sh smoke $(FUZZ_BUILD_DIR) $(FUZZ_SMOKE_TIME)
+
 install: app
 	install -d $(DESTDIR)$(CONFIG_PREFIX)/bin
 	install -m 0755 $(BUILD_DIR)/bin/vtarget $(DESTDIR)$(CONFIG_PREFIX)/bin/vtarget
@@ -66,9 +82,10 @@ format-check:
 	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 distclean: clean
 	rm -f mk/config.mk
 
-.PHONY: all libs app tools unit run test test-san test-quick soak install format-check clean distclean
+.PHONY: all libs app tools unit run test test-san test-quick soak install format-check \
+	fuzz-build fuzz fuzz-smoke clean distclean
