@@ -938,7 +938,7 @@ static const struct rte_vhost_device_ops g_device_ops = {
  * would wait that long for its first answer. A private socket in the runtime folder, connected
  * to once after each new listener, wakes the thread; its connections are accepted and dropped.
  */
-static char g_wake_path[PATH_MAX];
+static char g_wake_path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 
 static int
 wake_new_connection(int vid)
@@ -966,7 +966,7 @@ wake_setup(void)
 		return;
 	}
 	n = snprintf(g_wake_path, sizeof(g_wake_path), "%s/vhost-wake", dir);
-	if (n < 0 || (size_t)n >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+	if (n < 0 || (size_t)n >= sizeof(g_wake_path)) {
 		g_wake_path[0] = '\0';
 		return;
 	}
