@@ -532,7 +532,7 @@ def add_bdev_commands(sub):
     p.add_argument("--fallocate", action="store_true",
                    help="Support unmap/write_zeroes by fallocate")
     p.add_argument("-u", "--uuid", help="UUID of the bdev (optional)")
-    p.add_argument("--nowait", action="store_true",
+    p.add_argument("--no-wait", dest="nowait", action="store_true",
                    help="Use RWF_NOWAIT on reads and writes (block devices only)")
     p.set_defaults(func=lambda a: print_json(_call(
         a, "bdev_aio_create", filename=a.filename, name=a.name, block_size=a.block_size,
