@@ -22,6 +22,41 @@ DEFAULT_TIMEOUT = 60.0
 # Methods the command line reaches that are not daemon methods: they are composed client side.
 CLIENT_SIDE_COMMANDS = ("save_config", "load_config", "call")
 
+# SPDK's command names before its 19.10 renaming (its vhost guide still shows some): each runs the
+# command that replaced it after a warning on stderr. The daemon accepts them as methods too.
+DEPRECATED_ALIASES = {
+    "bdev_malloc_create": ["construct_malloc_bdev"],
+    "bdev_malloc_delete": ["delete_malloc_bdev"],
+    "bdev_null_create": ["construct_null_bdev"],
+    "bdev_null_delete": ["delete_null_bdev"],
+    "bdev_aio_create": ["construct_aio_bdev"],
+    "bdev_aio_delete": ["delete_aio_bdev"],
+    "bdev_get_bdevs": ["get_bdevs"],
+    "bdev_get_iostat": ["get_bdevs_iostat"],
+    "bdev_set_options": ["set_bdev_options"],
+    "framework_wait_init": ["wait_subsystem_init"],
+    "framework_get_subsystems": ["get_subsystems"],
+    "framework_get_config": ["get_subsystem_config"],
+    "spdk_kill_instance": ["kill_instance"],
+    "rpc_get_methods": ["get_rpc_methods"],
+    "spdk_get_version": ["get_spdk_version"],
+    "log_set_flag": ["set_log_flag", "set_trace_flag"],
+    "log_clear_flag": ["clear_log_flag", "clear_trace_flag"],
+    "log_get_flags": ["get_log_flags", "get_trace_flags"],
+    "log_set_level": ["set_log_level"],
+    "log_get_level": ["get_log_level"],
+    "log_set_print_level": ["set_log_print_level"],
+    "log_get_print_level": ["get_log_print_level"],
+    "vhost_create_scsi_controller": ["construct_vhost_scsi_controller"],
+    "vhost_scsi_controller_add_target": ["add_vhost_scsi_lun"],
+    "vhost_scsi_controller_remove_target": ["remove_vhost_scsi_target", "remove_vhost_scsi_dev"],
+    "vhost_create_blk_controller": ["construct_vhost_blk_controller"],
+    "vhost_get_controllers": ["get_vhost_controllers"],
+    "vhost_delete_controller": ["remove_vhost_controller", "remove_vhost_scsi_controller",
+                                "remove_vhost_blk_controller"],
+}
+ALIAS_OF = {old: new for new, olds in DEPRECATED_ALIASES.items() for old in olds}
+
 
 class JSONRPCException(Exception):
     """A failed call: connection problem, timeout, or an error response (then code is set)."""
@@ -420,8 +455,21 @@ def add_bdev_commands(sub):
                                                    timeout=a.timeout_ms)))
 
     p = sub.add_parser("bdev_get_iostat", help="Display I/O statistics of the bdevs, or one")
-    p.add_argument("-b", "--name", help="Name or alias of the bdev")
-    p.set_defaults(func=lambda a: print_dict(_call(a, "bdev_get_iostat", name=a.name)))
+    p.add_argument("-b", "--name", help="Name or alias of the bdev (SPDK before 23.01)")
+    p.add_argument("--names", type=lambda s: s.split(","),
+                   help="Bdev names to obtain I/O statistics from, comma-separated")
+    p.add_argument("-c", "--per-channel", action="store_true",
+                   help="Display per channel IO stats for the one bdev given")
+    p.add_argument("--reset-mode", choices=["all", "maxmin", "error", "none"],
+                   help="Mode to reset I/O statistics after getting them")
+    p.set_defaults(func=lambda a: print_dict(_call(
+        a, "bdev_get_iostat", name=a.name, names=a.names, per_channel=a.per_channel or None,
+        reset_mode=a.reset_mode)))
+
+    p = sub.add_parser("delete_bdev", help="Delete a bdev of any module (deprecated: use "
+                       "bdev_malloc_delete, bdev_null_delete, bdev_aio_delete...)")
+    p.add_argument("bdev_name", help="Block device name")
+    p.set_defaults(func=lambda a: print_json(_call(a, "delete_bdev", name=a.bdev_name)))
 
     p = sub.add_parser("bdev_set_options", help="Set options of the bdev subsystem")
     p.add_argument("-p", "--bdev-io-pool-size", type=int,
@@ -484,9 +532,12 @@ def add_bdev_commands(sub):
     p.add_argument("--fallocate", action="store_true",
                    help="Support unmap/write_zeroes by fallocate")
     p.add_argument("-u", "--uuid", help="UUID of the bdev (optional)")
+    p.add_argument("--no-wait", dest="nowait", action="store_true",
+                   help="Use RWF_NOWAIT on reads and writes (block devices only)")
     p.set_defaults(func=lambda a: print_json(_call(
         a, "bdev_aio_create", filename=a.filename, name=a.name, block_size=a.block_size,
-        readonly=a.readonly or None, fallocate=a.fallocate or None, uuid=a.uuid)))
+        readonly=a.readonly or None, fallocate=a.fallocate or None, uuid=a.uuid,
+        nowait=a.nowait or None)))
 
     p = sub.add_parser("bdev_uring_create", help="Create a bdev with io_uring backend")
     p.add_argument("filename", help="Path to device or file (ex: /dev/nvme0n1)")
@@ -583,6 +634,9 @@ def build_parser():
                         help="Print the requests instead of sending them")
     sub = parser.add_subparsers(dest="called_rpc_name", metavar="COMMAND",
                                 help="RPC methods (COMMAND -h for its arguments)")
+    add_parser = sub.add_parser
+    sub.add_parser = lambda name, **kw: add_parser(
+        name, aliases=DEPRECATED_ALIASES.get(name, []), **kw)
     add_app_commands(sub)
     add_log_commands(sub)
     add_bdev_commands(sub)
@@ -595,7 +649,7 @@ def command_names():
     parser = build_parser()
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            return sorted(action.choices)
+            return sorted(n for n in action.choices if n not in ALIAS_OF)
     return []
 
 
@@ -613,6 +667,10 @@ def make_client(args):
 
 def run_args(args):
     """Runs one parsed command; returns the exit code (errors go to stderr)."""
+    old = getattr(args, "called_rpc_name", None)
+    if old in ALIAS_OF:
+        print("warning: '%s' is deprecated, use '%s' instead" % (old, ALIAS_OF[old]),
+              file=sys.stderr)
     try:
         args.client = make_client(args)
         try:

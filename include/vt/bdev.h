@@ -7,6 +7,7 @@
 #include <sys/queue.h>
 #include <sys/uio.h>
 
+#include "vt/event.h"
 #include "vt/util.h"
 
 /*
@@ -227,5 +228,33 @@ void vt_bdev_get_io_stat(struct vt_bdev *bdev,
 			 void (*cb)(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat,
 				    void *arg, int rc),
 			 void *arg);
+
+/* What vt_bdev_get_io_stat_ext resets once it has read the figures (SPDK's reset modes). */
+enum vt_bdev_reset_stat_mode {
+	VT_BDEV_RESET_STAT_NONE,
+	VT_BDEV_RESET_STAT_ERROR,	/* num_errors */
+	VT_BDEV_RESET_STAT_MAXMIN,	/* the max and min latencies */
+	VT_BDEV_RESET_STAT_ALL,		/* everything */
+};
+
+/* The figures of each live channel, filled by vt_bdev_get_io_stat_ext. */
+struct vt_bdev_io_stat_channels {
+	uint32_t count;
+	struct {
+		uint32_t reactor;	/* the channel's reactor */
+		struct vt_bdev_io_stat stat;
+	} ch[VT_MAX_REACTORS];
+};
+
+/*
+ * vt_bdev_get_io_stat, and on each reactor resets its channel's figures after reading them as
+ * mode says (those of destroyed channels too); channels, when not NULL, receives each live
+ * channel's figures before cb runs.
+ */
+void vt_bdev_get_io_stat_ext(struct vt_bdev *bdev, enum vt_bdev_reset_stat_mode mode,
+			     struct vt_bdev_io_stat_channels *channels,
+			     void (*cb)(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat,
+					void *arg, int rc),
+			     void *arg);
 
 #endif

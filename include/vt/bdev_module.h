@@ -38,6 +38,9 @@ struct vt_bdev_module {
 	void (*module_fini)(void);
 	/* Bytes of per-I/O scratch the module needs in io->driver_ctx (<= VT_BDEV_IO_DRIVER_CTX). */
 	size_t io_ctx_size;
+	/* Its bdevs' config entries form one batch when framework_get_config asks for batches
+	 * (SPDK batches malloc and null bdevs). */
+	bool config_batch;
 	TAILQ_ENTRY(vt_bdev_module) link;
 };
 
@@ -154,6 +157,10 @@ struct vt_bdev *vt_bdev_rpc_find(struct vt_jsonrpc_request *req, const char *nam
  */
 bool vt_bdev_rpc_check_name_block_size(struct vt_jsonrpc_request *req, const char *name,
 				       uint32_t block_size, uint32_t max_block_size);
+/* physical_block_size is 0 or a power of two, block_size to VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK
+ * times it; otherwise answers -32602 naming it and returns false. */
+bool vt_bdev_rpc_check_phys_block_size(struct vt_jsonrpc_request *req, uint32_t physical_block_size,
+				       uint32_t block_size);
 bool vt_bdev_rpc_check_new(struct vt_jsonrpc_request *req, const char *name, const char *uuid,
 			   struct vt_uuid *out);
 /*

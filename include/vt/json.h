@@ -26,6 +26,15 @@ void vt_json_write_object_begin(struct vt_json_write_ctx *w);
 void vt_json_write_object_end(struct vt_json_write_ctx *w);
 void vt_json_write_array_begin(struct vt_json_write_ctx *w);
 void vt_json_write_array_end(struct vt_json_write_ctx *w);
+/*
+ * A batch: config entries SPDK's load_config sends as one JSON-RPC batch. With batches allowed
+ * (framework_get_config "with_batches") they form a nested array; otherwise begin and end write
+ * nothing and the entries stay in the enclosing array. Batches are off in a new writer.
+ */
+void vt_json_write_set_batches(struct vt_json_write_ctx *w, bool with_batches);
+bool vt_json_write_get_batches(const struct vt_json_write_ctx *w);
+void vt_json_write_batch_begin(struct vt_json_write_ctx *w);
+void vt_json_write_batch_end(struct vt_json_write_ctx *w);
 void vt_json_write_name(struct vt_json_write_ctx *w, const char *name);
 void vt_json_write_string(struct vt_json_write_ctx *w, const char *val);
 void vt_json_write_stringf(struct vt_json_write_ctx *w, const char *fmt, ...)
@@ -74,12 +83,33 @@ int vt_json_decode_uint32(yajl_val val, void *out);
 int vt_json_decode_int64(yajl_val val, void *out);
 int vt_json_decode_uint64(yajl_val val, void *out);
 
+/*
+ * Default-only decoders, for parameters SPDK defines for a feature vtarget lacks (metadata, DIF,
+ * ...): the parameter is accepted at its "off" value (false, 0, -1) and nothing is stored; any
+ * other value of the right type returns -ENOTSUP, which vt_json_decode_object reports as
+ * "invalid parameter 'md_size': 8 is not supported (...; only 0 is accepted)". Declare them with
+ * VT_JSON_DECODER_DEFAULT_ONLY(name, fn) in a method's table.
+ */
+int vt_json_decode_only_false(yajl_val val, void *out);
+int vt_json_decode_only_zero(yajl_val val, void *out);
+int vt_json_decode_only_minus_one(yajl_val val, void *out);
+
+/* An array of strings: vt_json_decode_string_array frees what *out held and stores copies. */
+struct vt_json_string_array {
+	char **items;
+	size_t count;
+};
+int vt_json_decode_string_array(yajl_val val, void *out);
+void vt_json_string_array_free(struct vt_json_string_array *a);
+
 struct vt_json_object_decoder {
 	const char *name;
 	size_t offset;
 	vt_json_decode_fn decode;
 	bool optional;
 };
+
+#define VT_JSON_DECODER_DEFAULT_ONLY(_name, _fn) { (_name), 0, (_fn), true }
 
 /*
  * Decodes the members of obj with the table into out. A NULL obj decodes as {} (every required

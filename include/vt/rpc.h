@@ -3,6 +3,7 @@
 #define VT_RPC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vt/json.h"
@@ -35,6 +36,21 @@ typedef void (*vt_rpc_method_handler)(struct vt_jsonrpc_request *req, yajl_val p
 void vt_rpc_register_method(const char *method, vt_rpc_method_handler fn, uint32_t state_mask);
 /* Marks old_name as a deprecated alias of a registered method. */
 void vt_rpc_register_alias(const char *alias, const char *method);
+
+/* A deprecated name (SPDK's before its 19.10 / 20.01 renaming) and the method it stands for. */
+struct vt_rpc_alias {
+	const char *alias;
+	const char *method;
+};
+
+void vt_rpc_register_aliases(const struct vt_rpc_alias *aliases, size_t count);
+
+/* Registers a table of struct vt_rpc_alias at start-up. */
+#define VT_RPC_REGISTER_ALIASES(table)							\
+	__attribute__((constructor)) static void vt_rpc_register_aliases_##table(void)	\
+	{										\
+		vt_rpc_register_aliases(table, sizeof(table) / sizeof((table)[0]));	\
+	}
 
 #define VT_RPC_REGISTER(method, fn, mask)						\
 	__attribute__((constructor)) static void vt_rpc_register_##fn(void)			\

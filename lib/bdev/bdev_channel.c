@@ -429,22 +429,31 @@ struct stat_ctx {
 	struct bdev_internal *bi;
 	void (*cb)(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat, void *arg, int rc);
 	void *arg;
+	enum vt_bdev_reset_stat_mode mode;
+	struct vt_bdev_io_stat_channels *channels;	/* NULL: not wanted */
 	struct vt_bdev_io_stat stat;
 };
 
 static void
-stat_collect(void *arg)
+stat_reset(struct vt_bdev_io_stat *s, enum vt_bdev_reset_stat_mode mode)
 {
-	struct stat_ctx *ctx = arg;
-	uint32_t reactor = vt_reactor_current();
-	struct vt_bdev_channel *ch;
-
-	if (reactor >= VT_MAX_REACTORS) {
-		return;
-	}
-	ch = ctx->bi->channels[reactor];
-	if (ch != NULL) {
-		bdev_stat_add(&ctx->stat, &ch->stat);
+	switch (mode) {
+	case VT_BDEV_RESET_STAT_ALL:
+		bdev_stat_init(s);
+		break;
+	case VT_BDEV_RESET_STAT_MAXMIN:
+		s->max_read_latency_ticks = 0;
+		s->max_write_latency_ticks = 0;
+		s->max_unmap_latency_ticks = 0;
+		s->min_read_latency_ticks = UINT64_MAX;
+		s->min_write_latency_ticks = UINT64_MAX;
+		s->min_unmap_latency_ticks = UINT64_MAX;
+		break;
+	case VT_BDEV_RESET_STAT_ERROR:
+		s->num_errors = 0;
+		break;
+	case VT_BDEV_RESET_STAT_NONE:
+		break;
 	}
 }
 
@@ -456,14 +465,47 @@ stat_fix_min(uint64_t *min)
 	}
 }
 
+/* Minimums that saw no I/O read as 0, as SPDK shows them. */
+static void
+stat_fix_mins(struct vt_bdev_io_stat *s)
+{
+	stat_fix_min(&s->min_read_latency_ticks);
+	stat_fix_min(&s->min_write_latency_ticks);
+	stat_fix_min(&s->min_unmap_latency_ticks);
+}
+
+/* On each reactor: only that reactor touches its channel's figures, so no lock. */
+static void
+stat_collect(void *arg)
+{
+	struct stat_ctx *ctx = arg;
+	uint32_t reactor = vt_reactor_current();
+	struct vt_bdev_channel *ch;
+	uint32_t n;
+
+	if (reactor >= VT_MAX_REACTORS) {
+		return;
+	}
+	ch = ctx->bi->channels[reactor];
+	if (ch == NULL) {
+		return;
+	}
+	bdev_stat_add(&ctx->stat, &ch->stat);
+	if (ctx->channels != NULL && ctx->channels->count < VT_MAX_REACTORS) {
+		n = ctx->channels->count++;
+		ctx->channels->ch[n].reactor = reactor;
+		ctx->channels->ch[n].stat = ch->stat;
+		stat_fix_mins(&ctx->channels->ch[n].stat);
+	}
+	stat_reset(&ch->stat, ctx->mode);
+}
+
 static void
 stat_done(void *arg)
 {
 	struct stat_ctx *ctx = arg;
 
-	stat_fix_min(&ctx->stat.min_read_latency_ticks);
-	stat_fix_min(&ctx->stat.min_write_latency_ticks);
-	stat_fix_min(&ctx->stat.min_unmap_latency_ticks);
+	stat_fix_mins(&ctx->stat);
 	ctx->cb(ctx->bi->bdev, &ctx->stat, ctx->arg, 0);
 	bdev_unref(ctx->bi);
 	free(ctx);
@@ -474,6 +516,16 @@ vt_bdev_get_io_stat(struct vt_bdev *bdev,
 		    void (*cb)(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat,
 			       void *arg, int rc),
 		    void *arg)
+{
+	vt_bdev_get_io_stat_ext(bdev, VT_BDEV_RESET_STAT_NONE, NULL, cb, arg);
+}
+
+void
+vt_bdev_get_io_stat_ext(struct vt_bdev *bdev, enum vt_bdev_reset_stat_mode mode,
+			struct vt_bdev_io_stat_channels *channels,
+			void (*cb)(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat,
+				   void *arg, int rc),
+			void *arg)
 {
 	struct bdev_internal *bi = bdev->internal;
 	struct stat_ctx *ctx;
@@ -487,9 +539,15 @@ vt_bdev_get_io_stat(struct vt_bdev *bdev,
 	ctx->bi = bi;
 	ctx->cb = cb;
 	ctx->arg = arg;
+	ctx->mode = mode;
+	ctx->channels = channels;
+	if (channels != NULL) {
+		channels->count = 0;
+	}
 	/* Destroyed channels left their counts in retired. */
 	pthread_mutex_lock(&g_bdev_mutex);
 	ctx->stat = bi->retired;
+	stat_reset(&bi->retired, mode);
 	pthread_mutex_unlock(&g_bdev_mutex);
 	bdev_ref(bi);
 	rc = vt_for_each_reactor(stat_collect, ctx, stat_done);

@@ -232,13 +232,14 @@ struct rpc_iostat {
 	uint32_t count;
 	uint32_t next;
 	int rc;
+	enum vt_bdev_reset_stat_mode reset_mode;
+	struct vt_bdev_io_stat_channels *channels;	/* per_channel: the one bdev's channels */
 };
 
+/* The statistics members, as SPDK writes them (inside an open object). */
 static void
-rpc_write_stat(struct vt_json_write_ctx *w, const char *name, const struct vt_bdev_io_stat *s)
+rpc_write_stat_fields(struct vt_json_write_ctx *w, const struct vt_bdev_io_stat *s)
 {
-	vt_json_write_object_begin(w);
-	vt_json_write_named_string(w, "name", name);
 	vt_json_write_named_uint64(w, "bytes_read", s->bytes_read);
 	vt_json_write_named_uint64(w, "num_read_ops", s->num_read_ops);
 	vt_json_write_named_uint64(w, "bytes_written", s->bytes_written);
@@ -260,7 +261,6 @@ rpc_write_stat(struct vt_json_write_ctx *w, const char *name, const struct vt_bd
 	vt_json_write_named_uint64(w, "max_copy_latency_ticks", 0);
 	vt_json_write_named_uint64(w, "min_copy_latency_ticks", 0);
 	vt_json_write_named_uint64(w, "num_errors", s->num_errors);
-	vt_json_write_object_end(w);
 }
 
 static void
@@ -271,7 +271,25 @@ rpc_iostat_free(struct rpc_iostat *ctx)
 	}
 	free(ctx->bdevs);
 	free(ctx->stats);
+	free(ctx->channels);
 	free(ctx);
+}
+
+/* SPDK's per_channel shape: the bdev's name and one entry per channel, with its thread. */
+static void
+rpc_iostat_write_channels(struct vt_json_write_ctx *w, struct rpc_iostat *ctx)
+{
+	vt_json_write_named_string(w, "name", ctx->bdevs[0]->bdev->name);
+	vt_json_write_named_array_begin(w, "channels");
+	for (uint32_t i = 0; i < ctx->channels->count; i++) {
+		vt_json_write_object_begin(w);
+		/* SPDK numbers threads from 1; vtarget has one thread per reactor. */
+		vt_json_write_named_uint64(w, "thread_id", ctx->channels->ch[i].reactor + 1);
+		vt_json_write_named_uint64(w, "reactor", ctx->channels->ch[i].reactor);
+		rpc_write_stat_fields(w, &ctx->channels->ch[i].stat);
+		vt_json_write_object_end(w);
+	}
+	vt_json_write_array_end(w);
 }
 
 static void
@@ -283,19 +301,27 @@ rpc_iostat_finish(struct rpc_iostat *ctx)
 		vt_jsonrpc_send_error_response_fmt(ctx->req, ctx->rc,
 						   "cannot collect I/O statistics: %s",
 						   vt_strerror(-ctx->rc));
+		rpc_iostat_free(ctx);
+		return;
+	}
+	w = vt_jsonrpc_begin_result(ctx->req);
+	vt_json_write_object_begin(w);
+	vt_json_write_named_uint64(w, "tick_rate", VT_TICKS_HZ);
+	vt_json_write_named_uint64(w, "ticks", vt_get_ticks());
+	if (ctx->channels != NULL) {
+		rpc_iostat_write_channels(w, ctx);
 	} else {
-		w = vt_jsonrpc_begin_result(ctx->req);
-		vt_json_write_object_begin(w);
-		vt_json_write_named_uint64(w, "tick_rate", VT_TICKS_HZ);
-		vt_json_write_named_uint64(w, "ticks", vt_get_ticks());
 		vt_json_write_named_array_begin(w, "bdevs");
 		for (uint32_t i = 0; i < ctx->count; i++) {
-			rpc_write_stat(w, ctx->bdevs[i]->bdev->name, &ctx->stats[i]);
+			vt_json_write_object_begin(w);
+			vt_json_write_named_string(w, "name", ctx->bdevs[i]->bdev->name);
+			rpc_write_stat_fields(w, &ctx->stats[i]);
+			vt_json_write_object_end(w);
 		}
 		vt_json_write_array_end(w);
-		vt_json_write_object_end(w);
-		vt_jsonrpc_end_result(ctx->req, w);
 	}
+	vt_json_write_object_end(w);
+	vt_jsonrpc_end_result(ctx->req, w);
 	rpc_iostat_free(ctx);
 }
 
@@ -322,77 +348,176 @@ rpc_iostat_next(struct rpc_iostat *ctx)
 		rpc_iostat_finish(ctx);
 		return;
 	}
-	vt_bdev_get_io_stat(ctx->bdevs[ctx->next]->bdev, rpc_iostat_cb, ctx);
+	vt_bdev_get_io_stat_ext(ctx->bdevs[ctx->next]->bdev, ctx->reset_mode, ctx->channels,
+				rpc_iostat_cb, ctx);
 }
 
-/* Takes a reference on every bdev to report, so none goes while statistics are collected. */
+/* Room for n bdevs. */
 static int
-rpc_iostat_collect(struct rpc_iostat *ctx, struct bdev_internal *only)
+rpc_iostat_alloc(struct rpc_iostat *ctx, uint32_t n)
+{
+	ctx->bdevs = calloc(VT_MAX(n, 1u), sizeof(*ctx->bdevs));
+	ctx->stats = calloc(VT_MAX(n, 1u), sizeof(*ctx->stats));
+	return ctx->bdevs == NULL || ctx->stats == NULL ? -ENOMEM : 0;
+}
+
+static void
+rpc_iostat_add(struct rpc_iostat *ctx, struct bdev_internal *bi)
+{
+	bdev_ref(bi);
+	ctx->bdevs[ctx->count++] = bi;
+}
+
+/* Every live bdev, each referenced so none goes while statistics are collected. */
+static int
+rpc_iostat_collect_all(struct rpc_iostat *ctx)
 {
 	struct bdev_internal *bi;
 	uint32_t n = 0;
 
-	if (only != NULL) {
-		n = 1;
-	} else {
-		for (bi = bdev_registry_first(); bi != NULL; bi = bdev_registry_next(bi)) {
-			n += !atomic_load(&bi->removing);
-		}
+	for (bi = bdev_registry_first(); bi != NULL; bi = bdev_registry_next(bi)) {
+		n += !atomic_load(&bi->removing);
 	}
-	ctx->bdevs = calloc(VT_MAX(n, 1u), sizeof(*ctx->bdevs));
-	ctx->stats = calloc(VT_MAX(n, 1u), sizeof(*ctx->stats));
-	if (ctx->bdevs == NULL || ctx->stats == NULL) {
+	if (rpc_iostat_alloc(ctx, n) != 0) {
 		return -ENOMEM;
 	}
-	for (bi = only != NULL ? only : bdev_registry_first(); bi != NULL && ctx->count < n;
+	for (bi = bdev_registry_first(); bi != NULL && ctx->count < n;
 	     bi = bdev_registry_next(bi)) {
 		if (!atomic_load(&bi->removing)) {
-			bdev_ref(bi);
-			ctx->bdevs[ctx->count++] = bi;
+			rpc_iostat_add(ctx, bi);
 		}
 	}
 	return 0;
 }
 
+/* The named bdevs, in the order given; -ENODEV (answered) for a name that is not a bdev. */
+static int
+rpc_iostat_collect_names(struct rpc_iostat *ctx, char **names, uint32_t n)
+{
+	struct bdev_internal *bi;
+
+	if (rpc_iostat_alloc(ctx, n) != 0) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		bi = rpc_lookup_bdev(names[i]);
+		if (bi == NULL) {
+			rpc_send_no_bdev(ctx->req, names[i]);
+			return -ENODEV;
+		}
+		rpc_iostat_add(ctx, bi);
+	}
+	return 0;
+}
+
 struct rpc_get_iostat {
-	char *name;
+	char *name;				/* SPDK before 23.01: one bdev */
+	struct vt_json_string_array names;	/* SPDK since: a list of bdevs */
+	bool per_channel;
+	char *reset_mode;
 };
 
 static const struct vt_json_object_decoder g_get_iostat_decoders[] = {
 	{"name", offsetof(struct rpc_get_iostat, name), vt_json_decode_string, true},
+	{"names", offsetof(struct rpc_get_iostat, names), vt_json_decode_string_array, true},
+	{"per_channel", offsetof(struct rpc_get_iostat, per_channel), vt_json_decode_bool, true},
+	{"reset_mode", offsetof(struct rpc_get_iostat, reset_mode), vt_json_decode_string, true},
 };
+
+static const char *const g_reset_mode_names[] = {
+	[VT_BDEV_RESET_STAT_NONE] = "none",
+	[VT_BDEV_RESET_STAT_ERROR] = "error",
+	[VT_BDEV_RESET_STAT_MAXMIN] = "maxmin",
+	[VT_BDEV_RESET_STAT_ALL] = "all",
+};
+
+/* The mode named by name (NULL: none); false after answering -32602. */
+static bool
+rpc_iostat_reset_mode(struct vt_jsonrpc_request *req, const char *name,
+		      enum vt_bdev_reset_stat_mode *mode)
+{
+	*mode = VT_BDEV_RESET_STAT_NONE;
+	if (name == NULL) {
+		return true;
+	}
+	for (size_t i = 0; i < VT_COUNTOF(g_reset_mode_names); i++) {
+		if (strcmp(name, g_reset_mode_names[i]) == 0) {
+			*mode = (enum vt_bdev_reset_stat_mode)i;
+			return true;
+		}
+	}
+	vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+					   "invalid parameter 'reset_mode': '%s' is not one of "
+					   "all, maxmin, error, none", name);
+	return false;
+}
+
+/* Checks the combination and fills ctx; false after answering. */
+static bool
+rpc_iostat_setup(struct vt_jsonrpc_request *req, struct rpc_get_iostat *p,
+		 struct rpc_iostat *ctx)
+{
+	char **names = p->name != NULL ? &p->name : p->names.items;
+	uint32_t n = p->name != NULL ? 1 : (uint32_t)p->names.count;
+	bool by_name = p->name != NULL || p->names.items != NULL;
+	int rc;
+
+	if (p->name != NULL && p->names.items != NULL) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+					       "invalid parameters: 'name' and 'names' together");
+		return false;
+	}
+	if (p->per_channel && (!by_name || n != 1)) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+					       "invalid parameter 'per_channel': needs exactly "
+					       "one bdev in 'names'");
+		return false;
+	}
+	if (!rpc_iostat_reset_mode(req, p->reset_mode, &ctx->reset_mode)) {
+		return false;
+	}
+	if (p->per_channel) {
+		ctx->channels = calloc(1, sizeof(*ctx->channels));
+		if (ctx->channels == NULL) {
+			vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+						       "out of memory");
+			return false;
+		}
+	}
+	rc = by_name ? rpc_iostat_collect_names(ctx, names, n) : rpc_iostat_collect_all(ctx);
+	if (rc == -ENOMEM) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       "out of memory");
+	}
+	return rc == 0;
+}
 
 static void
 rpc_bdev_get_iostat(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	struct rpc_get_iostat p = {0};
-	struct bdev_internal *only = NULL;
 	struct rpc_iostat *ctx;
 
 	if (vt_rpc_decode_params(req, params, g_get_iostat_decoders,
 				 VT_COUNTOF(g_get_iostat_decoders), &p) != 0) {
 		goto out;
 	}
-	if (p.name != NULL) {
-		only = rpc_lookup_bdev(p.name);
-		if (only == NULL) {
-			rpc_send_no_bdev(req, p.name);
-			goto out;
-		}
-	}
 	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL || rpc_iostat_collect(ctx, only) != 0) {
-		if (ctx != NULL) {
-			rpc_iostat_free(ctx);
-		}
+	if (ctx == NULL) {
 		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
 					       "out of memory");
 		goto out;
 	}
 	ctx->req = req;
+	if (!rpc_iostat_setup(req, &p, ctx)) {
+		rpc_iostat_free(ctx);
+		goto out;
+	}
 	rpc_iostat_next(ctx);
 out:
 	free(p.name);
+	free(p.reset_mode);
+	vt_json_string_array_free(&p.names);
 }
 VT_RPC_REGISTER("bdev_get_iostat", rpc_bdev_get_iostat, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
@@ -465,6 +590,104 @@ rpc_bdev_wait_for_examine(struct vt_jsonrpc_request *req, yajl_val params)
 VT_RPC_REGISTER("bdev_wait_for_examine", rpc_bdev_wait_for_examine,
 		VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
+/* ---- SPDK's names before 19.10 ------------------------------------------------------------- */
+
+static const struct vt_rpc_alias g_bdev_aliases[] = {
+	{"get_bdevs", "bdev_get_bdevs"},
+	{"get_bdevs_iostat", "bdev_get_iostat"},
+	{"set_bdev_options", "bdev_set_options"},
+};
+VT_RPC_REGISTER_ALIASES(g_bdev_aliases)
+
+/*
+ * delete_bdev (SPDK before 19.07) deleted a bdev of any module: it is answered by the delete
+ * method of the bdev's module, found in this table.
+ */
+static const struct {
+	const char *module;
+	const char *product_name;	/* NULL: any bdev of the module */
+	const char *method;
+} g_delete_methods[] = {
+	{"malloc", NULL, "bdev_malloc_delete"},
+	{"null", NULL, "bdev_null_delete"},
+	{"file", "AIO disk", "bdev_aio_delete"},
+	{"file", "URING bdev", "bdev_uring_delete"},
+};
+
+static const char *
+rpc_delete_method_of(const struct vt_bdev *bdev)
+{
+	for (size_t i = 0; i < VT_COUNTOF(g_delete_methods); i++) {
+		if (strcmp(bdev->module->name, g_delete_methods[i].module) == 0 &&
+		    (g_delete_methods[i].product_name == NULL ||
+		     strcmp(bdev->product_name, g_delete_methods[i].product_name) == 0)) {
+			return g_delete_methods[i].method;
+		}
+	}
+	return NULL;
+}
+
+/* The module's delete method answered: pass its answer on. */
+static void
+rpc_delete_bdev_done(void *arg, int code, const char *err_msg, yajl_val result)
+{
+	struct vt_jsonrpc_request *req = arg;
+	struct vt_json_write_ctx *w;
+
+	if (code != 0) {
+		vt_jsonrpc_send_error_response(req, code, err_msg);
+		return;
+	}
+	w = vt_jsonrpc_begin_result(req);
+	vt_json_write_val(w, result);
+	vt_jsonrpc_end_result(req, w);
+}
+
+struct rpc_delete_bdev {
+	char *name;
+};
+
+static const struct vt_json_object_decoder g_delete_bdev_decoders[] = {
+	{"name", offsetof(struct rpc_delete_bdev, name), vt_json_decode_string},
+};
+
+static void
+rpc_delete_bdev(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	static bool deprecation_logged;
+	struct rpc_delete_bdev p = {0};
+	struct vt_bdev *bdev;
+	const char *method;
+
+	if (!deprecation_logged) {
+		deprecation_logged = true;
+		VT_WARNLOG("rpc method 'delete_bdev' is deprecated, use the delete method of the "
+			   "bdev's module instead (bdev_malloc_delete, bdev_null_delete, "
+			   "bdev_aio_delete, bdev_uring_delete)\n");
+	}
+	if (vt_rpc_decode_params(req, params, g_delete_bdev_decoders,
+				 VT_COUNTOF(g_delete_bdev_decoders), &p) != 0) {
+		goto out;
+	}
+	bdev = vt_bdev_get_by_name(p.name);
+	if (bdev == NULL) {
+		rpc_send_no_bdev(req, p.name);
+		goto out;
+	}
+	method = rpc_delete_method_of(bdev);
+	if (method == NULL) {
+		vt_jsonrpc_send_error_response_fmt(req, -ENOTSUP, "bdev '%s' (module %s) cannot be "
+						   "deleted by delete_bdev", p.name,
+						   bdev->module->name);
+		goto out;
+	}
+	/* The module's method checks and answers; params are {"name"} for each. */
+	vt_rpc_call(method, params, rpc_delete_bdev_done, req);
+out:
+	free(p.name);
+}
+VT_RPC_REGISTER("delete_bdev", rpc_delete_bdev, VT_RPC_RUNTIME)
+
 /* ---- helpers for the modules' RPCs -------------------------------------------------------- */
 
 struct vt_bdev *
@@ -504,6 +727,23 @@ vt_bdev_rpc_check_name_block_size(struct vt_jsonrpc_request *req, const char *na
 		return false;
 	}
 	return true;
+}
+
+bool
+vt_bdev_rpc_check_phys_block_size(struct vt_jsonrpc_request *req, uint32_t physical_block_size,
+				  uint32_t block_size)
+{
+	if (physical_block_size == 0 ||
+	    (VT_IS_POW2(physical_block_size) && physical_block_size >= block_size &&
+	     physical_block_size / block_size <= VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK)) {
+		return true;
+	}
+	vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+					   "invalid parameter 'physical_block_size': %" PRIu32
+					   " is not 0 or a power of two from block_size (%" PRIu32
+					   ") to %u times it", physical_block_size, block_size,
+					   VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK);
+	return false;
 }
 
 bool

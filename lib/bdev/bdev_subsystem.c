@@ -175,10 +175,45 @@ bdev_subsystem_fini(void)
 	bdev_fini_next();
 }
 
+/* Reactor 0 is the only one that changes the registry: no lock needed to walk it. */
+static void
+bdev_write_bdevs_config(struct vt_json_write_ctx *w, const struct vt_bdev_module *module)
+{
+	struct bdev_internal *bi;
+
+	for (bi = bdev_registry_first(); bi != NULL; bi = bdev_registry_next(bi)) {
+		if (atomic_load(&bi->removing) || bi->bdev->fn_table->write_config_json == NULL ||
+		    (module != NULL && bi->bdev->module != module)) {
+			continue;
+		}
+		bi->bdev->fn_table->write_config_json(bi->bdev, w);
+	}
+}
+
+/* With batches, module by module (a batch for those that batch); otherwise in creation order. */
+static void
+bdev_write_all_bdevs_config(struct vt_json_write_ctx *w)
+{
+	struct vt_bdev_module *m;
+
+	if (!vt_json_write_get_batches(w)) {
+		bdev_write_bdevs_config(w, NULL);
+		return;
+	}
+	TAILQ_FOREACH(m, &g_modules, link) {
+		if (m->config_batch) {
+			vt_json_write_batch_begin(w);
+		}
+		bdev_write_bdevs_config(w, m);
+		if (m->config_batch) {
+			vt_json_write_batch_end(w);
+		}
+	}
+}
+
 static void
 bdev_subsystem_write_config(struct vt_json_write_ctx *w)
 {
-	struct bdev_internal *bi;
 
 	vt_json_write_array_begin(w);
 
@@ -195,13 +230,7 @@ bdev_subsystem_write_config(struct vt_json_write_ctx *w)
 	vt_json_write_object_end(w);
 	vt_json_write_object_end(w);
 
-	/* Reactor 0 is the only one that changes the registry: no lock needed to walk it. */
-	for (bi = bdev_registry_first(); bi != NULL; bi = bdev_registry_next(bi)) {
-		if (atomic_load(&bi->removing) || bi->bdev->fn_table->write_config_json == NULL) {
-			continue;
-		}
-		bi->bdev->fn_table->write_config_json(bi->bdev, w);
-	}
+	bdev_write_all_bdevs_config(w);
 
 	vt_json_write_object_begin(w);
 	vt_json_write_named_string(w, "method", "bdev_wait_for_examine");

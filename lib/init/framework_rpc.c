@@ -66,10 +66,13 @@ VT_RPC_REGISTER("framework_get_subsystems", rpc_framework_get_subsystems,
 
 struct rpc_get_config {
 	char *name;
+	bool with_batches;	/* group entries SPDK's load_config may send as one batch */
 };
 
 static const struct vt_json_object_decoder rpc_get_config_decoders[] = {
 	{ "name", offsetof(struct rpc_get_config, name), vt_json_decode_string },
+	{ "with_batches", offsetof(struct rpc_get_config, with_batches), vt_json_decode_bool,
+	  true },
 };
 
 static void rpc_framework_get_config(struct vt_jsonrpc_request *req, yajl_val params)
@@ -89,6 +92,7 @@ static void rpc_framework_get_config(struct vt_jsonrpc_request *req, yajl_val pa
 		goto out;
 	}
 	w = vt_jsonrpc_begin_result(req);
+	vt_json_write_set_batches(w, p.with_batches);
 	if (w != NULL) {
 		if (s->write_config_json != NULL) {
 			s->write_config_json(w);
@@ -260,3 +264,12 @@ out:
 	free(p.sig_name);
 }
 VT_RPC_REGISTER("spdk_kill_instance", rpc_spdk_kill_instance, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* SPDK's names before its 19.10 renaming. */
+static const struct vt_rpc_alias g_framework_aliases[] = {
+	{ "wait_subsystem_init", "framework_wait_init" },
+	{ "get_subsystems", "framework_get_subsystems" },
+	{ "get_subsystem_config", "framework_get_config" },
+	{ "kill_instance", "spdk_kill_instance" },
+};
+VT_RPC_REGISTER_ALIASES(g_framework_aliases)

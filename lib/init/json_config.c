@@ -8,7 +8,8 @@
  * entry at the end never leaves half a configuration applied. Then every method is called
  * through the RPC registry, subsystems and entries in file order, one at a time: the next call
  * starts only after the previous one answered (methods may answer asynchronously), and the
- * first failure ends the replay.
+ * first failure ends the replay. An entry may also be a batch (an array of method entries, as
+ * framework_get_config "with_batches" writes them): its entries are replayed in order.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@ struct config_ctx {
 	yajl_val subsystems;	/* the "subsystems" array of tree */
 	size_t sub_idx;		/* subsystem whose entries are being replayed */
 	size_t entry_idx;	/* next entry of that subsystem */
+	size_t batch_idx;	/* next entry inside entry entry_idx when it is a batch */
 	struct vt_defer defer;	/* runs the next step on a fresh stack */
 	int rc;
 	char err[512];
@@ -86,6 +88,24 @@ static int config_check_entry(struct config_ctx *ctx, const char *name, size_t j
 	return 0;
 }
 
+static int config_check_entry_or_batch(struct config_ctx *ctx, const char *name, size_t j,
+				       yajl_val entry)
+{
+	size_t k;
+	int rc;
+
+	if (!YAJL_IS_ARRAY(entry)) {
+		return config_check_entry(ctx, name, j, entry);
+	}
+	for (k = 0; k < entry->u.array.len; k++) {
+		rc = config_check_entry(ctx, name, j, entry->u.array.values[k]);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int config_check_subsystem(struct config_ctx *ctx, size_t i, yajl_val sub)
 {
 	yajl_val config;
@@ -113,7 +133,7 @@ static int config_check_subsystem(struct config_ctx *ctx, size_t i, yajl_val sub
 				    "array or null", name);
 	}
 	for (j = 0; j < config->u.array.len; j++) {
-		rc = config_check_entry(ctx, name, j, config->u.array.values[j]);
+		rc = config_check_entry_or_batch(ctx, name, j, config->u.array.values[j]);
 		if (rc != 0) {
 			return rc;
 		}
@@ -153,20 +173,45 @@ static void config_finish(void *arg)
 	free(ctx);
 }
 
-/* The next method entry, advancing over finished and empty subsystems; NULL at the end. */
+/*
+ * The next method entry, advancing over finished batches and finished or empty subsystems; NULL
+ * at the end.
+ */
 static yajl_val config_next_entry(struct config_ctx *ctx)
 {
-	yajl_val entries;
+	yajl_val entries, entry;
 
 	while (ctx->sub_idx < ctx->subsystems->u.array.len) {
 		entries = config_entries(ctx->subsystems->u.array.values[ctx->sub_idx]);
-		if (entries != NULL && ctx->entry_idx < entries->u.array.len) {
-			return entries->u.array.values[ctx->entry_idx];
+		if (entries == NULL || ctx->entry_idx >= entries->u.array.len) {
+			ctx->sub_idx++;
+			ctx->entry_idx = 0;
+			ctx->batch_idx = 0;
+			continue;
 		}
-		ctx->sub_idx++;
-		ctx->entry_idx = 0;
+		entry = entries->u.array.values[ctx->entry_idx];
+		if (!YAJL_IS_ARRAY(entry)) {
+			return entry;
+		}
+		if (ctx->batch_idx < entry->u.array.len) {
+			return entry->u.array.values[ctx->batch_idx];
+		}
+		ctx->entry_idx++;
+		ctx->batch_idx = 0;
 	}
 	return NULL;
+}
+
+/* Past the entry config_next_entry returned. */
+static void config_advance(struct config_ctx *ctx)
+{
+	yajl_val entries = config_entries(ctx->subsystems->u.array.values[ctx->sub_idx]);
+
+	if (YAJL_IS_ARRAY(entries->u.array.values[ctx->entry_idx])) {
+		ctx->batch_idx++;
+	} else {
+		ctx->entry_idx++;
+	}
 }
 
 static void config_step(void *arg);
@@ -184,7 +229,7 @@ static void config_call_done(void *arg, int code, const char *err_msg, yajl_val 
 		vt_defer(&ctx->defer, config_finish, ctx);
 		return;
 	}
-	ctx->entry_idx++;
+	config_advance(ctx);
 	vt_defer(&ctx->defer, config_step, ctx);
 }
 

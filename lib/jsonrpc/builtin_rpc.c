@@ -115,3 +115,10 @@ rpc_spdk_get_version(struct vt_jsonrpc_request *req, yajl_val params)
 	vt_jsonrpc_end_result(req, w);
 }
 VT_RPC_REGISTER("spdk_get_version", rpc_spdk_get_version, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* SPDK's names before its 19.10 renaming. */
+static const struct vt_rpc_alias g_builtin_aliases[] = {
+	{ "get_rpc_methods", "rpc_get_methods" },
+	{ "get_spdk_version", "spdk_get_version" },
+};
+VT_RPC_REGISTER_ALIASES(g_builtin_aliases)

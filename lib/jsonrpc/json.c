@@ -40,6 +40,7 @@ struct vt_json_write_ctx {
 	size_t cap;
 	int rc;			/* first error, sticky */
 	bool top_done;		/* a complete top-level value was written */
+	bool with_batches;	/* batch_begin/end write a nested array (else nothing) */
 	uint32_t depth;
 	uint8_t level[JSON_WRITE_MAX_DEPTH];
 };
@@ -228,6 +229,36 @@ void
 vt_json_write_array_begin(struct vt_json_write_ctx *w)
 {
 	json_container_begin(w, false);
+}
+
+void
+vt_json_write_set_batches(struct vt_json_write_ctx *w, bool with_batches)
+{
+	if (w != NULL) {
+		w->with_batches = with_batches;
+	}
+}
+
+bool
+vt_json_write_get_batches(const struct vt_json_write_ctx *w)
+{
+	return w != NULL && w->with_batches;
+}
+
+void
+vt_json_write_batch_begin(struct vt_json_write_ctx *w)
+{
+	if (w != NULL && w->with_batches) {
+		json_container_begin(w, false);
+	}
+}
+
+void
+vt_json_write_batch_end(struct vt_json_write_ctx *w)
+{
+	if (w != NULL && w->with_batches) {
+		json_container_end(w, false);
+	}
 }
 
 void
@@ -1040,13 +1071,98 @@ vt_json_decode_uint64(yajl_val val, void *out)
 	return 0;
 }
 
+void
+vt_json_string_array_free(struct vt_json_string_array *a)
+{
+	for (size_t i = 0; i < a->count; i++) {
+		free(a->items[i]);
+	}
+	free(a->items);
+	a->items = NULL;
+	a->count = 0;
+}
+
+int
+vt_json_decode_string_array(yajl_val val, void *out)
+{
+	struct vt_json_string_array *a = out;
+	size_t i, n;
+
+	if (!YAJL_IS_ARRAY(val)) {
+		return -EINVAL;
+	}
+	n = val->u.array.len;
+	for (i = 0; i < n; i++) {
+		if (!YAJL_IS_STRING(val->u.array.values[i])) {
+			return -EINVAL;
+		}
+	}
+	vt_json_string_array_free(a);
+	a->items = calloc(n + 1, sizeof(*a->items));
+	if (a->items == NULL) {
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		a->items[i] = strdup(val->u.array.values[i]->u.string);
+		if (a->items[i] == NULL) {
+			a->count = i;
+			vt_json_string_array_free(a);
+			return -EINVAL;
+		}
+	}
+	a->count = n;
+	return 0;
+}
+
+/*
+ * The decoders of SPDK parameters whose feature vtarget lacks: the value must be the feature's
+ * "off" value. They store nothing. -EINVAL for a wrong type, -ENOTSUP for any other value.
+ */
+int
+vt_json_decode_only_false(yajl_val val, void *out)
+{
+	if (YAJL_IS_FALSE(val)) {
+		return 0;
+	}
+	return YAJL_IS_TRUE(val) ? -ENOTSUP : -EINVAL;
+}
+
+static int
+json_decode_only_int(yajl_val val, int64_t only)
+{
+	int64_t v;
+
+	if (json_decode_signed(val, INT64_MIN, INT64_MAX, &v) != 0) {
+		/* Too large for an int64 is still a number: not the accepted value. */
+		return YAJL_IS_INTEGER(val) || YAJL_IS_NUMBER(val) ? -ENOTSUP : -EINVAL;
+	}
+	return v == only ? 0 : -ENOTSUP;
+}
+
+int
+vt_json_decode_only_zero(yajl_val val, void *out)
+{
+	return json_decode_only_int(val, 0);
+}
+
+int
+vt_json_decode_only_minus_one(yajl_val val, void *out)
+{
+	return json_decode_only_int(val, -1);
+}
+
 /* What the built-in decoders expect, for error messages. */
 static const struct {
 	vt_json_decode_fn fn;
 	const char *expected;		/* the type */
 	const char *expected_range;	/* for a well-formed integer out of range */
+	const char *only;		/* the one value a default-only decoder accepts */
 } g_decoder_names[] = {
+	{ vt_json_decode_only_false, "boolean", NULL, "false" },
+	{ vt_json_decode_only_zero, "integer", NULL, "0" },
+	{ vt_json_decode_only_minus_one, "integer", NULL, "-1" },
 	{ vt_json_decode_string, "string", NULL },
+	{ vt_json_decode_string_array, "array of strings", NULL },
 	{ vt_json_decode_bool, "boolean", NULL },
 	{ vt_json_decode_int32, "integer", "integer between -2147483648 and 2147483647" },
 	{ vt_json_decode_int64, "integer",
@@ -1058,8 +1174,32 @@ static const struct {
 	  "unsigned integer up to 18446744073709551615" },
 };
 
+/* A default-only decoder refused a well-typed value: say it is not supported and what is. */
 static void
-json_decode_error(const struct vt_json_object_decoder *d, yajl_val val, char *err, size_t errlen)
+json_unsupported_error(const struct vt_json_object_decoder *d, yajl_val val, char *err,
+		       size_t errlen)
+{
+	const char *only = "its default";
+	const char *text = "this value";
+	size_t i;
+
+	for (i = 0; i < VT_COUNTOF(g_decoder_names); i++) {
+		if (g_decoder_names[i].fn == d->decode && g_decoder_names[i].only != NULL) {
+			only = g_decoder_names[i].only;
+		}
+	}
+	if (YAJL_IS_TRUE(val)) {
+		text = "true";
+	} else if (YAJL_IS_NUMBER(val) && val->u.number.r != NULL) {
+		text = val->u.number.r;
+	}
+	snprintf(err, errlen, "invalid parameter '%s': %.64s is not supported (vtarget lacks the "
+		 "feature; only %s is accepted)", d->name, text, only);
+}
+
+static void
+json_decode_error(const struct vt_json_object_decoder *d, yajl_val val, int decode_rc, char *err,
+		  size_t errlen)
 {
 	const char *expected = NULL;
 	uint64_t mag;
@@ -1067,6 +1207,10 @@ json_decode_error(const struct vt_json_object_decoder *d, yajl_val val, char *er
 	size_t i;
 	int rc;
 
+	if (decode_rc == -ENOTSUP) {
+		json_unsupported_error(d, val, err, errlen);
+		return;
+	}
 	for (i = 0; i < VT_COUNTOF(g_decoder_names); i++) {
 		if (g_decoder_names[i].fn != d->decode) {
 			continue;
@@ -1112,7 +1256,7 @@ vt_json_decode_object(yajl_val obj, const struct vt_json_object_decoder *decoder
 	char dummy[1];
 	bool *seen;
 	size_t i, n, idx = 0;
-	int rc = -EINVAL;
+	int rc = -EINVAL, drc;
 
 	if (err == NULL || errlen == 0) {
 		err = dummy;
@@ -1141,8 +1285,9 @@ vt_json_decode_object(yajl_val obj, const struct vt_json_object_decoder *decoder
 			goto out;
 		}
 		seen[idx] = true;
-		if (d->decode(obj->u.object.values[i], (char *)out + d->offset) != 0) {
-			json_decode_error(d, obj->u.object.values[i], err, errlen);
+		drc = d->decode(obj->u.object.values[i], (char *)out + d->offset);
+		if (drc != 0) {
+			json_decode_error(d, obj->u.object.values[i], drc, err, errlen);
 			goto out;
 		}
 	}

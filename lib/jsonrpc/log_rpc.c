@@ -168,3 +168,18 @@ rpc_log_get_print_level(struct vt_jsonrpc_request *req, yajl_val params)
 	rpc_log_send_level(req, params, "log_get_print_level", vt_log_get_print_level());
 }
 VT_RPC_REGISTER("log_get_print_level", rpc_log_get_print_level, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* SPDK's names before its 19.10 renaming (and the trace_flag names before 19.01). */
+static const struct vt_rpc_alias g_log_aliases[] = {
+	{ "set_log_flag", "log_set_flag" },
+	{ "clear_log_flag", "log_clear_flag" },
+	{ "get_log_flags", "log_get_flags" },
+	{ "set_trace_flag", "log_set_flag" },
+	{ "clear_trace_flag", "log_clear_flag" },
+	{ "get_trace_flags", "log_get_flags" },
+	{ "set_log_level", "log_set_level" },
+	{ "get_log_level", "log_get_level" },
+	{ "set_log_print_level", "log_set_print_level" },
+	{ "get_log_print_level", "log_get_print_level" },
+};
+VT_RPC_REGISTER_ALIASES(g_log_aliases)

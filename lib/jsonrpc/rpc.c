@@ -117,6 +117,14 @@ vt_rpc_register_alias(const char *alias, const char *method)
 	}
 }
 
+void
+vt_rpc_register_aliases(const struct vt_rpc_alias *aliases, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		vt_rpc_register_alias(aliases[i].alias, aliases[i].method);
+	}
+}
+
 /* The method behind name (following an alias), or NULL. */
 static struct rpc_method *
 rpc_resolve(const char *name)

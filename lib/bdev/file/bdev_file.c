@@ -178,6 +178,7 @@ file_dump_info_json(void *ctx, struct vt_json_write_ctx *w)
 	vt_json_write_named_bool(w, "block_size_override", fdisk->block_size_override);
 	vt_json_write_named_bool(w, "readonly", fdisk->readonly);
 	vt_json_write_named_bool(w, "fallocate", fdisk->fallocate);
+	vt_json_write_named_bool(w, "nowait", fdisk->nowait);
 	vt_json_write_object_end(w);
 }
 
@@ -199,6 +200,7 @@ file_write_config_json(struct vt_bdev *bdev, struct vt_json_write_ctx *w)
 	if (aio) {
 		vt_json_write_named_bool(w, "readonly", fdisk->readonly);
 		vt_json_write_named_bool(w, "fallocate", fdisk->fallocate);
+		vt_json_write_named_bool(w, "nowait", fdisk->nowait);
 	}
 	if (vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid) == 0) {
 		vt_json_write_named_string(w, "uuid", uuid);
@@ -449,6 +451,7 @@ file_disk_new(const struct file_create_opts *opts)
 	fdisk->kind = opts->kind;
 	fdisk->readonly = opts->readonly;
 	fdisk->fallocate = opts->fallocate;
+	fdisk->nowait = opts->nowait;
 	fdisk->filename = vt_strdup(opts->filename);
 	fdisk->bdev.name = vt_strdup(opts->name);
 	if (fdisk->filename == NULL || fdisk->bdev.name == NULL) {
@@ -465,6 +468,31 @@ file_disk_new(const struct file_create_opts *opts)
 		fdisk->bdev.uuid = *opts->uuid;
 	}
 	return fdisk;
+}
+
+/*
+ * RWF_NOWAIT makes a read or write that would block in the kernel (no free request tag, a page
+ * to fault in) fail with EAGAIN, which the bdev layer retries later; like SPDK, only block
+ * devices get it: filesystems answer EAGAIN for too many ordinary cases.
+ */
+static int
+file_check_nowait(struct file_disk *fdisk, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (!fdisk->nowait) {
+		return 0;
+	}
+	if (fstat(fdisk->fd, &st) != 0) {
+		snprintf(err, errlen, "cannot stat '%s': %s", fdisk->filename, vt_strerror(errno));
+		return -errno;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		snprintf(err, errlen, "nowait is supported on block devices only: '%s' is not one",
+			 fdisk->filename);
+		return -ENOTSUP;
+	}
+	return 0;
 }
 
 static int
@@ -499,6 +527,9 @@ bdev_file_create(const struct file_create_opts *opts, char *err, size_t errlen)
 		goto err;
 	}
 	rc = file_open(fdisk, &geo, err, errlen);
+	if (rc == 0) {
+		rc = file_check_nowait(fdisk, err, errlen);
+	}
 	if (rc == 0) {
 		rc = file_set_geometry(fdisk, &geo, opts->block_size, err, errlen);
 	}

@@ -30,6 +30,7 @@ struct file_create_opts {
 	uint32_t block_size;		/* 0 = detect */
 	bool readonly;
 	bool fallocate;			/* offer UNMAP and WRITE_ZEROES */
+	bool nowait;			/* aio on a block device: RWF_NOWAIT reads and writes */
 	const struct vt_uuid *uuid;	/* NULL = generated at registration */
 	enum file_kind kind;
 };
@@ -69,6 +70,7 @@ struct file_disk {
 	bool block_size_override;	/* block_size was given at creation */
 	bool readonly;
 	bool fallocate;
+	bool nowait;			/* reads and writes carry RWF_NOWAIT (block devices) */
 	bool removing;			/* delete requested */
 	/* Learnt at run time, read and written with relaxed atomics from any reactor. */
 	bool no_punch_hole;		/* fallocate(PUNCH_HOLE) answered EOPNOTSUPP */

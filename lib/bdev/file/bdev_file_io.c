@@ -198,13 +198,13 @@ file_rw_complete(struct file_io *fio)
 static void
 file_rw_done(struct file_io *fio, int64_t res)
 {
-	if (res == -EOPNOTSUPP && fio->rw_flags != 0) {
+	if (res == -EOPNOTSUPP && (fio->rw_flags & RWF_DSYNC) != 0) {
 		/* A kernel without RWF_DSYNC for this file: write, then fdatasync. */
 		if (!__atomic_exchange_n(&g_rwf_dsync_unsupported, true, __ATOMIC_RELAXED)) {
 			VT_WARNLOG("RWF_DSYNC refused on bdev '%s': FUA writes are followed by "
 				   "fdatasync\n", fio_disk(fio)->bdev.name);
 		}
-		fio->rw_flags = 0;
+		fio->rw_flags &= ~RWF_DSYNC;
 		fio->sync_after = true;
 		file_rw_submit(fio);
 		return;
@@ -273,6 +273,10 @@ file_rw_start(struct file_io *fio, struct vt_bdev_io *io)
 		} else {
 			fio->rw_flags = RWF_DSYNC;
 		}
+	}
+	if (fdisk->nowait) {
+		/* An EAGAIN completion becomes NOMEM: the bdev layer resubmits the I/O. */
+		fio->rw_flags |= RWF_NOWAIT;
 	}
 	fio->iov = io->iovs;
 	fio->iovcnt = io->iovcnt;

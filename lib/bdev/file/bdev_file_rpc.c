@@ -22,6 +22,7 @@ struct rpc_file_create {
 	uint32_t block_size;
 	bool readonly;
 	bool fallocate;
+	bool nowait;
 	char *uuid;
 };
 
@@ -32,6 +33,7 @@ static const struct vt_json_object_decoder rpc_aio_create_decoders[] = {
 	{ "readonly", offsetof(struct rpc_file_create, readonly), vt_json_decode_bool, true },
 	{ "fallocate", offsetof(struct rpc_file_create, fallocate), vt_json_decode_bool, true },
 	{ "uuid", offsetof(struct rpc_file_create, uuid), vt_json_decode_string, true },
+	{ "nowait", offsetof(struct rpc_file_create, nowait), vt_json_decode_bool, true },
 };
 
 static const struct vt_json_object_decoder rpc_uring_create_decoders[] = {
@@ -70,7 +72,7 @@ rpc_file_create(struct vt_jsonrpc_request *req, yajl_val params, enum file_kind 
 	}
 	opts = (struct file_create_opts) {
 		.name = r.name, .filename = r.filename, .block_size = r.block_size,
-		.readonly = r.readonly, .fallocate = r.fallocate,
+		.readonly = r.readonly, .fallocate = r.fallocate, .nowait = r.nowait,
 		.uuid = r.uuid != NULL ? &uuid : NULL, .kind = kind,
 	};
 	rc = bdev_file_create(&opts, err, sizeof(err));
@@ -208,9 +210,8 @@ rpc_bdev_uring_rescan(struct vt_jsonrpc_request *req, yajl_val params)
 VT_RPC_REGISTER("bdev_uring_rescan", rpc_bdev_uring_rescan, VT_RPC_RUNTIME)
 
 /* SPDK's names before its 19.10 renaming, still accepted by its rpc.py users' scripts. */
-__attribute__((constructor)) static void
-rpc_file_register_aliases(void)
-{
-	vt_rpc_register_alias("construct_aio_bdev", "bdev_aio_create");
-	vt_rpc_register_alias("delete_aio_bdev", "bdev_aio_delete");
-}
+static const struct vt_rpc_alias g_file_aliases[] = {
+	{ "construct_aio_bdev", "bdev_aio_create" },
+	{ "delete_aio_bdev", "bdev_aio_delete" },
+};
+VT_RPC_REGISTER_ALIASES(g_file_aliases)

@@ -44,6 +44,7 @@ struct malloc_disk {
 
 struct vt_bdev_module g_bdev_malloc_module = {
 	.name = "malloc",
+	.config_batch = true,
 };
 VT_BDEV_MODULE_REGISTER(malloc, &g_bdev_malloc_module)
 

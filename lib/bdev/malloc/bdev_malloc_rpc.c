@@ -32,6 +32,13 @@ static const struct vt_json_object_decoder g_malloc_create_decoders[] = {
 	{"uuid", offsetof(struct rpc_malloc_create, uuid), vt_json_decode_string, true},
 	{"optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary),
 	 vt_json_decode_uint32, true},
+	/* SPDK's metadata, protection information and NUMA placement: not here. */
+	VT_JSON_DECODER_DEFAULT_ONLY("md_size", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("md_interleave", vt_json_decode_only_false),
+	VT_JSON_DECODER_DEFAULT_ONLY("dif_type", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("dif_is_head_of_md", vt_json_decode_only_false),
+	VT_JSON_DECODER_DEFAULT_ONLY("dif_pi_format", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("numa_id", vt_json_decode_only_minus_one),
 };
 
 /* Answers -32602 (or -EEXIST) for the first bad parameter; returns false then. */
@@ -45,12 +52,7 @@ rpc_malloc_check(struct vt_jsonrpc_request *req, const struct rpc_malloc_create 
 					       BDEV_MALLOC_MAX_BLOCK_SIZE)) {
 		return false;
 	}
-	if (!bdev_malloc_phys_block_size_is_valid(p->physical_block_size, p->block_size)) {
-		vt_jsonrpc_send_error_response_fmt(
-			req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-			"invalid parameter 'physical_block_size': %" PRIu32 " is not 0 or a power of "
-			"two from block_size (%" PRIu32 ") to %u times it", p->physical_block_size,
-			p->block_size, VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK);
+	if (!vt_bdev_rpc_check_phys_block_size(req, p->physical_block_size, p->block_size)) {
 		return false;
 	}
 	if (p->num_blocks == 0) {
@@ -118,3 +120,10 @@ rpc_bdev_malloc_delete(struct vt_jsonrpc_request *req, yajl_val params)
 	free(p.name);
 }
 VT_RPC_REGISTER("bdev_malloc_delete", rpc_bdev_malloc_delete, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* SPDK's names before its 19.10 renaming. */
+static const struct vt_rpc_alias g_malloc_aliases[] = {
+	{"construct_malloc_bdev", "bdev_malloc_create"},
+	{"delete_malloc_bdev", "bdev_malloc_delete"},
+};
+VT_RPC_REGISTER_ALIASES(g_malloc_aliases)

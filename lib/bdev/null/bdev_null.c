@@ -25,6 +25,7 @@ VT_LOG_REGISTER_COMPONENT(bdev_null)
 
 struct vt_bdev_module g_bdev_null_module = {
 	.name = "null",
+	.config_batch = true,
 };
 VT_BDEV_MODULE_REGISTER(null, &g_bdev_null_module)
 
@@ -98,6 +99,9 @@ null_write_config_json(struct vt_bdev *bdev, struct vt_json_write_ctx *w)
 	vt_json_write_named_string(w, "name", bdev->name);
 	vt_json_write_named_uint64(w, "num_blocks", vt_bdev_get_num_blocks(bdev));
 	vt_json_write_named_uint64(w, "block_size", bdev->blocklen);
+	if (bdev->phys_blocklen != 0) {
+		vt_json_write_named_uint64(w, "physical_block_size", bdev->phys_blocklen);
+	}
 	vt_json_write_named_string(w, "uuid", uuid);
 	vt_json_write_object_end(w);
 	vt_json_write_object_end(w);
@@ -132,6 +136,7 @@ bdev_null_create(const struct bdev_null_opts *opts, struct vt_bdev **bdevp)
 	}
 	bdev->product_name = "Null disk";
 	bdev->blocklen = opts->block_size;
+	bdev->phys_blocklen = opts->physical_block_size;
 	bdev->blockcnt = opts->num_blocks;
 	if (opts->uuid != NULL) {
 		bdev->uuid = *opts->uuid;

@@ -18,6 +18,7 @@ struct rpc_null_create {
 	char *name;
 	uint64_t num_blocks;
 	uint32_t block_size;
+	uint32_t physical_block_size;
 	char *uuid;
 };
 
@@ -26,6 +27,18 @@ static const struct vt_json_object_decoder g_null_create_decoders[] = {
 	{"num_blocks", offsetof(struct rpc_null_create, num_blocks), vt_json_decode_uint64},
 	{"block_size", offsetof(struct rpc_null_create, block_size), vt_json_decode_uint32},
 	{"uuid", offsetof(struct rpc_null_create, uuid), vt_json_decode_string, true},
+	{"physical_block_size", offsetof(struct rpc_null_create, physical_block_size),
+	 vt_json_decode_uint32, true},
+	/* SPDK's metadata, protection information and write/unmap hints: not here. */
+	VT_JSON_DECODER_DEFAULT_ONLY("md_size", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("dif_type", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("dif_pi_format", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("dif_is_head_of_md", vt_json_decode_only_false),
+	VT_JSON_DECODER_DEFAULT_ONLY("preferred_write_granularity", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("preferred_write_alignment", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("optimal_write_size", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("preferred_unmap_granularity", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("preferred_unmap_alignment", vt_json_decode_only_zero),
 };
 
 /* Answers -32602 (or -EEXIST) for the first bad parameter; returns false then. */
@@ -35,6 +48,9 @@ rpc_null_check(struct vt_jsonrpc_request *req, const struct rpc_null_create *p,
 {
 	if (!vt_bdev_rpc_check_name_block_size(req, p->name, p->block_size,
 					       BDEV_NULL_MAX_BLOCK_SIZE)) {
+		return false;
+	}
+	if (!vt_bdev_rpc_check_phys_block_size(req, p->physical_block_size, p->block_size)) {
 		return false;
 	}
 	if (p->num_blocks == 0 || p->num_blocks > UINT64_MAX / p->block_size) {
@@ -63,6 +79,7 @@ rpc_bdev_null_create(struct vt_jsonrpc_request *req, yajl_val params)
 	opts.name = p.name;
 	opts.num_blocks = p.num_blocks;
 	opts.block_size = p.block_size;
+	opts.physical_block_size = p.physical_block_size;
 	opts.uuid = p.uuid != NULL ? &uuid : NULL;
 	rc = bdev_null_create(&opts, &bdev);
 	vt_bdev_rpc_create_answer(req, rc, bdev, "null", p.name, p.uuid);
@@ -142,3 +159,10 @@ out:
 	free(p.name);
 }
 VT_RPC_REGISTER("bdev_null_resize", rpc_bdev_null_resize, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* SPDK's names before its 19.10 renaming. */
+static const struct vt_rpc_alias g_null_aliases[] = {
+	{"construct_null_bdev", "bdev_null_create"},
+	{"delete_null_bdev", "bdev_null_delete"},
+};
+VT_RPC_REGISTER_ALIASES(g_null_aliases)

@@ -1467,6 +1467,63 @@ stats_of_an_idle_bdev_report_zero_minimums(void)
 	fix_close(&f);
 }
 
+/* Reads the figures with mode and channels; returns the sum. */
+static struct vt_bdev_io_stat
+ut_stat_ext(struct vt_bdev *bdev, enum vt_bdev_reset_stat_mode mode,
+	    struct vt_bdev_io_stat_channels *channels)
+{
+	struct ut_stat s = {0};
+
+	vt_bdev_get_io_stat_ext(bdev, mode, channels, ut_stat_cb, &s);
+	CU_ASSERT(ut_poll_until(&s.done, 1));
+	CU_ASSERT_EQUAL(s.rc, 0);
+	return s.stat;
+}
+
+static void
+stats_per_channel_and_reset_modes(void)
+{
+	struct vt_bdev_io_stat_channels *chs = calloc(1, sizeof(*chs));
+	uint8_t buf[UT_BLOCK];
+	struct iovec iov = { buf, UT_BLOCK };
+	struct ut_result r[2] = {0};
+	struct vt_bdev_io_stat st;
+	struct ut_fix f;
+
+	CU_ASSERT_FATAL(chs != NULL);
+	fix_open(&f, ut_disk_create("ut_stats_ext"));
+	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov, 1, 0, 1, ut_io_cb, &r[0]), 0);
+	f.d->fail_left = 1;
+	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov, 1, 1, 1, ut_io_cb, &r[1]), 0);
+	ut_poll(2);
+	/* The one open channel is reported with its reactor; "none" resets nothing. */
+	st = ut_stat_ext(&f.d->bdev, VT_BDEV_RESET_STAT_NONE, chs);
+	CU_ASSERT_EQUAL(chs->count, 1);
+	CU_ASSERT_EQUAL(chs->ch[0].reactor, 0);
+	CU_ASSERT_EQUAL(chs->ch[0].stat.num_read_ops, 1);
+	CU_ASSERT_EQUAL(st.num_read_ops, 1);
+	CU_ASSERT_EQUAL(st.num_errors, 1);
+	/* "error" clears num_errors only, after reporting it. */
+	st = ut_stat_ext(&f.d->bdev, VT_BDEV_RESET_STAT_ERROR, NULL);
+	CU_ASSERT_EQUAL(st.num_errors, 1);
+	st = ut_stat_ext(&f.d->bdev, VT_BDEV_RESET_STAT_MAXMIN, NULL);
+	CU_ASSERT_EQUAL(st.num_errors, 0);
+	CU_ASSERT_EQUAL(st.num_read_ops, 1);
+	CU_ASSERT(st.max_read_latency_ticks > 0);
+	/* "maxmin" cleared the extremes, kept the counts. */
+	st = ut_stat_ext(&f.d->bdev, VT_BDEV_RESET_STAT_ALL, NULL);
+	CU_ASSERT_EQUAL(st.max_read_latency_ticks, 0);
+	CU_ASSERT_EQUAL(st.min_read_latency_ticks, 0);
+	CU_ASSERT_EQUAL(st.num_read_ops, 1);
+	/* "all" cleared everything. */
+	st = ut_stat_ext(&f.d->bdev, VT_BDEV_RESET_STAT_NONE, NULL);
+	CU_ASSERT_EQUAL(st.num_read_ops, 0);
+	CU_ASSERT_EQUAL(st.bytes_read, 0);
+	CU_ASSERT_EQUAL(st.read_latency_ticks, 0);
+	free(chs);
+	fix_close(&f);
+}
+
 /* ---- tests: RPCs and configuration -------------------------------------------------------- */
 
 static void
@@ -1742,6 +1799,7 @@ main(void)
 	CU_ADD_TEST(s, first_and_next_skip_bdevs_being_removed);
 	CU_ADD_TEST(s, stats_count_successful_io_by_type);
 	CU_ADD_TEST(s, stats_of_an_idle_bdev_report_zero_minimums);
+	CU_ADD_TEST(s, stats_per_channel_and_reset_modes);
 	CU_ADD_TEST(s, rpc_get_bdevs_describes_bdevs_and_refuses_unknown_names);
 	CU_ADD_TEST(s, rpc_get_iostat_reports_counters);
 	CU_ADD_TEST(s, rpc_set_options_validates_and_is_startup_only);

@@ -874,7 +874,8 @@ json_describes_and_recreates_the_bdev(void)
 	vt_json_write_object_end(w);
 	if (g_kind == FILE_KIND_AIO) {
 		snprintf(expect, sizeof(expect), "{\"aio\":{\"filename\":\"%s\","
-			 "\"block_size_override\":true,\"readonly\":false,\"fallocate\":true}}",
+			 "\"block_size_override\":true,\"readonly\":false,\"fallocate\":true,"
+			 "\"nowait\":false}}",
 			 path);
 	} else {
 		snprintf(expect, sizeof(expect), "{\"uring\":{\"filename\":\"%s\"}}", path);
@@ -887,7 +888,8 @@ json_describes_and_recreates_the_bdev(void)
 	if (g_kind == FILE_KIND_AIO) {
 		snprintf(expect, sizeof(expect), "{\"method\":\"bdev_aio_create\",\"params\":{"
 			 "\"name\":\"F14\",\"filename\":\"%s\",\"block_size\":4096,"
-			 "\"readonly\":false,\"fallocate\":true,\"uuid\":\"%s\"}}", path, uuid);
+			 "\"readonly\":false,\"fallocate\":true,\"nowait\":false,\"uuid\":\"%s\"}}",
+			 path, uuid);
 	} else {
 		snprintf(expect, sizeof(expect), "{\"method\":\"bdev_uring_create\",\"params\":{"
 			 "\"name\":\"F14\",\"filename\":\"%s\",\"block_size\":4096,"

@@ -788,6 +788,78 @@ decode_object_null_params_with_all_optional_is_ok(void)
 	CU_ASSERT_STRING_EQUAL(err, "");
 }
 
+struct default_only_params {
+	uint32_t size;
+};
+
+static const struct vt_json_object_decoder g_default_only_decoders[] = {
+	{ "size", offsetof(struct default_only_params, size), vt_json_decode_uint32, true },
+	VT_JSON_DECODER_DEFAULT_ONLY("md_size", vt_json_decode_only_zero),
+	VT_JSON_DECODER_DEFAULT_ONLY("md_interleave", vt_json_decode_only_false),
+	VT_JSON_DECODER_DEFAULT_ONLY("numa_id", vt_json_decode_only_minus_one),
+};
+
+static int
+decode_default_only(const char *text, char *err, size_t errlen)
+{
+	struct default_only_params p = { 0 };
+	yajl_val v = parse_ok(text);
+	int rc;
+
+	rc = vt_json_decode_object(v, g_default_only_decoders,
+				   VT_COUNTOF(g_default_only_decoders), &p, err, errlen);
+	yajl_tree_free(v);
+	return rc;
+}
+
+static void
+decode_default_only_accepts_the_default_and_refuses_other_values(void)
+{
+	char err[256] = "";
+
+	CU_ASSERT_EQUAL(decode_default_only("{\"md_size\":0,\"md_interleave\":false,"
+					    "\"numa_id\":-1,\"size\":4}", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(decode_default_only("{\"md_size\":8}", err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'md_size': 8 is not supported (vtarget "
+			       "lacks the feature; only 0 is accepted)");
+	CU_ASSERT_EQUAL(decode_default_only("{\"md_interleave\":true}", err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'md_interleave': true is not supported "
+			       "(vtarget lacks the feature; only false is accepted)");
+	CU_ASSERT_EQUAL(decode_default_only("{\"numa_id\":0}", err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "only -1 is accepted"));
+	CU_ASSERT_EQUAL(decode_default_only("{\"md_size\":99999999999999999999999}", err,
+					    sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not supported"));
+	/* A wrong type is a type error, not "not supported". */
+	CU_ASSERT_EQUAL(decode_default_only("{\"md_size\":\"0\"}", err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'md_size': expected integer");
+	CU_ASSERT_EQUAL(decode_default_only("{\"md_interleave\":0}", err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'md_interleave': expected boolean");
+}
+
+static void
+decode_string_array_copies_strings_and_refuses_others(void)
+{
+	struct vt_json_string_array a = { 0 };
+	yajl_val v = parse_ok("[\"a\",\"bc\"]");
+
+	CU_ASSERT_EQUAL(vt_json_decode_string_array(v, &a), 0);
+	CU_ASSERT_EQUAL(a.count, 2);
+	CU_ASSERT_STRING_EQUAL(a.items[1], "bc");
+	yajl_tree_free(v);
+	v = parse_ok("[\"a\",1]");
+	CU_ASSERT_EQUAL(vt_json_decode_string_array(v, &a), -EINVAL);
+	CU_ASSERT_EQUAL(a.count, 2);
+	yajl_tree_free(v);
+	v = parse_ok("\"a\"");
+	CU_ASSERT_EQUAL(vt_json_decode_string_array(v, &a), -EINVAL);
+	yajl_tree_free(v);
+	vt_json_string_array_free(&a);
+	CU_ASSERT_EQUAL(a.count, 0);
+	CU_ASSERT_PTR_NULL(a.items);
+}
+
 static void
 decode_object_reports_invalid_parameter_type(void)
 {
@@ -933,6 +1005,8 @@ main(void)
 	CU_ADD_TEST(s, decode_object_reports_missing_parameter);
 	CU_ADD_TEST(s, decode_object_null_params_with_all_optional_is_ok);
 	CU_ADD_TEST(s, decode_object_reports_invalid_parameter_type);
+	CU_ADD_TEST(s, decode_default_only_accepts_the_default_and_refuses_other_values);
+	CU_ADD_TEST(s, decode_string_array_copies_strings_and_refuses_others);
 	CU_ADD_TEST(s, decode_object_reports_out_of_range_parameter);
 	CU_ADD_TEST(s, decode_object_reports_unknown_and_duplicate_parameters);
 	CU_ADD_TEST(s, decode_object_rejects_non_object);
