@@ -23,6 +23,7 @@
  * it allocated (LeakSanitizer checks).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +88,13 @@ struct fz_ctx {
 };
 
 static struct fz_ctx g_ctx;
+static bool g_trace;		/* FUZZ_TRACE set: print each command's outcome */
 
 static const uint8_t g_pr_types[8] = { 0, 1, 3, 5, 6, 7, 8, 1 };
+
+/* Fixed UUIDs: the LUNs' designators (VPD 83h, EXTENDED COPY targets) do not change between runs;
+ * LUN n's is 16 * n + 1 .. 16 * n + 16 (gen_host_corpus.py relies on it). */
+static struct vt_uuid g_uuid[2];
 
 static void
 fz_fail(const char *what)
@@ -111,6 +117,11 @@ fz_cmd_cb(struct vt_scsi_task *task)
 	if (task->data_transferred > task->transfer_len) {
 		fz_fail("more data moved than the buffer holds");
 	}
+	if (g_trace) {
+		fprintf(stderr, "cmd %02x lun %" PRIu64 " status %02x sense %02x/%02x/%02x moved %u\n",
+			task->cdb[0], task->lun_id, task->status, task->sense[2] & 0xf,
+			task->sense[12], task->sense[13], task->data_transferred);
+	}
 	c->done++;
 }
 
@@ -121,6 +132,9 @@ fz_tmf_cb(struct vt_scsi_tmf *tmf)
 
 	if (t->in_submit) {
 		fz_fail("tmf completed inside vt_scsi_port_task_mgmt");
+	}
+	if (g_trace) {
+		fprintf(stderr, "tmf %d response %d\n", t->tmf.func, t->tmf.response);
 	}
 	t->done++;
 }
@@ -233,12 +247,12 @@ fz_next_cmd(struct fz_ctx *ctx)
 
 /* Runs a set-up command to its end; returns its status. */
 static uint8_t
-fz_run_simple(struct vt_scsi_port *port, const uint8_t *cdb, uint32_t cdb_len,
+fz_run_simple(struct vt_scsi_port *port, uint64_t lun, const uint8_t *cdb, uint32_t cdb_len,
 	      enum vt_scsi_dir dir, const void *data, uint32_t len)
 {
 	struct fz_cmd c;
 
-	fz_queue(&c, port, 0, cdb, cdb_len, dir, len, 0, NULL, data, 1000);
+	fz_queue(&c, port, lun, cdb, cdb_len, dir, len, 0, NULL, data, 1000);
 	if (!fz_wait(&c.done, 1)) {
 		fz_fail("set-up command does not complete");
 	}
@@ -246,14 +260,18 @@ fz_run_simple(struct vt_scsi_port *port, const uint8_t *cdb, uint32_t cdb_len,
 	return c.task.status;
 }
 
+/* Clears the unit attentions of port on every LUN. */
 static void
 fz_clear_ua(struct fz_ctx *ctx, struct vt_scsi_port *port)
 {
 	uint8_t tur[6] = { 0 };
 
-	for (int i = 0; i < 10; i++) {
-		if (fz_run_simple(port, tur, 6, VT_SCSI_DIR_NONE, NULL, 0) == VT_SCSI_STATUS_GOOD) {
-			return;
+	for (uint64_t lun = 0; lun < 2; lun++) {
+		for (int i = 0; i < 10 && ctx->dev->luns[lun] != NULL; i++) {
+			if (fz_run_simple(port, lun, tur, 6, VT_SCSI_DIR_NONE, NULL, 0) ==
+			    VT_SCSI_STATUS_GOOD) {
+				break;
+			}
 		}
 	}
 }
@@ -269,7 +287,7 @@ fz_prout(struct fz_ctx *ctx, struct vt_scsi_port *port, uint8_t sa, uint8_t type
 	vt_scsi_put64(p.res_key, key);
 	vt_scsi_put64(p.sa_res_key, sa_key);
 	vt_scsi_put32(&cdb[5], sizeof(p));
-	fz_run_simple(port, cdb, sizeof(cdb), VT_SCSI_DIR_TO_DEV, &p, sizeof(p));
+	fz_run_simple(port, 0, cdb, sizeof(cdb), VT_SCSI_DIR_TO_DEV, &p, sizeof(p));
 }
 
 /* The LUN state the header picks: reservations, unit attentions, mode, sanitize. */
@@ -307,7 +325,7 @@ fz_setup_state(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t ge
 		uint8_t cdb[6] = { VT_SCSI_OP_RESERVE_6 };
 
 		fz_clear_ua(ctx, ctx->port[0]);
-		fz_run_simple(ctx->port[0], cdb, 6, VT_SCSI_DIR_NONE, NULL, 0);
+		fz_run_simple(ctx->port[0], 0, cdb, 6, VT_SCSI_DIR_NONE, NULL, 0);
 	}
 	ctx->port[0]->ua[0] |= ua_a & 0x1ff;
 	ctx->port[1]->ua[0] |= ua_b & 0x1ff;
@@ -337,10 +355,15 @@ fz_create(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t geom)
 	uint32_t blocks = fz_u32(f);
 	int rc;
 
+	for (int l = 0; l < 2; l++) {
+		for (int i = 0; i < 16; i++) {
+			g_uuid[l].u[i] = (uint8_t)(16 * l + i + 1);
+		}
+	}
 	ctx->is_null = flags & STATE_NULL_BDEV;
 	if (ctx->is_null) {
 		struct bdev_null_opts o = {
-			.name = "FzNull0", .block_size = bs,
+			.name = "FzNull0", .block_size = bs, .uuid = &g_uuid[0],
 			.num_blocks = 1 + blocks % ((16ull << 30) / bs),
 		};
 
@@ -348,7 +371,7 @@ fz_create(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t geom)
 	} else {
 		struct bdev_malloc_opts o = {
 			.name = "FzMalloc0", .block_size = bs, .num_blocks = 1 + blocks % 256,
-			.physical_block_size = bs << ((geom >> 2) & 3),
+			.physical_block_size = bs << ((geom >> 2) & 3), .uuid = &g_uuid[0],
 		};
 
 		rc = bdev_malloc_create(&o, &ctx->bdev[0]);
@@ -358,7 +381,9 @@ fz_create(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t geom)
 	}
 	ctx->bdev[0]->read_only = flags & STATE_READ_ONLY;
 	if (flags & STATE_SECOND_LUN) {
-		struct bdev_malloc_opts o = { .name = "FzMalloc1", .block_size = 512, .num_blocks = 64 };
+		struct bdev_malloc_opts o = {
+			.name = "FzMalloc1", .block_size = 512, .num_blocks = 64, .uuid = &g_uuid[1],
+		};
 
 		if (bdev_malloc_create(&o, &ctx->bdev[1]) != 0) {
 			fz_fail("cannot create the bdev of lun 1");
@@ -483,6 +508,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	g_trace = getenv("FUZZ_TRACE") != NULL;
 	vt_log_set_print_level(getenv("FUZZ_VERBOSE") != NULL ? VT_LOG_DEBUG : VT_LOG_DISABLED);
 	if (ut_reactor_init_one(false) != 0) {
 		fz_fail("cannot start a reactor");
