@@ -4,10 +4,9 @@
  * the input is the file. The whole text is checked before anything runs, then its methods are
  * replayed through the RPC registry on the reactor, as at start-up (RPC state STARTUP).
  *
- * Methods that would reach outside the process (open host files, create vhost-user sockets, stop
- * the process: see fuzz_json_rpc.c) are renamed in the parsed text to a method that does not
- * exist before the load, so the checks still see the same structure and the replay stops with
- * "Method not found" where they stood. A load must end (its callback runs once, within a
+ * Entries that would reach outside the process (fz_request_safe in fuzz_rpc_env.h) get their
+ * method renamed in the parsed text to one that does not exist before the load, so the checks
+ * still see the same structure and the replay stops with "Method not found" where they stood. A load must end (its callback runs once, within a
  * bounded number of reactor iterations), with a message when it fails; everything it created is
  * deleted afterwards.
  */
@@ -24,27 +23,10 @@
 
 #define UNSAFE_STANDIN "fuzz_unsafe_method"
 
-static const char *const g_unsafe_methods[] = {
-	"bdev_aio_create", "bdev_uring_create", "construct_aio_bdev",
-	"vhost_create_blk_controller", "vhost_create_scsi_controller", "spdk_kill_instance",
-	"framework_wait_init",	/* waits for the end of a start-up that never ends here */
-};
-
 struct fz_load {
 	int done;
 	int rc;
 };
-
-static bool
-fz_unsafe(const char *m)
-{
-	for (size_t i = 0; i < VT_COUNTOF(g_unsafe_methods); i++) {
-		if (strcmp(m, g_unsafe_methods[i]) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
 
 /* Renames unsafe methods in every "method" member of every entry; true if it renamed one. */
 static bool
@@ -74,11 +56,14 @@ fz_defuse(yajl_val tree)
 				if (!YAJL_IS_OBJECT(e)) {
 					continue;
 				}
+				if (fz_request_safe(e)) {
+					continue;
+				}
 				for (size_t m = 0; m < e->u.object.len; m++) {
 					yajl_val v = e->u.object.values[m];
 
 					if (strcmp(e->u.object.keys[m], "method") == 0 &&
-					    YAJL_IS_STRING(v) && fz_unsafe(v->u.string)) {
+					    YAJL_IS_STRING(v)) {
 						free(v->u.string);
 						v->u.string = strdup(UNSAFE_STANDIN);
 						if (v->u.string == NULL) {
@@ -126,12 +111,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz_load l = { 0 };
 	yajl_val tree;
 
+	fz_env_enter();
 	tree = vt_json_parse(text, size, err, sizeof(err));
 	if (tree != NULL && fz_defuse(tree)) {
 		defused = fz_write(tree);
 		if (defused == NULL) {
 			/* Not writable (a string that is not UTF-8): nothing safe to load. */
 			yajl_tree_free(tree);
+			fz_env_leave();
 			return 0;
 		}
 		text = defused;
@@ -155,5 +142,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(defused);
 	fz_env_restore();
+	fz_env_leave();
 	return 0;
 }

@@ -11,16 +11,12 @@
  *   2. every value is parsed; a parsed tree must write back to text that parses and writes to
  *      the same text again; every scalar in it goes through every number/string/bool decoder,
  *      whose answers must agree with each other;
- *   3. every request object in it (or in a batch) naming a method that touches nothing outside
- *      the process is called in-process (vt_rpc_call), so the method's own decoders get the
+ *   3. every request object in it (or in a batch) that fz_request_safe (fuzz_rpc_env.h) lets
+ *      through is called in-process (vt_rpc_call), so the method's own decoders get the
  *      params; the call must answer within a bounded number of reactor iterations;
- *   4. when every request names such a method, the stream also goes to the server on a real
- *      socket in pieces, and the answers are read until the server closes the connection.
+ *   4. when every request is let through, the stream also goes to the server on a real socket
+ *      in pieces, and the answers are read until the server closes the connection.
  * Bdevs, log settings and bdev options are put back after each input.
- *
- * Methods not called (they open host files, create sockets or stop the process):
- * bdev_aio_create, bdev_uring_create, construct_aio_bdev, vhost_create_blk_controller,
- * vhost_create_scsi_controller, spdk_kill_instance.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,61 +45,13 @@
 
 #define MAX_VALUES 64
 
-static const char *const g_safe_methods[] = {
-	"rpc_get_methods", "spdk_get_version",
-	"log_set_flag", "log_clear_flag", "log_get_flags", "log_set_level", "log_get_level",
-	"log_set_print_level", "log_get_print_level",
-	"vhost_get_controllers", "vhost_delete_controller", "vhost_start_scsi_controller",
-	"vhost_scsi_controller_add_target", "vhost_scsi_controller_remove_target",
-	"framework_get_subsystems", "framework_get_config", "framework_wait_init",
-	"bdev_get_bdevs", "bdev_get_iostat", "bdev_set_options", "bdev_wait_for_examine",
-	"bdev_malloc_create", "bdev_malloc_delete", "bdev_null_create", "bdev_null_delete",
-	"bdev_null_resize", "bdev_aio_delete", "bdev_uring_delete", "bdev_aio_rescan",
-	"bdev_uring_rescan", "delete_aio_bdev",
-};
 
 struct fz_val {
 	size_t start;
 	size_t len;
 };
 
-
 static char g_sock_path[PATH_MAX];
-
-
-
-static bool
-fz_method_safe(const char *m)
-{
-	/* framework_wait_init waits for the end of start-up, which never comes here. */
-	if (strcmp(m, "framework_wait_init") == 0 && vt_rpc_get_state() != VT_RPC_RUNTIME) {
-		return false;
-	}
-	for (size_t i = 0; i < VT_COUNTOF(g_safe_methods); i++) {
-		if (strcmp(m, g_safe_methods[i]) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* True when no "method" member of the request object obj names an unsafe method. */
-static bool
-fz_request_safe(yajl_val obj)
-{
-	if (!YAJL_IS_OBJECT(obj)) {
-		return true;
-	}
-	for (size_t i = 0; i < obj->u.object.len; i++) {
-		yajl_val v = obj->u.object.values[i];
-
-		if (strcmp(obj->u.object.keys[i], "method") == 0 && YAJL_IS_STRING(v) &&
-		    !fz_method_safe(YAJL_GET_STRING(v))) {
-			return false;
-		}
-	}
-	return true;
-}
 
 static bool
 fz_tree_safe(yajl_val tree)
@@ -374,13 +322,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char dir[] = "/tmp/vt_fuzz_rpc.XXXXXX";
-
 	fz_env_init();
-	if (mkdtemp(dir) == NULL) {
-		fz_fail("fuzz_json_rpc: mkdtemp");
-	}
-	snprintf(g_sock_path, sizeof(g_sock_path), "%s/rpc.sock", dir);
+	snprintf(g_sock_path, sizeof(g_sock_path), "%s/rpc.%ld.sock", g_fz_dir, (long)getpid());
 	if (vt_rpc_server_listen(g_sock_path) != 0) {
 		fz_fail("fuzz_json_rpc: cannot listen");
 	}
@@ -399,6 +342,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0) {
 		return 0;
 	}
+	fz_env_enter();
 	mode = data[0];
 	len = size - 1;
 	piece = 1 + ((mode >> 1) & 15) * 17;
@@ -434,5 +378,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_socket(text, len, piece);
 	}
 	fz_env_restore();
+	fz_env_leave();
 	return 0;
 }

@@ -273,6 +273,12 @@ def rpc_seeds():
         "bdev_aio_rescan": {"name": "Aio0"},
         "bdev_uring_rescan": {"name": "Uring0"},
         "delete_aio_bdev": {"name": "Aio0"},
+        # The harness's own image file (fuzz_rpc_env.h): the only file they may open.
+        "bdev_aio_create": {"name": "Aio0", "filename": "fz.img", "block_size": 512,
+                            "readonly": False, "fallocate": True,
+                            "uuid": "0c6bb0d6-2c4f-4a55-8d36-8f0f2fd6ad50"},
+        "bdev_uring_create": {"name": "Uring0", "filename": "fz.img", "block_size": 4096},
+        "construct_aio_bdev": {"name": "Aio1", "filename": "fz.img", "block_size": 4096},
     }
     create = {"jsonrpc": "2.0", "id": 0, "method": "bdev_malloc_create",
               "params": {"name": "Malloc0", "num_blocks": 64, "block_size": 512}}
@@ -328,6 +334,8 @@ def config_seeds():
              "params": {"name": "Malloc0", "num_blocks": 256, "block_size": 512}},
             {"method": "bdev_null_create",
              "params": {"name": "Null0", "num_blocks": 1024, "block_size": 4096}},
+            {"method": "bdev_aio_create",
+             "params": {"name": "Aio0", "filename": "fz.img", "block_size": 512}},
             {"method": "bdev_wait_for_examine"}]},
         {"subsystem": "vhost_blk", "config": None},
         {"subsystem": "vhost_scsi", "config": []}]}
