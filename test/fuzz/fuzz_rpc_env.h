@@ -407,6 +407,11 @@ fz_env_init(void)
 	for (f = vt_log_flag_first(); f != NULL && i < 256; f = vt_log_flag_next(f), i++) {
 		g_log_flags[i] = f->enabled;
 	}
+	if (!fz_method_registered("framework_get_config") ||
+	    !fz_method_registered("bdev_malloc_create")) {
+		fz_fail("rpc methods missing: link this harness with every library whole "
+			"(-Wl,--whole-archive, $(VT_LINK_WHOLE)) so their constructors register them");
+	}
 	if (ut_reactor_init_one(false) != 0) {
 		fz_fail("cannot start a reactor");
 	}

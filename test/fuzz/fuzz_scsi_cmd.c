@@ -117,6 +117,14 @@ fz_cmd_cb(struct vt_scsi_task *task)
 	if (task->data_transferred > task->transfer_len) {
 		fz_fail("more data moved than the buffer holds");
 	}
+	if (task->status == VT_SCSI_STATUS_GOOD && task->sense_len != 0) {
+		fz_fail("GOOD status with sense data");
+	}
+	if (task->status == VT_SCSI_STATUS_CHECK_CONDITION &&
+	    (task->sense_len < 8 || ((task->sense[0] & 0x7e) != 0x70 &&
+				     (task->sense[0] & 0x7e) != 0x72))) {
+		fz_fail("CHECK CONDITION without valid sense data");
+	}
 	if (g_trace) {
 		fprintf(stderr, "cmd %02x lun %" PRIu64 " status %02x sense %02x/%02x/%02x moved %u\n",
 			task->cdb[0], task->lun_id, task->status, task->sense[2] & 0xf,
