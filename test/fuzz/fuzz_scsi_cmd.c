@@ -103,6 +103,34 @@ fz_fail(const char *what)
 	abort();
 }
 
+/* The ALLOCATION LENGTH of a data-in command that has one (SPC-4 4.2.5.6), else UINT32_MAX. */
+static uint32_t
+fz_alloc_len(const uint8_t *cdb)
+{
+	switch (cdb[0]) {
+	case VT_SCSI_OP_INQUIRY:
+		return vt_scsi_get16(&cdb[3]);
+	case VT_SCSI_OP_REQUEST_SENSE:
+	case VT_SCSI_OP_MODE_SENSE_6:
+		return cdb[4];
+	case VT_SCSI_OP_MODE_SENSE_10:
+	case VT_SCSI_OP_PERSISTENT_RESERVE_IN:
+	case VT_SCSI_OP_READ_DEFECT_DATA_10:
+		return vt_scsi_get16(&cdb[7]);
+	case VT_SCSI_OP_REPORT_LUNS:
+	case VT_SCSI_OP_MAINTENANCE_IN:
+	case VT_SCSI_OP_READ_DEFECT_DATA_12:
+		return vt_scsi_get32(&cdb[6]);
+	case VT_SCSI_OP_SERVICE_ACTION_IN_16:
+	case VT_SCSI_OP_RECEIVE_COPY_RESULTS:
+		return vt_scsi_get32(&cdb[10]);
+	case VT_SCSI_OP_READ_CAPACITY_10:
+		return 8;
+	default:
+		return UINT32_MAX;
+	}
+}
+
 static void
 fz_cmd_cb(struct vt_scsi_task *task)
 {
@@ -116,6 +144,9 @@ fz_cmd_cb(struct vt_scsi_task *task)
 	}
 	if (task->data_transferred > task->transfer_len) {
 		fz_fail("more data moved than the buffer holds");
+	}
+	if (task->dir == VT_SCSI_DIR_FROM_DEV && task->data_transferred > fz_alloc_len(task->cdb)) {
+		fz_fail("more data returned than the allocation length");
 	}
 	if (task->status == VT_SCSI_STATUS_GOOD && task->sense_len != 0) {
 		fz_fail("GOOD status with sense data");
