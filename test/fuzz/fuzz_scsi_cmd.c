@@ -7,7 +7,7 @@
  * Input: a state header, then a sequence of operations.
  *   state   byte 0: flags (STATE_*); byte 1: block size (bits 0-1: 512 << n), physical block
  *           exponent (bits 2-3), write cache (bit 4), descriptor sense (bit 5); bytes 2-5: blocks
- *           (a malloc LUN gets at most 256, a null LUN up to 16 GiB); byte 6: unit attentions
+ *           (a malloc LUN gets at most 256, a null LUN up to 1 GiB); byte 6: unit attentions
  *           added for port A, byte 7 for port B; byte 8: persistent reservation set-up (bits 0-1:
  *           registrants none / A / A and B / B, bits 2-4: reservation type index, bit 5: B holds
  *           it); byte 9: a SANITIZE started with IMMED before the sequence (bits 0-1: none,
@@ -403,7 +403,9 @@ fz_create(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t geom)
 	if (ctx->is_null) {
 		struct bdev_null_opts o = {
 			.name = "FzNull0", .block_size = bs, .uuid = &g_uuid[0],
-			.num_blocks = 1 + blocks % ((16ull << 30) / bs),
+			/* At most 1 GiB: a SANITIZE OVERWRITE writes the whole LUN in 1 MiB
+			 * steps, and an input must finish well within a second. */
+			.num_blocks = 1 + blocks % ((1ull << 30) / bs),
 		};
 
 		rc = bdev_null_create(&o, &ctx->bdev[0]);
