@@ -306,6 +306,10 @@ fz_socket(const char *text, size_t len, size_t piece)
 		}
 	}
 	close(fd);
+	if (getenv("FUZZ_TRACE") != NULL) {
+		fprintf(stderr, "socket: %zu bytes in pieces of %zu, closed after %ld iterations\n",
+			len, piece, n);
+	}
 	if (!eof) {
 		fz_fail("fuzz_json_rpc: the rpc server never closes a connection whose client hung up");
 	}
