@@ -43,7 +43,7 @@ static const struct option g_long_opts[] = {
 	{ "rpc-socket", required_argument, NULL, 'r' },
 	{ "vhost-sock-dir", required_argument, NULL, 'S' },
 	{ "config", required_argument, NULL, 'c' },
-	{ "json", required_argument, NULL, 'c' },	/* SPDK's name for the same */
+	{ "json", required_argument, NULL, 'c' }, /* SPDK's name for the same */
 	{ "interrupt", no_argument, NULL, OPT_INTERRUPT },
 	{ "logflag", required_argument, NULL, 'L' },
 	{ "default-config", no_argument, NULL, OPT_DEFAULT_CONFIG },
@@ -54,7 +54,8 @@ static const struct option g_long_opts[] = {
 };
 
 /* prefix, text and suffix as one paragraph broken at spaces into lines of at most width. */
-static void print_wrapped(const char *prefix, const char *text, const char *suffix, size_t width)
+static void
+print_wrapped(const char *prefix, const char *text, const char *suffix, size_t width)
 {
 	char buf[1024];
 	const char *p = buf;
@@ -81,7 +82,8 @@ static void print_wrapped(const char *prefix, const char *text, const char *suff
 	putchar('\n');
 }
 
-static void usage(void)
+static void
+usage(void)
 {
 	printf("Usage: vtarget [options]\n"
 	       "Userspace vhost-user storage target, driven by JSON-RPC on a Unix socket.\n\n"
@@ -109,7 +111,8 @@ static void usage(void)
 /* A bad command line: one line naming the problem and the hint. Returns the exit code. */
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static int usage_error(const char *fmt, ...)
+static int
+usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -122,7 +125,8 @@ static int usage_error(const char *fmt, ...)
 }
 
 /* MiB as a plain number, or bytes with a k/m/g suffix (rounded down to MiB). */
-static int parse_mem_size(const char *arg, uint32_t *mb)
+static int
+parse_mem_size(const char *arg, uint32_t *mb)
 {
 	size_t len = strlen(arg);
 	uint64_t v;
@@ -136,14 +140,16 @@ static int parse_mem_size(const char *arg, uint32_t *mb)
 	}
 	if (rc != 0 || v == 0 || v > MEM_SIZE_MAX_MB) {
 		return usage_error("invalid memory size '%s': expected MiB from 1 to %u, or a size "
-				   "with a suffix (512M, 1G)", arg, MEM_SIZE_MAX_MB);
+				   "with a suffix (512M, 1G)",
+				   arg, MEM_SIZE_MAX_MB);
 	}
 	*mb = (uint32_t)v;
 	return 0;
 }
 
 /* Every core of the mask must be one this process may run on, or pinning fails later. */
-static int check_cpumask(const char *arg)
+static int
+check_cpumask(const char *arg)
 {
 	struct vt_cpuset set;
 	cpu_set_t allowed;
@@ -151,7 +157,8 @@ static int check_cpumask(const char *arg)
 
 	if (vt_cpuset_parse(&set, arg) != 0) {
 		return usage_error("invalid cpumask '%s': expected a hex mask (0x3) or a core list "
-				   "([0,2-3])", arg);
+				   "([0,2-3])",
+				   arg);
 	}
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
 		return 0;
@@ -159,13 +166,15 @@ static int check_cpumask(const char *arg)
 	for (cpu = vt_cpuset_next(&set, 0); cpu >= 0; cpu = vt_cpuset_next(&set, cpu + 1)) {
 		if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)) {
 			return usage_error("cpumask '%s' names core %d, which this process may not "
-					   "run on", arg, cpu);
+					   "run on",
+					   arg, cpu);
 		}
 	}
 	return 0;
 }
 
-static int check_rpc_socket(const char *arg)
+static int
+check_rpc_socket(const char *arg)
 {
 	struct sockaddr_un sun;
 
@@ -177,7 +186,8 @@ static int check_rpc_socket(const char *arg)
 }
 
 /* Environment problems (not the command line's syntax): one line, no hint. */
-static int check_dir(const char *arg)
+static int
+check_dir(const char *arg)
 {
 	struct stat st;
 
@@ -194,7 +204,8 @@ static int check_dir(const char *arg)
 	return 0;
 }
 
-static int check_config_file(const char *arg)
+static int
+check_config_file(const char *arg)
 {
 	struct stat st;
 	int fd, err = 0;
@@ -216,7 +227,8 @@ static int check_config_file(const char *arg)
 	return 0;
 }
 
-static int set_log_flag(const char *arg)
+static int
+set_log_flag(const char *arg)
 {
 	char known[512] = "";
 	struct vt_log_flag *f;
@@ -233,7 +245,8 @@ static int set_log_flag(const char *arg)
 			   known);
 }
 
-static int bad_option(char **argv, int c)
+static int
+bad_option(char **argv, int c)
 {
 	const char *opt = argv[optind - 1];
 
@@ -250,7 +263,8 @@ static int bad_option(char **argv, int c)
 }
 
 /* Applies one option; returns 0 or the exit code of a bad one. */
-static int parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
+static int
+parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
 {
 	switch (c) {
 	case 'm':
@@ -281,7 +295,8 @@ static int parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default
 }
 
 /* Returns ARGS_RUN to start the target, or the exit code. */
-static int parse_args(int argc, char **argv, struct vt_app_opts *opts, bool *default_config)
+static int
+parse_args(int argc, char **argv, struct vt_app_opts *opts, bool *default_config)
 {
 	int c, rc;
 
@@ -316,7 +331,8 @@ static int parse_args(int argc, char **argv, struct vt_app_opts *opts, bool *def
 	return ARGS_RUN;
 }
 
-static void print_hint(void *arg)
+static void
+print_hint(void *arg)
 {
 	const char *sock = vt_rpc_server_path();
 
@@ -329,14 +345,16 @@ static void print_hint(void *arg)
 }
 
 /* start_fn: runs just before the ready line; the hint goes after it. */
-static void default_config_started(void *arg)
+static void
+default_config_started(void *arg)
 {
 	static struct vt_defer hint;
 
 	vt_defer(&hint, print_hint, NULL);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	struct vt_app_opts opts;
 	bool default_config = false;

@@ -32,9 +32,9 @@ enum vt_bdev_io_type {
 	VT_BDEV_IO_TYPE_WRITE_ZEROES,
 	VT_BDEV_IO_TYPE_COMPARE,
 	VT_BDEV_IO_TYPE_COMPARE_AND_WRITE,
-	VT_BDEV_IO_TYPE_OR_WRITE,	/* emulated by the layer (read, OR, write under a lock) */
-	VT_BDEV_IO_TYPE_WRITE_ATOMIC,	/* emulated by the layer (a write under a lock) */
-	VT_BDEV_IO_TYPE_GET_LBA_STATUS,	/* modules without it: every block is mapped */
+	VT_BDEV_IO_TYPE_OR_WRITE,       /* emulated by the layer (read, OR, write under a lock) */
+	VT_BDEV_IO_TYPE_WRITE_ATOMIC,   /* emulated by the layer (a write under a lock) */
+	VT_BDEV_IO_TYPE_GET_LBA_STATUS, /* modules without it: every block is mapped */
 	VT_BDEV_NUM_IO_TYPES,
 };
 
@@ -44,11 +44,11 @@ enum vt_bdev_io_type {
 const char *vt_bdev_io_type_name(enum vt_bdev_io_type type);
 
 enum vt_bdev_io_status {
-	VT_BDEV_IO_STATUS_MISCOMPARE = -5,	/* compare found a difference (see miscompare offset) */
-	VT_BDEV_IO_STATUS_ABORTED = -4,		/* reset or removal aborted it */
-	VT_BDEV_IO_STATUS_NOMEM = -3,		/* module-internal: retried by the bdev layer */
-	VT_BDEV_IO_STATUS_INVALID = -2,		/* rejected by the module as invalid */
-	VT_BDEV_IO_STATUS_FAILED = -1,		/* media or backend error; see vt_bdev_io_get_errno */
+	VT_BDEV_IO_STATUS_MISCOMPARE = -5, /* compare found a difference (see miscompare offset) */
+	VT_BDEV_IO_STATUS_ABORTED = -4,    /* reset or removal aborted it */
+	VT_BDEV_IO_STATUS_NOMEM = -3,      /* module-internal: retried by the bdev layer */
+	VT_BDEV_IO_STATUS_INVALID = -2,    /* rejected by the module as invalid */
+	VT_BDEV_IO_STATUS_FAILED = -1,     /* media or backend error; see vt_bdev_io_get_errno */
 	VT_BDEV_IO_STATUS_PENDING = 0,
 	VT_BDEV_IO_STATUS_SUCCESS = 1,
 };
@@ -58,8 +58,8 @@ enum vt_bdev_io_status {
 
 /* Provisioning state of an extent of blocks (vt_bdev_get_lba_status). */
 enum vt_bdev_lba_status {
-	VT_BDEV_LBA_MAPPED = 0,		/* mapped, or the module cannot tell */
-	VT_BDEV_LBA_DEALLOCATED = 1,	/* deallocated: reads return zeroes */
+	VT_BDEV_LBA_MAPPED = 0,      /* mapped, or the module cannot tell */
+	VT_BDEV_LBA_DEALLOCATED = 1, /* deallocated: reads return zeroes */
 };
 
 enum vt_bdev_event_type {
@@ -74,7 +74,7 @@ typedef void (*vt_bdev_io_cb)(struct vt_bdev_io *io, bool success, void *cb_arg)
 
 /* ---- lookup and properties (reactor 0, or any reactor holding a descriptor) ---------------- */
 
-struct vt_bdev *vt_bdev_get_by_name(const char *name);	/* name or alias */
+struct vt_bdev *vt_bdev_get_by_name(const char *name); /* name or alias */
 struct vt_bdev *vt_bdev_first(void);
 struct vt_bdev *vt_bdev_next(struct vt_bdev *prev);
 const char *vt_bdev_get_name(const struct vt_bdev *bdev);
@@ -125,16 +125,18 @@ void vt_bdev_put_io_channel(struct vt_bdev_channel *ch);
  * -EBADF write to a read-only descriptor; -ENOTSUP type not supported by the bdev;
  * -ENODEV bdev being removed; -ENOMEM no free I/O object (use vt_bdev_queue_io_wait).
  */
-int vt_bdev_readv_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-			 struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-			 vt_bdev_io_cb cb, void *cb_arg);
-int vt_bdev_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-			  struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-			  uint32_t flags, vt_bdev_io_cb cb, void *cb_arg);
+int vt_bdev_readv_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, struct iovec *iov,
+			 int iovcnt, uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
+			 void *cb_arg);
+int vt_bdev_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, struct iovec *iov,
+			  int iovcnt, uint64_t offset_blocks, uint64_t num_blocks, uint32_t flags,
+			  vt_bdev_io_cb cb, void *cb_arg);
 int vt_bdev_flush_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-			 uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb, void *cb_arg);
+			 uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
+			 void *cb_arg);
 int vt_bdev_unmap_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-			 uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb, void *cb_arg);
+			 uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
+			 void *cb_arg);
 int vt_bdev_write_zeroes_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
 				uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
 				void *cb_arg);
@@ -151,8 +153,8 @@ int vt_bdev_comparev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *c
 int vt_bdev_comparev_and_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
 				       struct iovec *cmp_iov, int cmp_iovcnt,
 				       struct iovec *write_iov, int write_iovcnt,
-				       uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
-				       void *cb_arg);
+				       uint64_t offset_blocks, uint64_t num_blocks,
+				       vt_bdev_io_cb cb, void *cb_arg);
 
 /*
  * Reads the blocks, ORs the data of iov into them and writes the result, atomic against every
@@ -232,16 +234,16 @@ void vt_bdev_get_io_stat(struct vt_bdev *bdev,
 /* What vt_bdev_get_io_stat_ext resets once it has read the figures (SPDK's reset modes). */
 enum vt_bdev_reset_stat_mode {
 	VT_BDEV_RESET_STAT_NONE,
-	VT_BDEV_RESET_STAT_ERROR,	/* num_errors */
-	VT_BDEV_RESET_STAT_MAXMIN,	/* the max and min latencies */
-	VT_BDEV_RESET_STAT_ALL,		/* everything */
+	VT_BDEV_RESET_STAT_ERROR,  /* num_errors */
+	VT_BDEV_RESET_STAT_MAXMIN, /* the max and min latencies */
+	VT_BDEV_RESET_STAT_ALL,    /* everything */
 };
 
 /* The figures of each live channel, filled by vt_bdev_get_io_stat_ext. */
 struct vt_bdev_io_stat_channels {
 	uint32_t count;
 	struct {
-		uint32_t reactor;	/* the channel's reactor */
+		uint32_t reactor; /* the channel's reactor */
 		struct vt_bdev_io_stat stat;
 	} ch[VT_MAX_REACTORS];
 };

@@ -45,35 +45,35 @@ struct vt_bdev_module {
 };
 
 void vt_bdev_module_register(struct vt_bdev_module *module);
-#define VT_BDEV_MODULE_REGISTER(_name, _module)						\
-	__attribute__((constructor)) static void _name##_bdev_module_register(void)		\
-	{											\
-		vt_bdev_module_register(_module);						\
+#define VT_BDEV_MODULE_REGISTER(_name, _module)                                     \
+	__attribute__((constructor)) static void _name##_bdev_module_register(void) \
+	{                                                                           \
+		vt_bdev_module_register(_module);                                   \
 	}
 
 struct bdev_internal;
 
 struct vt_bdev {
-	char *name;			/* unique; owned by the module */
-	const char *product_name;	/* "Malloc disk", "Null disk", "AIO disk", "URING bdev" */
-	uint32_t blocklen;		/* logical block size in bytes, a power of two >= 512 */
+	char *name;               /* unique; owned by the module */
+	const char *product_name; /* "Malloc disk", "Null disk", "AIO disk", "URING bdev" */
+	uint32_t blocklen;        /* logical block size in bytes, a power of two >= 512 */
 	/* Physical block size in bytes: 0 = blocklen, else a power of two >= blocklen (and at
 	 * most VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK logical blocks). Writes of whole aligned
 	 * physical blocks avoid a read-modify-write below; lib/scsi reports it as LBPPBE. */
 	uint32_t phys_blocklen;
 	uint64_t blockcnt;
-	struct vt_uuid uuid;		/* generated at register when left null */
-	bool write_cache;		/* volatile cache: FLUSH matters */
+	struct vt_uuid uuid; /* generated at register when left null */
+	bool write_cache;    /* volatile cache: FLUSH matters */
 	bool read_only;
-	uint32_t buf_align;		/* required buffer alignment in bytes; 0 or 1 = none */
-	uint32_t optimal_io_boundary;	/* in blocks; 0 = none */
-	uint64_t max_unmap_blocks;	/* 0 = no limit */
-	uint64_t max_write_zeroes_blocks;	/* 0 = no limit */
-	uint32_t acwu;			/* atomic compare and write unit in blocks; 0 = layer default */
-	void *ctxt;			/* the module's context */
+	uint32_t buf_align;               /* required buffer alignment in bytes; 0 or 1 = none */
+	uint32_t optimal_io_boundary;     /* in blocks; 0 = none */
+	uint64_t max_unmap_blocks;        /* 0 = no limit */
+	uint64_t max_write_zeroes_blocks; /* 0 = no limit */
+	uint32_t acwu; /* atomic compare and write unit in blocks; 0 = layer default */
+	void *ctxt;    /* the module's context */
 	const struct vt_bdev_fn_table *fn_table;
 	struct vt_bdev_module *module;
-	struct bdev_internal *internal;	/* the layer's; modules never touch it */
+	struct bdev_internal *internal; /* the layer's; modules never touch it */
 };
 
 /* Largest number of logical blocks per physical block (SCSI's LBPPBE is 4 bits: 2^15). */
@@ -108,15 +108,15 @@ bool vt_bdev_name_is_valid(const char *name);
 struct vt_bdev_io {
 	struct vt_bdev *bdev;
 	enum vt_bdev_io_type type;
-	uint32_t flags;			/* VT_BDEV_IO_FLAG_* */
+	uint32_t flags; /* VT_BDEV_IO_FLAG_* */
 	uint64_t offset_blocks;
 	uint64_t num_blocks;
-	struct iovec *iovs;		/* data: READ fills, WRITE/COMPARE/C&W-write supplies */
+	struct iovec *iovs; /* data: READ fills, WRITE/COMPARE/C&W-write supplies */
 	int iovcnt;
-	struct iovec *cmp_iovs;		/* COMPARE_AND_WRITE: the compare data */
+	struct iovec *cmp_iovs; /* COMPARE_AND_WRITE: the compare data */
 	int cmp_iovcnt;
 	uint8_t driver_ctx[VT_BDEV_IO_DRIVER_CTX] __attribute__((aligned(16)));
-	struct bdev_io_internal *internal;	/* the layer's */
+	struct bdev_io_internal *internal; /* the layer's */
 };
 
 /*
@@ -124,7 +124,7 @@ struct vt_bdev_io {
  * the next reactor iteration. Must be called on the submitting reactor.
  */
 void vt_bdev_io_complete(struct vt_bdev_io *io, enum vt_bdev_io_status status);
-void vt_bdev_io_complete_errno(struct vt_bdev_io *io, int err);	/* FAILED with errno err */
+void vt_bdev_io_complete_errno(struct vt_bdev_io *io, int err); /* FAILED with errno err */
 void vt_bdev_io_complete_miscompare(struct vt_bdev_io *io, uint64_t byte_offset);
 /*
  * Completes a GET_LBA_STATUS successfully: the blocks [offset_blocks, offset_blocks + num_blocks)

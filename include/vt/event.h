@@ -84,7 +84,7 @@ struct vt_defer {
 	TAILQ_ENTRY(vt_defer) link;
 	vt_msg_fn fn;
 	void *arg;
-	bool queued;	/* true while on the reactor's deferred list */
+	bool queued; /* true while on the reactor's deferred list */
 };
 
 /* Queues d on the current reactor; a no-op if it is already queued. */
@@ -138,19 +138,20 @@ struct vt_subsystem_depend {
 void vt_subsystem_register(struct vt_subsystem *subsystem);
 void vt_subsystem_add_depend(struct vt_subsystem_depend *depend);
 
-#define VT_SUBSYSTEM_REGISTER(_name)							\
-	__attribute__((constructor)) static void _name##_subsystem_register(void)		\
-	{											\
-		vt_subsystem_register(&_name);							\
+#define VT_SUBSYSTEM_REGISTER(_name)                                              \
+	__attribute__((constructor)) static void _name##_subsystem_register(void) \
+	{                                                                         \
+		vt_subsystem_register(&_name);                                    \
 	}
 
-#define VT_SUBSYSTEM_DEPEND(_name, _depends_on)						\
-	static struct vt_subsystem_depend __subsystem_##_name##_depend_on_##_depends_on = {	\
-		.name = #_name, .depends_on = #_depends_on,					\
-	};										\
-	__attribute__((constructor)) static void _name##_depend_on_##_depends_on(void)		\
-	{											\
-		vt_subsystem_add_depend(&__subsystem_##_name##_depend_on_##_depends_on);	\
+#define VT_SUBSYSTEM_DEPEND(_name, _depends_on)                                             \
+	static struct vt_subsystem_depend __subsystem_##_name##_depend_on_##_depends_on = { \
+		.name = #_name,                                                             \
+		.depends_on = #_depends_on,                                                 \
+	};                                                                                  \
+	__attribute__((constructor)) static void _name##_depend_on_##_depends_on(void)      \
+	{                                                                                   \
+		vt_subsystem_add_depend(&__subsystem_##_name##_depend_on_##_depends_on);    \
 	}
 
 /* Initialises all subsystems in dependency order, then cb(rc, arg) on reactor 0. */

@@ -12,15 +12,15 @@
  */
 
 struct vt_app_opts {
-	const char *name;		/* process name for logs and EAL */
-	const char *reactor_mask;	/* -m: cpumask; NULL = "0x1" */
-	uint32_t mem_size_mb;		/* -s: EAL memory in MiB; 0 = default (VT_APP_DEFAULT_MEM_MB) */
-	const char *rpc_addr;		/* -r: socket path; NULL = VT_APP_DEFAULT_RPC_ADDR */
-	const char *json_config_file;	/* -c: replayed before the ready line; NULL = none */
-	const char *json_config_text;	/* the same from a string (make run's embedded default) */
-	bool interrupt_mode;		/* --interrupt */
-	bool no_rpc_server;		/* tools that need no socket */
-	bool no_eal;			/* tools and tests that need no DPDK memory */
+	const char *name;         /* process name for logs and EAL */
+	const char *reactor_mask; /* -m: cpumask; NULL = "0x1" */
+	uint32_t mem_size_mb;     /* -s: EAL memory in MiB; 0 = default (VT_APP_DEFAULT_MEM_MB) */
+	const char *rpc_addr;     /* -r: socket path; NULL = VT_APP_DEFAULT_RPC_ADDR */
+	const char *json_config_file; /* -c: replayed before the ready line; NULL = none */
+	const char *json_config_text; /* the same from a string (make run's embedded default) */
+	bool interrupt_mode;          /* --interrupt */
+	bool no_rpc_server;           /* tools that need no socket */
+	bool no_eal;                  /* tools and tests that need no DPDK memory */
 	/* -S: folder for vhost-user sockets; NULL = VT_APP_DEFAULT_VHOST_SOCK_DIR. */
 	const char *vhost_sock_dir;
 	/* Runs on reactor 0 after the config is replayed; NULL = nothing. */

@@ -109,7 +109,10 @@ struct vt_json_object_decoder {
 	bool optional;
 };
 
-#define VT_JSON_DECODER_DEFAULT_ONLY(_name, _fn) { (_name), 0, (_fn), true }
+#define VT_JSON_DECODER_DEFAULT_ONLY(_name, _fn) \
+	{                                        \
+		(_name), 0, (_fn), true          \
+	}
 
 /*
  * Decodes the members of obj with the table into out. A NULL obj decodes as {} (every required

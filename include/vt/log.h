@@ -26,35 +26,35 @@ enum vt_log_level {
 struct vt_log_flag {
 	const char *name;
 	bool enabled;
-	struct vt_log_flag *next;	/* registry link, owned by lib/util/log.c */
+	struct vt_log_flag *next; /* registry link, owned by lib/util/log.c */
 };
 
 void vt_log_register_flag(struct vt_log_flag *flag);
 
-#define VT_LOG_REGISTER_COMPONENT(FLAG)						\
-	struct vt_log_flag VT_LOG_FLAG_##FLAG = { .name = #FLAG };		\
+#define VT_LOG_REGISTER_COMPONENT(FLAG)                                            \
+	struct vt_log_flag VT_LOG_FLAG_##FLAG = { .name = #FLAG };                 \
 	__attribute__((constructor)) static void vt_log_flag_register_##FLAG(void) \
-	{									\
-		vt_log_register_flag(&VT_LOG_FLAG_##FLAG);			\
+	{                                                                          \
+		vt_log_register_flag(&VT_LOG_FLAG_##FLAG);                         \
 	}
 
 #define VT_LOG_DECLARE_COMPONENT(FLAG) extern struct vt_log_flag VT_LOG_FLAG_##FLAG
 
-void vt_log(enum vt_log_level level, const char *file, int line, const char *func,
-	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void vt_vlog(enum vt_log_level level, const char *file, int line, const char *func,
-	     const char *fmt, va_list ap);
+void vt_log(enum vt_log_level level, const char *file, int line, const char *func, const char *fmt,
+	    ...) __attribute__((format(printf, 5, 6)));
+void vt_vlog(enum vt_log_level level, const char *file, int line, const char *func, const char *fmt,
+	     va_list ap);
 
 #define VT_ERRLOG(...) vt_log(VT_LOG_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define VT_WARNLOG(...) vt_log(VT_LOG_WARN, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define VT_NOTICELOG(...) vt_log(VT_LOG_NOTICE, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define VT_INFOLOG(...) vt_log(VT_LOG_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
-#define VT_DEBUGLOG(FLAG, ...)								\
-	do {										\
-		extern struct vt_log_flag VT_LOG_FLAG_##FLAG;				\
-		if (__builtin_expect(VT_LOG_FLAG_##FLAG.enabled, 0)) {			\
-			vt_log(VT_LOG_DEBUG, __FILE__, __LINE__, __func__, __VA_ARGS__);	\
-		}									\
+#define VT_DEBUGLOG(FLAG, ...)                                                           \
+	do {                                                                             \
+		extern struct vt_log_flag VT_LOG_FLAG_##FLAG;                            \
+		if (__builtin_expect(VT_LOG_FLAG_##FLAG.enabled, 0)) {                   \
+			vt_log(VT_LOG_DEBUG, __FILE__, __LINE__, __func__, __VA_ARGS__); \
+		}                                                                        \
 	} while (0)
 
 /* Level stored with messages (log_set_level) and level printed to stderr (log_set_print_level). */

@@ -46,16 +46,16 @@ struct vt_rpc_alias {
 void vt_rpc_register_aliases(const struct vt_rpc_alias *aliases, size_t count);
 
 /* Registers a table of struct vt_rpc_alias at start-up. */
-#define VT_RPC_REGISTER_ALIASES(table)							\
-	__attribute__((constructor)) static void vt_rpc_register_aliases_##table(void)	\
-	{										\
-		vt_rpc_register_aliases(table, sizeof(table) / sizeof((table)[0]));	\
+#define VT_RPC_REGISTER_ALIASES(table)                                                 \
+	__attribute__((constructor)) static void vt_rpc_register_aliases_##table(void) \
+	{                                                                              \
+		vt_rpc_register_aliases(table, sizeof(table) / sizeof((table)[0]));    \
 	}
 
-#define VT_RPC_REGISTER(method, fn, mask)						\
-	__attribute__((constructor)) static void vt_rpc_register_##fn(void)			\
-	{											\
-		vt_rpc_register_method(method, fn, mask);					\
+#define VT_RPC_REGISTER(method, fn, mask)                                   \
+	__attribute__((constructor)) static void vt_rpc_register_##fn(void) \
+	{                                                                   \
+		vt_rpc_register_method(method, fn, mask);                   \
 	}
 
 void vt_rpc_set_state(uint32_t state);
@@ -78,8 +78,8 @@ struct vt_json_write_ctx *vt_jsonrpc_begin_result(struct vt_jsonrpc_request *req
 void vt_jsonrpc_end_result(struct vt_jsonrpc_request *req, struct vt_json_write_ctx *w);
 void vt_jsonrpc_send_bool_response(struct vt_jsonrpc_request *req, bool value);
 void vt_jsonrpc_send_error_response(struct vt_jsonrpc_request *req, int code, const char *msg);
-void vt_jsonrpc_send_error_response_fmt(struct vt_jsonrpc_request *req, int code,
-					const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void vt_jsonrpc_send_error_response_fmt(struct vt_jsonrpc_request *req, int code, const char *fmt,
+					...) __attribute__((format(printf, 3, 4)));
 
 /*
  * Decodes params with the table; on failure answers -32602 with the decoder's message (it names

@@ -26,7 +26,7 @@
 #define VT_SCSI_DEV_MAX_NAME 255
 #define VT_SCSI_DEV_MAX_LUNS 256
 #define VT_SCSI_CDB_MAX 32
-#define VT_SCSI_PORT_MAX_NAME 223	/* an iSCSI-style name fits a TransportID */
+#define VT_SCSI_PORT_MAX_NAME 223 /* an iSCSI-style name fits a TransportID */
 
 struct vt_scsi_dev;
 struct vt_scsi_lun;
@@ -36,8 +36,8 @@ struct vt_scsi_tmf;
 
 enum vt_scsi_dir {
 	VT_SCSI_DIR_NONE = 0,
-	VT_SCSI_DIR_TO_DEV,		/* data-out: the initiator sends data */
-	VT_SCSI_DIR_FROM_DEV,		/* data-in: the target returns data */
+	VT_SCSI_DIR_TO_DEV,   /* data-out: the initiator sends data */
+	VT_SCSI_DIR_FROM_DEV, /* data-in: the target returns data */
 };
 
 typedef void (*vt_scsi_task_cb)(struct vt_scsi_task *task);
@@ -48,47 +48,47 @@ typedef void (*vt_scsi_task_cb)(struct vt_scsi_task *task);
  */
 struct vt_scsi_task {
 	uint8_t cdb[VT_SCSI_CDB_MAX];
-	uint32_t cdb_len;		/* bytes of cdb that the initiator sent (>= the opcode's size) */
-	uint64_t lun_id;		/* decoded LUN number (0..VT_SCSI_DEV_MAX_LUNS-1 exist) */
-	uint64_t tag;			/* the transport's task tag, for ABORT TASK / QUERY TASK */
-	struct iovec *iovs;		/* the data buffer */
+	uint32_t cdb_len;   /* bytes of cdb that the initiator sent (>= the opcode's size) */
+	uint64_t lun_id;    /* decoded LUN number (0..VT_SCSI_DEV_MAX_LUNS-1 exist) */
+	uint64_t tag;       /* the transport's task tag, for ABORT TASK / QUERY TASK */
+	struct iovec *iovs; /* the data buffer */
 	int iovcnt;
-	enum vt_scsi_dir dir;		/* direction of the data buffer */
-	uint32_t transfer_len;		/* bytes of the data buffer (the expected transfer length) */
+	enum vt_scsi_dir dir;  /* direction of the data buffer */
+	uint32_t transfer_len; /* bytes of the data buffer (the expected transfer length) */
 	vt_scsi_task_cb cb;
 	void *cb_arg;
 
 	/* Results, valid in cb. */
-	uint8_t status;			/* VT_SCSI_STATUS_* */
+	uint8_t status; /* VT_SCSI_STATUS_* */
 	uint8_t sense[VT_SCSI_SENSE_MAX];
 	uint32_t sense_len;
-	uint32_t data_transferred;	/* bytes moved in the buffer's direction */
+	uint32_t data_transferred; /* bytes moved in the buffer's direction */
 	/* transfer_len - bytes the command wanted: > 0 underflow, < 0 overflow (bytes not moved). */
 	int64_t residual;
 
 	/* lib/scsi's own, set by vt_scsi_dev_queue_task. */
 	struct vt_scsi_port *port;
 	struct vt_scsi_lun *lun;
-	TAILQ_ENTRY(vt_scsi_task) link;		/* on the LUN's list of tasks in flight */
-	const void *cmd;			/* the command table entry */
+	TAILQ_ENTRY(vt_scsi_task) link; /* on the LUN's list of tasks in flight */
+	const void *cmd;                /* the command table entry */
 	struct vt_bdev_io_wait_entry io_wait;
-	struct vt_defer defer;		/* completion deferred to the next reactor iteration */
-	void (*resubmit)(struct vt_scsi_task *task);	/* retried after -ENOMEM */
-	struct vt_scsi_tmf *tmf;		/* a task management function waiting for this one */
+	struct vt_defer defer; /* completion deferred to the next reactor iteration */
+	void (*resubmit)(struct vt_scsi_task *task); /* retried after -ENOMEM */
+	struct vt_scsi_tmf *tmf; /* a task management function waiting for this one */
 	bool aborted;
 	bool fua;
-	uint64_t lba;			/* parsed LBA range */
+	uint64_t lba; /* parsed LBA range */
 	uint64_t num_blocks;
-	uint64_t op_lba;		/* progress of multi-step commands */
+	uint64_t op_lba; /* progress of multi-step commands */
 	uint64_t op_left;
-	uint64_t op_chunk;		/* blocks of the I/O in flight */
+	uint64_t op_chunk; /* blocks of the I/O in flight */
 	uint32_t op_index;
 	uint32_t op_count;
-	uint32_t xfer_needed;		/* bytes the CDB asks to move */
-	void *buf;			/* a bounce or parameter buffer (multi-step commands only) */
+	uint32_t xfer_needed; /* bytes the CDB asks to move */
+	void *buf;            /* a bounce or parameter buffer (multi-step commands only) */
 	uint32_t buf_len;
 	struct iovec buf_iov[2];
-	struct iovec *split_iovs;	/* COMPARE AND WRITE: the buffer cut in two */
+	struct iovec *split_iovs; /* COMPARE AND WRITE: the buffer cut in two */
 };
 
 /* ---- devices ------------------------------------------------------------------------------ */
@@ -173,10 +173,10 @@ enum vt_scsi_tmf_func {
 };
 
 enum vt_scsi_tmf_response {
-	VT_SCSI_TMF_COMPLETE = 0,	/* done (ABORT TASK of an unknown tag included) */
-	VT_SCSI_TMF_SUCCEEDED,		/* QUERY TASK(SET): the task(s) exist */
-	VT_SCSI_TMF_REJECTED,		/* function not supported */
-	VT_SCSI_TMF_INCORRECT_LUN,	/* no such LUN */
+	VT_SCSI_TMF_COMPLETE = 0,  /* done (ABORT TASK of an unknown tag included) */
+	VT_SCSI_TMF_SUCCEEDED,     /* QUERY TASK(SET): the task(s) exist */
+	VT_SCSI_TMF_REJECTED,      /* function not supported */
+	VT_SCSI_TMF_INCORRECT_LUN, /* no such LUN */
 };
 
 /*
@@ -187,13 +187,13 @@ enum vt_scsi_tmf_response {
 struct vt_scsi_tmf {
 	enum vt_scsi_tmf_func func;
 	uint64_t lun_id;
-	uint64_t tag;			/* ABORT TASK, QUERY TASK */
+	uint64_t tag; /* ABORT TASK, QUERY TASK */
 	void (*cb)(struct vt_scsi_tmf *tmf);
 	void *cb_arg;
-	enum vt_scsi_tmf_response response;	/* valid in cb */
-	uint32_t pending;		/* lib/scsi's: aborted tasks not yet complete */
-	struct vt_scsi_port *port;	/* lib/scsi's */
-	struct vt_defer defer;		/* lib/scsi's */
+	enum vt_scsi_tmf_response response; /* valid in cb */
+	uint32_t pending;                   /* lib/scsi's: aborted tasks not yet complete */
+	struct vt_scsi_port *port;          /* lib/scsi's */
+	struct vt_defer defer;              /* lib/scsi's */
 };
 
 /* Runs tmf for port's initiator; tmf->cb runs later on this reactor. */

@@ -165,20 +165,20 @@ enum vt_scsi_sense_key {
 #define VT_SCSI_FIXED_SENSE_LEN 18
 #define VT_SCSI_DESC_SENSE_LEN 8
 #define VT_SCSI_DESC_SENSE_INFO_LEN 12
-#define VT_SCSI_DESC_SENSE_SKS_LEN 8	/* sense key specific descriptor (field pointer) */
+#define VT_SCSI_DESC_SENSE_SKS_LEN 8 /* sense key specific descriptor (field pointer) */
 
 /* ---- parameter data ------------------------------------------------------------------------ */
 
 /* Standard INQUIRY data as built here: 36 bytes of SPC-2 fields plus version descriptors. */
 struct vt_scsi_inquiry_std {
-	uint8_t peripheral;		/* qualifier (7-5), device type (4-0) */
+	uint8_t peripheral; /* qualifier (7-5), device type (4-0) */
 	uint8_t rmb;
 	uint8_t version;
-	uint8_t flags3;			/* NormACA, HiSup, response data format */
+	uint8_t flags3; /* NormACA, HiSup, response data format */
 	uint8_t additional_len;
 	uint8_t flags5;
 	uint8_t flags6;
-	uint8_t flags7;			/* CmdQue */
+	uint8_t flags7; /* CmdQue */
 	char vendor[8];
 	char product[16];
 	char revision[4];
@@ -200,8 +200,8 @@ struct vt_scsi_read_capacity_16 {
 	uint8_t last_lba[8];
 	uint8_t block_len[4];
 	uint8_t prot;
-	uint8_t lbppbe;			/* P_I_EXPONENT (7-4), LBPPBE (3-0) */
-	uint8_t lbpme_lalba[2];		/* LBPME (15), LBPRZ (14), lowest aligned LBA (13-0) */
+	uint8_t lbppbe;         /* P_I_EXPONENT (7-4), LBPPBE (3-0) */
+	uint8_t lbpme_lalba[2]; /* LBPME (15), LBPRZ (14), lowest aligned LBA (13-0) */
 	uint8_t reserved[16];
 };
 _Static_assert(sizeof(struct vt_scsi_read_capacity_16) == 32, "read capacity 16 is 32 bytes");
@@ -224,7 +224,7 @@ _Static_assert(sizeof(struct vt_scsi_unmap_desc) == 16, "unmap descriptor is 16 
 struct vt_scsi_lba_status_desc {
 	uint8_t lba[8];
 	uint8_t num_blocks[4];
-	uint8_t provisioning;		/* 0 mapped, 1 deallocated, 2 anchored */
+	uint8_t provisioning; /* 0 mapped, 1 deallocated, 2 anchored */
 	uint8_t reserved[3];
 };
 _Static_assert(sizeof(struct vt_scsi_lba_status_desc) == 16, "lba status descriptor is 16 bytes");
@@ -234,7 +234,7 @@ struct vt_scsi_prout_params {
 	uint8_t res_key[8];
 	uint8_t sa_res_key[8];
 	uint8_t obsolete[4];
-	uint8_t flags;			/* SPEC_I_PT (3), ALL_TG_PT (2), APTPL (0) */
+	uint8_t flags; /* SPEC_I_PT (3), ALL_TG_PT (2), APTPL (0) */
 	uint8_t reserved;
 	uint8_t obsolete2[2];
 };
@@ -244,7 +244,7 @@ _Static_assert(sizeof(struct vt_scsi_prout_params) == 24, "prout parameter list 
 struct vt_scsi_mode_header_6 {
 	uint8_t mode_data_len;
 	uint8_t medium_type;
-	uint8_t dev_specific;		/* WP (7), DPOFUA (4) */
+	uint8_t dev_specific; /* WP (7), DPOFUA (4) */
 	uint8_t block_desc_len;
 };
 _Static_assert(sizeof(struct vt_scsi_mode_header_6) == 4, "mode header 6 is 4 bytes");

@@ -13,9 +13,9 @@
 #define VT_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define vt_likely(x) __builtin_expect(!!(x), 1)
 #define vt_unlikely(x) __builtin_expect(!!(x), 0)
-#define VT_CONTAINEROF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-#define VT_ALIGN_UP(v, a) (((v) + (a) - 1) & ~((__typeof__(v))(a) - 1))
-#define VT_IS_POW2(v) ((v) != 0 && (((v) & ((v) - 1)) == 0))
+#define VT_CONTAINEROF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#define VT_ALIGN_UP(v, a) (((v) + (a)-1) & ~((__typeof__(v))(a)-1))
+#define VT_IS_POW2(v) ((v) != 0 && (((v) & ((v)-1)) == 0))
 
 /* ---- cpu sets ---------------------------------------------------------------------------- */
 

@@ -123,11 +123,11 @@ bdev_lookup_locked(const char *name)
 	struct vt_uuid uuid;
 	bool is_uuid = vt_uuid_parse(&uuid, name) == 0;
 
-	TAILQ_FOREACH(bi, &g_bdevs, link) {
+	TAILQ_FOREACH (bi, &g_bdevs, link) {
 		if (strcmp(bi->bdev->name, name) == 0) {
 			return bi;
 		}
-		TAILQ_FOREACH(a, &bi->aliases, link) {
+		TAILQ_FOREACH (a, &bi->aliases, link) {
 			if (strcmp(a->name, name) == 0) {
 				return bi;
 			}
@@ -144,7 +144,7 @@ bdev_lookup_uuid_locked(const struct vt_uuid *uuid)
 {
 	struct bdev_internal *bi;
 
-	TAILQ_FOREACH(bi, &g_bdevs, link) {
+	TAILQ_FOREACH (bi, &g_bdevs, link) {
 		if (vt_uuid_compare(uuid, &bi->bdev->uuid) == 0) {
 			return bi;
 		}
@@ -171,7 +171,7 @@ bdev_registry_newest_live(bool *empty)
 
 	pthread_mutex_lock(&g_bdev_mutex);
 	*empty = TAILQ_EMPTY(&g_bdevs);
-	TAILQ_FOREACH_REVERSE(bi, &g_bdevs, bdev_list, link) {
+	TAILQ_FOREACH_REVERSE (bi, &g_bdevs, bdev_list, link) {
 		if (!atomic_load(&bi->removing)) {
 			break;
 		}
@@ -247,7 +247,8 @@ bdev_check(const struct vt_bdev *bdev)
 	}
 	if (!VT_IS_POW2(bdev->blocklen) || bdev->blocklen < 512) {
 		VT_ERRLOG("cannot register bdev '%s': block size %" PRIu32
-			  " is not a power of two >= 512\n", bdev->name, bdev->blocklen);
+			  " is not a power of two >= 512\n",
+			  bdev->name, bdev->blocklen);
 		return -EINVAL;
 	}
 	if (bdev->blockcnt == 0 || bdev->blockcnt > UINT64_MAX / bdev->blocklen) {
@@ -266,7 +267,8 @@ bdev_check(const struct vt_bdev *bdev)
 	}
 	if (bdev->buf_align > 1 && !VT_IS_POW2(bdev->buf_align)) {
 		VT_ERRLOG("cannot register bdev '%s': buffer alignment %" PRIu32
-			  " is not a power of two\n", bdev->name, bdev->buf_align);
+			  " is not a power of two\n",
+			  bdev->name, bdev->buf_align);
 		return -EINVAL;
 	}
 	return 0;
@@ -285,11 +287,12 @@ bdev_init_supported(struct bdev_internal *bi, struct vt_bdev *bdev)
 	}
 	s[VT_BDEV_IO_TYPE_RESET] = true;
 	s[VT_BDEV_IO_TYPE_COMPARE] = n[VT_BDEV_IO_TYPE_COMPARE] || n[VT_BDEV_IO_TYPE_READ];
-	s[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] = n[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] ||
+	s[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] =
+		n[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE] ||
 		(n[VT_BDEV_IO_TYPE_WRITE] && s[VT_BDEV_IO_TYPE_COMPARE]);
 	s[VT_BDEV_IO_TYPE_OR_WRITE] = n[VT_BDEV_IO_TYPE_READ] && n[VT_BDEV_IO_TYPE_WRITE];
-	s[VT_BDEV_IO_TYPE_WRITE_ATOMIC] = n[VT_BDEV_IO_TYPE_WRITE_ATOMIC] ||
-		n[VT_BDEV_IO_TYPE_WRITE];
+	s[VT_BDEV_IO_TYPE_WRITE_ATOMIC] =
+		n[VT_BDEV_IO_TYPE_WRITE_ATOMIC] || n[VT_BDEV_IO_TYPE_WRITE];
 	s[VT_BDEV_IO_TYPE_GET_LBA_STATUS] = true;
 }
 
@@ -308,7 +311,7 @@ bdev_internal_alloc(struct vt_bdev *bdev)
 	bi->bdev = bdev;
 	atomic_init(&bi->removing, false);
 	atomic_init(&bi->range_count, 0);
-	atomic_init(&bi->refs, 1);	/* the registration's */
+	atomic_init(&bi->refs, 1); /* the registration's */
 	TAILQ_INIT(&bi->ranges);
 	TAILQ_INIT(&bi->descs);
 	TAILQ_INIT(&bi->aliases);
@@ -444,7 +447,7 @@ vt_bdev_unregister(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc), void 
 	atomic_store(&bi->removing, true);
 	bi->unregister_cb = cb;
 	bi->unregister_arg = cb_arg;
-	TAILQ_FOREACH(desc, &bi->descs, link) {
+	TAILQ_FOREACH (desc, &bi->descs, link) {
 		bdev_desc_post_event_locked(desc, VT_BDEV_EVENT_REMOVE);
 	}
 	pthread_mutex_unlock(&g_bdev_mutex);
@@ -473,7 +476,7 @@ vt_bdev_notify_blockcnt_change(struct vt_bdev *bdev, uint64_t blockcnt)
 	}
 	if (blockcnt != bdev->blockcnt) {
 		__atomic_store_n(&bdev->blockcnt, blockcnt, __ATOMIC_RELAXED);
-		TAILQ_FOREACH(desc, &bi->descs, link) {
+		TAILQ_FOREACH (desc, &bi->descs, link) {
 			bdev_desc_post_event_locked(desc, VT_BDEV_EVENT_RESIZE);
 		}
 	}
@@ -518,7 +521,7 @@ vt_bdev_alias_del(struct vt_bdev *bdev, const char *alias)
 	struct bdev_alias *a;
 
 	pthread_mutex_lock(&g_bdev_mutex);
-	TAILQ_FOREACH(a, &bdev->internal->aliases, link) {
+	TAILQ_FOREACH (a, &bdev->internal->aliases, link) {
 		if (strcmp(a->name, alias) == 0) {
 			TAILQ_REMOVE(&bdev->internal->aliases, a, link);
 			pthread_mutex_unlock(&g_bdev_mutex);

@@ -45,20 +45,20 @@ bdev_stat_add(struct vt_bdev_io_stat *dst, const struct vt_bdev_io_stat *src)
 	dst->bytes_unmapped += src->bytes_unmapped;
 	dst->num_unmap_ops += src->num_unmap_ops;
 	dst->read_latency_ticks += src->read_latency_ticks;
-	dst->max_read_latency_ticks = VT_MAX(dst->max_read_latency_ticks,
-					     src->max_read_latency_ticks);
-	dst->min_read_latency_ticks = VT_MIN(dst->min_read_latency_ticks,
-					     src->min_read_latency_ticks);
+	dst->max_read_latency_ticks =
+		VT_MAX(dst->max_read_latency_ticks, src->max_read_latency_ticks);
+	dst->min_read_latency_ticks =
+		VT_MIN(dst->min_read_latency_ticks, src->min_read_latency_ticks);
 	dst->write_latency_ticks += src->write_latency_ticks;
-	dst->max_write_latency_ticks = VT_MAX(dst->max_write_latency_ticks,
-					      src->max_write_latency_ticks);
-	dst->min_write_latency_ticks = VT_MIN(dst->min_write_latency_ticks,
-					      src->min_write_latency_ticks);
+	dst->max_write_latency_ticks =
+		VT_MAX(dst->max_write_latency_ticks, src->max_write_latency_ticks);
+	dst->min_write_latency_ticks =
+		VT_MIN(dst->min_write_latency_ticks, src->min_write_latency_ticks);
 	dst->unmap_latency_ticks += src->unmap_latency_ticks;
-	dst->max_unmap_latency_ticks = VT_MAX(dst->max_unmap_latency_ticks,
-					      src->max_unmap_latency_ticks);
-	dst->min_unmap_latency_ticks = VT_MIN(dst->min_unmap_latency_ticks,
-					      src->min_unmap_latency_ticks);
+	dst->max_unmap_latency_ticks =
+		VT_MAX(dst->max_unmap_latency_ticks, src->max_unmap_latency_ticks);
+	dst->min_unmap_latency_ticks =
+		VT_MIN(dst->min_unmap_latency_ticks, src->min_unmap_latency_ticks);
 	dst->num_errors += src->num_errors;
 }
 
@@ -150,11 +150,12 @@ bdev_channel_arm_retry(struct vt_bdev_channel *ch)
 	if (ch->retry_poller != NULL) {
 		return;
 	}
-	ch->retry_poller = vt_poller_register(ch_retry_poll, ch, BDEV_RETRY_PERIOD_US,
-					      "bdev_retry");
+	ch->retry_poller =
+		vt_poller_register(ch_retry_poll, ch, BDEV_RETRY_PERIOD_US, "bdev_retry");
 	if (ch->retry_poller == NULL) {
 		VT_ERRLOG("cannot register the retry poller of bdev '%s': queued I/O waits for "
-			  "completions\n", ch->bdev->name);
+			  "completions\n",
+			  ch->bdev->name);
 	}
 }
 
@@ -430,7 +431,7 @@ struct stat_ctx {
 	void (*cb)(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat, void *arg, int rc);
 	void *arg;
 	enum vt_bdev_reset_stat_mode mode;
-	struct vt_bdev_io_stat_channels *channels;	/* NULL: not wanted */
+	struct vt_bdev_io_stat_channels *channels; /* NULL: not wanted */
 	struct vt_bdev_io_stat stat;
 };
 
@@ -513,8 +514,8 @@ stat_done(void *arg)
 
 void
 vt_bdev_get_io_stat(struct vt_bdev *bdev,
-		    void (*cb)(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat,
-			       void *arg, int rc),
+		    void (*cb)(struct vt_bdev *bdev, const struct vt_bdev_io_stat *stat, void *arg,
+			       int rc),
 		    void *arg)
 {
 	vt_bdev_get_io_stat_ext(bdev, VT_BDEV_RESET_STAT_NONE, NULL, cb, arg);

@@ -40,46 +40,46 @@ _Static_assert(VT_MAX_REACTORS <= 64, "range lock waiter masks are one uint64_t"
 #define BDEV_MAX_DEFAULT_ACWU 255
 
 struct bdev_opts {
-	uint32_t bdev_io_pool_size;	/* checked against the cache size, like SPDK */
-	uint32_t bdev_io_cache_size;	/* I/O objects preallocated by each channel */
-	bool bdev_auto_examine;		/* stored and dumped; there is no examine step */
-	uint32_t small_buf_pool_size;	/* stored and dumped; no shared buffer pools */
+	uint32_t bdev_io_pool_size;   /* checked against the cache size, like SPDK */
+	uint32_t bdev_io_cache_size;  /* I/O objects preallocated by each channel */
+	bool bdev_auto_examine;       /* stored and dumped; there is no examine step */
+	uint32_t small_buf_pool_size; /* stored and dumped; no shared buffer pools */
 	uint32_t large_buf_pool_size;
 };
 
 /* What each I/O type needs from the submission checks. */
 enum {
-	BDEV_IOF_DATA = 0x1,		/* carries iovecs of num_blocks * blocklen bytes */
-	BDEV_IOF_WRITE = 0x2,		/* needs a writable descriptor */
-	BDEV_IOF_LOCKED = 0x4,		/* waits for overlapping locked ranges (C&W) */
-	BDEV_IOF_ZERO_LEN = 0x8,	/* num_blocks 0 is allowed */
-	BDEV_IOF_NO_RANGE = 0x10,	/* no offset / length at all */
-	BDEV_IOF_READS = 0x20,		/* waits for overlapping WRITE_ATOMIC ranges (reads) */
-	BDEV_IOF_RANGE = 0x40,		/* takes an LBA range lock itself (C&W, OR, atomic) */
+	BDEV_IOF_DATA = 0x1,      /* carries iovecs of num_blocks * blocklen bytes */
+	BDEV_IOF_WRITE = 0x2,     /* needs a writable descriptor */
+	BDEV_IOF_LOCKED = 0x4,    /* waits for overlapping locked ranges (C&W) */
+	BDEV_IOF_ZERO_LEN = 0x8,  /* num_blocks 0 is allowed */
+	BDEV_IOF_NO_RANGE = 0x10, /* no offset / length at all */
+	BDEV_IOF_READS = 0x20,    /* waits for overlapping WRITE_ATOMIC ranges (reads) */
+	BDEV_IOF_RANGE = 0x40,    /* takes an LBA range lock itself (C&W, OR, atomic) */
 };
 extern const uint8_t g_bdev_io_flags[VT_BDEV_NUM_IO_TYPES];
 
 enum bdev_io_state {
 	BIO_FREE = 0,
-	BIO_FROZEN,		/* submitted while a reset runs; started when it ends */
-	BIO_LOCK_WAIT,		/* waits for an overlapping locked range */
-	BIO_LOCKING,		/* COMPARE_AND_WRITE draining writes before holding its range */
-	BIO_NOMEM,		/* waits for resources (module NOMEM or a bounce buffer) */
-	BIO_MODULE,		/* in the module */
-	BIO_RESET_WAIT,		/* emulated reset waiting for the channel's I/O */
-	BIO_DONE,		/* completed, callback pending */
+	BIO_FROZEN,     /* submitted while a reset runs; started when it ends */
+	BIO_LOCK_WAIT,  /* waits for an overlapping locked range */
+	BIO_LOCKING,    /* COMPARE_AND_WRITE draining writes before holding its range */
+	BIO_NOMEM,      /* waits for resources (module NOMEM or a bounce buffer) */
+	BIO_MODULE,     /* in the module */
+	BIO_RESET_WAIT, /* emulated reset waiting for the channel's I/O */
+	BIO_DONE,       /* completed, callback pending */
 };
 
 /* Multi-step I/O the layer drives itself. */
 enum bdev_io_step {
 	BIO_STEP_NONE = 0,
-	BIO_STEP_CMP_READ,	/* emulated COMPARE: reading the blocks into cmp_buf */
-	BIO_STEP_CW_CMP,	/* COMPARE_AND_WRITE: native COMPARE of cmp_iovs */
-	BIO_STEP_CW_READ,	/* COMPARE_AND_WRITE: reading the blocks into cmp_buf */
-	BIO_STEP_CW_WRITE,	/* COMPARE_AND_WRITE: writing iovs */
-	BIO_STEP_OR_READ,	/* OR_WRITE: reading the blocks into cmp_buf */
-	BIO_STEP_OR_WRITE,	/* OR_WRITE: writing cmp_buf, the blocks ORed with iovs */
-	BIO_STEP_ATOMIC_WRITE,	/* WRITE_ATOMIC: writing iovs while the range is held */
+	BIO_STEP_CMP_READ,     /* emulated COMPARE: reading the blocks into cmp_buf */
+	BIO_STEP_CW_CMP,       /* COMPARE_AND_WRITE: native COMPARE of cmp_iovs */
+	BIO_STEP_CW_READ,      /* COMPARE_AND_WRITE: reading the blocks into cmp_buf */
+	BIO_STEP_CW_WRITE,     /* COMPARE_AND_WRITE: writing iovs */
+	BIO_STEP_OR_READ,      /* OR_WRITE: reading the blocks into cmp_buf */
+	BIO_STEP_OR_WRITE,     /* OR_WRITE: writing cmp_buf, the blocks ORed with iovs */
+	BIO_STEP_ATOMIC_WRITE, /* WRITE_ATOMIC: writing iovs while the range is held */
 };
 
 struct bdev_internal;
@@ -87,18 +87,18 @@ struct bdev_internal;
 /* A locked LBA range; embedded in the COMPARE_AND_WRITE, OR_WRITE or WRITE_ATOMIC I/O that
  * holds it. */
 struct bdev_range {
-	TAILQ_ENTRY(bdev_range) link;		/* on bdev_internal.ranges */
-	TAILQ_ENTRY(bdev_range) drain_link;	/* on a channel's lock_drains while draining */
+	TAILQ_ENTRY(bdev_range) link;       /* on bdev_internal.ranges */
+	TAILQ_ENTRY(bdev_range) drain_link; /* on a channel's lock_drains while draining */
 	uint64_t offset;
 	uint64_t num;
-	uint64_t waiters;	/* bit per reactor with I/O waiting for this range */
+	uint64_t waiters; /* bit per reactor with I/O waiting for this range */
 	struct bdev_internal *bi;
 	struct bdev_io_internal *bio;
-	uint32_t owner;		/* reactor of the COMPARE_AND_WRITE */
-	uint32_t sweep;		/* reactor whose channel is being drained */
-	uint32_t drain_count;	/* overlapping writes still running on that channel */
-	bool excl_reads;	/* WRITE_ATOMIC: reads wait for it (and are drained) too */
-	struct vt_defer retry;	/* resends a sweep message that found a full ring */
+	uint32_t owner;        /* reactor of the COMPARE_AND_WRITE */
+	uint32_t sweep;        /* reactor whose channel is being drained */
+	uint32_t drain_count;  /* overlapping writes still running on that channel */
+	bool excl_reads;       /* WRITE_ATOMIC: reads wait for it (and are drained) too */
+	struct vt_defer retry; /* resends a sweep message that found a full ring */
 	vt_msg_fn retry_fn;
 	uint32_t retry_idx;
 };
@@ -111,20 +111,20 @@ struct bdev_io_internal {
 	void *cb_arg;
 	uint64_t submit_ticks;
 	struct bdev_io_internal *next_free;
-	TAILQ_ENTRY(bdev_io_internal) link;	/* on at most one channel queue */
-	uint8_t utype;		/* the user's type; io.type is what the module is asked to do */
+	TAILQ_ENTRY(bdev_io_internal) link; /* on at most one channel queue */
+	uint8_t utype; /* the user's type; io.type is what the module is asked to do */
 	int8_t status;
-	uint8_t state;		/* enum bdev_io_state */
-	uint8_t step;		/* enum bdev_io_step */
-	bool range_held;	/* a range-locking I/O holds range */
-	uint8_t lba_status;	/* GET_LBA_STATUS: enum vt_bdev_lba_status */
-	int err;		/* errno of a FAILED I/O */
+	uint8_t state;      /* enum bdev_io_state */
+	uint8_t step;       /* enum bdev_io_step */
+	bool range_held;    /* a range-locking I/O holds range */
+	uint8_t lba_status; /* GET_LBA_STATUS: enum vt_bdev_lba_status */
+	int err;            /* errno of a FAILED I/O */
 	uint64_t miscompare_off;
-	uint64_t lba_status_blocks;	/* GET_LBA_STATUS: length of the extent */
+	uint64_t lba_status_blocks; /* GET_LBA_STATUS: length of the extent */
 	/* Multi-step I/O: the user's data iovecs while the module works on others. */
 	struct iovec *saved_iovs;
 	int saved_iovcnt;
-	void *cmp_buf;		/* emulated compare: the blocks read */
+	void *cmp_buf; /* emulated compare: the blocks read */
 	struct iovec cmp_iov;
 	/* Alignment bounce: the iovecs the module would have seen, and the aligned copy. */
 	void *align_buf;
@@ -142,26 +142,26 @@ struct vt_bdev_channel {
 	struct vt_bdev *bdev;
 	struct bdev_internal *bi;
 	void *module_ch;
-	struct bdev_io_internal *free_head;	/* LIFO of free I/O objects */
-	struct bdev_io_internal *pool;		/* pool_size objects, initialised on first use */
+	struct bdev_io_internal *free_head; /* LIFO of free I/O objects */
+	struct bdev_io_internal *pool;      /* pool_size objects, initialised on first use */
 	uint32_t pool_size;
 	uint32_t pool_used;
-	uint32_t outstanding;	/* objects taken from the pool */
-	uint32_t active;	/* non-reset I/O submitted and not completed */
-	uint32_t frozen;	/* of which waiting on frozen_q */
+	uint32_t outstanding; /* objects taken from the pool */
+	uint32_t active;      /* non-reset I/O submitted and not completed */
+	uint32_t frozen;      /* of which waiting on frozen_q */
 	uint32_t in_module;
-	uint32_t resets;	/* a reset is running (0 or 1) */
+	uint32_t resets; /* a reset is running (0 or 1) */
 	uint32_t refcnt;
 	uint32_t reactor;
 	bool in_deferred;
-	bool lock_retry;	/* lock_wait_q should be retried */
+	bool lock_retry; /* lock_wait_q should be retried */
 	bool destroyed;
-	struct vt_defer defer;	/* completions, retries, io_wait, resets */
+	struct vt_defer defer; /* completions, retries, io_wait, resets */
 	struct bdev_io_list done_q;
 	struct bdev_io_list nomem_q;
 	struct bdev_io_list lock_wait_q;
 	struct bdev_io_list frozen_q;
-	struct bdev_io_internal *reset_wait;	/* emulated reset waiting for active == frozen */
+	struct bdev_io_internal *reset_wait; /* emulated reset waiting for active == frozen */
 	TAILQ_HEAD(, bdev_range) lock_drains;
 	TAILQ_HEAD(, vt_bdev_io_wait_entry) io_wait_q;
 	struct vt_poller *retry_poller;
@@ -177,27 +177,27 @@ struct vt_bdev_desc {
 	struct vt_bdev *bdev;
 	struct bdev_internal *bi;
 	bool write;
-	bool closed;		/* on the owner reactor */
+	bool closed; /* on the owner reactor */
 	uint32_t reactor;
 	vt_bdev_event_cb event_cb;
 	void *event_ctx;
-	atomic_uint refs;	/* the user's and one per event message in flight */
-	atomic_uint events;	/* bit (1 << type) per event to deliver */
+	atomic_uint refs;   /* the user's and one per event message in flight */
+	atomic_uint events; /* bit (1 << type) per event to deliver */
 	atomic_bool msg_pending;
 	TAILQ_ENTRY(vt_bdev_desc) link;
-	TAILQ_ENTRY(vt_bdev_desc) retry_link;	/* on g_event_retry (under g_bdev_mutex) */
+	TAILQ_ENTRY(vt_bdev_desc) retry_link; /* on g_event_retry (under g_bdev_mutex) */
 };
 
 struct bdev_internal {
 	/* Read by every submission. */
 	atomic_bool removing;
-	atomic_uint range_count;	/* ranges on the ranges list */
-	bool supported[VT_BDEV_NUM_IO_TYPES];	/* what users may submit */
-	bool native[VT_BDEV_NUM_IO_TYPES];	/* what the module does itself */
-	uint32_t buf_align;		/* > 1: bounce buffers that miss it */
+	atomic_uint range_count;              /* ranges on the ranges list */
+	bool supported[VT_BDEV_NUM_IO_TYPES]; /* what users may submit */
+	bool native[VT_BDEV_NUM_IO_TYPES];    /* what the module does itself */
+	uint32_t buf_align;                   /* > 1: bounce buffers that miss it */
 	uint32_t acwu;
 	struct vt_bdev *bdev;
-	struct vt_bdev_channel *channels[VT_MAX_REACTORS];	/* slot i touched on reactor i */
+	struct vt_bdev_channel *channels[VT_MAX_REACTORS]; /* slot i touched on reactor i */
 
 	pthread_spinlock_t range_lock;
 	TAILQ_HEAD(, bdev_range) ranges;
@@ -208,7 +208,7 @@ struct bdev_internal {
 	TAILQ_HEAD(, bdev_alias) aliases;
 	struct vt_bdev_desc *claim_desc;
 	char *claim_owner;
-	struct vt_bdev_io_stat retired;	/* statistics of destroyed channels */
+	struct vt_bdev_io_stat retired; /* statistics of destroyed channels */
 
 	atomic_uint refs;
 	void (*unregister_cb)(void *cb_arg, int rc);

@@ -118,7 +118,8 @@ bdev_io_prepare(struct bdev_io_internal *bio)
 	size_t len;
 
 	if ((bio->step == BIO_STEP_CMP_READ || bio->step == BIO_STEP_CW_READ ||
-	     bio->step == BIO_STEP_OR_READ) && bio->cmp_buf == NULL) {
+	     bio->step == BIO_STEP_OR_READ) &&
+	    bio->cmp_buf == NULL) {
 		len = bio_bytes(bio);
 		if (posix_memalign(&bio->cmp_buf, VT_MAX(64u, bio->ch->bi->buf_align), len) != 0) {
 			bio->cmp_buf = NULL;
@@ -228,8 +229,8 @@ bdev_io_check(const struct vt_bdev_desc *desc, const struct vt_bdev_channel *ch,
 
 static __attribute__((always_inline)) inline int
 bdev_submit(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, enum vt_bdev_io_type type,
-	    struct iovec *iov, int iovcnt, struct iovec *cmp_iov, int cmp_iovcnt,
-	    uint64_t offset, uint64_t num, uint32_t flags, vt_bdev_io_cb cb, void *cb_arg)
+	    struct iovec *iov, int iovcnt, struct iovec *cmp_iov, int cmp_iovcnt, uint64_t offset,
+	    uint64_t num, uint32_t flags, vt_bdev_io_cb cb, void *cb_arg)
 {
 	struct bdev_io_internal *bio;
 	struct vt_bdev_io *io;
@@ -368,34 +369,34 @@ bdev_io_start(struct bdev_io_internal *bio)
 }
 
 int
-vt_bdev_readv_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-		     struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-		     vt_bdev_io_cb cb, void *cb_arg)
+vt_bdev_readv_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, struct iovec *iov,
+		     int iovcnt, uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
+		     void *cb_arg)
 {
 	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_READ, iov, iovcnt, NULL, 0, offset_blocks,
 			   num_blocks, 0, cb, cb_arg);
 }
 
 int
-vt_bdev_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-		      struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-		      uint32_t flags, vt_bdev_io_cb cb, void *cb_arg)
+vt_bdev_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, struct iovec *iov,
+		      int iovcnt, uint64_t offset_blocks, uint64_t num_blocks, uint32_t flags,
+		      vt_bdev_io_cb cb, void *cb_arg)
 {
 	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_WRITE, iov, iovcnt, NULL, 0, offset_blocks,
 			   num_blocks, flags, cb, cb_arg);
 }
 
 int
-vt_bdev_flush_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-		     uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb, void *cb_arg)
+vt_bdev_flush_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, uint64_t offset_blocks,
+		     uint64_t num_blocks, vt_bdev_io_cb cb, void *cb_arg)
 {
 	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_FLUSH, NULL, 0, NULL, 0, offset_blocks,
 			   num_blocks, 0, cb, cb_arg);
 }
 
 int
-vt_bdev_unmap_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-		     uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb, void *cb_arg)
+vt_bdev_unmap_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, uint64_t offset_blocks,
+		     uint64_t num_blocks, vt_bdev_io_cb cb, void *cb_arg)
 {
 	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_UNMAP, NULL, 0, NULL, 0, offset_blocks,
 			   num_blocks, 0, cb, cb_arg);
@@ -406,22 +407,20 @@ vt_bdev_write_zeroes_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *c
 			    uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
 			    void *cb_arg)
 {
-	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_WRITE_ZEROES, NULL, 0, NULL, 0,
-			   offset_blocks, num_blocks, 0, cb, cb_arg);
+	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_WRITE_ZEROES, NULL, 0, NULL, 0, offset_blocks,
+			   num_blocks, 0, cb, cb_arg);
 }
 
 int
-vt_bdev_reset(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, vt_bdev_io_cb cb,
-	      void *cb_arg)
+vt_bdev_reset(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, vt_bdev_io_cb cb, void *cb_arg)
 {
-	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_RESET, NULL, 0, NULL, 0, 0, 0, 0, cb,
-			   cb_arg);
+	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_RESET, NULL, 0, NULL, 0, 0, 0, 0, cb, cb_arg);
 }
 
 int
-vt_bdev_comparev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-			struct iovec *iov, int iovcnt, uint64_t offset_blocks,
-			uint64_t num_blocks, vt_bdev_io_cb cb, void *cb_arg)
+vt_bdev_comparev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, struct iovec *iov,
+			int iovcnt, uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
+			void *cb_arg)
 {
 	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_COMPARE, iov, iovcnt, NULL, 0, offset_blocks,
 			   num_blocks, 0, cb, cb_arg);
@@ -429,22 +428,21 @@ vt_bdev_comparev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
 
 int
 vt_bdev_comparev_and_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-				   struct iovec *cmp_iov, int cmp_iovcnt,
-				   struct iovec *write_iov, int write_iovcnt,
-				   uint64_t offset_blocks, uint64_t num_blocks, vt_bdev_io_cb cb,
-				   void *cb_arg)
+				   struct iovec *cmp_iov, int cmp_iovcnt, struct iovec *write_iov,
+				   int write_iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
+				   vt_bdev_io_cb cb, void *cb_arg)
 {
 	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_COMPARE_AND_WRITE, write_iov, write_iovcnt,
 			   cmp_iov, cmp_iovcnt, offset_blocks, num_blocks, 0, cb, cb_arg);
 }
 
 int
-vt_bdev_or_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch,
-			 struct iovec *iov, int iovcnt, uint64_t offset_blocks,
-			 uint64_t num_blocks, uint32_t flags, vt_bdev_io_cb cb, void *cb_arg)
+vt_bdev_or_writev_blocks(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, struct iovec *iov,
+			 int iovcnt, uint64_t offset_blocks, uint64_t num_blocks, uint32_t flags,
+			 vt_bdev_io_cb cb, void *cb_arg)
 {
-	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_OR_WRITE, iov, iovcnt, NULL, 0,
-			   offset_blocks, num_blocks, flags, cb, cb_arg);
+	return bdev_submit(desc, ch, VT_BDEV_IO_TYPE_OR_WRITE, iov, iovcnt, NULL, 0, offset_blocks,
+			   num_blocks, flags, cb, cb_arg);
 }
 
 int
@@ -698,7 +696,8 @@ vt_bdev_io_complete_lba_status(struct vt_bdev_io *io, enum vt_bdev_lba_status st
 	if (vt_unlikely(num_blocks == 0 || num_blocks > io->num_blocks ||
 			(status != VT_BDEV_LBA_MAPPED && status != VT_BDEV_LBA_DEALLOCATED))) {
 		VT_ERRLOG("bdev '%s' answered an invalid lba status (%d, %" PRIu64 " of %" PRIu64
-			  " blocks)\n", io->bdev->name, (int)status, num_blocks, io->num_blocks);
+			  " blocks)\n",
+			  io->bdev->name, (int)status, num_blocks, io->num_blocks);
 		vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_FAILED);
 		return;
 	}

@@ -65,7 +65,7 @@ range_conflict_locked(struct bdev_internal *bi, uint64_t off, uint64_t num, uint
 	bool locker = g_bdev_io_flags[utype] & BDEV_IOF_RANGE;
 	struct bdev_range *r;
 
-	TAILQ_FOREACH(r, &bi->ranges, link) {
+	TAILQ_FOREACH (r, &bi->ranges, link) {
 		if (bdev_ranges_overlap(r->offset, r->num, off, num) &&
 		    (locker || range_holds_off(r, utype))) {
 			r->waiters |= 1ull << reactor;
@@ -83,8 +83,8 @@ bdev_range_wait(struct bdev_io_internal *bio)
 	bool conflict;
 
 	pthread_spin_lock(&bi->range_lock);
-	conflict = range_conflict_locked(bi, bio->io.offset_blocks, bio->io.num_blocks,
-					 ch->reactor, bio->utype);
+	conflict = range_conflict_locked(bi, bio->io.offset_blocks, bio->io.num_blocks, ch->reactor,
+					 bio->utype);
 	pthread_spin_unlock(&bi->range_lock);
 	if (conflict) {
 		range_queue_wait(bio);
@@ -143,8 +143,7 @@ range_count_running(struct vt_bdev_channel *ch, const struct bdev_range *r)
 
 		if ((b->state == BIO_MODULE || b->state == BIO_NOMEM) &&
 		    range_holds_off(r, b->utype) &&
-		    bdev_ranges_overlap(r->offset, r->num, b->io.offset_blocks,
-					b->io.num_blocks)) {
+		    bdev_ranges_overlap(r->offset, r->num, b->io.offset_blocks, b->io.num_blocks)) {
 			n++;
 		}
 	}

@@ -44,9 +44,14 @@ static void
 rpc_dump_io_types(struct vt_json_write_ctx *w, struct vt_bdev *bdev)
 {
 	static const enum vt_bdev_io_type types[] = {
-		VT_BDEV_IO_TYPE_READ, VT_BDEV_IO_TYPE_WRITE, VT_BDEV_IO_TYPE_UNMAP,
-		VT_BDEV_IO_TYPE_FLUSH, VT_BDEV_IO_TYPE_RESET, VT_BDEV_IO_TYPE_COMPARE,
-		VT_BDEV_IO_TYPE_COMPARE_AND_WRITE, VT_BDEV_IO_TYPE_WRITE_ZEROES,
+		VT_BDEV_IO_TYPE_READ,
+		VT_BDEV_IO_TYPE_WRITE,
+		VT_BDEV_IO_TYPE_UNMAP,
+		VT_BDEV_IO_TYPE_FLUSH,
+		VT_BDEV_IO_TYPE_RESET,
+		VT_BDEV_IO_TYPE_COMPARE,
+		VT_BDEV_IO_TYPE_COMPARE_AND_WRITE,
+		VT_BDEV_IO_TYPE_WRITE_ZEROES,
 	};
 
 	vt_json_write_named_object_begin(w, "supported_io_types");
@@ -70,7 +75,7 @@ rpc_dump_bdev(struct vt_json_write_ctx *w, struct bdev_internal *bi)
 	vt_json_write_object_begin(w);
 	vt_json_write_named_string(w, "name", bdev->name);
 	vt_json_write_named_array_begin(w, "aliases");
-	TAILQ_FOREACH(a, &bi->aliases, link) {
+	TAILQ_FOREACH (a, &bi->aliases, link) {
 		vt_json_write_string(w, a->name);
 	}
 	vt_json_write_array_end(w);
@@ -108,22 +113,22 @@ rpc_dump_bdev(struct vt_json_write_ctx *w, struct bdev_internal *bi)
 
 struct rpc_get_bdevs {
 	char *name;
-	uint64_t timeout;	/* ms to wait for the named bdev to appear (SPDK semantics) */
+	uint64_t timeout; /* ms to wait for the named bdev to appear (SPDK semantics) */
 };
 
 /* A bdev_get_bdevs with a name and a timeout, waiting for that bdev to be registered. */
 struct rpc_get_bdevs_wait {
 	struct vt_jsonrpc_request *req;
 	char *name;
-	uint64_t deadline;		/* vt_get_ticks() value after which the answer is -ENODEV */
+	uint64_t deadline; /* vt_get_ticks() value after which the answer is -ENODEV */
 	struct vt_poller *poller;
 };
 
 #define RPC_GET_BDEVS_WAIT_PERIOD_US 5000
 
 static const struct vt_json_object_decoder g_get_bdevs_decoders[] = {
-	{"name", offsetof(struct rpc_get_bdevs, name), vt_json_decode_string, true},
-	{"timeout", offsetof(struct rpc_get_bdevs, timeout), vt_json_decode_uint64, true},
+	{ "name", offsetof(struct rpc_get_bdevs, name), vt_json_decode_string, true },
+	{ "timeout", offsetof(struct rpc_get_bdevs, timeout), vt_json_decode_uint64, true },
 };
 
 static void
@@ -181,7 +186,7 @@ rpc_get_bdevs_wait(struct vt_jsonrpc_request *req, char *name, uint64_t timeout_
 static void
 rpc_bdev_get_bdevs(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_get_bdevs p = {0};
+	struct rpc_get_bdevs p = { 0 };
 	struct bdev_internal *bi = NULL;
 	struct vt_json_write_ctx *w;
 
@@ -227,13 +232,13 @@ VT_RPC_REGISTER("bdev_get_bdevs", rpc_bdev_get_bdevs, VT_RPC_STARTUP | VT_RPC_RU
 
 struct rpc_iostat {
 	struct vt_jsonrpc_request *req;
-	struct bdev_internal **bdevs;	/* referenced until the answer is sent */
+	struct bdev_internal **bdevs; /* referenced until the answer is sent */
 	struct vt_bdev_io_stat *stats;
 	uint32_t count;
 	uint32_t next;
 	int rc;
 	enum vt_bdev_reset_stat_mode reset_mode;
-	struct vt_bdev_io_stat_channels *channels;	/* per_channel: the one bdev's channels */
+	struct vt_bdev_io_stat_channels *channels; /* per_channel: the one bdev's channels */
 };
 
 /* The statistics members, as SPDK writes them (inside an open object). */
@@ -411,17 +416,17 @@ rpc_iostat_collect_names(struct rpc_iostat *ctx, char **names, uint32_t n)
 }
 
 struct rpc_get_iostat {
-	char *name;				/* SPDK before 23.01: one bdev */
-	struct vt_json_string_array names;	/* SPDK since: a list of bdevs */
+	char *name;                        /* SPDK before 23.01: one bdev */
+	struct vt_json_string_array names; /* SPDK since: a list of bdevs */
 	bool per_channel;
 	char *reset_mode;
 };
 
 static const struct vt_json_object_decoder g_get_iostat_decoders[] = {
-	{"name", offsetof(struct rpc_get_iostat, name), vt_json_decode_string, true},
-	{"names", offsetof(struct rpc_get_iostat, names), vt_json_decode_string_array, true},
-	{"per_channel", offsetof(struct rpc_get_iostat, per_channel), vt_json_decode_bool, true},
-	{"reset_mode", offsetof(struct rpc_get_iostat, reset_mode), vt_json_decode_string, true},
+	{ "name", offsetof(struct rpc_get_iostat, name), vt_json_decode_string, true },
+	{ "names", offsetof(struct rpc_get_iostat, names), vt_json_decode_string_array, true },
+	{ "per_channel", offsetof(struct rpc_get_iostat, per_channel), vt_json_decode_bool, true },
+	{ "reset_mode", offsetof(struct rpc_get_iostat, reset_mode), vt_json_decode_string, true },
 };
 
 static const char *const g_reset_mode_names[] = {
@@ -448,14 +453,14 @@ rpc_iostat_reset_mode(struct vt_jsonrpc_request *req, const char *name,
 	}
 	vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
 					   "invalid parameter 'reset_mode': '%s' is not one of "
-					   "all, maxmin, error, none", name);
+					   "all, maxmin, error, none",
+					   name);
 	return false;
 }
 
 /* Checks the combination and fills ctx; false after answering. */
 static bool
-rpc_iostat_setup(struct vt_jsonrpc_request *req, struct rpc_get_iostat *p,
-		 struct rpc_iostat *ctx)
+rpc_iostat_setup(struct vt_jsonrpc_request *req, struct rpc_get_iostat *p, struct rpc_iostat *ctx)
 {
 	char **names = p->name != NULL ? &p->name : p->names.items;
 	uint32_t n = p->name != NULL ? 1 : (uint32_t)p->names.count;
@@ -495,7 +500,7 @@ rpc_iostat_setup(struct vt_jsonrpc_request *req, struct rpc_get_iostat *p,
 static void
 rpc_bdev_get_iostat(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_get_iostat p = {0};
+	struct rpc_get_iostat p = { 0 };
 	struct rpc_iostat *ctx;
 
 	if (vt_rpc_decode_params(req, params, g_get_iostat_decoders,
@@ -525,25 +530,25 @@ VT_RPC_REGISTER("bdev_get_iostat", rpc_bdev_get_iostat, VT_RPC_STARTUP | VT_RPC_
 
 struct rpc_set_options {
 	struct bdev_opts opts;
-	uint32_t iobuf_small_cache_size;	/* newer SPDK names: accepted, no effect */
+	uint32_t iobuf_small_cache_size; /* newer SPDK names: accepted, no effect */
 	uint32_t iobuf_large_cache_size;
 };
 
 static const struct vt_json_object_decoder g_set_options_decoders[] = {
-	{"bdev_io_pool_size", offsetof(struct rpc_set_options, opts.bdev_io_pool_size),
-	 vt_json_decode_uint32, true},
-	{"bdev_io_cache_size", offsetof(struct rpc_set_options, opts.bdev_io_cache_size),
-	 vt_json_decode_uint32, true},
-	{"bdev_auto_examine", offsetof(struct rpc_set_options, opts.bdev_auto_examine),
-	 vt_json_decode_bool, true},
-	{"small_buf_pool_size", offsetof(struct rpc_set_options, opts.small_buf_pool_size),
-	 vt_json_decode_uint32, true},
-	{"large_buf_pool_size", offsetof(struct rpc_set_options, opts.large_buf_pool_size),
-	 vt_json_decode_uint32, true},
-	{"iobuf_small_cache_size", offsetof(struct rpc_set_options, iobuf_small_cache_size),
-	 vt_json_decode_uint32, true},
-	{"iobuf_large_cache_size", offsetof(struct rpc_set_options, iobuf_large_cache_size),
-	 vt_json_decode_uint32, true},
+	{ "bdev_io_pool_size", offsetof(struct rpc_set_options, opts.bdev_io_pool_size),
+	  vt_json_decode_uint32, true },
+	{ "bdev_io_cache_size", offsetof(struct rpc_set_options, opts.bdev_io_cache_size),
+	  vt_json_decode_uint32, true },
+	{ "bdev_auto_examine", offsetof(struct rpc_set_options, opts.bdev_auto_examine),
+	  vt_json_decode_bool, true },
+	{ "small_buf_pool_size", offsetof(struct rpc_set_options, opts.small_buf_pool_size),
+	  vt_json_decode_uint32, true },
+	{ "large_buf_pool_size", offsetof(struct rpc_set_options, opts.large_buf_pool_size),
+	  vt_json_decode_uint32, true },
+	{ "iobuf_small_cache_size", offsetof(struct rpc_set_options, iobuf_small_cache_size),
+	  vt_json_decode_uint32, true },
+	{ "iobuf_large_cache_size", offsetof(struct rpc_set_options, iobuf_large_cache_size),
+	  vt_json_decode_uint32, true },
 };
 
 /*
@@ -554,7 +559,7 @@ static const struct vt_json_object_decoder g_set_options_decoders[] = {
 static void
 rpc_bdev_set_options(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_set_options p = {0};
+	struct rpc_set_options p = { 0 };
 	char err[256];
 
 	pthread_mutex_lock(&g_bdev_mutex);
@@ -587,15 +592,14 @@ rpc_bdev_wait_for_examine(struct vt_jsonrpc_request *req, yajl_val params)
 	}
 	vt_jsonrpc_send_bool_response(req, true);
 }
-VT_RPC_REGISTER("bdev_wait_for_examine", rpc_bdev_wait_for_examine,
-		VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("bdev_wait_for_examine", rpc_bdev_wait_for_examine, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
 /* ---- SPDK's names before 19.10 ------------------------------------------------------------- */
 
 static const struct vt_rpc_alias g_bdev_aliases[] = {
-	{"get_bdevs", "bdev_get_bdevs"},
-	{"get_bdevs_iostat", "bdev_get_iostat"},
-	{"set_bdev_options", "bdev_set_options"},
+	{ "get_bdevs", "bdev_get_bdevs" },
+	{ "get_bdevs_iostat", "bdev_get_iostat" },
+	{ "set_bdev_options", "bdev_set_options" },
 };
 VT_RPC_REGISTER_ALIASES(g_bdev_aliases)
 
@@ -605,13 +609,13 @@ VT_RPC_REGISTER_ALIASES(g_bdev_aliases)
  */
 static const struct {
 	const char *module;
-	const char *product_name;	/* NULL: any bdev of the module */
+	const char *product_name; /* NULL: any bdev of the module */
 	const char *method;
 } g_delete_methods[] = {
-	{"malloc", NULL, "bdev_malloc_delete"},
-	{"null", NULL, "bdev_null_delete"},
-	{"file", "AIO disk", "bdev_aio_delete"},
-	{"file", "URING bdev", "bdev_uring_delete"},
+	{ "malloc", NULL, "bdev_malloc_delete" },
+	{ "null", NULL, "bdev_null_delete" },
+	{ "file", "AIO disk", "bdev_aio_delete" },
+	{ "file", "URING bdev", "bdev_uring_delete" },
 };
 
 static const char *
@@ -648,14 +652,14 @@ struct rpc_delete_bdev {
 };
 
 static const struct vt_json_object_decoder g_delete_bdev_decoders[] = {
-	{"name", offsetof(struct rpc_delete_bdev, name), vt_json_decode_string},
+	{ "name", offsetof(struct rpc_delete_bdev, name), vt_json_decode_string },
 };
 
 static void
 rpc_delete_bdev(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	static bool deprecation_logged;
-	struct rpc_delete_bdev p = {0};
+	struct rpc_delete_bdev p = { 0 };
 	struct vt_bdev *bdev;
 	const char *method;
 
@@ -676,9 +680,10 @@ rpc_delete_bdev(struct vt_jsonrpc_request *req, yajl_val params)
 	}
 	method = rpc_delete_method_of(bdev);
 	if (method == NULL) {
-		vt_jsonrpc_send_error_response_fmt(req, -ENOTSUP, "bdev '%s' (module %s) cannot be "
-						   "deleted by delete_bdev", p.name,
-						   bdev->module->name);
+		vt_jsonrpc_send_error_response_fmt(req, -ENOTSUP,
+						   "bdev '%s' (module %s) cannot be "
+						   "deleted by delete_bdev",
+						   p.name, bdev->module->name);
 		goto out;
 	}
 	/* The module's method checks and answers; params are {"name"} for each. */
@@ -715,8 +720,8 @@ vt_bdev_rpc_check_name_block_size(struct vt_jsonrpc_request *req, const char *na
 	if (name != NULL && !vt_bdev_name_is_valid(name)) {
 		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
 						   "invalid parameter 'name': '%s' must be 1 to %d "
-						   "printable characters without spaces", name,
-						   VT_BDEV_MAX_NAME_LEN);
+						   "printable characters without spaces",
+						   name, VT_BDEV_MAX_NAME_LEN);
 		return false;
 	}
 	if (!VT_IS_POW2(block_size) || block_size < 512 || block_size > max_block_size) {
@@ -738,11 +743,11 @@ vt_bdev_rpc_check_phys_block_size(struct vt_jsonrpc_request *req, uint32_t physi
 	     physical_block_size / block_size <= VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK)) {
 		return true;
 	}
-	vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-					   "invalid parameter 'physical_block_size': %" PRIu32
-					   " is not 0 or a power of two from block_size (%" PRIu32
-					   ") to %u times it", physical_block_size, block_size,
-					   VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK);
+	vt_jsonrpc_send_error_response_fmt(
+		req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+		"invalid parameter 'physical_block_size': %" PRIu32
+		" is not 0 or a power of two from block_size (%" PRIu32 ") to %u times it",
+		physical_block_size, block_size, VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK);
 	return false;
 }
 
@@ -784,7 +789,7 @@ vt_bdev_rpc_create_answer(struct vt_jsonrpc_request *req, int rc, struct vt_bdev
 
 struct rpc_delete_ctx {
 	struct vt_jsonrpc_request *req;
-	char name[];	/* as the request gave it, for the answer */
+	char name[]; /* as the request gave it, for the answer */
 };
 
 static void
@@ -793,8 +798,10 @@ rpc_bdev_deleted(void *cb_arg, int rc)
 	struct rpc_delete_ctx *ctx = cb_arg;
 
 	if (rc == -EBUSY) {
-		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "bdev '%s' is already being "
-						   "deleted", ctx->name);
+		vt_jsonrpc_send_error_response_fmt(ctx->req, rc,
+						   "bdev '%s' is already being "
+						   "deleted",
+						   ctx->name);
 	} else if (rc != 0) {
 		vt_jsonrpc_send_error_response_fmt(ctx->req, rc, "cannot delete bdev '%s': %s",
 						   ctx->name, vt_strerror(-rc));

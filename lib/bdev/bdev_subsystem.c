@@ -27,8 +27,7 @@ struct bdev_opts g_bdev_opts = {
 	.large_buf_pool_size = BDEV_DEFAULT_LARGE_BUF_POOL_SIZE,
 };
 
-static TAILQ_HEAD(bdev_module_list, vt_bdev_module) g_modules =
-	TAILQ_HEAD_INITIALIZER(g_modules);
+static TAILQ_HEAD(bdev_module_list, vt_bdev_module) g_modules = TAILQ_HEAD_INITIALIZER(g_modules);
 /* Modules whose module_init succeeded, counted in list order. */
 static uint32_t g_modules_inited;
 static bool g_fini_running;
@@ -51,7 +50,7 @@ vt_bdev_module_find(const char *name)
 {
 	struct vt_bdev_module *m;
 
-	TAILQ_FOREACH(m, &g_modules, link) {
+	TAILQ_FOREACH (m, &g_modules, link) {
 		if (strcmp(m->name, name) == 0) {
 			return m;
 		}
@@ -67,9 +66,9 @@ bdev_set_opts(const struct bdev_opts *opts, char *err, size_t errlen)
 	uint64_t min_pool;
 
 	if (opts->bdev_io_cache_size == 0 || opts->bdev_io_cache_size > BDEV_MAX_IO_CACHE_SIZE) {
-		snprintf(err, errlen, "invalid parameter 'bdev_io_cache_size': %" PRIu32
-			 " is not within 1..%d", opts->bdev_io_cache_size,
-			 BDEV_MAX_IO_CACHE_SIZE);
+		snprintf(err, errlen,
+			 "invalid parameter 'bdev_io_cache_size': %" PRIu32 " is not within 1..%d",
+			 opts->bdev_io_cache_size, BDEV_MAX_IO_CACHE_SIZE);
 		return -EINVAL;
 	}
 	/* SPDK's rule: the pool must cover every thread's cache and one more. */
@@ -100,7 +99,7 @@ bdev_subsystem_init(void)
 	int rc;
 
 	g_modules_inited = 0;
-	TAILQ_FOREACH(m, &g_modules, link) {
+	TAILQ_FOREACH (m, &g_modules, link) {
 		if (m->module_init != NULL) {
 			rc = m->module_init();
 			if (rc != 0) {
@@ -200,7 +199,7 @@ bdev_write_all_bdevs_config(struct vt_json_write_ctx *w)
 		bdev_write_bdevs_config(w, NULL);
 		return;
 	}
-	TAILQ_FOREACH(m, &g_modules, link) {
+	TAILQ_FOREACH (m, &g_modules, link) {
 		if (m->config_batch) {
 			vt_json_write_batch_begin(w);
 		}
@@ -214,7 +213,6 @@ bdev_write_all_bdevs_config(struct vt_json_write_ctx *w)
 static void
 bdev_subsystem_write_config(struct vt_json_write_ctx *w)
 {
-
 	vt_json_write_array_begin(w);
 
 	vt_json_write_object_begin(w);

@@ -52,15 +52,15 @@ bool msg_ring_empty(struct msg_ring *ring);
 /* ---- pollers (poller.c) ------------------------------------------------------------------ */
 
 enum poller_kind {
-	POLLER_ACTIVE,	/* period 0: every iteration */
-	POLLER_TIMED,	/* period > 0: when due */
-	POLLER_FD,	/* on the reactor's epoll set */
+	POLLER_ACTIVE, /* period 0: every iteration */
+	POLLER_TIMED,  /* period > 0: when due */
+	POLLER_FD,     /* on the reactor's epoll set */
 };
 
 enum poller_state {
-	POLLER_STATE_LISTED,	/* on its kind's list (or on the pending list) */
-	POLLER_STATE_RUNNING,	/* timed poller taken off the timed list while it runs */
-	POLLER_STATE_DEAD,	/* unregistered during an iteration; freed by the reaper */
+	POLLER_STATE_LISTED,  /* on its kind's list (or on the pending list) */
+	POLLER_STATE_RUNNING, /* timed poller taken off the timed list while it runs */
+	POLLER_STATE_DEAD,    /* unregistered during an iteration; freed by the reaper */
 };
 
 #define POLLER_NAME_LEN 48
@@ -75,10 +75,10 @@ struct vt_poller {
 		vt_fd_poller_fn fd_fn;
 	};
 	void *arg;
-	uint64_t period_ticks;	/* timed pollers */
-	uint64_t next_run;	/* timed pollers: vt_get_ticks() value when due */
-	int fd;			/* fd pollers, else -1 */
-	uint32_t events;	/* fd pollers: the epoll mask registered */
+	uint64_t period_ticks; /* timed pollers */
+	uint64_t next_run;     /* timed pollers: vt_get_ticks() value when due */
+	int fd;                /* fd pollers, else -1 */
+	uint32_t events;       /* fd pollers: the epoll mask registered */
 	char name[POLLER_NAME_LEN];
 };
 
@@ -115,16 +115,16 @@ struct reactor {
 	uint32_t idx;
 	uint32_t core;
 	int epfd;
-	int efd;		/* message eventfd (interrupt mode), else -1 */
-	bool in_iteration;	/* pollers registered now wait for the next iteration */
-	bool has_dead;		/* an unregistered poller waits for the reaper */
+	int efd;           /* message eventfd (interrupt mode), else -1 */
+	bool in_iteration; /* pollers registered now wait for the next iteration */
+	bool has_dead;     /* an unregistered poller waits for the reaper */
 	uint32_t num_fd_pollers;
-	uint64_t next_fd_check;	/* poll mode: vt_get_ticks() of the next zero-timeout epoll */
-	struct poller_list active;	/* period-0 pollers */
-	struct poller_list pending;	/* period-0 pollers registered during this iteration */
-	struct poller_list timed;	/* sorted by next_run */
-	struct poller_list fds;		/* fd pollers */
-	struct poller_list dead;	/* timed pollers unregistered during this iteration */
+	uint64_t next_fd_check;     /* poll mode: vt_get_ticks() of the next zero-timeout epoll */
+	struct poller_list active;  /* period-0 pollers */
+	struct poller_list pending; /* period-0 pollers registered during this iteration */
+	struct poller_list timed;   /* sorted by next_run */
+	struct poller_list fds;     /* fd pollers */
+	struct poller_list dead;    /* timed pollers unregistered during this iteration */
 	struct defer_list defers;
 	struct epoll_event events[REACTOR_MAX_EVENTS];
 	pthread_t thread;
@@ -133,7 +133,7 @@ struct reactor {
 	/* Shared with senders and vt_reactors_stop(). */
 	/* In (or about to enter) epoll_wait. */
 	_Alignas(EVENT_CACHE_LINE) _Atomic bool sleeping;
-	_Atomic bool notified;	/* a sender wrote efd since the reactor last went to sleep */
+	_Atomic bool notified; /* a sender wrote efd since the reactor last went to sleep */
 	_Atomic bool stop;
 };
 

@@ -58,8 +58,8 @@ msg_ring_enqueue(struct msg_ring *ring, vt_msg_fn fn, void *arg)
 		dif = (int64_t)(atomic_load_explicit(&slot->seq, memory_order_acquire) - pos);
 		if (dif == 0) {
 			/* Free for position pos: claim it (a failed CAS reloads pos). */
-			if (atomic_compare_exchange_weak_explicit(&ring->enqueue_pos, &pos,
-								  pos + 1, memory_order_relaxed,
+			if (atomic_compare_exchange_weak_explicit(&ring->enqueue_pos, &pos, pos + 1,
+								  memory_order_relaxed,
 								  memory_order_relaxed)) {
 				break;
 			}

@@ -29,7 +29,7 @@ poller_run_active(struct reactor *r)
 	int busy = VT_POLLER_IDLE;
 
 	/* Nothing leaves this list during an iteration, so plain iteration is safe. */
-	TAILQ_FOREACH(p, &r->active, link) {
+	TAILQ_FOREACH (p, &r->active, link) {
 		if (vt_likely(p->state != POLLER_STATE_DEAD)) {
 			busy |= poller_rc(p->fn(p->arg));
 		}
@@ -43,7 +43,7 @@ timed_insert(struct reactor *r, struct vt_poller *p)
 {
 	struct vt_poller *it;
 
-	TAILQ_FOREACH_REVERSE(it, &r->timed, poller_list, link) {
+	TAILQ_FOREACH_REVERSE (it, &r->timed, poller_list, link) {
 		if (it->next_run <= p->next_run) {
 			TAILQ_INSERT_AFTER(&r->timed, it, p, link);
 			return;

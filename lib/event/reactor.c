@@ -94,8 +94,8 @@ check_cpuset(const struct vt_cpuset *cpus)
 	}
 	if (count > VT_MAX_REACTORS) {
 		VT_ERRLOG("cannot create reactors: cpu mask %s has %u cores, at most %d "
-			  "supported\n", vt_cpuset_fmt(cpus, mask, sizeof(mask)), count,
-			  VT_MAX_REACTORS);
+			  "supported\n",
+			  vt_cpuset_fmt(cpus, mask, sizeof(mask)), count, VT_MAX_REACTORS);
 		return -EINVAL;
 	}
 	CPU_ZERO(&allowed);
@@ -112,7 +112,8 @@ check_cpuset(const struct vt_cpuset *cpus)
 		}
 		if (core >= CPU_SETSIZE || !CPU_ISSET(core, &allowed)) {
 			VT_ERRLOG("cannot create reactor on core %d: core is not in the process's "
-				  "allowed cpu set (see taskset / cgroup cpuset)\n", core);
+				  "allowed cpu set (see taskset / cgroup cpuset)\n",
+				  core);
 			return -EINVAL;
 		}
 	}
@@ -353,7 +354,7 @@ reactor_epoll(struct reactor *r, const struct timespec *timeout)
 
 		if (timeout != NULL) {
 			ms = (int)VT_MIN((uint64_t)timeout->tv_sec * 1000 +
-					 ((uint64_t)timeout->tv_nsec + 999999) / 1000000,
+						 ((uint64_t)timeout->tv_nsec + 999999) / 1000000,
 					 (uint64_t)INT32_MAX);
 		}
 		n = epoll_wait(r->epfd, r->events, REACTOR_MAX_EVENTS, ms);
@@ -514,8 +515,9 @@ vt_reactors_start(void)
 	int rc;
 
 	if (!g_initialized || t_current != 0) {
-		VT_ERRLOG("cannot start reactors: %s\n", !g_initialized ? "not created" :
-			  "not called on the thread that created them");
+		VT_ERRLOG("cannot start reactors: %s\n",
+			  !g_initialized ? "not created"
+					 : "not called on the thread that created them");
 		return;
 	}
 	restore = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
@@ -662,9 +664,9 @@ struct for_each_ctx {
 	vt_msg_fn fn;
 	vt_msg_fn done;
 	void *arg;
-	uint32_t orig;		/* reactor that runs done */
-	uint32_t next;		/* next reactor to run fn, or g_num_reactors when done is due */
-	struct vt_defer retry;	/* resends after a full ring */
+	uint32_t orig;         /* reactor that runs done */
+	uint32_t next;         /* next reactor to run fn, or g_num_reactors when done is due */
+	struct vt_defer retry; /* resends after a full ring */
 };
 
 static void for_each_step(void *arg);

@@ -24,10 +24,10 @@ static struct depend_list g_depends = TAILQ_HEAD_INITIALIZER(g_depends);
 static struct vt_subsystem *g_last_inited;
 /* The subsystem whose init or fini is running. */
 static struct vt_subsystem *g_current;
-static int g_init_rc;		/* first init failure, ends the init */
+static int g_init_rc; /* first init failure, ends the init */
 static bool g_init_running;
 static bool g_fini_running;
-static bool g_fini_requested;	/* vt_subsystem_fini() came while init was running */
+static bool g_fini_requested; /* vt_subsystem_fini() came while init was running */
 static void (*g_init_cb)(int rc, void *arg);
 static void *g_init_cb_arg;
 static void (*g_fini_cb)(void *arg);
@@ -50,7 +50,7 @@ vt_subsystem_find(const char *name)
 {
 	struct vt_subsystem *s;
 
-	TAILQ_FOREACH(s, &g_subsystems, link) {
+	TAILQ_FOREACH (s, &g_subsystems, link) {
 		if (strcmp(s->name, name) == 0) {
 			return s;
 		}
@@ -89,15 +89,17 @@ check_depends(void)
 {
 	struct vt_subsystem_depend *d;
 
-	TAILQ_FOREACH(d, &g_depends, link) {
+	TAILQ_FOREACH (d, &g_depends, link) {
 		if (vt_subsystem_find(d->name) == NULL) {
 			VT_ERRLOG("cannot order subsystems: dependency declared for unknown "
-				  "subsystem '%s'\n", d->name);
+				  "subsystem '%s'\n",
+				  d->name);
 			return -ENOENT;
 		}
 		if (vt_subsystem_find(d->depends_on) == NULL) {
 			VT_ERRLOG("cannot order subsystems: subsystem '%s' depends on unknown "
-				  "subsystem '%s'\n", d->name, d->depends_on);
+				  "subsystem '%s'\n",
+				  d->name, d->depends_on);
 			return -ENOENT;
 		}
 	}
@@ -111,7 +113,7 @@ depends_met(const struct vt_subsystem *s, struct vt_subsystem **sorted, size_t n
 	struct vt_subsystem_depend *d;
 	size_t i;
 
-	TAILQ_FOREACH(d, &g_depends, link) {
+	TAILQ_FOREACH (d, &g_depends, link) {
 		if (strcmp(d->name, s->name) != 0) {
 			continue;
 		}
@@ -142,7 +144,7 @@ subsystem_sort(void)
 	if (rc != 0) {
 		return rc;
 	}
-	TAILQ_FOREACH(s, &g_subsystems, link) {
+	TAILQ_FOREACH (s, &g_subsystems, link) {
 		count++;
 	}
 	sorted = calloc(VT_MAX(count, 1), sizeof(*sorted));
@@ -151,7 +153,7 @@ subsystem_sort(void)
 		return -ENOMEM;
 	}
 	while (n < count) {
-		TAILQ_FOREACH(s, &g_subsystems, link) {
+		TAILQ_FOREACH (s, &g_subsystems, link) {
 			if (depends_met(s, sorted, n)) {
 				break;
 			}
@@ -224,8 +226,8 @@ init_next(void *unused)
 		return;
 	}
 	for (;;) {
-		s = g_last_inited != NULL ? TAILQ_NEXT(g_last_inited, link) :
-		    TAILQ_FIRST(&g_subsystems);
+		s = g_last_inited != NULL ? TAILQ_NEXT(g_last_inited, link)
+					  : TAILQ_FIRST(&g_subsystems);
 		if (s == NULL) {
 			init_finish(0);
 			return;

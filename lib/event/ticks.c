@@ -30,25 +30,25 @@
 #define TSC_SAMPLES 7
 
 enum tsc_state {
-	TSC_UNKNOWN,		/* not checked yet */
-	TSC_BUSY,		/* one thread is sampling or writing a scale */
-	TSC_CALIBRATING,	/* usable; measuring its rate */
-	TSC_FIRST,		/* first scale published */
-	TSC_FINAL,		/* refined scale published */
-	TSC_UNUSABLE,		/* clock_gettime only */
+	TSC_UNKNOWN,     /* not checked yet */
+	TSC_BUSY,        /* one thread is sampling or writing a scale */
+	TSC_CALIBRATING, /* usable; measuring its rate */
+	TSC_FIRST,       /* first scale published */
+	TSC_FINAL,       /* refined scale published */
+	TSC_UNUSABLE,    /* clock_gettime only */
 };
 
 struct tsc_scale {
-	uint64_t base_tsc;	/* TSC and ns at the origin of this scale */
+	uint64_t base_tsc; /* TSC and ns at the origin of this scale */
 	uint64_t base_ns;
-	uint64_t mult;		/* ns per TSC tick << TSC_SHIFT */
-	uint64_t refine_after;	/* TSC ticks past base_tsc after which to refine; < 2^63 */
+	uint64_t mult;         /* ns per TSC tick << TSC_SHIFT */
+	uint64_t refine_after; /* TSC ticks past base_tsc after which to refine; < 2^63 */
 };
 
 static struct {
 	_Atomic int state;
-	_Atomic(const struct tsc_scale *) scale;	/* NULL until TSC_FIRST */
-	uint64_t cal_tsc;	/* a TSC and ns pair at the start of the calibration */
+	_Atomic(const struct tsc_scale *) scale; /* NULL until TSC_FIRST */
+	uint64_t cal_tsc; /* a TSC and ns pair at the start of the calibration */
 	uint64_t cal_ns;
 	struct tsc_scale slots[2];
 } g_tsc;
@@ -171,8 +171,7 @@ tsc_set_state(int state)
 }
 
 /* Slow path: clock_gettime while calibrating, and the calibration steps. */
-static uint64_t __attribute__((noinline))
-ticks_slow(const struct tsc_scale *s)
+static uint64_t __attribute__((noinline)) ticks_slow(const struct tsc_scale *s)
 {
 	int state = atomic_load_explicit(&g_tsc.state, memory_order_acquire);
 	struct tsc_scale *next;

@@ -54,26 +54,26 @@
 #define APP_RUNTIME_PREFIX "vtarget-eal."
 
 struct app {
-	const struct vt_app_opts *opts;	/* the caller's, valid until vt_app_start returns */
+	const struct vt_app_opts *opts; /* the caller's, valid until vt_app_start returns */
 	const char *name;
 	const char *rpc_addr;
 	struct vt_cpuset cpus;
-	char *config_buf;		/* contents of opts->json_config_file */
-	char config_source[PATH_MAX + 16];	/* where config came from, for messages */
-	const char *config;		/* text to replay, NULL for none */
+	char *config_buf;                  /* contents of opts->json_config_file */
+	char config_source[PATH_MAX + 16]; /* where config came from, for messages */
+	const char *config;                /* text to replay, NULL for none */
 	size_t config_len;
-	char runtime_dir[64];		/* private EAL runtime folder; "" when none was made */
+	char runtime_dir[64]; /* private EAL runtime folder; "" when none was made */
 	bool eal_up;
 	sigset_t old_sigmask;
 	bool sigmask_set;
 	int sigfd;
 	struct vt_poller *signal_poller;
-	bool busy;			/* an asynchronous start-up step is running */
-	bool stop_pending;		/* a stop arrived while busy */
+	bool busy;         /* an asynchronous start-up step is running */
+	bool stop_pending; /* a stop arrived while busy */
 	bool subsystems_started;
 	bool rpc_listening;
 	bool shutting_down;
-	struct vt_defer stop_defer;	/* vt_app_stop() called on reactor 0 */
+	struct vt_defer stop_defer; /* vt_app_stop() called on reactor 0 */
 };
 
 static struct app g_app = { .sigfd = -1 };
@@ -86,37 +86,43 @@ static _Atomic uint64_t g_start_ticks;
 
 static char g_vhost_sock_dir[PATH_MAX] = VT_APP_DEFAULT_VHOST_SOCK_DIR;
 
-void vt_app_opts_init(struct vt_app_opts *opts)
+void
+vt_app_opts_init(struct vt_app_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->name = APP_DEFAULT_NAME;
 	opts->mem_size_mb = VT_APP_DEFAULT_MEM_MB;
 }
 
-uint64_t vt_app_start_ticks(void)
+uint64_t
+vt_app_start_ticks(void)
 {
 	return atomic_load(&g_start_ticks);
 }
 
-const char *vt_app_vhost_sock_dir(void)
+const char *
+vt_app_vhost_sock_dir(void)
 {
 	return g_vhost_sock_dir;
 }
 
-const char *vt_app_runtime_dir(void)
+const char *
+vt_app_runtime_dir(void)
 {
 	return g_app.runtime_dir;
 }
 
 /* ---- shutdown (reactor 0) ---------------------------------------------------------------- */
 
-static void app_fini_done(void *arg)
+static void
+app_fini_done(void *arg)
 {
 	vt_poller_unregister(&g_app.signal_poller);
 	vt_reactors_stop();
 }
 
-static void app_shutdown(void)
+static void
+app_shutdown(void)
 {
 	if (g_app.shutting_down) {
 		return;
@@ -135,7 +141,8 @@ static void app_shutdown(void)
 	}
 }
 
-static void app_stop_msg(void *arg)
+static void
+app_stop_msg(void *arg)
 {
 	if (g_app.busy) {
 		g_app.stop_pending = true;
@@ -144,7 +151,8 @@ static void app_stop_msg(void *arg)
 	app_shutdown();
 }
 
-void vt_app_stop(int rc)
+void
+vt_app_stop(int rc)
 {
 	bool expected = false;
 	int zero = 0;
@@ -172,7 +180,8 @@ void vt_app_stop(int rc)
 /* ---- start-up (reactor 0) ---------------------------------------------------------------- */
 
 /* Ends an asynchronous step; true when the start-up goes on. */
-static bool app_step_end(int rc)
+static bool
+app_step_end(int rc)
 {
 	g_app.busy = false;
 	if (rc != 0) {
@@ -186,7 +195,8 @@ static bool app_step_end(int rc)
 	return rc == 0 && !atomic_load(&g_stop_requested);
 }
 
-static void app_ready(void)
+static void
+app_ready(void)
 {
 	const struct vt_app_opts *opts = g_app.opts;
 	uint64_t ms;
@@ -208,7 +218,8 @@ static void app_ready(void)
 	}
 }
 
-static void app_config_done(int rc, const char *err, void *arg)
+static void
+app_config_done(int rc, const char *err, void *arg)
 {
 	if (rc != 0) {
 		VT_ERRLOG("%s; in %s\n", err, g_app.config_source);
@@ -218,7 +229,8 @@ static void app_config_done(int rc, const char *err, void *arg)
 	}
 }
 
-static void app_subsystems_done(int rc, void *arg)
+static void
+app_subsystems_done(int rc, void *arg)
 {
 	if (rc != 0) {
 		VT_ERRLOG("cannot initialize subsystems: %s\n", vt_strerror(-rc));
@@ -245,7 +257,8 @@ static void app_subsystems_done(int rc, void *arg)
 	app_ready();
 }
 
-static const char *app_signal_name(uint32_t signo)
+static const char *
+app_signal_name(uint32_t signo)
 {
 	switch (signo) {
 	case SIGINT:
@@ -259,7 +272,8 @@ static const char *app_signal_name(uint32_t signo)
 	}
 }
 
-static int app_signal_poll(void *arg, uint32_t events)
+static int
+app_signal_poll(void *arg, uint32_t events)
 {
 	struct signalfd_siginfo si;
 	int ret = VT_POLLER_IDLE;
@@ -279,15 +293,16 @@ static int app_signal_poll(void *arg, uint32_t events)
 	return ret;
 }
 
-static void app_start_msg(void *arg)
+static void
+app_start_msg(void *arg)
 {
 	if (atomic_load(&g_stop_requested)) {
 		/* vt_app_stop() came before the reactors ran and sent no message. */
 		app_shutdown();
 		return;
 	}
-	g_app.signal_poller = vt_fd_poller_register(g_app.sigfd, EPOLLIN, app_signal_poll, NULL,
-						    "app_signals");
+	g_app.signal_poller =
+		vt_fd_poller_register(g_app.sigfd, EPOLLIN, app_signal_poll, NULL, "app_signals");
 	if (g_app.signal_poller == NULL) {
 		VT_ERRLOG("cannot watch signals: fd poller registration failed\n");
 		vt_app_stop(1);
@@ -301,7 +316,8 @@ static void app_start_msg(void *arg)
 
 /* ---- set-up and clean-up (calling thread) ------------------------------------------------- */
 
-static int app_read_config(const char *path)
+static int
+app_read_config(const char *path)
 {
 	struct stat st;
 	ssize_t n;
@@ -350,7 +366,8 @@ out:
 	return rc;
 }
 
-static int app_parse_opts(const struct vt_app_opts *opts)
+static int
+app_parse_opts(const struct vt_app_opts *opts)
 {
 	const char *mask = opts->reactor_mask != NULL ? opts->reactor_mask : APP_DEFAULT_MASK;
 	const char *sock_dir = opts->vhost_sock_dir;
@@ -360,7 +377,8 @@ static int app_parse_opts(const struct vt_app_opts *opts)
 	g_app.rpc_addr = opts->rpc_addr != NULL ? opts->rpc_addr : VT_APP_DEFAULT_RPC_ADDR;
 	if (vt_cpuset_parse(&g_app.cpus, mask) != 0) {
 		VT_ERRLOG("invalid cpumask '%s': expected a hex mask (0x3) or a core list "
-			  "([0,2-3])\n", mask);
+			  "([0,2-3])\n",
+			  mask);
 		return -EINVAL;
 	}
 	if (sock_dir == NULL) {
@@ -387,7 +405,8 @@ static int app_parse_opts(const struct vt_app_opts *opts)
 	return 0;
 }
 
-static int app_signals_init(void)
+static int
+app_signals_init(void)
 {
 	sigset_t set;
 
@@ -409,7 +428,8 @@ static int app_signals_init(void)
 	return 0;
 }
 
-static void app_signals_fini(void)
+static void
+app_signals_fini(void)
 {
 	struct signalfd_siginfo si;
 
@@ -426,7 +446,8 @@ static void app_signals_fini(void)
 	}
 }
 
-static int app_rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int
+app_rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	if (remove(path) != 0) {
 		VT_WARNLOG("cannot remove '%s': %s\n", path, vt_strerror(errno));
@@ -438,7 +459,8 @@ static int app_rm_entry(const char *path, const struct stat *st, int type, struc
  * Runtime folders are named after their process, so the folder of one that died without its
  * clean-up (SIGKILL, crash) is found and removed by the next start, if it is ours.
  */
-static void app_remove_stale_runtime_dirs(void)
+static void
+app_remove_stale_runtime_dirs(void)
 {
 	size_t plen = strlen(APP_RUNTIME_PREFIX);
 	char path[PATH_MAX];
@@ -470,13 +492,14 @@ static void app_remove_stale_runtime_dirs(void)
 	closedir(dir);
 }
 
-static int app_eal_init(const struct vt_app_opts *opts)
+static int
+app_eal_init(const struct vt_app_opts *opts)
 {
 	char name[64], mem[16], lcore[16], log_level[] = "--log-level=lib.eal:warning";
 	char no_huge[] = "--no-huge", m[] = "-m", no_pci[] = "--no-pci";
 	char no_shconf[] = "--no-shconf", no_telemetry[] = "--no-telemetry", l[] = "-l";
-	char *argv[] = { name, no_huge, m, mem, no_pci, no_shconf, no_telemetry, l, lcore,
-			 log_level, NULL };
+	char *argv[] = { name,         no_huge, m,     mem,       no_pci, no_shconf,
+			 no_telemetry, l,       lcore, log_level, NULL };
 	cpu_set_t affinity;
 	bool has_affinity;
 
@@ -488,8 +511,8 @@ static int app_eal_init(const struct vt_app_opts *opts)
 
 	/* With --no-shconf EAL needs no runtime folder, but may still create files in it. */
 	app_remove_stale_runtime_dirs();
-	snprintf(g_app.runtime_dir, sizeof(g_app.runtime_dir), "%s/%s%d.XXXXXX",
-		 APP_RUNTIME_PARENT, APP_RUNTIME_PREFIX, (int)getpid());
+	snprintf(g_app.runtime_dir, sizeof(g_app.runtime_dir), "%s/%s%d.XXXXXX", APP_RUNTIME_PARENT,
+		 APP_RUNTIME_PREFIX, (int)getpid());
 	if (mkdtemp(g_app.runtime_dir) == NULL) {
 		VT_ERRLOG("cannot create EAL runtime folder: %s\n", vt_strerror(errno));
 		g_app.runtime_dir[0] = '\0';
@@ -509,7 +532,8 @@ static int app_eal_init(const struct vt_app_opts *opts)
 	return 0;
 }
 
-static void app_cleanup(void)
+static void
+app_cleanup(void)
 {
 	if (g_app.eal_up) {
 		rte_eal_cleanup();
@@ -524,7 +548,8 @@ static void app_cleanup(void)
 	g_app.config_buf = NULL;
 }
 
-int vt_app_start(const struct vt_app_opts *opts)
+int
+vt_app_start(const struct vt_app_opts *opts)
 {
 	int rc;
 

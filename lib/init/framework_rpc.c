@@ -23,13 +23,15 @@
 #define KILL_DELAY_US 50000
 
 /* Methods without parameters accept none, null or {}. */
-static bool params_empty(yajl_val params)
+static bool
+params_empty(yajl_val params)
 {
 	return params == NULL || YAJL_IS_NULL(params) ||
 	       (YAJL_IS_OBJECT(params) && params->u.object.len == 0);
 }
 
-static void rpc_framework_get_subsystems(struct vt_jsonrpc_request *req, yajl_val params)
+static void
+rpc_framework_get_subsystems(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	struct vt_json_write_ctx *w;
 	struct vt_subsystem *s;
@@ -66,7 +68,7 @@ VT_RPC_REGISTER("framework_get_subsystems", rpc_framework_get_subsystems,
 
 struct rpc_get_config {
 	char *name;
-	bool with_batches;	/* group entries SPDK's load_config may send as one batch */
+	bool with_batches; /* group entries SPDK's load_config may send as one batch */
 };
 
 static const struct vt_json_object_decoder rpc_get_config_decoders[] = {
@@ -75,7 +77,8 @@ static const struct vt_json_object_decoder rpc_get_config_decoders[] = {
 	  true },
 };
 
-static void rpc_framework_get_config(struct vt_jsonrpc_request *req, yajl_val params)
+static void
+rpc_framework_get_config(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	struct rpc_get_config p = { 0 };
 	struct vt_json_write_ctx *w;
@@ -115,7 +118,8 @@ struct init_waiter {
 
 static STAILQ_HEAD(, init_waiter) g_init_waiters = STAILQ_HEAD_INITIALIZER(g_init_waiters);
 
-static void rpc_framework_wait_init(struct vt_jsonrpc_request *req, yajl_val params)
+static void
+rpc_framework_wait_init(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	struct init_waiter *waiter;
 
@@ -139,7 +143,8 @@ static void rpc_framework_wait_init(struct vt_jsonrpc_request *req, yajl_val par
 }
 VT_RPC_REGISTER("framework_wait_init", rpc_framework_wait_init, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
-static void init_waiters_answer(bool ready)
+static void
+init_waiters_answer(bool ready)
 {
 	struct init_waiter *waiter;
 
@@ -148,8 +153,7 @@ static void init_waiters_answer(bool ready)
 		if (ready) {
 			vt_jsonrpc_send_bool_response(waiter->req, true);
 		} else {
-			vt_jsonrpc_send_error_response(waiter->req,
-						       VT_JSONRPC_ERROR_INTERNAL_ERROR,
+			vt_jsonrpc_send_error_response(waiter->req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
 						       "the target is shutting down before the "
 						       "end of its start-up");
 		}
@@ -157,12 +161,14 @@ static void init_waiters_answer(bool ready)
 	}
 }
 
-void init_framework_rpc_ready(void)
+void
+init_framework_rpc_ready(void)
 {
 	init_waiters_answer(true);
 }
 
-void init_framework_rpc_shutdown(void)
+void
+init_framework_rpc_shutdown(void)
 {
 	init_waiters_answer(false);
 }
@@ -178,12 +184,13 @@ static const struct {
 
 struct kill_ctx {
 	struct vt_poller *poller;
-	uint64_t due;		/* vt_get_ticks() value at which to act */
+	uint64_t due; /* vt_get_ticks() value at which to act */
 	int signo;
-	const char *sig_name;	/* from g_kill_signals */
+	const char *sig_name; /* from g_kill_signals */
 };
 
-static int kill_poll(void *arg)
+static int
+kill_poll(void *arg)
 {
 	struct kill_ctx *ctx = arg;
 	const char *sig_name = ctx->sig_name;
@@ -214,7 +221,8 @@ static const struct vt_json_object_decoder rpc_kill_decoders[] = {
 };
 
 /* Index in g_kill_signals, or -EINVAL. */
-static int kill_signal_from_name(const char *name)
+static int
+kill_signal_from_name(const char *name)
 {
 	size_t i;
 
@@ -226,7 +234,8 @@ static int kill_signal_from_name(const char *name)
 	return -EINVAL;
 }
 
-static void rpc_spdk_kill_instance(struct vt_jsonrpc_request *req, yajl_val params)
+static void
+rpc_spdk_kill_instance(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	struct rpc_kill p = { 0 };
 	struct kill_ctx *ctx;
@@ -240,7 +249,8 @@ static void rpc_spdk_kill_instance(struct vt_jsonrpc_request *req, yajl_val para
 	if (idx < 0) {
 		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
 						   "invalid parameter 'sig_name': unknown signal "
-						   "'%s' (SIGINT, SIGTERM or SIGKILL)", p.sig_name);
+						   "'%s' (SIGINT, SIGTERM or SIGKILL)",
+						   p.sig_name);
 		goto out;
 	}
 	ctx = calloc(1, sizeof(*ctx));

@@ -28,11 +28,11 @@ VT_LOG_REGISTER_COMPONENT(init)
 
 struct config_ctx {
 	yajl_val tree;
-	yajl_val subsystems;	/* the "subsystems" array of tree */
-	size_t sub_idx;		/* subsystem whose entries are being replayed */
-	size_t entry_idx;	/* next entry of that subsystem */
-	size_t batch_idx;	/* next entry inside entry entry_idx when it is a batch */
-	struct vt_defer defer;	/* runs the next step on a fresh stack */
+	yajl_val subsystems;   /* the "subsystems" array of tree */
+	size_t sub_idx;        /* subsystem whose entries are being replayed */
+	size_t entry_idx;      /* next entry of that subsystem */
+	size_t batch_idx;      /* next entry inside entry entry_idx when it is a batch */
+	struct vt_defer defer; /* runs the next step on a fresh stack */
 	int rc;
 	char err[512];
 	init_json_config_cb cb;
@@ -42,7 +42,8 @@ struct config_ctx {
 static int config_error(struct config_ctx *ctx, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int config_error(struct config_ctx *ctx, int rc, const char *fmt, ...)
+static int
+config_error(struct config_ctx *ctx, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,42 +55,51 @@ static int config_error(struct config_ctx *ctx, int rc, const char *fmt, ...)
 }
 
 /* The "config" array of a subsystem entry, or NULL when it is missing or null. */
-static yajl_val config_entries(yajl_val sub)
+static yajl_val
+config_entries(yajl_val sub)
 {
 	yajl_val config = vt_json_object_get(sub, "config");
 
 	return YAJL_IS_ARRAY(config) ? config : NULL;
 }
 
-static const char *config_subsystem_name(yajl_val sub)
+static const char *
+config_subsystem_name(yajl_val sub)
 {
 	return YAJL_GET_STRING(vt_json_object_get(sub, "subsystem"));
 }
 
-static int config_check_entry(struct config_ctx *ctx, const char *name, size_t j, yajl_val entry)
+static int
+config_check_entry(struct config_ctx *ctx, const char *name, size_t j, yajl_val entry)
 {
 	yajl_val method, params;
 
 	if (!YAJL_IS_OBJECT(entry)) {
-		return config_error(ctx, -EINVAL, "config: entry %zu of subsystem '%s' is not an "
-				    "object", j, name);
+		return config_error(ctx, -EINVAL,
+				    "config: entry %zu of subsystem '%s' is not an "
+				    "object",
+				    j, name);
 	}
 	method = vt_json_object_get(entry, "method");
 	if (!YAJL_IS_STRING(method)) {
-		return config_error(ctx, -EINVAL, "config: entry %zu of subsystem '%s' has no "
-				    "'method' string", j, name);
+		return config_error(ctx, -EINVAL,
+				    "config: entry %zu of subsystem '%s' has no "
+				    "'method' string",
+				    j, name);
 	}
 	params = vt_json_object_get(entry, "params");
 	if (params != NULL && !YAJL_IS_NULL(params) && !YAJL_IS_OBJECT(params) &&
 	    !YAJL_IS_ARRAY(params)) {
-		return config_error(ctx, -EINVAL, "config: 'params' of %s (entry %zu of subsystem "
-				    "'%s') must be an object", YAJL_GET_STRING(method), j, name);
+		return config_error(ctx, -EINVAL,
+				    "config: 'params' of %s (entry %zu of subsystem "
+				    "'%s') must be an object",
+				    YAJL_GET_STRING(method), j, name);
 	}
 	return 0;
 }
 
-static int config_check_entry_or_batch(struct config_ctx *ctx, const char *name, size_t j,
-				       yajl_val entry)
+static int
+config_check_entry_or_batch(struct config_ctx *ctx, const char *name, size_t j, yajl_val entry)
 {
 	size_t k;
 	int rc;
@@ -106,7 +116,8 @@ static int config_check_entry_or_batch(struct config_ctx *ctx, const char *name,
 	return 0;
 }
 
-static int config_check_subsystem(struct config_ctx *ctx, size_t i, yajl_val sub)
+static int
+config_check_subsystem(struct config_ctx *ctx, size_t i, yajl_val sub)
 {
 	yajl_val config;
 	const char *name;
@@ -129,8 +140,10 @@ static int config_check_subsystem(struct config_ctx *ctx, size_t i, yajl_val sub
 		return 0;
 	}
 	if (!YAJL_IS_ARRAY(config)) {
-		return config_error(ctx, -EINVAL, "config: 'config' of subsystem '%s' must be an "
-				    "array or null", name);
+		return config_error(ctx, -EINVAL,
+				    "config: 'config' of subsystem '%s' must be an "
+				    "array or null",
+				    name);
 	}
 	for (j = 0; j < config->u.array.len; j++) {
 		rc = config_check_entry_or_batch(ctx, name, j, config->u.array.values[j]);
@@ -141,14 +154,17 @@ static int config_check_subsystem(struct config_ctx *ctx, size_t i, yajl_val sub
 	return 0;
 }
 
-static int config_check(struct config_ctx *ctx)
+static int
+config_check(struct config_ctx *ctx)
 {
 	size_t i;
 	int rc;
 
 	if (!YAJL_IS_OBJECT(ctx->tree)) {
-		return config_error(ctx, -EINVAL, "config: expected an object with a 'subsystems' "
-				    "array, found %s", vt_json_type_name(ctx->tree));
+		return config_error(ctx, -EINVAL,
+				    "config: expected an object with a 'subsystems' "
+				    "array, found %s",
+				    vt_json_type_name(ctx->tree));
 	}
 	ctx->subsystems = vt_json_object_get(ctx->tree, "subsystems");
 	if (!YAJL_IS_ARRAY(ctx->subsystems)) {
@@ -164,7 +180,8 @@ static int config_check(struct config_ctx *ctx)
 	return 0;
 }
 
-static void config_finish(void *arg)
+static void
+config_finish(void *arg)
 {
 	struct config_ctx *ctx = arg;
 
@@ -177,7 +194,8 @@ static void config_finish(void *arg)
  * The next method entry, advancing over finished batches and finished or empty subsystems; NULL
  * at the end.
  */
-static yajl_val config_next_entry(struct config_ctx *ctx)
+static yajl_val
+config_next_entry(struct config_ctx *ctx)
 {
 	yajl_val entries, entry;
 
@@ -203,7 +221,8 @@ static yajl_val config_next_entry(struct config_ctx *ctx)
 }
 
 /* Past the entry config_next_entry returned. */
-static void config_advance(struct config_ctx *ctx)
+static void
+config_advance(struct config_ctx *ctx)
 {
 	yajl_val entries = config_entries(ctx->subsystems->u.array.values[ctx->sub_idx]);
 
@@ -216,7 +235,8 @@ static void config_advance(struct config_ctx *ctx)
 
 static void config_step(void *arg);
 
-static void config_call_done(void *arg, int code, const char *err_msg, yajl_val result)
+static void
+config_call_done(void *arg, int code, const char *err_msg, yajl_val result)
 {
 	struct config_ctx *ctx = arg;
 	yajl_val entry = config_next_entry(ctx);
@@ -233,7 +253,8 @@ static void config_call_done(void *arg, int code, const char *err_msg, yajl_val 
 	vt_defer(&ctx->defer, config_step, ctx);
 }
 
-static void config_step(void *arg)
+static void
+config_step(void *arg)
 {
 	struct config_ctx *ctx = arg;
 	yajl_val entry = config_next_entry(ctx);
@@ -255,7 +276,8 @@ static void config_step(void *arg)
 	vt_rpc_call(method, params, config_call_done, ctx);
 }
 
-void init_json_config_load(const char *text, size_t len, init_json_config_cb cb, void *arg)
+void
+init_json_config_load(const char *text, size_t len, init_json_config_cb cb, void *arg)
 {
 	struct config_ctx *ctx;
 	char perr[256];
@@ -281,7 +303,8 @@ struct config_public_cb {
 	void *arg;
 };
 
-static void config_public_done(int rc, const char *err, void *arg)
+static void
+config_public_done(int rc, const char *err, void *arg)
 {
 	struct config_public_cb pcb = *(struct config_public_cb *)arg;
 
@@ -292,7 +315,8 @@ static void config_public_done(int rc, const char *err, void *arg)
 	pcb.cb(rc, pcb.arg);
 }
 
-void vt_json_config_load(const char *text, size_t len, void (*cb)(int rc, void *arg), void *arg)
+void
+vt_json_config_load(const char *text, size_t len, void (*cb)(int rc, void *arg), void *arg)
 {
 	struct config_public_cb *pcb = malloc(sizeof(*pcb));
 

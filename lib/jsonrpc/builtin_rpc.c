@@ -20,8 +20,8 @@ struct rpc_get_methods {
 
 static const struct vt_json_object_decoder rpc_get_methods_decoders[] = {
 	{ "current", offsetof(struct rpc_get_methods, current), vt_json_decode_bool, true },
-	{ "include_aliases", offsetof(struct rpc_get_methods, include_aliases),
-	  vt_json_decode_bool, true },
+	{ "include_aliases", offsetof(struct rpc_get_methods, include_aliases), vt_json_decode_bool,
+	  true },
 };
 
 static void

@@ -29,18 +29,18 @@
 
 enum json_write_level {
 	LEVEL_ARRAY = 0,
-	LEVEL_OBJECT_NAME,	/* in an object, a member name comes next */
-	LEVEL_OBJECT_VALUE,	/* in an object, after a name: its value comes next */
+	LEVEL_OBJECT_NAME,  /* in an object, a member name comes next */
+	LEVEL_OBJECT_VALUE, /* in an object, after a name: its value comes next */
 };
 
 struct vt_json_write_ctx {
 	yajl_gen gen;
-	char *buf;		/* NUL-terminated output */
+	char *buf; /* NUL-terminated output */
 	size_t len;
 	size_t cap;
-	int rc;			/* first error, sticky */
-	bool top_done;		/* a complete top-level value was written */
-	bool with_batches;	/* batch_begin/end write a nested array (else nothing) */
+	int rc;            /* first error, sticky */
+	bool top_done;     /* a complete top-level value was written */
+	bool with_batches; /* batch_begin/end write a nested array (else nothing) */
 	uint32_t depth;
 	uint8_t level[JSON_WRITE_MAX_DEPTH];
 };
@@ -201,8 +201,7 @@ json_container_end(struct vt_json_write_ctx *w, bool object)
 	if (w == NULL || w->rc != 0) {
 		return;
 	}
-	if (w->depth == 0 ||
-	    w->level[w->depth - 1] != (object ? LEVEL_OBJECT_NAME : LEVEL_ARRAY)) {
+	if (w->depth == 0 || w->level[w->depth - 1] != (object ? LEVEL_OBJECT_NAME : LEVEL_ARRAY)) {
 		w->rc = -EINVAL;
 		return;
 	}
@@ -529,14 +528,14 @@ vt_json_write_named_null(struct vt_json_write_ctx *w, const char *name)
 /* ---- stream scanner ---------------------------------------------------------------------- */
 
 enum json_scan_state {
-	SCAN_WS = 0,		/* between tokens (or inside a container, outside strings) */
-	SCAN_TOKEN,		/* a bare top-level literal: ends at whitespace or a delimiter */
+	SCAN_WS = 0, /* between tokens (or inside a container, outside strings) */
+	SCAN_TOKEN,  /* a bare top-level literal: ends at whitespace or a delimiter */
 	SCAN_STRING,
 	SCAN_STRING_ESC,
-	SCAN_SLASH,		/* a '/' that may open a comment */
+	SCAN_SLASH, /* a '/' that may open a comment */
 	SCAN_LINE_COMMENT,
 	SCAN_BLOCK_COMMENT,
-	SCAN_BLOCK_STAR,	/* a '*' inside a block comment */
+	SCAN_BLOCK_STAR, /* a '*' inside a block comment */
 };
 
 void
@@ -582,7 +581,10 @@ static bool
 json_scan_ws(struct json_scanner *s, char c, size_t i)
 {
 	switch (c) {
-	case ' ': case '\t': case '\n': case '\r':
+	case ' ':
+	case '\t':
+	case '\n':
+	case '\r':
 		return false;
 	case '/':
 		s->state = SCAN_SLASH;
@@ -591,12 +593,14 @@ json_scan_ws(struct json_scanner *s, char c, size_t i)
 		json_scan_start(s, i);
 		s->state = SCAN_STRING;
 		return false;
-	case '{': case '[':
+	case '{':
+	case '[':
 		json_scan_start(s, i);
 		s->depth++;
 		s->max_depth = VT_MAX(s->max_depth, s->depth);
 		return false;
-	case '}': case ']':
+	case '}':
+	case ']':
 		if (!s->in_value || s->depth == 0) {
 			/* A stray closer is a (malformed) value of its own. */
 			json_scan_start(s, i);
@@ -1154,9 +1158,9 @@ vt_json_decode_only_minus_one(yajl_val val, void *out)
 /* What the built-in decoders expect, for error messages. */
 static const struct {
 	vt_json_decode_fn fn;
-	const char *expected;		/* the type */
-	const char *expected_range;	/* for a well-formed integer out of range */
-	const char *only;		/* the one value a default-only decoder accepts */
+	const char *expected;       /* the type */
+	const char *expected_range; /* for a well-formed integer out of range */
+	const char *only;           /* the one value a default-only decoder accepts */
 } g_decoder_names[] = {
 	{ vt_json_decode_only_false, "boolean", NULL, "false" },
 	{ vt_json_decode_only_zero, "integer", NULL, "0" },
@@ -1193,8 +1197,10 @@ json_unsupported_error(const struct vt_json_object_decoder *d, yajl_val val, cha
 	} else if (YAJL_IS_NUMBER(val) && val->u.number.r != NULL) {
 		text = val->u.number.r;
 	}
-	snprintf(err, errlen, "invalid parameter '%s': %.64s is not supported (vtarget lacks the "
-		 "feature; only %s is accepted)", d->name, text, only);
+	snprintf(err, errlen,
+		 "invalid parameter '%s': %.64s is not supported (vtarget lacks the "
+		 "feature; only %s is accepted)",
+		 d->name, text, only);
 }
 
 static void

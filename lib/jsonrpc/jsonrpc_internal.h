@@ -22,17 +22,17 @@
  * somewhere and the parser then reports the error.
  */
 struct json_scanner {
-	size_t pos;		/* next byte to scan */
-	size_t value_start;	/* first byte of the current value (valid while in_value) */
-	uint32_t depth;		/* open containers of the current value */
-	uint32_t max_depth;	/* deepest nesting seen since json_scanner_init */
-	uint8_t state;		/* enum json_scan_state in json.c */
-	bool in_value;		/* the current value has started */
+	size_t pos;         /* next byte to scan */
+	size_t value_start; /* first byte of the current value (valid while in_value) */
+	uint32_t depth;     /* open containers of the current value */
+	uint32_t max_depth; /* deepest nesting seen since json_scanner_init */
+	uint8_t state;      /* enum json_scan_state in json.c */
+	bool in_value;      /* the current value has started */
 };
 
 enum json_scan_result {
-	JSON_SCAN_MORE = 0,	/* the value (if any) is not complete yet */
-	JSON_SCAN_VALUE,	/* a value spans [value_start, pos) */
+	JSON_SCAN_MORE = 0, /* the value (if any) is not complete yet */
+	JSON_SCAN_VALUE,    /* a value spans [value_start, pos) */
 };
 
 void json_scanner_init(struct json_scanner *s);
@@ -57,9 +57,9 @@ typedef void (*jsonrpc_request_done_fn)(struct vt_jsonrpc_request *req);
 
 struct vt_jsonrpc_request {
 	char *method;
-	yajl_val params;	/* NULL when the request had none; owned by the creator */
-	char *id;		/* the id as JSON text; NULL for a notification */
-	bool in_handler;	/* the handler is on the stack */
+	yajl_val params; /* NULL when the request had none; owned by the creator */
+	char *id;        /* the id as JSON text; NULL for a notification */
+	bool in_handler; /* the handler is on the stack */
 	bool answered;
 	/* The answer: code 0 and result (JSON text), or an error code and message. */
 	int code;
@@ -67,7 +67,7 @@ struct vt_jsonrpc_request {
 	char *result;
 	size_t result_len;
 	jsonrpc_request_done_fn done;
-	void *ctx;		/* the creator's */
+	void *ctx; /* the creator's */
 };
 
 /* A request for method (copied); id is JSON text (copied) or NULL for a notification. */

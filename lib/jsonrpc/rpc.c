@@ -25,9 +25,9 @@ VT_LOG_REGISTER_COMPONENT(rpc)
 
 struct rpc_method {
 	char *name;
-	vt_rpc_method_handler fn;	/* NULL for an alias */
+	vt_rpc_method_handler fn; /* NULL for an alias */
 	uint32_t state_mask;
-	char *alias_of;			/* an alias's method, looked up at call time */
+	char *alias_of; /* an alias's method, looked up at call time */
 	bool deprecation_logged;
 };
 
@@ -353,8 +353,8 @@ vt_jsonrpc_end_result(struct vt_jsonrpc_request *req, struct vt_json_write_ctx *
 			  vt_strerror(-rc));
 		vt_json_write_free(w);
 		rpc_answer(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
-			   rc == -ENOMEM ? "out of memory" : "internal error: invalid result",
-			   NULL, 0);
+			   rc == -ENOMEM ? "out of memory" : "internal error: invalid result", NULL,
+			   0);
 		return;
 	}
 	text = vt_json_write_buf(w, &len);
@@ -412,9 +412,10 @@ vt_rpc_decode_params(struct vt_jsonrpc_request *req, yajl_val params,
 
 	rc = vt_json_decode_object(params, decoders, num_decoders, out, err, sizeof(err));
 	if (rc != 0) {
-		vt_jsonrpc_send_error_response(req, rc == -ENOMEM ?
-					       VT_JSONRPC_ERROR_INTERNAL_ERROR :
-					       VT_JSONRPC_ERROR_INVALID_PARAMS, err);
+		vt_jsonrpc_send_error_response(req,
+					       rc == -ENOMEM ? VT_JSONRPC_ERROR_INTERNAL_ERROR
+							     : VT_JSONRPC_ERROR_INVALID_PARAMS,
+					       err);
 	}
 	return rc;
 }
@@ -424,7 +425,7 @@ vt_rpc_decode_params(struct vt_jsonrpc_request *req, yajl_val params,
 struct rpc_call {
 	vt_rpc_call_cb cb;
 	void *arg;
-	yajl_val params;	/* our own copy, so the caller's tree may go at once */
+	yajl_val params; /* our own copy, so the caller's tree may go at once */
 };
 
 static void
@@ -435,8 +436,7 @@ rpc_call_done(struct vt_jsonrpc_request *req)
 	char err[256];
 
 	if (req->code != 0) {
-		call->cb(call->arg, req->code, req->err_msg != NULL ? req->err_msg : "",
-			 NULL);
+		call->cb(call->arg, req->code, req->err_msg != NULL ? req->err_msg : "", NULL);
 	} else {
 		result = vt_json_parse(req->result, req->result_len, err, sizeof(err));
 		if (result == NULL) {
@@ -506,13 +506,13 @@ vt_rpc_call(const char *method, yajl_val params, vt_rpc_call_cb cb, void *arg)
 	rc = rpc_copy_val(params, &call->params);
 	if (rc != 0) {
 		free(call);
-		cb(arg, rc == -ENOMEM ? VT_JSONRPC_ERROR_INTERNAL_ERROR :
-		   VT_JSONRPC_ERROR_INVALID_PARAMS,
+		cb(arg,
+		   rc == -ENOMEM ? VT_JSONRPC_ERROR_INTERNAL_ERROR
+				 : VT_JSONRPC_ERROR_INVALID_PARAMS,
 		   rc == -ENOMEM ? "out of memory" : "params cannot be copied", NULL);
 		return;
 	}
-	if (call->params != NULL && !YAJL_IS_OBJECT(call->params) &&
-	    !YAJL_IS_ARRAY(call->params)) {
+	if (call->params != NULL && !YAJL_IS_OBJECT(call->params) && !YAJL_IS_ARRAY(call->params)) {
 		yajl_tree_free(call->params);
 		free(call);
 		cb(arg, VT_JSONRPC_ERROR_INVALID_REQUEST,

@@ -43,7 +43,7 @@
 
 struct rpc_buf {
 	char *data;
-	size_t off;		/* first byte not yet consumed (written) */
+	size_t off; /* first byte not yet consumed (written) */
 	size_t len;
 	size_t cap;
 };
@@ -55,32 +55,32 @@ struct rpc_job {
 	struct rpc_conn *conn;
 	yajl_val root;
 	bool batch;
-	size_t next;			/* next element of the batch to run */
-	struct vt_jsonrpc_request *req;	/* the request whose handler answers later */
-	struct rpc_buf out;		/* the answers so far */
+	size_t next;                    /* next element of the batch to run */
+	struct vt_jsonrpc_request *req; /* the request whose handler answers later */
+	struct rpc_buf out;             /* the answers so far */
 	size_t num_answers;
 };
 
 struct rpc_conn {
 	int fd;
-	uint32_t id;			/* for logs */
-	struct vt_poller *poller;	/* NULL once the peer hung up or the connection is dead */
-	uint32_t events;		/* epoll events the poller waits for */
+	uint32_t id;              /* for logs */
+	struct vt_poller *poller; /* NULL once the peer hung up or the connection is dead */
+	uint32_t events;          /* epoll events the poller waits for */
 	TAILQ_ENTRY(rpc_conn) link;
-	bool listed;			/* on the server's list */
-	char *in;			/* received bytes; [in_start, in_len) not consumed yet */
+	bool listed; /* on the server's list */
+	char *in;    /* received bytes; [in_start, in_len) not consumed yet */
 	size_t in_start;
 	size_t in_len;
 	size_t in_cap;
-	struct json_scanner scan;	/* offsets into in */
+	struct json_scanner scan; /* offsets into in */
 	struct rpc_buf out;
-	struct rpc_job *job;		/* running job, or NULL */
-	bool peer_eof;			/* the peer sent no more (read returned 0) */
-	bool hup;			/* the peer is gone: read what is left without a poller */
-	bool closing;			/* close once the output is written (protocol error) */
-	bool dead;			/* socket closed: waiting only for the job to end */
-	bool running;			/* conn_run is on the stack */
-	bool rerun;			/* conn_run was asked for again while running */
+	struct rpc_job *job; /* running job, or NULL */
+	bool peer_eof;       /* the peer sent no more (read returned 0) */
+	bool hup;            /* the peer is gone: read what is left without a poller */
+	bool closing;        /* close once the output is written (protocol error) */
+	bool dead;           /* socket closed: waiting only for the job to end */
+	bool running;        /* conn_run is on the stack */
+	bool rerun;          /* conn_run was asked for again while running */
 };
 
 struct rpc_server {
@@ -173,8 +173,10 @@ rpc_error_object(int code, const char *msg)
 		}
 		vt_json_write_object_begin(w);
 		vt_json_write_named_int64(w, "code", code);
-		vt_json_write_named_string(w, "message", attempt == 0 && msg != NULL ? msg :
-					   "internal error: error message not printable");
+		vt_json_write_named_string(w, "message",
+					   attempt == 0 && msg != NULL
+						   ? msg
+						   : "internal error: error message not printable");
 		vt_json_write_object_end(w);
 		if (vt_json_write_end(w) == 0) {
 			return w;
@@ -189,8 +191,8 @@ rpc_error_object(int code, const char *msg)
  * id is JSON text copied verbatim from the request.
  */
 static int
-rpc_format_answer(struct rpc_buf *b, const char *id, int code, const char *msg,
-		  const char *result, size_t result_len)
+rpc_format_answer(struct rpc_buf *b, const char *id, int code, const char *msg, const char *result,
+		  size_t result_len)
 {
 	struct vt_json_write_ctx *w = NULL;
 	const char *err_text;
@@ -223,8 +225,7 @@ conn_queue_error(struct rpc_conn *conn, int code, const char *msg)
 {
 	if (rpc_format_answer(&conn->out, NULL, code, msg, NULL, 0) != 0 ||
 	    buf_append_str(&conn->out, "\n") != 0) {
-		VT_ERRLOG("rpc connection %u: out of memory for an answer: closing it\n",
-			  conn->id);
+		VT_ERRLOG("rpc connection %u: out of memory for an answer: closing it\n", conn->id);
 		conn->closing = true;
 	}
 }
@@ -350,8 +351,7 @@ job_request_create(struct rpc_job *job, yajl_val v)
 		}
 	} else {
 		req = jsonrpc_request_alloc(vt_json_object_get(v, "method")->u.string, id,
-					    vt_json_object_get(v, "params"), job_request_done,
-					    job);
+					    vt_json_object_get(v, "params"), job_request_done, job);
 	}
 	free(id);
 	return req;
@@ -367,12 +367,14 @@ job_collect(struct rpc_job *job, struct vt_jsonrpc_request *req)
 		if (job->batch) {
 			rc = buf_append_str(&job->out, job->num_answers == 0 ? "[" : ",");
 		}
-		rc = rc ?: rpc_format_answer(&job->out, req->id, req->code, req->err_msg,
-					     req->result, req->result_len);
+		rc = rc
+			     ?: rpc_format_answer(&job->out, req->id, req->code, req->err_msg,
+						  req->result, req->result_len);
 		job->num_answers++;
 		if (rc != 0) {
 			VT_ERRLOG("rpc connection %u: out of memory for the answer to '%s': "
-				  "closing it\n", job->conn->id, req->method);
+				  "closing it\n",
+				  job->conn->id, req->method);
 			job->conn->closing = true;
 		}
 	}
@@ -480,8 +482,7 @@ conn_handle_value(struct rpc_conn *conn, const char *text, size_t len)
 	job = calloc(1, sizeof(*job));
 	if (job == NULL) {
 		yajl_tree_free(root);
-		VT_ERRLOG("rpc connection %u: out of memory for a request: closing it\n",
-			  conn->id);
+		VT_ERRLOG("rpc connection %u: out of memory for a request: closing it\n", conn->id);
 		conn->closing = true;
 		return;
 	}
@@ -549,8 +550,8 @@ conn_read(struct rpc_conn *conn)
 }
 
 enum conn_stop {
-	CONN_STOP_WAIT,		/* waits for input or an answer, or is done */
-	CONN_STOP_OUTPUT,	/* too much output pending */
+	CONN_STOP_WAIT,   /* waits for input or an answer, or is done */
+	CONN_STOP_OUTPUT, /* too much output pending */
 };
 
 /* Runs complete requests from the buffer, reading more as needed. */
@@ -585,8 +586,10 @@ conn_process(struct rpc_conn *conn)
 		}
 		if (conn->peer_eof) {
 			if (conn->scan.in_value) {
-				VT_DEBUGLOG(rpc, "rpc connection %u: incomplete request at end of "
-					    "input dropped\n", conn->id);
+				VT_DEBUGLOG(rpc,
+					    "rpc connection %u: incomplete request at end of "
+					    "input dropped\n",
+					    conn->id);
 			}
 			break;
 		}
@@ -623,8 +626,8 @@ conn_flush(struct rpc_conn *conn)
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				VT_DEBUGLOG(rpc, "rpc connection %u: write failed: %s\n",
-					    conn->id, vt_strerror(errno));
+				VT_DEBUGLOG(rpc, "rpc connection %u: write failed: %s\n", conn->id,
+					    vt_strerror(errno));
 				conn_kill(conn);
 			}
 			break;
@@ -647,8 +650,7 @@ conn_update(struct rpc_conn *conn)
 	size_t pending = buf_pending(&conn->out);
 	uint32_t events = 0;
 
-	if (!conn->dead && pending == 0 && conn->job == NULL &&
-	    (conn->closing || conn->peer_eof)) {
+	if (!conn->dead && pending == 0 && conn->job == NULL && (conn->closing || conn->peer_eof)) {
 		conn_kill(conn);
 	}
 	if (conn->dead) {
@@ -757,8 +759,8 @@ rpc_listen_poll(void *arg, uint32_t events)
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    !g_server.accept_error_logged) {
 				/* Logged once: the listener stays readable and would repeat it. */
-				VT_ERRLOG("cannot accept rpc connection on %s: %s\n",
-					  g_server.path, vt_strerror(errno));
+				VT_ERRLOG("cannot accept rpc connection on %s: %s\n", g_server.path,
+					  vt_strerror(errno));
 				g_server.accept_error_logged = true;
 			}
 			break;
@@ -873,8 +875,8 @@ vt_rpc_server_listen(const char *path)
 		return -EINVAL;
 	}
 	if (g_server.path != NULL) {
-		VT_ERRLOG("cannot listen on rpc socket '%s': already listening on %s\n",
-			  path, g_server.path);
+		VT_ERRLOG("cannot listen on rpc socket '%s': already listening on %s\n", path,
+			  g_server.path);
 		return -EBUSY;
 	}
 	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(addr.sun_path)) {
@@ -894,8 +896,8 @@ vt_rpc_server_listen(const char *path)
 	if (rc != 0) {
 		goto err;
 	}
-	g_server.listen_poller = vt_fd_poller_register(g_server.listen_fd, EPOLLIN,
-							rpc_listen_poll, NULL, "rpc_listen");
+	g_server.listen_poller = vt_fd_poller_register(g_server.listen_fd, EPOLLIN, rpc_listen_poll,
+						       NULL, "rpc_listen");
 	if (g_server.listen_poller == NULL) {
 		VT_ERRLOG("cannot listen on rpc socket '%s': fd poller registration failed\n",
 			  path);
@@ -925,7 +927,8 @@ vt_rpc_server_close(void)
 		if (conn->job != NULL && conn->job->req != NULL) {
 			/* Freeing it would leave its handler a dangling pointer: drop it later. */
 			VT_ERRLOG("rpc server closing while method '%s' is still running: its "
-				  "answer will be dropped\n", conn->job->req->method);
+				  "answer will be dropped\n",
+				  conn->job->req->method);
 		}
 		conn_kill(conn);
 		conn_release(conn);

@@ -15,6 +15,9 @@
 
 VT_LOG_REGISTER_COMPONENT(scsi)
 
+/* The command tables are laid out by hand: one command per entry, its CDB usage mask on a line. */
+/* clang-format off */
+
 #define F_RD (SCSI_F_DATA_IN | SCSI_F_LBA | SCSI_F_BLOCK_DATA | SCSI_F_PR_READ)
 #define F_WR (SCSI_F_DATA_OUT | SCSI_F_LBA | SCSI_F_BLOCK_DATA | SCSI_F_MEDIUM_WRITE | \
 	      SCSI_F_PR_WRITE)
@@ -221,6 +224,7 @@ static const struct scsi_cmd g_cmds[256] = {
 		.usage = { 0xb7, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
 			   0x00 } },
 };
+/* clang-format on */
 
 const struct scsi_cmd *
 scsi_cmd_lookup(uint8_t opcode)
@@ -312,9 +316,9 @@ scsi_cmd_length_field(const uint8_t *cdb)
 static bool
 cmd_buffer_valid(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 {
-	enum vt_scsi_dir want = (cmd->flags & SCSI_F_DATA_OUT) ? VT_SCSI_DIR_TO_DEV :
-				(cmd->flags & SCSI_F_DATA_IN) ? VT_SCSI_DIR_FROM_DEV :
-				VT_SCSI_DIR_NONE;
+	enum vt_scsi_dir want = (cmd->flags & SCSI_F_DATA_OUT)  ? VT_SCSI_DIR_TO_DEV
+				: (cmd->flags & SCSI_F_DATA_IN) ? VT_SCSI_DIR_FROM_DEV
+								: VT_SCSI_DIR_NONE;
 	bool bad;
 
 	if (task->xfer_needed == 0) {

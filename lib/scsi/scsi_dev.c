@@ -69,7 +69,7 @@ scsi_ua_set_all(struct vt_scsi_lun *lun, uint32_t ua, const struct vt_scsi_port 
 {
 	struct vt_scsi_port *port;
 
-	TAILQ_FOREACH(port, &lun->dev->ports, link) {
+	TAILQ_FOREACH (port, &lun->dev->ports, link) {
 		if (port != except) {
 			port->ua[lun->id] |= ua;
 		}
@@ -77,14 +77,10 @@ scsi_ua_set_all(struct vt_scsi_lun *lun, uint32_t ua, const struct vt_scsi_port 
 }
 
 static const uint16_t g_ua_asc[] = {
-	VT_SCSI_ASC_POWER_ON_RESET,
-	VT_SCSI_ASC_BUS_DEVICE_RESET,
-	VT_SCSI_ASC_I_T_NEXUS_LOSS,
-	VT_SCSI_ASC_RESERVATIONS_PREEMPTED,
-	VT_SCSI_ASC_RESERVATIONS_RELEASED,
-	VT_SCSI_ASC_REGISTRATIONS_PREEMPTED,
-	VT_SCSI_ASC_MODE_PARAMETERS_CHANGED,
-	VT_SCSI_ASC_CAPACITY_DATA_CHANGED,
+	VT_SCSI_ASC_POWER_ON_RESET,          VT_SCSI_ASC_BUS_DEVICE_RESET,
+	VT_SCSI_ASC_I_T_NEXUS_LOSS,          VT_SCSI_ASC_RESERVATIONS_PREEMPTED,
+	VT_SCSI_ASC_RESERVATIONS_RELEASED,   VT_SCSI_ASC_REGISTRATIONS_PREEMPTED,
+	VT_SCSI_ASC_MODE_PARAMETERS_CHANGED, VT_SCSI_ASC_CAPACITY_DATA_CHANGED,
 	VT_SCSI_ASC_REPORTED_LUNS_CHANGED,
 };
 
@@ -100,9 +96,9 @@ scsi_ua_pop(struct vt_scsi_port *port, uint32_t lun_id, uint16_t *asc)
 	bit = (uint32_t)__builtin_ctz(pending);
 	/* A power on or reset supersedes the conditions it implies (SAM-5 5.14). */
 	if (bit <= 2) {
-		port->ua[lun_id] &= ~(SCSI_UA_POWER_ON | SCSI_UA_BUS_DEVICE_RESET |
-				      SCSI_UA_I_T_NEXUS_LOSS | SCSI_UA_MODE_CHANGED |
-				      SCSI_UA_CAPACITY_CHANGED);
+		port->ua[lun_id] &=
+			~(SCSI_UA_POWER_ON | SCSI_UA_BUS_DEVICE_RESET | SCSI_UA_I_T_NEXUS_LOSS |
+			  SCSI_UA_MODE_CHANGED | SCSI_UA_CAPACITY_CHANGED);
 	} else {
 		port->ua[lun_id] &= ~(1u << bit);
 	}
@@ -213,7 +209,7 @@ vt_scsi_dev_add_lun(struct vt_scsi_dev *dev, const char *bdev_name, int lun_id,
 		return rc;
 	}
 	dev->luns[id] = lun;
-	TAILQ_FOREACH(port, &dev->ports, link) {
+	TAILQ_FOREACH (port, &dev->ports, link) {
 		port->ua[id] = SCSI_UA_POWER_ON;
 	}
 	VT_DEBUGLOG(scsi, "scsi device '%s': lun %d is bdev '%s'", dev->name, id, bdev_name);
@@ -274,7 +270,7 @@ lun_free(void *arg)
 	void *done_arg = lun->done_arg;
 	uint32_t id = lun->id;
 
-	TAILQ_FOREACH(port, &dev->ports, link) {
+	TAILQ_FOREACH (port, &dev->ports, link) {
 		if (port->ch[id] != NULL) {
 			vt_bdev_put_io_channel(port->ch[id]);
 			port->ch[id] = NULL;
@@ -404,7 +400,7 @@ vt_scsi_port_destroy(struct vt_scsi_port *port)
 static void
 no_lun_inquiry(struct vt_scsi_task *task)
 {
-	uint8_t data[36] = {0};
+	uint8_t data[36] = { 0 };
 	uint32_t alloc = vt_scsi_get16(&task->cdb[3]);
 
 	if ((task->cdb[1] & 0x01) || task->cdb[2] != 0) {
@@ -412,7 +408,7 @@ no_lun_inquiry(struct vt_scsi_task *task)
 					 VT_SCSI_ASC_LUN_NOT_SUPPORTED);
 		return;
 	}
-	data[0] = 0x7f;		/* qualifier 3: no logical unit here; type 1Fh: unknown */
+	data[0] = 0x7f; /* qualifier 3: no logical unit here; type 1Fh: unknown */
 	data[2] = 0x06;
 	data[3] = 0x12;
 	data[4] = sizeof(data) - 5;
@@ -455,7 +451,7 @@ scsi_dev_exec_no_lun(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 void
 vt_scsi_task_complete_no_lun(struct vt_scsi_task *task)
 {
-	uint8_t empty[8] = {0};
+	uint8_t empty[8] = { 0 };
 
 	task->status = VT_SCSI_STATUS_GOOD;
 	task->sense_len = 0;

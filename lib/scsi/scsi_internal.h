@@ -14,21 +14,21 @@
 VT_LOG_DECLARE_COMPONENT(scsi);
 
 /* Limits advertised in the Block Limits VPD page and enforced by the parsers. */
-#define SCSI_MAX_XFER_BYTES (8u * 1024 * 1024)	/* largest READ/WRITE/VERIFY transfer */
+#define SCSI_MAX_XFER_BYTES (8u * 1024 * 1024) /* largest READ/WRITE/VERIFY transfer */
 #define SCSI_OPT_XFER_BYTES (128u * 1024)
-#define SCSI_MAX_UNMAP_LBAS (1024u * 1024)	/* per UNMAP command, summed over descriptors */
+#define SCSI_MAX_UNMAP_LBAS (1024u * 1024) /* per UNMAP command, summed over descriptors */
 #define SCSI_MAX_UNMAP_DESCS 256u
 /* WRITE SAME writes no more than a WRITE may: an initiator can then check any WRITE SAME range
  * with one READ (libiscsi's WriteSame16.Unmap does). */
 #define SCSI_MAX_WRITE_SAME_BYTES SCSI_MAX_XFER_BYTES
-#define SCSI_WS_CHUNK_BYTES (256u * 1024)	/* WRITE SAME pattern buffer */
+#define SCSI_WS_CHUNK_BYTES (256u * 1024) /* WRITE SAME pattern buffer */
 #define SCSI_MAX_PR_REGISTRANTS 32
-#define SCSI_MAX_ALLOC_BYTES 65536u		/* buffers for non-block parameter data */
-#define SCSI_MAX_LBA_STATUS_DESCS 64u		/* GET LBA STATUS descriptors per command */
+#define SCSI_MAX_ALLOC_BYTES 65536u   /* buffers for non-block parameter data */
+#define SCSI_MAX_LBA_STATUS_DESCS 64u /* GET LBA STATUS descriptors per command */
 /* WRITE ATOMIC(16): MAXIMUM ATOMIC TRANSFER LENGTH is the MAXIMUM TRANSFER LENGTH (the bdev
  * layer's range lock makes any write atomic); no alignment, granularity or boundary rules. */
 #define SCSI_MAX_ATOMIC_XFER_BYTES SCSI_MAX_XFER_BYTES
-#define SCSI_XCOPY_MAX_HELD 16			/* EXTENDED COPY results held per LUN */
+#define SCSI_XCOPY_MAX_HELD 16 /* EXTENDED COPY results held per LUN */
 
 /* Unit attention conditions per I_T nexus and LUN, reported lowest bit first. */
 enum scsi_ua {
@@ -46,11 +46,11 @@ enum scsi_ua {
 struct vt_scsi_port {
 	struct vt_scsi_dev *dev;
 	char name[VT_SCSI_PORT_MAX_NAME + 1];
-	uint32_t tasks;			/* in flight */
+	uint32_t tasks; /* in flight */
 	bool destroyed;
 	TAILQ_ENTRY(vt_scsi_port) link;
-	uint32_t ua[VT_SCSI_DEV_MAX_LUNS];	/* enum scsi_ua bits per LUN */
-	struct vt_bdev_channel *ch[VT_SCSI_DEV_MAX_LUNS];	/* taken at first I/O */
+	uint32_t ua[VT_SCSI_DEV_MAX_LUNS];                /* enum scsi_ua bits per LUN */
+	struct vt_bdev_channel *ch[VT_SCSI_DEV_MAX_LUNS]; /* taken at first I/O */
 };
 
 struct scsi_pr_reg {
@@ -71,11 +71,11 @@ struct scsi_pr {
 /* The status of an EXTENDED COPY (LID1) for RECEIVE COPY RESULTS (SPC-4 6.18.3). */
 struct scsi_copy_result {
 	bool used;
-	bool done;			/* COPY MANAGER STATUS: in progress, or completed */
-	bool failed;			/* ... with an error */
+	bool done;   /* COPY MANAGER STATUS: in progress, or completed */
+	bool failed; /* ... with an error */
 	uint8_t list_id;
-	uint16_t segments;		/* segments processed */
-	uint64_t bytes;			/* bytes written to the destinations */
+	uint16_t segments; /* segments processed */
+	uint64_t bytes;    /* bytes written to the destinations */
 	char initiator[VT_SCSI_PORT_MAX_NAME + 1];
 };
 
@@ -86,10 +86,10 @@ struct vt_scsi_lun {
 	uint32_t id;
 	struct vt_bdev_desc *desc;
 	struct vt_bdev *bdev;
-	bool removing;			/* vt_scsi_dev_remove_lun was called */
-	bool gone;			/* the bdev is being hot-removed */
-	bool closed;			/* desc closed (removal done) */
-	TAILQ_HEAD(, vt_scsi_task) tasks;	/* in flight */
+	bool removing;                    /* vt_scsi_dev_remove_lun was called */
+	bool gone;                        /* the bdev is being hot-removed */
+	bool closed;                      /* desc closed (removal done) */
+	TAILQ_HEAD(, vt_scsi_task) tasks; /* in flight */
 	uint32_t task_count;
 	vt_scsi_lun_hotremove_cb hotremove_cb;
 	void *hotremove_arg;
@@ -113,7 +113,7 @@ struct vt_scsi_lun {
 	struct scsi_copy_result copy_results[SCSI_XCOPY_MAX_HELD];
 	uint32_t copy_results_next;
 	/* Cached properties of the bdev. */
-	bool unmap;			/* UNMAP supported: LBPME, LBPU, LBPWS */
+	bool unmap; /* UNMAP supported: LBPME, LBPU, LBPWS */
 	bool write_zeroes;
 	bool read_only;
 };
@@ -128,24 +128,24 @@ struct vt_scsi_dev {
 /* ---- command table -------------------------------------------------------------------------- */
 
 enum scsi_cmd_flags {
-	SCSI_F_NO_UA = 1u << 0,		/* INQUIRY, REPORT LUNS, REQUEST SENSE */
-	SCSI_F_NO_LUN = 1u << 1,	/* runs without a LUN (lun may be NULL) */
+	SCSI_F_NO_UA = 1u << 0,  /* INQUIRY, REPORT LUNS, REQUEST SENSE */
+	SCSI_F_NO_LUN = 1u << 1, /* runs without a LUN (lun may be NULL) */
 	SCSI_F_DATA_IN = 1u << 2,
 	SCSI_F_DATA_OUT = 1u << 3,
-	SCSI_F_LBA = 1u << 4,		/* task->lba / num_blocks are range checked */
-	SCSI_F_BLOCK_DATA = 1u << 5,	/* the whole xfer_needed must fit the buffer */
-	SCSI_F_MEDIUM_WRITE = 1u << 6,	/* refused on a read-only LUN */
-	SCSI_F_PR_READ = 1u << 7,	/* reservation class: reads the medium */
-	SCSI_F_PR_WRITE = 1u << 8,	/* reservation class: writes the medium or the state */
-	SCSI_F_PR_ALLOWED = 1u << 9,	/* never a persistent reservation conflict */
-	SCSI_F_SPC2_ALLOWED = 1u << 10,	/* never an SPC-2 reservation conflict */
-	SCSI_F_PR_SELF = 1u << 11,	/* PERSISTENT RESERVE: checks itself */
+	SCSI_F_LBA = 1u << 4,           /* task->lba / num_blocks are range checked */
+	SCSI_F_BLOCK_DATA = 1u << 5,    /* the whole xfer_needed must fit the buffer */
+	SCSI_F_MEDIUM_WRITE = 1u << 6,  /* refused on a read-only LUN */
+	SCSI_F_PR_READ = 1u << 7,       /* reservation class: reads the medium */
+	SCSI_F_PR_WRITE = 1u << 8,      /* reservation class: writes the medium or the state */
+	SCSI_F_PR_ALLOWED = 1u << 9,    /* never a persistent reservation conflict */
+	SCSI_F_SPC2_ALLOWED = 1u << 10, /* never an SPC-2 reservation conflict */
+	SCSI_F_PR_SELF = 1u << 11,      /* PERSISTENT RESERVE: checks itself */
 };
 
 struct scsi_cmd {
 	const char *name;
 	uint8_t cdb_len;
-	uint8_t sa;			/* service action (entries of a service action table) */
+	uint8_t sa; /* service action (entries of a service action table) */
 	uint16_t flags;
 	/* Decodes the CDB into the task; 0, or a negative value with CHECK CONDITION set. */
 	int (*parse)(struct vt_scsi_task *task);
@@ -210,8 +210,7 @@ bool scsi_ua_report(struct vt_scsi_port *port, uint32_t lun_id, struct vt_scsi_t
 void scsi_dev_exec_no_lun(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
 
 /* scsi_spc.c */
-int scsi_spc_report_luns_data(struct vt_scsi_dev *dev, uint8_t *buf, uint32_t len,
-			      uint8_t select);
+int scsi_spc_report_luns_data(struct vt_scsi_dev *dev, uint8_t *buf, uint32_t len, uint8_t select);
 void scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf);
 
 /* scsi_pr.c */
@@ -235,8 +234,8 @@ uint32_t scsi_sanitize_sense(const struct vt_scsi_lun *lun, uint8_t *buf, bool d
 bool scsi_vpd_lun_has_designator(struct vt_scsi_lun *lun, const uint8_t *desig);
 
 /* Per-file command handlers named in the command table. */
-#define SCSI_HANDLER(name)							\
-	int scsi_parse_##name(struct vt_scsi_task *task);			\
+#define SCSI_HANDLER(name)                                \
+	int scsi_parse_##name(struct vt_scsi_task *task); \
 	void scsi_exec_##name(struct vt_scsi_task *task)
 
 SCSI_HANDLER(test_unit_ready);

@@ -64,7 +64,7 @@ mode_page_control(const struct vt_scsi_lun *lun, enum mode_pc pc, uint8_t *p)
 		break;
 	}
 	if (pc != MODE_PC_CHANGEABLE) {
-		vt_scsi_put16(&p[8], 0xffff);	/* busy timeout period: unlimited */
+		vt_scsi_put16(&p[8], 0xffff); /* busy timeout period: unlimited */
 	}
 	return VT_SCSI_MODE_PAGE_CONTROL_LEN;
 }
@@ -219,7 +219,7 @@ mode_select_page(struct vt_scsi_task *task, const uint8_t *buf, uint32_t off, ui
 		return mode_param_error(task, VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
 	}
 	if (p[0] & 0x40) {
-		return scsi_task_invalid_param_at(task, (uint16_t)off, 6);	/* SPF */
+		return scsi_task_invalid_param_at(task, (uint16_t)off, 6); /* SPF */
 	}
 	mp = mode_page_find(p[0] & 0x3f);
 	if (mp == NULL) {
@@ -267,13 +267,15 @@ mode_select_parse_list(struct vt_scsi_task *task, const uint8_t *buf, uint32_t l
 	}
 	/* A block descriptor may only restate the block length (0 = unchanged). */
 	if (bdlen != 0) {
-		uint32_t bs = bdlen == 16 ? vt_scsi_get32(&buf[hdr + 12]) :
-			      bdlen == 8 ? vt_scsi_get24(&buf[hdr + 5]) : UINT32_MAX;
+		uint32_t bs = bdlen == 16  ? vt_scsi_get32(&buf[hdr + 12])
+			      : bdlen == 8 ? vt_scsi_get24(&buf[hdr + 5])
+					   : UINT32_MAX;
 
 		if (bs != 0 && bs != vt_bdev_get_block_size(task->lun->bdev)) {
 			/* The BLOCK LENGTH field, or BLOCK DESCRIPTOR LENGTH for an odd size. */
-			uint32_t at = bdlen == 16 ? hdr + 12 :
-				      bdlen == 8 ? hdr + 5 : (ten ? 6u : 3u);
+			uint32_t at = bdlen == 16  ? hdr + 12
+				      : bdlen == 8 ? hdr + 5
+						   : (ten ? 6u : 3u);
 
 			return scsi_task_invalid_param_at(task, (uint16_t)at, -1);
 		}
@@ -299,8 +301,7 @@ scsi_exec_mode_select(struct vt_scsi_task *task)
 		scsi_task_complete(task);
 		return;
 	}
-	if (task->xfer_needed > sizeof(buf) ||
-	    scsi_task_get_data_out(task, buf, len) < len) {
+	if (task->xfer_needed > sizeof(buf) || scsi_task_get_data_out(task, buf, len) < len) {
 		scsi_task_complete_check(task, VT_SCSI_SENSE_ILLEGAL_REQUEST,
 					 VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
 		return;

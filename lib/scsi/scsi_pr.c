@@ -55,7 +55,7 @@ pr_ua(struct vt_scsi_lun *lun, const char *name, uint32_t ua)
 {
 	struct vt_scsi_port *port;
 
-	TAILQ_FOREACH(port, &lun->dev->ports, link) {
+	TAILQ_FOREACH (port, &lun->dev->ports, link) {
 		if (strcmp(port->name, name) == 0) {
 			port->ua[lun->id] |= ua;
 		}
@@ -185,8 +185,8 @@ scsi_exec_prin(struct vt_scsi_task *task)
 		break;
 	case VT_SCSI_PRIN_READ_RESERVATION:
 		if (pr->reserved) {
-			struct scsi_pr_reg *h = pr_all_regs(pr->type) ? NULL :
-						pr_find(pr, pr->holder);
+			struct scsi_pr_reg *h =
+				pr_all_regs(pr->type) ? NULL : pr_find(pr, pr->holder);
 
 			memset(&data[8], 0, 16);
 			vt_scsi_put64(&data[8], h != NULL ? h->key : 0);
@@ -197,8 +197,8 @@ scsi_exec_prin(struct vt_scsi_task *task)
 	case VT_SCSI_PRIN_REPORT_CAPABILITIES:
 		memset(data, 0, 8);
 		vt_scsi_put16(data, 8);
-		data[2] = 0x10;		/* CRH: RESERVE/RELEASE coexist as SPC-4 5.9.3 says */
-		data[3] = 0x80;		/* TMV: the type mask below is valid */
+		data[2] = 0x10; /* CRH: RESERVE/RELEASE coexist as SPC-4 5.9.3 says */
+		data[3] = 0x80; /* TMV: the type mask below is valid */
 		data[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;
 		data[5] = 0x01;
 		scsi_task_complete_data(task, data, VT_MIN(8u, task->xfer_needed));
@@ -219,7 +219,7 @@ scsi_parse_prout(struct vt_scsi_task *task)
 	uint8_t sa = task->cdb[1] & 0x1f, type = task->cdb[2] & 0x0f;
 
 	if ((task->cdb[2] >> 4) != 0) {
-		return scsi_task_invalid_cdb_at(task, 2, 7);	/* only LU_SCOPE */
+		return scsi_task_invalid_cdb_at(task, 2, 7); /* only LU_SCOPE */
 	}
 	if ((sa == VT_SCSI_PROUT_RESERVE || sa == VT_SCSI_PROUT_RELEASE ||
 	     sa == VT_SCSI_PROUT_PREEMPT || sa == VT_SCSI_PROUT_PREEMPT_AND_ABORT) &&
@@ -371,7 +371,7 @@ prout_abort_tasks(struct vt_scsi_lun *lun, const char *name, struct vt_scsi_task
 {
 	struct vt_scsi_task *t;
 
-	TAILQ_FOREACH(t, &lun->tasks, link) {
+	TAILQ_FOREACH (t, &lun->tasks, link) {
 		if (t != self && strcmp(t->port->name, name) == 0) {
 			t->aborted = true;
 		}
@@ -467,7 +467,10 @@ scsi_exec_prout(struct vt_scsi_task *task)
 {
 	struct vt_scsi_prout_params p;
 	struct prout_ctx c = {
-		.task = task, .lun = task->lun, .pr = &task->lun->pr, .name = task->port->name,
+		.task = task,
+		.lun = task->lun,
+		.pr = &task->lun->pr,
+		.name = task->port->name,
 		.type = task->cdb[2] & 0x0f,
 	};
 	uint8_t sa = task->cdb[1] & 0x1f;

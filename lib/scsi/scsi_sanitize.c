@@ -20,26 +20,26 @@
 
 /* Chunks (tests make them small to watch an operation in progress). */
 #ifndef SANITIZE_CHUNK_BYTES
-#define SANITIZE_CHUNK_BYTES (1024u * 1024)	/* one OVERWRITE write */
+#define SANITIZE_CHUNK_BYTES (1024u * 1024) /* one OVERWRITE write */
 #endif
 #ifndef SANITIZE_ERASE_BLOCKS
-#define SANITIZE_ERASE_BLOCKS (1ull << 20)	/* one erase I/O at most, for the progress */
+#define SANITIZE_ERASE_BLOCKS (1ull << 20) /* one erase I/O at most, for the progress */
 #endif
 #define SANITIZE_MAX_PASSES 31
 
 struct scsi_sanitize {
 	struct vt_scsi_lun *lun;
 	struct vt_bdev_channel *ch;
-	struct vt_scsi_task *task;	/* IMMED 0: the command waiting for the end, else NULL */
+	struct vt_scsi_task *task; /* IMMED 0: the command waiting for the end, else NULL */
 	uint8_t sa;
 	bool ause;
-	bool invert;			/* OVERWRITE: invert the pattern between passes */
+	bool invert; /* OVERWRITE: invert the pattern between passes */
 	uint8_t passes;
-	uint8_t pass;			/* passes done */
-	uint64_t blocks;		/* of the medium */
-	uint64_t lba;			/* next block of this pass */
-	uint64_t chunk;			/* blocks of the I/O in flight */
-	uint8_t *buf;			/* OVERWRITE: buf_blocks blocks of the pattern */
+	uint8_t pass;    /* passes done */
+	uint64_t blocks; /* of the medium */
+	uint64_t lba;    /* next block of this pass */
+	uint64_t chunk;  /* blocks of the I/O in flight */
+	uint8_t *buf;    /* OVERWRITE: buf_blocks blocks of the pattern */
 	uint64_t buf_blocks;
 	struct iovec iov;
 	struct vt_bdev_io_wait_entry io_wait;
@@ -65,8 +65,8 @@ scsi_parse_sanitize(struct vt_scsi_task *task)
 	 * with AUSE 0, leaves the failure mode (SBC-3 4.11.3). */
 	if (lun->sanitize_failed && !lun->sanitize_ause &&
 	    (ause || sa == VT_SCSI_SANITIZE_EXIT_FAILURE_MODE)) {
-		return scsi_task_invalid_cdb_at(task, 1, sa == VT_SCSI_SANITIZE_EXIT_FAILURE_MODE ?
-						4 : 5);
+		return scsi_task_invalid_cdb_at(task, 1,
+						sa == VT_SCSI_SANITIZE_EXIT_FAILURE_MODE ? 4 : 5);
 	}
 	task->xfer_needed = len;
 	return 0;
@@ -83,10 +83,10 @@ sanitize_overwrite_params(struct vt_scsi_task *task, struct scsi_sanitize *s, co
 	uint64_t n = s->buf_blocks * bs;
 
 	if ((p[0] & 0x1f) == 0) {
-		return scsi_task_invalid_param_at(task, 0, 4);	/* OVERWRITE COUNT */
+		return scsi_task_invalid_param_at(task, 0, 4); /* OVERWRITE COUNT */
 	}
 	if (p[0] & 0x60) {
-		return scsi_task_invalid_param_at(task, 0, 6);	/* TEST: only 00b */
+		return scsi_task_invalid_param_at(task, 0, 6); /* TEST: only 00b */
 	}
 	if (p[1] != 0) {
 		return scsi_task_invalid_param_at(task, 1, 7);
@@ -190,8 +190,8 @@ sanitize_submit(struct scsi_sanitize *s)
 	if (lun->unmap) {
 		uint64_t max = vt_bdev_get_max_unmap_blocks(lun->bdev);
 
-		s->chunk = VT_MIN(left, max != 0 ? VT_MIN(max, SANITIZE_ERASE_BLOCKS) :
-				  SANITIZE_ERASE_BLOCKS);
+		s->chunk = VT_MIN(left, max != 0 ? VT_MIN(max, SANITIZE_ERASE_BLOCKS)
+						 : SANITIZE_ERASE_BLOCKS);
 		return vt_bdev_unmap_blocks(lun->desc, s->ch, s->lba, s->chunk, sanitize_io_done,
 					    s);
 	}
@@ -199,8 +199,7 @@ sanitize_submit(struct scsi_sanitize *s)
 	if (vt_bdev_get_max_write_zeroes_blocks(lun->bdev) != 0) {
 		s->chunk = VT_MIN(s->chunk, vt_bdev_get_max_write_zeroes_blocks(lun->bdev));
 	}
-	return vt_bdev_write_zeroes_blocks(lun->desc, s->ch, s->lba, s->chunk, sanitize_io_done,
-					   s);
+	return vt_bdev_write_zeroes_blocks(lun->desc, s->ch, s->lba, s->chunk, sanitize_io_done, s);
 }
 
 static void
@@ -311,7 +310,7 @@ scsi_exec_sanitize(struct vt_scsi_task *task)
 	lun->sanitize = s;
 	lun->task_count++;
 	if (task->cdb[1] & 0x80) {
-		scsi_task_complete(task);	/* IMMED: status once the parameters are checked */
+		scsi_task_complete(task); /* IMMED: status once the parameters are checked */
 	} else {
 		s->task = task;
 	}

@@ -34,20 +34,20 @@ scsi_sbc_decode(struct vt_scsi_task *task)
 	const uint8_t *cdb = task->cdb;
 
 	switch (cdb[0] >> 5) {
-	case 0:		/* 6-byte: 21-bit LBA, 0 blocks means 256 */
+	case 0: /* 6-byte: 21-bit LBA, 0 blocks means 256 */
 		task->lba = vt_scsi_get24(&cdb[1]) & 0x1fffff;
 		task->num_blocks = cdb[4] == 0 ? 256 : cdb[4];
 		break;
 	case 1:
-	case 2:		/* 10-byte */
+	case 2: /* 10-byte */
 		task->lba = vt_scsi_get32(&cdb[2]);
 		task->num_blocks = vt_scsi_get16(&cdb[7]);
 		break;
-	case 5:		/* 12-byte */
+	case 5: /* 12-byte */
 		task->lba = vt_scsi_get32(&cdb[2]);
 		task->num_blocks = vt_scsi_get32(&cdb[6]);
 		break;
-	default:	/* 16-byte */
+	default: /* 16-byte */
 		task->lba = vt_scsi_get64(&cdb[2]);
 		task->num_blocks = vt_scsi_get32(&cdb[10]);
 		break;
@@ -72,8 +72,7 @@ sbc_set_xfer(struct vt_scsi_task *task, uint64_t blocks, uint64_t max_bytes)
  * exactly that, else a copy of the descriptors cut to the range (in task->split_iovs).
  */
 static int
-sbc_iov_range(struct vt_scsi_task *task, uint64_t off, uint64_t len, struct iovec **iov,
-	      int *cnt)
+sbc_iov_range(struct vt_scsi_task *task, uint64_t off, uint64_t len, struct iovec **iov, int *cnt)
 {
 	struct iovec *dst;
 	int n = 0;
@@ -296,8 +295,8 @@ sbc_submit_caw(struct vt_scsi_task *task)
 		scsi_task_submit_error(task, -ENOMEM);
 		return;
 	}
-	rc = vt_bdev_comparev_and_writev_blocks(task->lun->desc, ch, cmp, ccnt, wr, wcnt,
-						task->lba, task->num_blocks, sbc_io_done, task);
+	rc = vt_bdev_comparev_and_writev_blocks(task->lun->desc, ch, cmp, ccnt, wr, wcnt, task->lba,
+						task->num_blocks, sbc_io_done, task);
 	if (rc != 0) {
 		scsi_task_submit_error(task, rc);
 	}
@@ -399,8 +398,9 @@ scsi_parse_read_defect_data(struct vt_scsi_task *task)
 	if ((task->cdb[at] & 0x07) == 0x07) {
 		return scsi_task_invalid_cdb_at(task, at, 2);
 	}
-	task->xfer_needed = task->cdb[0] == VT_SCSI_OP_READ_DEFECT_DATA_10 ?
-			    vt_scsi_get16(&task->cdb[7]) : vt_scsi_get32(&task->cdb[6]);
+	task->xfer_needed = task->cdb[0] == VT_SCSI_OP_READ_DEFECT_DATA_10
+				    ? vt_scsi_get16(&task->cdb[7])
+				    : vt_scsi_get32(&task->cdb[6]);
 	return 0;
 }
 
@@ -412,7 +412,7 @@ scsi_exec_read_defect_data(struct vt_scsi_task *task)
 
 	/* (12): bytes 2-3 GENERATION CODE 0 (SBC-4: not supported), 4-7 the length. */
 	memset(hdr, 0, sizeof(hdr));
-	hdr[1] = task->cdb[rdd_flags_byte(task)] & 0x1f;	/* PLISTV, GLISTV, format */
+	hdr[1] = task->cdb[rdd_flags_byte(task)] & 0x1f; /* PLISTV, GLISTV, format */
 	scsi_task_complete_data(task, hdr, VT_MIN(len, task->xfer_needed));
 }
 
@@ -521,7 +521,7 @@ scsi_exec_read_capacity_16(struct vt_scsi_task *task)
 	 * with LBPPBE > 0 (doc/scsi_conformance.md), which is why it is not the default. */
 	rc.lbppbe = (uint8_t)(__builtin_ctz(sbc_blocks_per_physical(task)) & 0x0f);
 	if (task->lun->unmap) {
-		rc.lbpme_lalba[0] = 0x80 | 0x40;	/* LBPME, LBPRZ */
+		rc.lbpme_lalba[0] = 0x80 | 0x40; /* LBPME, LBPRZ */
 	}
 	scsi_task_complete_data(task, &rc, VT_MIN((uint32_t)sizeof(rc), task->xfer_needed));
 }

@@ -15,7 +15,7 @@
 enum prov_op {
 	PROV_UNMAP,
 	PROV_ZEROES,
-	PROV_WRITE,		/* the pattern block replicated in task->buf */
+	PROV_WRITE, /* the pattern block replicated in task->buf */
 };
 
 static void prov_step(struct vt_scsi_task *task);
@@ -148,7 +148,7 @@ unmap_check_list(struct vt_scsi_task *task, uint32_t len)
 	bdl = VT_MIN((uint32_t)vt_scsi_get16(h->block_desc_data_len), len - (uint32_t)sizeof(*h));
 	count = bdl / sizeof(*d);
 	if (count > SCSI_MAX_UNMAP_DESCS) {
-		return scsi_task_invalid_param_at(task, 2, -1);	/* BLOCK DESCRIPTOR DATA LENGTH */
+		return scsi_task_invalid_param_at(task, 2, -1); /* BLOCK DESCRIPTOR DATA LENGTH */
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t lba = vt_scsi_get64(d[i].lba), n = vt_scsi_get32(d[i].num_blocks);
@@ -161,7 +161,7 @@ unmap_check_list(struct vt_scsi_task *task, uint32_t len)
 	if (total > SCSI_MAX_UNMAP_LBAS) {
 		return unmap_param_error(task, VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
 	}
-	task->num_blocks = count;	/* descriptors, walked by prov_next_desc */
+	task->num_blocks = count; /* descriptors, walked by prov_next_desc */
 	return 0;
 }
 
@@ -301,7 +301,7 @@ int
 scsi_parse_get_lba_status(struct vt_scsi_task *task)
 {
 	task->lba = vt_scsi_get64(&task->cdb[2]);
-	task->num_blocks = 1;		/* the starting LBA must be on the medium */
+	task->num_blocks = 1; /* the starting LBA must be on the medium */
 	task->xfer_needed = vt_scsi_get32(&task->cdb[10]);
 	return 0;
 }
@@ -327,8 +327,8 @@ lba_status_finish(struct vt_scsi_task *task)
 static void
 lba_status_add(struct vt_scsi_task *task, uint64_t n, bool deallocated)
 {
-	struct vt_scsi_lba_status_desc *d = (void *)((uint8_t *)task->buf + 8 +
-						     task->op_index * sizeof(*d));
+	struct vt_scsi_lba_status_desc *d =
+		(void *)((uint8_t *)task->buf + 8 + task->op_index * sizeof(*d));
 
 	vt_scsi_put64(d->lba, task->op_lba);
 	vt_scsi_put32(d->num_blocks, (uint32_t)n);
@@ -385,8 +385,10 @@ lba_status_step(struct vt_scsi_task *task)
 void
 scsi_exec_get_lba_status(struct vt_scsi_task *task)
 {
-	uint32_t fit = task->xfer_needed > 8 ?
-		       (task->xfer_needed - 8) / (uint32_t)sizeof(struct vt_scsi_lba_status_desc) : 0;
+	uint32_t fit =
+		task->xfer_needed > 8
+			? (task->xfer_needed - 8) / (uint32_t)sizeof(struct vt_scsi_lba_status_desc)
+			: 0;
 
 	task->op_count = VT_MIN(VT_MAX(fit, 1u), SCSI_MAX_LBA_STATUS_DESCS);
 	task->buf = calloc(1, 8 + task->op_count * sizeof(struct vt_scsi_lba_status_desc));

@@ -31,8 +31,8 @@ sense_desc(uint8_t *buf, uint8_t key, uint16_t asc, bool info_valid, uint64_t in
 {
 	uint32_t len = VT_SCSI_DESC_SENSE_LEN;
 
-	memset(buf, 0, VT_SCSI_DESC_SENSE_LEN + VT_SCSI_DESC_SENSE_INFO_LEN +
-	       VT_SCSI_DESC_SENSE_SKS_LEN);
+	memset(buf, 0,
+	       VT_SCSI_DESC_SENSE_LEN + VT_SCSI_DESC_SENSE_INFO_LEN + VT_SCSI_DESC_SENSE_SKS_LEN);
 	buf[0] = 0x72;
 	buf[1] = key & 0xf;
 	buf[2] = (uint8_t)(asc >> 8);
@@ -40,16 +40,16 @@ sense_desc(uint8_t *buf, uint8_t key, uint16_t asc, bool info_valid, uint64_t in
 	if (info_valid) {
 		uint8_t *d = &buf[VT_SCSI_DESC_SENSE_LEN];
 
-		d[0] = 0x00;	/* information descriptor */
+		d[0] = 0x00; /* information descriptor */
 		d[1] = 0x0a;
-		d[2] = 0x80;	/* VALID */
+		d[2] = 0x80; /* VALID */
 		vt_scsi_put64(&d[4], info);
 		len += VT_SCSI_DESC_SENSE_INFO_LEN;
 	}
 	if (sks != NULL) {
 		uint8_t *d = &buf[len];
 
-		d[0] = 0x02;	/* sense key specific descriptor */
+		d[0] = 0x02; /* sense key specific descriptor */
 		d[1] = 0x06;
 		memcpy(&d[4], sks, 3);
 		len += VT_SCSI_DESC_SENSE_SKS_LEN;
@@ -73,8 +73,7 @@ scsi_sense_build_sks(uint8_t *buf, bool desc, uint8_t key, uint16_t asc, bool in
 }
 
 uint32_t
-scsi_sense_build(uint8_t *buf, bool desc, uint8_t key, uint16_t asc, bool info_valid,
-		 uint64_t info)
+scsi_sense_build(uint8_t *buf, bool desc, uint8_t key, uint16_t asc, bool info_valid, uint64_t info)
 {
 	return scsi_sense_build_sks(buf, desc, key, asc, info_valid, info, NULL);
 }

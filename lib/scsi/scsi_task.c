@@ -19,7 +19,8 @@ void
 scsi_task_check_info(struct vt_scsi_task *task, uint8_t key, uint16_t asc, uint64_t info)
 {
 	task->status = VT_SCSI_STATUS_CHECK_CONDITION;
-	task->sense_len = scsi_sense_build(task->sense, task_desc_sense(task), key, asc, true, info);
+	task->sense_len =
+		scsi_sense_build(task->sense, task_desc_sense(task), key, asc, true, info);
 }
 
 void
@@ -51,11 +52,10 @@ task_invalid_field(struct vt_scsi_task *task, bool cdb, uint16_t byte, int bit)
 
 	scsi_sense_field_pointer(sks, cdb, byte, bit);
 	task->status = VT_SCSI_STATUS_CHECK_CONDITION;
-	task->sense_len = scsi_sense_build_sks(task->sense, task_desc_sense(task),
-					       VT_SCSI_SENSE_ILLEGAL_REQUEST,
-					       cdb ? VT_SCSI_ASC_INVALID_FIELD_IN_CDB :
-					       VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST, false, 0,
-					       sks);
+	task->sense_len = scsi_sense_build_sks(
+		task->sense, task_desc_sense(task), VT_SCSI_SENSE_ILLEGAL_REQUEST,
+		cdb ? VT_SCSI_ASC_INVALID_FIELD_IN_CDB : VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST,
+		false, 0, sks);
 	return -EINVAL;
 }
 

@@ -48,7 +48,7 @@ tmf_abort_lun(struct vt_scsi_tmf *tmf, struct vt_scsi_lun *lun, struct vt_scsi_p
 	struct vt_scsi_task *task;
 	uint32_t n = 0;
 
-	TAILQ_FOREACH(task, &lun->tasks, link) {
+	TAILQ_FOREACH (task, &lun->tasks, link) {
 		if ((port != NULL && task->port != port) || (by_tag && task->tag != tmf->tag)) {
 			continue;
 		}
@@ -64,7 +64,7 @@ tmf_count(struct vt_scsi_lun *lun, struct vt_scsi_port *port, bool by_tag, uint6
 	struct vt_scsi_task *task;
 	uint32_t n = 0;
 
-	TAILQ_FOREACH(task, &lun->tasks, link) {
+	TAILQ_FOREACH (task, &lun->tasks, link) {
 		if (task->port == port && (!by_tag || task->tag == tag)) {
 			n++;
 		}
@@ -139,7 +139,7 @@ vt_scsi_port_task_mgmt(struct vt_scsi_port *port, struct vt_scsi_tmf *tmf)
 	struct vt_scsi_lun *lun = NULL;
 
 	tmf->port = port;
-	tmf->pending = 1;	/* held until the function itself is through */
+	tmf->pending = 1; /* held until the function itself is through */
 	tmf->response = VT_SCSI_TMF_COMPLETE;
 	memset(&tmf->defer, 0, sizeof(tmf->defer));
 	if (tmf->func == VT_SCSI_TMF_I_T_NEXUS_RESET) {

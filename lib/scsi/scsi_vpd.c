@@ -24,12 +24,12 @@ scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf)
 	const char *product = vt_bdev_get_product_name(lun->bdev);
 
 	memset(inq, 0, sizeof(*inq));
-	inq->peripheral = 0x00;		/* connected direct access block device */
-	inq->version = 0x06;		/* SPC-4 */
-	inq->flags3 = 0x10 | 0x02;	/* HiSup, response data format 2 */
+	inq->peripheral = 0x00;    /* connected direct access block device */
+	inq->version = 0x06;       /* SPC-4 */
+	inq->flags3 = 0x10 | 0x02; /* HiSup, response data format 2 */
 	inq->additional_len = sizeof(*inq) - 5;
-	inq->flags5 = 0x08;		/* 3PC: EXTENDED COPY (scsi_xcopy.c) */
-	inq->flags7 = 0x02;		/* CmdQue */
+	inq->flags5 = 0x08; /* 3PC: EXTENDED COPY (scsi_xcopy.c) */
+	inq->flags7 = 0x02; /* CmdQue */
 	pad_copy(inq->vendor, sizeof(inq->vendor), "VTARGET");
 	pad_copy(inq->product, sizeof(inq->product),
 		 product != NULL && product[0] != '\0' ? product : "vtarget disk");
@@ -40,9 +40,14 @@ scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf)
 }
 
 static const uint8_t g_vpd_pages[] = {
-	VT_SCSI_VPD_SUPPORTED, VT_SCSI_VPD_UNIT_SERIAL, VT_SCSI_VPD_DEVICE_ID,
-	VT_SCSI_VPD_EXTENDED_INQUIRY, VT_SCSI_VPD_THIRD_PARTY_COPY, VT_SCSI_VPD_BLOCK_LIMITS,
-	VT_SCSI_VPD_BLOCK_CHARACTERISTICS, VT_SCSI_VPD_LB_PROVISIONING,
+	VT_SCSI_VPD_SUPPORTED,
+	VT_SCSI_VPD_UNIT_SERIAL,
+	VT_SCSI_VPD_DEVICE_ID,
+	VT_SCSI_VPD_EXTENDED_INQUIRY,
+	VT_SCSI_VPD_THIRD_PARTY_COPY,
+	VT_SCSI_VPD_BLOCK_LIMITS,
+	VT_SCSI_VPD_BLOCK_CHARACTERISTICS,
+	VT_SCSI_VPD_LB_PROVISIONING,
 };
 
 static uint32_t
@@ -132,15 +137,15 @@ static uint32_t
 vpd_third_party_copy(struct vt_scsi_lun *lun, uint8_t *p)
 {
 	static const uint8_t cmds[] = {
-		VT_SCSI_OP_EXTENDED_COPY, 1, VT_SCSI_XCOPY_LID1,
-		VT_SCSI_OP_RECEIVE_COPY_RESULTS, 2, VT_SCSI_RCR_COPY_STATUS,
+		VT_SCSI_OP_EXTENDED_COPY,         1, VT_SCSI_XCOPY_LID1,
+		VT_SCSI_OP_RECEIVE_COPY_RESULTS,  2, VT_SCSI_RCR_COPY_STATUS,
 		VT_SCSI_RCR_OPERATING_PARAMETERS,
 	};
 	uint32_t len = VT_ALIGN_UP(1u + (uint32_t)sizeof(cmds), 4u);
 
 	(void)lun;
 	memset(p, 0, 4 + len);
-	vt_scsi_put16(&p[0], 0x0001);		/* Supported Commands */
+	vt_scsi_put16(&p[0], 0x0001); /* Supported Commands */
 	vt_scsi_put16(&p[2], (uint16_t)len);
 	p[4] = sizeof(cmds);
 	memcpy(&p[5], cmds, sizeof(cmds));
@@ -151,8 +156,8 @@ static uint32_t
 vpd_extended(struct vt_scsi_lun *lun, uint8_t *p)
 {
 	memset(p, 0, 60);
-	p[1] = 0x01;				/* SIMPSUP */
-	p[2] = lun->wce || vt_bdev_has_write_cache(lun->bdev) ? 0x01 : 0x00;	/* V_SUP */
+	p[1] = 0x01;                                                         /* SIMPSUP */
+	p[2] = lun->wce || vt_bdev_has_write_cache(lun->bdev) ? 0x01 : 0x00; /* V_SUP */
 	return 60;
 }
 
@@ -166,7 +171,7 @@ vpd_block_limits(struct vt_scsi_lun *lun, uint8_t *p)
 	uint32_t opt = boundary != 0 ? boundary : VT_MAX(1u, SCSI_OPT_XFER_BYTES / bs);
 
 	memset(p, 0, 60);
-	p[0] = 0x00;				/* WSNZ 0: WRITE SAME of 0 blocks is to the end */
+	p[0] = 0x00; /* WSNZ 0: WRITE SAME of 0 blocks is to the end */
 	p[1] = (uint8_t)vt_bdev_get_acwu(lun->bdev);
 	/* Transfers of whole physical blocks avoid a read-modify-write below the bdev: the
 	 * physical block is the OPTIMAL TRANSFER LENGTH GRANULARITY, and the OPTIMAL TRANSFER
@@ -175,7 +180,7 @@ vpd_block_limits(struct vt_scsi_lun *lun, uint8_t *p)
 	vt_scsi_put32(&p[4], SCSI_MAX_XFER_BYTES / bs);
 	vt_scsi_put32(&p[8], (uint32_t)VT_MIN(VT_ALIGN_UP((uint64_t)opt, lbppb),
 					      (uint64_t)(UINT32_MAX & ~(lbppb - 1))));
-	vt_scsi_put32(&p[12], SCSI_MAX_XFER_BYTES / bs);	/* maximum prefetch length */
+	vt_scsi_put32(&p[12], SCSI_MAX_XFER_BYTES / bs); /* maximum prefetch length */
 	if (lun->unmap) {
 		vt_scsi_put32(&p[16], SCSI_MAX_UNMAP_LBAS);
 		vt_scsi_put32(&p[20], SCSI_MAX_UNMAP_DESCS);
@@ -185,7 +190,7 @@ vpd_block_limits(struct vt_scsi_lun *lun, uint8_t *p)
 		 * GRANULARITY is the physical block, with UGAVALID and alignment 0 then. */
 		vt_scsi_put32(&p[24], lbppb);
 		if (lbppb > 1) {
-			vt_scsi_put32(&p[28], 0x80000000u);	/* UGAVALID, alignment 0 */
+			vt_scsi_put32(&p[28], 0x80000000u); /* UGAVALID, alignment 0 */
 		}
 	}
 	vt_scsi_put64(&p[32], SCSI_MAX_WRITE_SAME_BYTES / bs);
@@ -202,7 +207,7 @@ vpd_block_characteristics(struct vt_scsi_lun *lun, uint8_t *p)
 {
 	(void)lun;
 	memset(p, 0, 60);
-	vt_scsi_put16(&p[0], 0x0001);		/* non-rotating medium */
+	vt_scsi_put16(&p[0], 0x0001); /* non-rotating medium */
 	/* WABEREQ 01b, WACEREQ 01b: reads after a SANITIZE BLOCK ERASE or CRYPTOGRAPHIC ERASE
 	 * complete GOOD (the blocks read as zeros, scsi_sanitize.c). */
 	p[3] = 0x40 | 0x10;
@@ -216,7 +221,7 @@ vpd_provisioning(struct vt_scsi_lun *lun, uint8_t *p)
 	if (lun->unmap) {
 		/* LBPU, LBPWS, LBPWS10, LBPRZ: every bdev module reads zeros from unmapped blocks. */
 		p[1] = 0x80 | 0x40 | 0x20 | 0x04;
-		p[2] = 0x02;			/* thin provisioned */
+		p[2] = 0x02; /* thin provisioned */
 	}
 	return 4;
 }

@@ -22,38 +22,38 @@
 #define XCOPY_B2B_DESC_LEN 28
 #define XCOPY_MAX_TARGETS 8u
 #define XCOPY_MAX_SEGMENTS 32u
-#define XCOPY_MAX_DESC_LIST 1024u		/* target plus segment descriptor bytes */
+#define XCOPY_MAX_DESC_LIST 1024u /* target plus segment descriptor bytes */
 #ifndef XCOPY_CHUNK_BYTES
-#define XCOPY_CHUNK_BYTES (1024u * 1024)	/* one read then one write (tests make it small) */
+#define XCOPY_CHUNK_BYTES (1024u * 1024) /* one read then one write (tests make it small) */
 #endif
 
 #define XCOPY_TGT_IDENT 0xe4
 #define XCOPY_SEG_B2B 0x02
 
 struct xcopy_segment {
-	uint16_t src;			/* target descriptor indexes */
+	uint16_t src; /* target descriptor indexes */
 	uint16_t dst;
 	uint64_t src_lba;
 	uint64_t dst_lba;
 	uint64_t blocks;
-	bool backward;			/* overlapping, destination after source: from the end */
+	bool backward; /* overlapping, destination after source: from the end */
 };
 
 struct xcopy {
 	struct vt_scsi_task *task;
-	struct vt_scsi_lun *tgt[XCOPY_MAX_TARGETS];	/* NULL: no such LUN here */
+	struct vt_scsi_lun *tgt[XCOPY_MAX_TARGETS]; /* NULL: no such LUN here */
 	uint32_t num_tgts;
 	struct xcopy_segment seg[XCOPY_MAX_SEGMENTS];
 	uint32_t num_segs;
-	uint32_t cur;			/* segment being copied */
-	uint64_t done;			/* its blocks copied */
-	uint64_t chunk;			/* blocks of the read or write in flight */
+	uint32_t cur;   /* segment being copied */
+	uint64_t done;  /* its blocks copied */
+	uint64_t chunk; /* blocks of the read or write in flight */
 	bool writing;
-	struct scsi_copy_result *result;	/* NULL when the list asks for none */
+	struct scsi_copy_result *result; /* NULL when the list asks for none */
 	struct iovec iov;
 	struct vt_bdev_io_wait_entry io_wait;
 	uint32_t buf_len;
-	uint8_t buf[];			/* XCOPY_CHUNK_BYTES */
+	uint8_t buf[]; /* XCOPY_CHUNK_BYTES */
 };
 
 static void xcopy_step(struct xcopy *x);
@@ -73,7 +73,7 @@ xcopy_aborted(struct vt_scsi_task *task, uint16_t asc, uint32_t off)
 {
 	uint8_t sks[3];
 
-	sks[0] = 0x80 | 0x20;		/* SKSV, SD: the pointer is to a segment descriptor */
+	sks[0] = 0x80 | 0x20; /* SKSV, SD: the pointer is to a segment descriptor */
 	vt_scsi_put16(&sks[1], (uint16_t)off);
 	task->status = VT_SCSI_STATUS_CHECK_CONDITION;
 	task->sense_len = scsi_sense_build_sks(task->sense, task->lun->d_sense,
@@ -119,8 +119,7 @@ xcopy_parse_target(struct vt_scsi_task *task, struct xcopy *x, const uint8_t *p,
 }
 
 static int
-xcopy_parse_targets(struct vt_scsi_task *task, struct xcopy *x, const uint8_t *list,
-		    uint32_t end)
+xcopy_parse_targets(struct vt_scsi_task *task, struct xcopy *x, const uint8_t *list, uint32_t end)
 {
 	uint32_t off;
 	int rc;
@@ -133,7 +132,7 @@ xcopy_parse_targets(struct vt_scsi_task *task, struct xcopy *x, const uint8_t *l
 			return xcopy_param_error(task, VT_SCSI_ASC_UNSUPPORTED_TARGET_DESC_TYPE);
 		}
 		if (off + XCOPY_TGT_DESC_LEN > end) {
-			return scsi_task_invalid_param_at(task, 2, -1);	/* list length */
+			return scsi_task_invalid_param_at(task, 2, -1); /* list length */
 		}
 		rc = xcopy_parse_target(task, x, &list[off], off);
 		if (rc != 0) {
@@ -200,7 +199,7 @@ xcopy_parse_segments(struct vt_scsi_task *task, struct xcopy *x, const uint8_t *
 			return xcopy_param_error(task, VT_SCSI_ASC_UNSUPPORTED_SEGMENT_DESC_TYPE);
 		}
 		if (off + XCOPY_B2B_DESC_LEN > end) {
-			return scsi_task_invalid_param_at(task, 8, -1);	/* list length */
+			return scsi_task_invalid_param_at(task, 8, -1); /* list length */
 		}
 		rc = xcopy_parse_segment(task, x, &list[off], off);
 		if (rc != 0) {
@@ -239,13 +238,13 @@ xcopy_parse_header(struct vt_scsi_task *task, const uint8_t *list, uint32_t len)
 		return xcopy_param_error(task, VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
 	}
 	if (inline_len != 0) {
-		return scsi_task_invalid_param_at(task, 12, -1);	/* no inline data */
+		return scsi_task_invalid_param_at(task, 12, -1); /* no inline data */
 	}
 	if (usage == 0x01) {
-		return scsi_task_invalid_param_at(task, 1, 4);	/* LIST ID USAGE 01b: reserved */
+		return scsi_task_invalid_param_at(task, 1, 4); /* LIST ID USAGE 01b: reserved */
 	}
 	if (usage == 0x03 && list[0] != 0) {
-		return scsi_task_invalid_param_at(task, 0, -1);	/* no list: LIST IDENTIFIER 0 */
+		return scsi_task_invalid_param_at(task, 0, -1); /* no list: LIST IDENTIFIER 0 */
 	}
 	r = usage != 0x03 ? xcopy_find_result(task->lun, task->port->name, list[0]) : NULL;
 	if (r != NULL && !r->done) {
@@ -272,12 +271,12 @@ xcopy_hold_result(struct vt_scsi_task *task, uint8_t list_id)
 
 		if (!c->used || c->done) {
 			r = c;
-			lun->copy_results_next = (lun->copy_results_next + i + 1) %
-						 SCSI_XCOPY_MAX_HELD;
+			lun->copy_results_next =
+				(lun->copy_results_next + i + 1) % SCSI_XCOPY_MAX_HELD;
 		}
 	}
 	if (r == NULL) {
-		return NULL;	/* every slot is a copy in progress: this one is not held */
+		return NULL; /* every slot is a copy in progress: this one is not held */
 	}
 	memset(r, 0, sizeof(*r));
 	r->used = true;
@@ -352,7 +351,7 @@ xcopy_finish(struct xcopy *x)
 		x->result->failed = task->status != VT_SCSI_STATUS_GOOD || task->aborted;
 	}
 	xcopy_hold_luns(x, false);
-	scsi_task_complete(task);	/* frees x (task->buf) */
+	scsi_task_complete(task); /* frees x (task->buf) */
 }
 
 static void
@@ -369,8 +368,9 @@ xcopy_io_done(struct vt_bdev_io *io, bool success, void *arg)
 	struct xcopy_segment *s = &x->seg[x->cur];
 
 	if (!success) {
-		xcopy_fail(x, vt_bdev_io_get_type(io) == VT_BDEV_IO_TYPE_READ ?
-			   VT_SCSI_ASC_UNRECOVERED_READ_ERROR : VT_SCSI_ASC_WRITE_ERROR);
+		xcopy_fail(x, vt_bdev_io_get_type(io) == VT_BDEV_IO_TYPE_READ
+				      ? VT_SCSI_ASC_UNRECOVERED_READ_ERROR
+				      : VT_SCSI_ASC_WRITE_ERROR);
 		return;
 	}
 	if (!x->writing) {
@@ -431,7 +431,7 @@ xcopy_step(struct xcopy *x)
 	int rc;
 
 	if (task->aborted) {
-		xcopy_finish(x);	/* completes TASK ABORTED */
+		xcopy_finish(x); /* completes TASK ABORTED */
 		return;
 	}
 	while (!x->writing && x->cur < x->num_segs && x->done == x->seg[x->cur].blocks) {
@@ -453,9 +453,9 @@ xcopy_step(struct xcopy *x)
 		x->io_wait.bdev = bdev;
 		x->io_wait.cb_fn = xcopy_retry;
 		x->io_wait.cb_arg = x;
-		rc = vt_bdev_queue_io_wait(bdev, xcopy_channel(task, x->tgt[x->writing ? s->dst :
-									     s->src]),
-					   &x->io_wait);
+		rc = vt_bdev_queue_io_wait(
+			bdev, xcopy_channel(task, x->tgt[x->writing ? s->dst : s->src]),
+			&x->io_wait);
 	}
 	if (rc == -ENODEV) {
 		xcopy_fail(x, VT_SCSI_ASC_COPY_TARGET_NOT_REACHABLE);
@@ -529,8 +529,8 @@ scsi_parse_receive_copy_results(struct vt_scsi_task *task)
 static uint32_t
 rcr_copy_status(struct vt_scsi_task *task, uint8_t *p)
 {
-	const struct scsi_copy_result *r = xcopy_find_result(task->lun, task->port->name,
-							     task->cdb[2]);
+	const struct scsi_copy_result *r =
+		xcopy_find_result(task->lun, task->port->name, task->cdb[2]);
 	uint64_t count;
 	uint8_t units = 0;
 
@@ -558,14 +558,14 @@ rcr_operating_parameters(struct vt_scsi_task *task, uint8_t *p)
 
 	memset(p, 0, 46);
 	vt_scsi_put32(&p[0], 46 - 4);
-	p[4] = 0x01;				/* SNLID: LIST ID USAGE 11b is supported */
+	p[4] = 0x01; /* SNLID: LIST ID USAGE 11b is supported */
 	vt_scsi_put16(&p[8], XCOPY_MAX_TARGETS);
 	vt_scsi_put16(&p[10], XCOPY_MAX_SEGMENTS);
 	vt_scsi_put32(&p[12], XCOPY_MAX_DESC_LIST);
-	vt_scsi_put32(&p[16], 0xffffu * bs);	/* NUMBER OF BLOCKS is 16 bits */
+	vt_scsi_put32(&p[16], 0xffffu * bs); /* NUMBER OF BLOCKS is 16 bits */
 	vt_scsi_put16(&p[34], SCSI_XCOPY_MAX_HELD);
 	p[36] = SCSI_XCOPY_MAX_HELD;
-	p[37] = (uint8_t)__builtin_ctz(bs);	/* data segment granularity (log2) */
+	p[37] = (uint8_t)__builtin_ctz(bs); /* data segment granularity (log2) */
 	p[43] = 2;
 	p[44] = XCOPY_SEG_B2B;
 	p[45] = XCOPY_TGT_IDENT;

@@ -12,7 +12,7 @@ struct iov_cursor {
 	const struct iovec *iov;
 	int cnt;
 	int idx;
-	size_t off;	/* offset inside iov[idx] */
+	size_t off; /* offset inside iov[idx] */
 };
 
 static void

@@ -48,12 +48,8 @@ static const struct {
 	const char *name;
 	enum vt_log_level level;
 } g_level_names[] = {
-	{ "DISABLED", VT_LOG_DISABLED },
-	{ "ERROR", VT_LOG_ERROR },
-	{ "WARNING", VT_LOG_WARN },
-	{ "WARN", VT_LOG_WARN },
-	{ "NOTICE", VT_LOG_NOTICE },
-	{ "INFO", VT_LOG_INFO },
+	{ "DISABLED", VT_LOG_DISABLED }, { "ERROR", VT_LOG_ERROR },   { "WARNING", VT_LOG_WARN },
+	{ "WARN", VT_LOG_WARN },         { "NOTICE", VT_LOG_NOTICE }, { "INFO", VT_LOG_INFO },
 	{ "DEBUG", VT_LOG_DEBUG },
 };
 

@@ -75,8 +75,8 @@ vt_uuid_generate(struct vt_uuid *uuid)
 		VT_ERRLOG("cannot generate uuid: no random source: %s", vt_strerror(-rc));
 		abort();
 	}
-	uuid->u[6] = (uuid->u[6] & 0x0f) | 0x40;	/* version 4 */
-	uuid->u[8] = (uuid->u[8] & 0x3f) | 0x80;	/* variant 1 (RFC 4122) */
+	uuid->u[6] = (uuid->u[6] & 0x0f) | 0x40; /* version 4 */
+	uuid->u[8] = (uuid->u[8] & 0x3f) | 0x80; /* variant 1 (RFC 4122) */
 }
 
 int

@@ -37,7 +37,7 @@ static uint32_t g_reactor_load[VT_MAX_REACTORS];
 /* Per sending reactor (touched by that reactor only): messages waiting for room, oldest first. */
 static struct msg_backlog {
 	struct vhost_post *head;
-	struct vhost_post **tail;	/* valid while head is not NULL */
+	struct vhost_post **tail; /* valid while head is not NULL */
 	struct vt_defer retry;
 } g_backlog[VT_MAX_REACTORS];
 
@@ -74,7 +74,8 @@ backlog_add(struct msg_backlog *b, uint32_t self, struct vhost_post *m)
 {
 	if (b->head == NULL) {
 		VT_WARNLOG("message ring of reactor %" PRIu32 " is full: reactor %" PRIu32
-			   " sends again on its next iterations\n", m->reactor, self);
+			   " sends again on its next iterations\n",
+			   m->reactor, self);
 		b->head = m;
 	} else {
 		*b->tail = m;
@@ -97,7 +98,7 @@ vhost_post_msg(struct vhost_post *m, uint32_t reactor, vt_msg_fn fn, void *arg)
 	} else {
 		rc = g_backlog[self].head == NULL ? vt_send_msg(reactor, fn, arg) : -ENOMEM;
 		if (rc == -ENOMEM) {
-			*m = (struct vhost_post){.reactor = reactor, .fn = fn, .arg = arg};
+			*m = (struct vhost_post){ .reactor = reactor, .fn = fn, .arg = arg };
 			backlog_add(&g_backlog[self], self, m);
 			return;
 		}
@@ -126,7 +127,7 @@ vhost_ctrlr_find(const char *name)
 {
 	struct vhost_ctrlr *c;
 
-	TAILQ_FOREACH(c, &g_ctrlrs, link) {
+	TAILQ_FOREACH (c, &g_ctrlrs, link) {
 		if (strcmp(c->name, name) == 0) {
 			return c;
 		}
@@ -162,14 +163,17 @@ parse_cpumask(const char *str, struct vt_cpuset *mask, char *err, size_t errlen)
 		return 0;
 	}
 	if (vt_cpuset_parse(mask, str) != 0) {
-		snprintf(err, errlen, "invalid parameter 'cpumask': '%s' is not a cpumask (0x3 or "
-			 "[0,2-3])", str);
+		snprintf(err, errlen,
+			 "invalid parameter 'cpumask': '%s' is not a cpumask (0x3 or "
+			 "[0,2-3])",
+			 str);
 		return -EINVAL;
 	}
 	if (!vt_cpuset_subset(mask, app)) {
-		snprintf(err, errlen, "invalid parameter 'cpumask': %s is not a subset of the "
-			 "application's cpumask %s", vt_cpuset_fmt(mask, m, sizeof(m)),
-			 vt_cpuset_fmt(app, a, sizeof(a)));
+		snprintf(err, errlen,
+			 "invalid parameter 'cpumask': %s is not a subset of the "
+			 "application's cpumask %s",
+			 vt_cpuset_fmt(mask, m, sizeof(m)), vt_cpuset_fmt(app, a, sizeof(a)));
 		return -EINVAL;
 	}
 	return 0;
@@ -186,13 +190,16 @@ vhost_ctrlr_alloc(const char *name, const char *cpumask, const struct vhost_back
 	int reactor, rc;
 
 	if (!vt_name_is_valid(name, VHOST_CTRLR_NAME_MAX)) {
-		snprintf(err, errlen, "invalid controller name '%s': use 1 to %d letters, digits, "
-			 "'.', '_' or '-'", name, VHOST_CTRLR_NAME_MAX);
+		snprintf(err, errlen,
+			 "invalid controller name '%s': use 1 to %d letters, digits, "
+			 "'.', '_' or '-'",
+			 name, VHOST_CTRLR_NAME_MAX);
 		return -EINVAL;
 	}
 	len = strlen(dir) + 1 + strlen(name);
 	if (len >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
-		snprintf(err, errlen, "socket path '%s/%s' is %zu bytes long; a Unix socket "
+		snprintf(err, errlen,
+			 "socket path '%s/%s' is %zu bytes long; a Unix socket "
 			 "address holds at most %zu: use a shorter name or socket folder (-S)",
 			 dir, name, len, sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
 		return -ENAMETOOLONG;
@@ -273,7 +280,7 @@ struct delete_ctx {
 	struct vhost_ctrlr *c;
 	void (*cb)(void *arg, int rc);
 	void *arg;
-	struct vhost_post post;	/* carries ctx from one step to the next */
+	struct vhost_post post; /* carries ctx from one step to the next */
 };
 
 static void
@@ -416,7 +423,7 @@ delete_all_next(struct delete_all_ctx *ctx)
 	struct vhost_ctrlr *c;
 	int rc;
 
-	TAILQ_FOREACH(c, &g_ctrlrs, link) {
+	TAILQ_FOREACH (c, &g_ctrlrs, link) {
 		if (c->ops != ctx->ops || c->state != VHOST_CTRLR_RUNNING) {
 			continue;
 		}
@@ -452,7 +459,7 @@ vhost_ctrlr_write_config_all(const struct vhost_backend_ops *ops, struct vt_json
 	struct vhost_ctrlr *c;
 
 	vt_json_write_array_begin(w);
-	TAILQ_FOREACH(c, &g_ctrlrs, link) {
+	TAILQ_FOREACH (c, &g_ctrlrs, link) {
 		if (c->ops == ops && c->state == VHOST_CTRLR_RUNNING) {
 			ops->write_config_json(c, w);
 		}
@@ -499,7 +506,7 @@ vhost_ctrlr_dump_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w)
 	vt_json_write_named_uint64(w, "reactor", c->reactor);
 	vt_json_write_named_array_begin(w, "sessions");
 	pthread_mutex_lock(&g_vhost_mutex);
-	TAILQ_FOREACH(s, &c->sessions, link) {
+	TAILQ_FOREACH (s, &c->sessions, link) {
 		dump_session(s, w);
 	}
 	pthread_mutex_unlock(&g_vhost_mutex);

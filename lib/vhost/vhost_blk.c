@@ -33,28 +33,27 @@
 #define BLK_HDR_SIZE 16u
 
 /* vhost-user protocol features of a blk controller. */
-#define BLK_PROTOCOL_FEATURES                                                                   \
-	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) |              \
-	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) |       \
+#define BLK_PROTOCOL_FEATURES                                                             \
+	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) |       \
+	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) | \
 	 (1ull << VHOST_USER_PROTO_F_LOG_SHMFD))
 
 _Static_assert(sizeof(struct virtio_blk_outhdr) == BLK_HDR_SIZE, "virtio-blk header size");
 _Static_assert(sizeof(struct virtio_blk_discard_write_zeroes) == 16, "discard range size");
-_Static_assert(sizeof(struct virtio_blk_config) <= VHOST_USER_MAX_CONFIG_SIZE,
-	       "config space size");
+_Static_assert(sizeof(struct virtio_blk_config) <= VHOST_USER_MAX_CONFIG_SIZE, "config space size");
 
 /* What the config space and the features are computed from. */
 struct blk_info {
 	uint32_t block_size;
-	uint64_t num_blocks;		/* 0 once the bdev is removed */
+	uint64_t num_blocks; /* 0 once the bdev is removed */
 	bool readonly;
 	bool write_cache;
-	bool flush;			/* the bdev takes FLUSH */
+	bool flush; /* the bdev takes FLUSH */
 	bool unmap;
 	bool write_zeroes;
-	uint64_t max_unmap_blocks;	/* 0 = no limit */
+	uint64_t max_unmap_blocks; /* 0 = no limit */
 	uint64_t max_write_zeroes_blocks;
-	uint32_t optimal_io_boundary;	/* blocks, 0 = none */
+	uint32_t optimal_io_boundary; /* blocks, 0 = none */
 };
 
 struct blk_ctrlr {
@@ -63,19 +62,19 @@ struct blk_ctrlr {
 	struct vt_bdev_channel *ch;
 	struct vt_bdev *bdev;
 	uint64_t num_blocks;
-	uint64_t block_mask;		/* block size - 1, in bytes */
+	uint64_t block_mask; /* block size - 1, in bytes */
 	uint32_t block_shift;
 	uint32_t max_discard_sectors;
 	uint32_t max_write_zeroes_sectors;
-	uint64_t inflight;		/* requests holding the bdev (submitted or waiting) */
+	uint64_t inflight; /* requests holding the bdev (submitted or waiting) */
 	bool readonly;
-	bool removed;			/* hot-removed: every request fails */
+	bool removed; /* hot-removed: every request fails */
 	bool flush;
-	bool discard;			/* VIRTIO_BLK_F_DISCARD offered */
-	bool write_zeroes;		/* VIRTIO_BLK_F_WRITE_ZEROES offered */
-	bool free_on_release;		/* removal came while the release was deferred */
+	bool discard;         /* VIRTIO_BLK_F_DISCARD offered */
+	bool write_zeroes;    /* VIRTIO_BLK_F_WRITE_ZEROES offered */
+	bool free_on_release; /* removal came while the release was deferred */
 	struct vt_defer release_defer;
-	void (*removed_fn)(void *arg);	/* the removal's continuation, after the release */
+	void (*removed_fn)(void *arg); /* the removal's continuation, after the release */
 	void *removed_arg;
 
 	/* Set at creation, read anywhere. */
@@ -83,7 +82,7 @@ struct blk_ctrlr {
 	struct blk_info info;
 	char *bdev_name;
 	bool packed_ring;
-	atomic_bool gone;		/* the bdev was released after a hot-remove */
+	atomic_bool gone; /* the bdev was released after a hot-remove */
 
 	/* The config space, read by the vhost-events thread. */
 	pthread_mutex_t cfg_lock;
@@ -92,17 +91,17 @@ struct blk_ctrlr {
 
 /* Per request. */
 struct blk_req {
-	uint8_t *status;		/* the chain's last byte */
-	struct iovec *data;		/* data segments (inside the chain's iovecs) */
+	uint8_t *status;    /* the chain's last byte */
+	struct iovec *data; /* data segments (inside the chain's iovecs) */
 	int ndata;
 	uint32_t data_len;
 	uint32_t type;
-	uint32_t used_len;		/* on success */
+	uint32_t used_len; /* on success */
 	uint64_t sector;
 	uint64_t offset_blocks;
 	uint64_t num_blocks;
-	bool holds;			/* counted in blk_ctrlr.inflight */
-	bool data_written;		/* a read went to the bdev: its buffers may hold data */
+	bool holds;        /* counted in blk_ctrlr.inflight */
+	bool data_written; /* a read went to the bdev: its buffers may hold data */
 	bool seg_failed;
 	uint16_t nseg;
 	uint16_t next_seg;
@@ -135,9 +134,9 @@ blk_features(const struct blk_info *d, bool packed_ring)
 	uint64_t f = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_ANY_LAYOUT) |
 		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
 		     (1ull << VHOST_USER_VIRTIO_F_PROTOCOL_FEATURES) |
-		     (1ull << VHOST_USER_F_LOG_ALL) | (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
-		     (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_TOPOLOGY) |
-		     (1ull << VIRTIO_BLK_F_MQ);
+		     (1ull << VHOST_USER_F_LOG_ALL) | (1ull << VIRTIO_BLK_F_SIZE_MAX) |
+		     (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+		     (1ull << VIRTIO_BLK_F_TOPOLOGY) | (1ull << VIRTIO_BLK_F_MQ);
 
 	if (packed_ring) {
 		f |= 1ull << VIRTIO_F_RING_PACKED;
@@ -231,7 +230,7 @@ blk_config_refresh(struct blk_ctrlr *bc)
 	}
 	pthread_mutex_lock(&g_vhost_mutex);
 	if (c->state == VHOST_CTRLR_RUNNING) {
-		TAILQ_FOREACH(s, &c->sessions, link) {
+		TAILQ_FOREACH (s, &c->sessions, link) {
 			if (s->live) {
 				vhost_user_config_changed(s);
 			}
@@ -445,7 +444,7 @@ blk_segs_continue(struct vhost_req *req)
 		}
 		if (rc == -ENOMEM) {
 			if (blk_submitted(req, rc) == 0) {
-				return;	/* blk_retry continues from this range */
+				return; /* blk_retry continues from this range */
 			}
 		}
 		if (rc != 0) {
@@ -482,10 +481,10 @@ blk_execute(struct vhost_req *req)
 					  br->num_blocks, blk_io_done, req);
 		break;
 	case VIRTIO_BLK_T_OUT:
-		rc = vt_bdev_writev_blocks(bc->desc, bc->ch, br->data, br->ndata,
-					   br->offset_blocks, br->num_blocks, 0, blk_io_done, req);
+		rc = vt_bdev_writev_blocks(bc->desc, bc->ch, br->data, br->ndata, br->offset_blocks,
+					   br->num_blocks, 0, blk_io_done, req);
 		break;
-	default:	/* VIRTIO_BLK_T_FLUSH */
+	default: /* VIRTIO_BLK_T_FLUSH */
 		rc = vt_bdev_flush_blocks(bc->desc, bc->ch, 0, bc->num_blocks, blk_io_done, req);
 		break;
 	}
@@ -584,7 +583,7 @@ blk_check_rw(const struct blk_ctrlr *bc, struct blk_req *br)
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (vt_unlikely(br->num_blocks == 0)) {
-		return VIRTIO_BLK_S_OK;	/* nothing to transfer; the sector was in range */
+		return VIRTIO_BLK_S_OK; /* nothing to transfer; the sector was in range */
 	}
 	if (br->type == VIRTIO_BLK_T_IN) {
 		br->used_len = br->data_len + 1;
@@ -722,8 +721,10 @@ blk_open(struct blk_ctrlr *bc, const char *dev_name, bool readonly, char *err, s
 		return rc;
 	}
 	if (rc == -EPERM) {
-		snprintf(err, errlen, "bdev '%s' cannot be opened for writing (read-only, or "
-			 "claimed by another user); a readonly controller can share it", dev_name);
+		snprintf(err, errlen,
+			 "bdev '%s' cannot be opened for writing (read-only, or "
+			 "claimed by another user); a readonly controller can share it",
+			 dev_name);
 		return rc;
 	}
 	if (rc != 0) {
@@ -832,7 +833,7 @@ blk_write_config_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w)
 	char mask[VT_CPUSET_FMT_LEN];
 
 	if (atomic_load(&bc->gone)) {
-		return;	/* its bdev is gone: nothing to recreate it on */
+		return; /* its bdev is gone: nothing to recreate it on */
 	}
 	vt_json_write_object_begin(w);
 	vt_json_write_named_string(w, "method", "vhost_create_blk_controller");

@@ -10,9 +10,9 @@
 #include "lib/vhost/vhost_internal.h"
 
 /* Advertised limits. */
-#define VHOST_BLK_SEG_MAX (VHOST_REQ_INLINE_IOVS - 2)	/* data segments; header + status */
-#define VHOST_BLK_SIZE_MAX (1u << 20)			/* bytes in one segment */
-#define VHOST_BLK_MAX_DWZ_SEGS 16			/* DISCARD / WRITE_ZEROES ranges */
+#define VHOST_BLK_SEG_MAX (VHOST_REQ_INLINE_IOVS - 2) /* data segments; header + status */
+#define VHOST_BLK_SIZE_MAX (1u << 20)                 /* bytes in one segment */
+#define VHOST_BLK_MAX_DWZ_SEGS 16                     /* DISCARD / WRITE_ZEROES ranges */
 #define VHOST_BLK_CLAIM_OWNER "vhost_blk"
 #define VHOST_BLK_TRANSPORT "vhost_user_blk"
 

@@ -29,12 +29,12 @@ struct rpc_create_blk {
 };
 
 static const struct vt_json_object_decoder g_create_blk_decoders[] = {
-	{"ctrlr", offsetof(struct rpc_create_blk, ctrlr), vt_json_decode_string},
-	{"dev_name", offsetof(struct rpc_create_blk, dev_name), vt_json_decode_string},
-	{"cpumask", offsetof(struct rpc_create_blk, cpumask), vt_json_decode_string, true},
-	{"transport", offsetof(struct rpc_create_blk, transport), vt_json_decode_string, true},
-	{"readonly", offsetof(struct rpc_create_blk, readonly), vt_json_decode_bool, true},
-	{"packed_ring", offsetof(struct rpc_create_blk, packed_ring), vt_json_decode_bool, true},
+	{ "ctrlr", offsetof(struct rpc_create_blk, ctrlr), vt_json_decode_string },
+	{ "dev_name", offsetof(struct rpc_create_blk, dev_name), vt_json_decode_string },
+	{ "cpumask", offsetof(struct rpc_create_blk, cpumask), vt_json_decode_string, true },
+	{ "transport", offsetof(struct rpc_create_blk, transport), vt_json_decode_string, true },
+	{ "readonly", offsetof(struct rpc_create_blk, readonly), vt_json_decode_bool, true },
+	{ "packed_ring", offsetof(struct rpc_create_blk, packed_ring), vt_json_decode_bool, true },
 };
 
 static bool g_shutting_down;
@@ -84,8 +84,8 @@ rpc_vhost_create_blk_controller(struct vt_jsonrpc_request *req, yajl_val params)
 	if (p->transport != NULL && strcmp(p->transport, VHOST_BLK_TRANSPORT) != 0) {
 		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
 						   "invalid parameter 'transport': '%s' is not "
-						   "supported (only '%s')", p->transport,
-						   VHOST_BLK_TRANSPORT);
+						   "supported (only '%s')",
+						   p->transport, VHOST_BLK_TRANSPORT);
 		create_blk_free(p);
 		return;
 	}

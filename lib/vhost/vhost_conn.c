@@ -30,7 +30,7 @@
 
 #include "lib/vhost/vhost_internal.h"
 
-#define CONN_SCAN_MAX 64	/* sockets on one path considered at once */
+#define CONN_SCAN_MAX 64 /* sockets on one path considered at once */
 
 static bool
 fd_is_socket_on(int fd, const char *path, uint64_t *ino)
@@ -91,7 +91,7 @@ ino_owned(const struct vhost_ctrlr *c, const struct vhost_session *self, uint64_
 {
 	const struct vhost_session *s;
 
-	TAILQ_FOREACH(s, &c->sessions, link) {
+	TAILQ_FOREACH (s, &c->sessions, link) {
 		if (s != self && s->conn_fd >= 0 && s->conn_ino == ino) {
 			return true;
 		}
@@ -167,7 +167,7 @@ vhost_ctrlr_connected(const struct vhost_ctrlr *c)
 	const struct vhost_session *s;
 	uint32_t n = 0;
 
-	TAILQ_FOREACH(s, &c->sessions, link) {
+	TAILQ_FOREACH (s, &c->sessions, link) {
 		if (s->live && !vhost_conn_hung_up(s)) {
 			n++;
 		}

@@ -26,12 +26,12 @@
 struct create_ctx {
 	struct vt_jsonrpc_request *req;
 	const struct vhost_create_ops *ops;
-	void *arg;		/* the RPC's, for ops->backend_create */
-	bool delay;		/* visible without a socket */
+	void *arg;  /* the RPC's, for ops->backend_create */
+	bool delay; /* visible without a socket */
 	struct vhost_ctrlr *c;
 	int rc;
 	char err[256];
-	struct vhost_post post;	/* between reactor 0 and the controller's reactor */
+	struct vhost_post post; /* between reactor 0 and the controller's reactor */
 };
 
 static void
@@ -49,7 +49,9 @@ create_error(struct create_ctx *ctx)
 	int rc = ctx->rc;
 	/* Errno codes where SPDK's users look for them; bad parameters as -32602. */
 	int code = rc == -EEXIST || rc == -ENODEV || rc == -EADDRINUSE || rc == -ENOMEM ||
-			   rc == -ESHUTDOWN ? rc : VT_JSONRPC_ERROR_INVALID_PARAMS;
+				   rc == -ESHUTDOWN
+			   ? rc
+			   : VT_JSONRPC_ERROR_INVALID_PARAMS;
 
 	vt_jsonrpc_send_error_response(ctx->req, code, ctx->err);
 	create_ctx_free(ctx);
@@ -140,8 +142,8 @@ vhost_ctrlr_create(struct vt_jsonrpc_request *req, const struct vhost_create_ops
 	ctx->ops = ops;
 	ctx->arg = arg;
 	ctx->delay = delay;
-	ctx->rc = vhost_ctrlr_alloc(name, cpumask, ops->backend, &ctx->c, ctx->err,
-				    sizeof(ctx->err));
+	ctx->rc =
+		vhost_ctrlr_alloc(name, cpumask, ops->backend, &ctx->c, ctx->err, sizeof(ctx->err));
 	if (ctx->rc != 0) {
 		create_error(ctx);
 		return;

@@ -62,8 +62,8 @@ struct vt_json_write_ctx;
  * personality is ctrlr->backend; a request's is vhost_req_ctx(req), req_ctx_size bytes.
  */
 struct vhost_backend_ops {
-	const char *name;		/* "vhost_user_blk": the transport named in RPCs */
-	const char *json_key;		/* the backend_specific member: "block", "scsi" */
+	const char *name;     /* "vhost_user_blk": the transport named in RPCs */
+	const char *json_key; /* the backend_specific member: "block", "scsi" */
 	size_t req_ctx_size;
 	/*
 	 * Reactor side. A session starts (before its first queue runs) and stops (after its last
@@ -105,9 +105,9 @@ struct vhost_backend_ops {
 /* ---- controllers ------------------------------------------------------------------------- */
 
 enum vhost_ctrlr_state {
-	VHOST_CTRLR_CREATING,	/* name reserved, personality setting up, no socket yet */
-	VHOST_CTRLR_RUNNING,	/* socket registered, accepting front ends */
-	VHOST_CTRLR_REMOVING,	/* being deleted: no new sessions */
+	VHOST_CTRLR_CREATING, /* name reserved, personality setting up, no socket yet */
+	VHOST_CTRLR_RUNNING,  /* socket registered, accepting front ends */
+	VHOST_CTRLR_REMOVING, /* being deleted: no new sessions */
 };
 
 /*
@@ -115,7 +115,7 @@ enum vhost_ctrlr_state {
  * fn ran); one send at a time per struct: fn may send it on.
  */
 struct vhost_post {
-	struct vhost_post *next;	/* the sending reactor's backlog */
+	struct vhost_post *next; /* the sending reactor's backlog */
 	uint32_t reactor;
 	vt_msg_fn fn;
 	void *arg;
@@ -123,26 +123,26 @@ struct vhost_post {
 
 struct vhost_ctrlr {
 	char name[VHOST_CTRLR_NAME_MAX + 1];
-	char path[108];			/* socket path (sun_path) */
-	struct vt_cpuset cpumask;	/* where the controller may run (as given) */
-	uint32_t reactor;		/* the reactor it runs on */
+	char path[108];           /* socket path (sun_path) */
+	struct vt_cpuset cpumask; /* where the controller may run (as given) */
+	uint32_t reactor;         /* the reactor it runs on */
 	const struct vhost_backend_ops *ops;
-	void *backend;			/* the personality's controller state */
-	uint64_t features;		/* virtio features offered */
-	uint64_t protocol_features;	/* vhost-user protocol features offered */
-	bool socket_registered;		/* rte_vhost knows the path */
+	void *backend;              /* the personality's controller state */
+	uint64_t features;          /* virtio features offered */
+	uint64_t protocol_features; /* vhost-user protocol features offered */
+	bool socket_registered;     /* rte_vhost knows the path */
 
 	/* Under g_vhost_mutex (reactor 0, the vhost-events thread, the reactor). */
 	enum vhost_ctrlr_state state;
-	TAILQ_HEAD(, vhost_session) sessions;	/* every session not yet freed */
-	uint32_t nlive;			/* sessions still reachable through their vid */
+	TAILQ_HEAD(, vhost_session) sessions; /* every session not yet freed */
+	uint32_t nlive;                       /* sessions still reachable through their vid */
 	uint32_t next_session_id;
 	/* Deletion waiting for the sessions to be freed (reactor 0 continuation). */
 	void (*drained_fn)(void *arg);
 	void *drained_arg;
 	struct vhost_post drained_post;
 
-	TAILQ_ENTRY(vhost_ctrlr) link;	/* the registry (reactor 0 writes, under the mutex) */
+	TAILQ_ENTRY(vhost_ctrlr) link; /* the registry (reactor 0 writes, under the mutex) */
 };
 
 /* Guards the registry, every ctrlr's session list and counters, and the vid table. */
@@ -177,17 +177,14 @@ void vhost_ctrlr_free(struct vhost_ctrlr *c);
  * disconnects it), otherwise removes the socket, waits for the sessions being torn down, runs
  * ops->remove on the controller's reactor, frees c and calls cb(arg, 0) on reactor 0.
  */
-int vhost_ctrlr_delete(struct vhost_ctrlr *c, bool force, void (*cb)(void *arg, int rc),
-		       void *arg);
+int vhost_ctrlr_delete(struct vhost_ctrlr *c, bool force, void (*cb)(void *arg, int rc), void *arg);
 /* Deletes every controller of a personality (subsystem fini), then cb(arg) on reactor 0. */
-void vhost_ctrlr_delete_all(const struct vhost_backend_ops *ops, void (*cb)(void *arg),
-			    void *arg);
+void vhost_ctrlr_delete_all(const struct vhost_backend_ops *ops, void (*cb)(void *arg), void *arg);
 /*
  * Subsystem config dump: a JSON array of the calls that recreate every visible controller of a
  * personality (ops->write_config_json of each). Reactor 0.
  */
-void vhost_ctrlr_write_config_all(const struct vhost_backend_ops *ops,
-				  struct vt_json_write_ctx *w);
+void vhost_ctrlr_write_config_all(const struct vhost_backend_ops *ops, struct vt_json_write_ctx *w);
 /* Writes the controller as vhost_get_controllers shows it (reactor 0). */
 void vhost_ctrlr_dump_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
 /* Collects the sessions' reactor-side figures on every reactor, then cb(arg) on reactor 0. */
@@ -252,21 +249,21 @@ void vhost_user_config_changed(struct vhost_session *s);
 struct vhost_mem_region_desc {
 	uint64_t gpa;
 	uint64_t size;
-	int fd;			/* the region's file */
-	uint64_t mmap_offset;	/* offset of gpa in the file */
-	uint64_t mmap_size;	/* bytes to map from offset 0 (covers mmap_offset + size) */
-	uint64_t ext_host;	/* rte_vhost's address of gpa (translates its ring addresses) */
+	int fd;               /* the region's file */
+	uint64_t mmap_offset; /* offset of gpa in the file */
+	uint64_t mmap_size;   /* bytes to map from offset 0 (covers mmap_offset + size) */
+	uint64_t ext_host;    /* rte_vhost's address of gpa (translates its ring addresses) */
 };
 
 /* lib/vhost's own mapping of the guest memory. Immutable once built; refcounted on the reactor. */
 struct vhost_mem_map {
 	uint32_t refs;
 	uint32_t nregions;
-	struct vhost_vq_mem mem;	/* gpa -> our host addresses */
+	struct vhost_vq_mem mem; /* gpa -> our host addresses */
 	struct {
-		void *base;		/* our mmap, NULL when not mapped (tests) */
+		void *base; /* our mmap, NULL when not mapped (tests) */
 		size_t len;
-		uint64_t ext_host;	/* rte_vhost's host address of the region's gpa */
+		uint64_t ext_host; /* rte_vhost's host address of the region's gpa */
 		uint64_t size;
 	} r[VHOST_VQ_MEM_MAX_REGIONS];
 };
@@ -276,11 +273,11 @@ struct vhost_mem_map {
  * no overlap in guest-physical or front-end address space, each region inside its regular file.
  * Returns 0 or -EINVAL with a message in err.
  */
-int vhost_mem_check_table(const struct vhost_user_mem *table, uint32_t payload_size,
-			  const int *fds, int nfds, char *err, size_t errlen);
+int vhost_mem_check_table(const struct vhost_user_mem *table, uint32_t payload_size, const int *fds,
+			  int nfds, char *err, size_t errlen);
 /* Maps the regions again (own mmaps); NULL with a message in err. */
-struct vhost_mem_map *vhost_mem_map_create(const struct vhost_mem_region_desc *regions,
-					   uint32_t n, char *err, size_t errlen);
+struct vhost_mem_map *vhost_mem_map_create(const struct vhost_mem_region_desc *regions, uint32_t n,
+					   char *err, size_t errlen);
 /* A map over memory the caller owns (unit tests): nothing is mapped or unmapped. */
 struct vhost_mem_map *vhost_mem_map_wrap(const struct vhost_vq_mem_region *regions, uint32_t n);
 void vhost_mem_map_ref(struct vhost_mem_map *map);
@@ -294,14 +291,14 @@ bool vhost_mem_table_has_uaddr(const struct vhost_user_mem *table, uint64_t uadd
 
 /* What a queue starts from; built by the vhost-events thread, consumed by the reactor. */
 struct vhost_queue_params {
-	struct vhost_vq_params vq;	/* size, features, bases, name, index */
-	void *desc;			/* our host addresses of the ring areas */
-	void *driver;			/* split: avail ring; packed: driver event area */
-	void *device;			/* split: used ring; packed: device event area */
-	int kickfd;			/* owned (a dup), -1 for none */
-	int callfd;			/* owned (a dup), -1 for none */
-	struct vhost_mem_map *map;	/* the mapping the rings are in (a reference is taken) */
-	struct vhost_queue *q;		/* preallocated by vhost_queue_alloc() */
+	struct vhost_vq_params vq; /* size, features, bases, name, index */
+	void *desc;                /* our host addresses of the ring areas */
+	void *driver;              /* split: avail ring; packed: driver event area */
+	void *device;              /* split: used ring; packed: device event area */
+	int kickfd;                /* owned (a dup), -1 for none */
+	int callfd;                /* owned (a dup), -1 for none */
+	struct vhost_mem_map *map; /* the mapping the rings are in (a reference is taken) */
+	struct vhost_queue *q;     /* preallocated by vhost_queue_alloc() */
 	/* Where ring stores are logged while logging is on (struct vhost_vq's log_*_gpa). */
 	uint64_t log_ring_gpa;
 	uint64_t log_event_gpa;
@@ -312,44 +309,44 @@ struct vhost_queue {
 	struct vhost_vq vq;
 	struct vhost_session *s;
 	const struct vhost_vq_mem *mem;
-	struct vhost_req *free;		/* stack of free requests */
+	struct vhost_req *free; /* stack of free requests */
 	void (*submit)(struct vhost_req *req);
-	void *backend;			/* ctrlr->backend, for the personality's requests */
-	struct vhost_vq_chain chain;	/* the next chain is popped here; iov NULL: wait */
-	uint32_t inflight;		/* requests popped and not yet done */
+	void *backend;               /* ctrlr->backend, for the personality's requests */
+	struct vhost_vq_chain chain; /* the next chain is popped here; iov NULL: wait */
+	uint32_t inflight;           /* requests popped and not yet done */
 	int callfd;
-	bool dirty;			/* pushed since the last publish */
-	bool kicks_on;			/* interrupt mode: guest kicks requested */
-	bool running;			/* on the session's run list */
+	bool dirty;    /* pushed since the last publish */
+	bool kicks_on; /* interrupt mode: guest kicks requested */
+	bool running;  /* on the session's run list */
 	bool stopping;
-	bool detached;			/* replaced while stopping: freed once drained */
-	bool no_kicks;			/* interrupt mode without a kick fd: always polled */
-	bool on_demand;			/* the personality takes buffers itself (ops) */
+	bool detached;  /* replaced while stopping: freed once drained */
+	bool no_kicks;  /* interrupt mode without a kick fd: always polled */
+	bool on_demand; /* the personality takes buffers itself (ops) */
 	uint16_t index;
 
 	/* Cold. */
 	int kickfd;
 	struct vt_poller *kick_poller;
 	struct vhost_mem_map *map;
-	struct vhost_log *log;		/* a reference to vq.log while logging is on */
+	struct vhost_log *log; /* a reference to vq.log while logging is on */
 	struct iovec *spare[VHOST_QUEUE_SPARE_IOVS];
 	uint32_t nspare;
-	uint32_t big_iov_max;		/* capacity of the large arrays */
-	struct vhost_call *stop_call;	/* answered once drained */
+	uint32_t big_iov_max;         /* capacity of the large arrays */
+	struct vhost_call *stop_call; /* answered once drained */
 	struct vt_defer finish_defer;
 	uint8_t *reqs;
 	size_t req_stride;
 	uint32_t nreqs;
-	uint64_t completed;		/* requests done since the start */
+	uint64_t completed; /* requests done since the start */
 };
 
 struct vhost_req {
-	struct vhost_vq_chain chain;	/* iov: the inline array or a large one */
+	struct vhost_vq_chain chain; /* iov: the inline array or a large one */
 	struct vhost_queue *q;
 	struct vhost_req *next_free;
 	struct iovec *inline_iov;
-	bool big;			/* chain.iov is a large array of the queue */
-	/* The personality's context (req_ctx_size bytes) follows. */
+	bool big; /* chain.iov is a large array of the queue */
+		  /* The personality's context (req_ctx_size bytes) follows. */
 } __attribute__((aligned(16)));
 
 static inline void *
@@ -360,31 +357,31 @@ vhost_req_ctx(struct vhost_req *req)
 
 /* The session's state as the vhost-events thread sees the front end's messages. */
 struct vhost_session_ve {
-	uint64_t features;		/* SET_FEATURES */
-	uint64_t protocol_features;	/* SET_PROTOCOL_FEATURES */
+	uint64_t features;          /* SET_FEATURES */
+	uint64_t protocol_features; /* SET_PROTOCOL_FEATURES */
 	bool features_set;
-	struct vhost_user_mem mem_table;	/* last accepted SET_MEM_TABLE payload */
+	struct vhost_user_mem mem_table; /* last accepted SET_MEM_TABLE payload */
 	bool has_mem;
-	struct vhost_mem_map *map;	/* newest mapping handed to the reactor */
+	struct vhost_mem_map *map; /* newest mapping handed to the reactor */
 	uint32_t vring_num[VHOST_MAX_QUEUES];
-	bool enabled[VHOST_MAX_QUEUES];	/* SET_VRING_ENABLE 1 */
-	bool kicked[VHOST_MAX_QUEUES];	/* SET_VRING_KICK since the last GET_VRING_BASE */
-	bool started[VHOST_MAX_QUEUES];	/* a start was sent and no stop since */
+	bool enabled[VHOST_MAX_QUEUES]; /* SET_VRING_ENABLE 1 */
+	bool kicked[VHOST_MAX_QUEUES];  /* SET_VRING_KICK since the last GET_VRING_BASE */
+	bool started[VHOST_MAX_QUEUES]; /* a start was sent and no stop since */
 	/* Dirty logging (migration). */
-	bool log_all;			/* VHOST_F_LOG_ALL negotiated */
-	bool has_log;			/* a SET_LOG_BASE log was handed to the reactor */
-	uint64_t log_size;		/* its bytes of bitmap */
-	uint64_t vring_log_gpa[VHOST_MAX_QUEUES];	/* SET_VRING_ADDR's log_guest_addr (flag set) */
-	bool vring_log[VHOST_MAX_QUEUES];	/* ... and whether its VHOST_VRING_F_LOG was set */
+	bool log_all;                             /* VHOST_F_LOG_ALL negotiated */
+	bool has_log;                             /* a SET_LOG_BASE log was handed to the reactor */
+	uint64_t log_size;                        /* its bytes of bitmap */
+	uint64_t vring_log_gpa[VHOST_MAX_QUEUES]; /* SET_VRING_ADDR's log_guest_addr (flag set) */
+	bool vring_log[VHOST_MAX_QUEUES]; /* ... and whether its VHOST_VRING_F_LOG was set */
 };
 
 struct vhost_session {
 	struct vhost_ctrlr *ctrlr;
 	int vid;
 	uint32_t id;
-	char name[VHOST_CTRLR_NAME_MAX + 16];	/* "<ctrlr>.<id>", for logs */
-	TAILQ_ENTRY(vhost_session) link;	/* ctrlr->sessions, under g_vhost_mutex */
-	bool live;			/* under g_vhost_mutex: its connection (vid) is up */
+	char name[VHOST_CTRLR_NAME_MAX + 16]; /* "<ctrlr>.<id>", for logs */
+	TAILQ_ENTRY(vhost_session) link;      /* ctrlr->sessions, under g_vhost_mutex */
+	bool live;                            /* under g_vhost_mutex: its connection (vid) is up */
 	/*
 	 * The connection's socket as rte_vhost accepted it (-1 when it could not be told apart):
 	 * the fd number and its inode, so a later check knows whether the number still names
@@ -393,30 +390,30 @@ struct vhost_session {
 	int conn_fd;
 	uint64_t conn_ino;
 
-	struct vhost_session_ve ve;	/* vhost-events thread only */
+	struct vhost_session_ve ve; /* vhost-events thread only */
 
 	/* Reactor side. */
 	struct vhost_mem_map *map;
 	struct vhost_queue *queues[VHOST_MAX_QUEUES];
-	struct vhost_queue *run[VHOST_MAX_QUEUES];	/* running queues, polled in order */
+	struct vhost_queue *run[VHOST_MAX_QUEUES]; /* running queues, polled in order */
 	uint32_t nrun;
-	uint32_t nqueues;		/* queue objects alive (detached ones included) */
+	uint32_t nqueues; /* queue objects alive (detached ones included) */
 	struct vt_poller *poller;
-	bool attached;			/* session_start ran */
+	bool attached; /* session_start ran */
 	bool destroying;
 	bool interrupt_mode;
-	void *backend_ctx;		/* the personality's per-session state */
-	struct vhost_log *log;		/* the front end's dirty log, NULL before SET_LOG_BASE */
-	bool log_all;			/* LOG_ALL: queues log into log */
+	void *backend_ctx;     /* the personality's per-session state */
+	struct vhost_log *log; /* the front end's dirty log, NULL before SET_LOG_BASE */
+	bool log_all;          /* LOG_ALL: queues log into log */
 
 	/* Snapshot for vhost_get_controllers, taken on the reactor under g_vhost_mutex. */
 	struct {
 		uint32_t queues_started;
-		uint32_t max_queues;	/* highest started queue index + 1 */
+		uint32_t max_queues; /* highest started queue index + 1 */
 		uint64_t inflight;
 		uint64_t completed;
 		uint64_t features;
-		bool dirty_log;		/* the queues log (LOG_ALL with a log) */
+		bool dirty_log; /* the queues log (LOG_ALL with a log) */
 	} snap;
 };
 
@@ -435,7 +432,7 @@ struct vhost_call {
 	sem_t sem;
 	atomic_int refs;
 	atomic_bool answered;
-	bool sent;		/* reached the reactor: the reactor owns what it carries */
+	bool sent; /* reached the reactor: the reactor owns what it carries */
 	int rc;
 	struct vhost_session *s;
 	uint16_t qidx;
@@ -445,14 +442,14 @@ struct vhost_call {
 		struct {
 			uint16_t avail_base;
 			uint16_t used_base;
-			bool valid;	/* the queue existed: the bases are meaningful */
+			bool valid; /* the queue existed: the bases are meaningful */
 		} stop;
 		struct vhost_mem_map *map;
 		int fd;
 		struct {
-			struct vhost_log *log;	/* replace: the new log (reference handed over) */
+			struct vhost_log *log; /* replace: the new log (reference handed over) */
 			bool replace;
-			bool on;		/* LOG_ALL */
+			bool on; /* LOG_ALL */
 		} log;
 	} u;
 };
@@ -464,12 +461,12 @@ void vhost_call_done(struct vhost_call *call, int rc);
 void vhost_call_put(struct vhost_call *call);
 
 /* Reactor-side call handlers. */
-void vhost_session_attach_fn(struct vhost_call *call);	/* session_start, poller */
-void vhost_queue_start_fn(struct vhost_call *call);	/* u.start */
-void vhost_queue_stop_fn(struct vhost_call *call);	/* qidx; answers u.stop when drained */
-void vhost_queue_set_callfd_fn(struct vhost_call *call);	/* qidx, u.fd (owned) */
-void vhost_session_set_map_fn(struct vhost_call *call);	/* u.map (reference handed over) */
-void vhost_session_set_log_fn(struct vhost_call *call);	/* u.log */
+void vhost_session_attach_fn(struct vhost_call *call);   /* session_start, poller */
+void vhost_queue_start_fn(struct vhost_call *call);      /* u.start */
+void vhost_queue_stop_fn(struct vhost_call *call);       /* qidx; answers u.stop when drained */
+void vhost_queue_set_callfd_fn(struct vhost_call *call); /* qidx, u.fd (owned) */
+void vhost_session_set_map_fn(struct vhost_call *call);  /* u.map (reference handed over) */
+void vhost_session_set_log_fn(struct vhost_call *call);  /* u.log */
 /* Reactor: stops every queue, waits for the drain, then frees the session (msg argument s). */
 void vhost_session_destroy_msg(void *arg);
 

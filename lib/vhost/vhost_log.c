@@ -42,8 +42,10 @@ vhost_log_map(int fd, uint64_t size, uint64_t offset, char *err, size_t errlen)
 	}
 	if ((uint64_t)st.st_size < offset + size) {
 		/* A mapping beyond the file's end would fault (SIGBUS) on the first mark. */
-		snprintf(err, errlen, "log file of %" PRIu64 " bytes is shorter than offset %" PRIu64
-			 " + size %" PRIu64, (uint64_t)st.st_size, offset, size);
+		snprintf(err, errlen,
+			 "log file of %" PRIu64 " bytes is shorter than offset %" PRIu64
+			 " + size %" PRIu64,
+			 (uint64_t)st.st_size, offset, size);
 		return NULL;
 	}
 	log = calloc(1, sizeof(*log));
@@ -151,8 +153,8 @@ vhost_log_host_to_gpa(const struct vhost_vq_mem *mem, const void *host)
 }
 
 void
-vhost_log_mark_host(const struct vhost_log *log, const struct vhost_vq_mem *mem,
-		    const void *host, uint64_t len)
+vhost_log_mark_host(const struct vhost_log *log, const struct vhost_vq_mem *mem, const void *host,
+		    uint64_t len)
 {
 	uintptr_t h = (uintptr_t)host;
 
@@ -177,7 +179,7 @@ vhost_log_mark_host(const struct vhost_log *log, const struct vhost_vq_mem *mem,
 			break;
 		}
 		if (!found) {
-			return;	/* not guest memory: nothing of ours to log */
+			return; /* not guest memory: nothing of ours to log */
 		}
 	}
 }

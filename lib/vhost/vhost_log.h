@@ -23,10 +23,10 @@
 #define VHOST_LOG_PAGE (1ull << VHOST_LOG_PAGE_SHIFT)
 
 struct vhost_log {
-	uint32_t refs;		/* the session's reactor (the vhost-events thread before handover) */
-	uint8_t *bits;		/* the bitmap: the mapping + the message's offset */
-	uint64_t size;		/* bytes of bitmap (mmap_size of SET_LOG_BASE) */
-	void *map_base;		/* our mmap, NULL when not mapped (tests) */
+	uint32_t refs;  /* the session's reactor (the vhost-events thread before handover) */
+	uint8_t *bits;  /* the bitmap: the mapping + the message's offset */
+	uint64_t size;  /* bytes of bitmap (mmap_size of SET_LOG_BASE) */
+	void *map_base; /* our mmap, NULL when not mapped (tests) */
 	size_t map_len;
 };
 

@@ -60,8 +60,10 @@ check_region(const struct vhost_user_mem *t, uint32_t i, int fd, char *err, size
 		}
 		if (ranges_overlap(r->userspace_addr, r->memory_size, o->userspace_addr,
 				   o->memory_size)) {
-			snprintf(err, errlen, "memory regions %u and %u overlap in the front end's "
-				 "address space", j, i);
+			snprintf(err, errlen,
+				 "memory regions %u and %u overlap in the front end's "
+				 "address space",
+				 j, i);
 			return -EINVAL;
 		}
 	}
@@ -76,9 +78,10 @@ check_region(const struct vhost_user_mem *t, uint32_t i, int fd, char *err, size
 	}
 	/* Touching a page past the end of a file is SIGBUS: the region must lie inside. */
 	if (st.st_size < 0 || (uint64_t)st.st_size < r->mmap_offset + r->memory_size) {
-		snprintf(err, errlen, "memory region %u (%" PRIu64 " bytes at file offset %" PRIu64
-			 ") is larger than its file (%" PRId64 " bytes)", i, r->memory_size,
-			 r->mmap_offset, (int64_t)st.st_size);
+		snprintf(err, errlen,
+			 "memory region %u (%" PRIu64 " bytes at file offset %" PRIu64
+			 ") is larger than its file (%" PRId64 " bytes)",
+			 i, r->memory_size, r->mmap_offset, (int64_t)st.st_size);
 		return -EINVAL;
 	}
 	return 0;
@@ -102,15 +105,18 @@ vhost_mem_check_table(const struct vhost_user_mem *t, uint32_t payload_size, con
 			 VHOST_USER_MAX_MEM_REGIONS);
 		return -EINVAL;
 	}
-	if (payload_size < offsetof(struct vhost_user_mem, regions) +
-			   n * sizeof(struct vhost_user_mem_region)) {
-		snprintf(err, errlen, "memory table of %" PRIu32 " bytes is too short for %" PRIu32
-			 " regions", payload_size, n);
+	if (payload_size <
+	    offsetof(struct vhost_user_mem, regions) + n * sizeof(struct vhost_user_mem_region)) {
+		snprintf(err, errlen,
+			 "memory table of %" PRIu32 " bytes is too short for %" PRIu32 " regions",
+			 payload_size, n);
 		return -EINVAL;
 	}
 	if (nfds < 0 || (uint32_t)nfds != n) {
-		snprintf(err, errlen, "memory table with %" PRIu32 " regions came with %d file "
-			 "descriptors", n, nfds);
+		snprintf(err, errlen,
+			 "memory table with %" PRIu32 " regions came with %d file "
+			 "descriptors",
+			 n, nfds);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -161,8 +167,8 @@ map_release(struct vhost_mem_map *map)
 
 /* Maps one region; returns its host address of gpa. */
 static uint8_t *
-map_region(struct vhost_mem_map *map, uint32_t i, const struct vhost_mem_region_desc *d,
-	   char *err, size_t errlen)
+map_region(struct vhost_mem_map *map, uint32_t i, const struct vhost_mem_region_desc *d, char *err,
+	   size_t errlen)
 {
 	struct stat st;
 	void *base;

@@ -16,7 +16,7 @@ struct rpc_ctrlr_name {
 };
 
 static const struct vt_json_object_decoder g_get_controllers_decoders[] = {
-	{"name", offsetof(struct rpc_ctrlr_name, name), vt_json_decode_string, true},
+	{ "name", offsetof(struct rpc_ctrlr_name, name), vt_json_decode_string, true },
 };
 
 struct get_ctx {
@@ -42,9 +42,8 @@ get_controllers_write(void *arg)
 		c = vhost_ctrlr_find(ctx->name);
 		if (c == NULL || !ctrlr_visible(c)) {
 			/* Deleted while the figures were collected. */
-			vt_jsonrpc_send_error_response_fmt(ctx->req, -ENODEV,
-							   "controller '%s' does not exist",
-							   ctx->name);
+			vt_jsonrpc_send_error_response_fmt(
+				ctx->req, -ENODEV, "controller '%s' does not exist", ctx->name);
 			goto out;
 		}
 	}
@@ -52,8 +51,8 @@ get_controllers_write(void *arg)
 	if (w != NULL) {
 		vt_json_write_array_begin(w);
 		for (c = vhost_ctrlr_first(); c != NULL; c = vhost_ctrlr_next(c)) {
-			if (ctrlr_visible(c) && (ctx->name == NULL ||
-						 vhost_ctrlr_find(ctx->name) == c)) {
+			if (ctrlr_visible(c) &&
+			    (ctx->name == NULL || vhost_ctrlr_find(ctx->name) == c)) {
 				vhost_ctrlr_dump_json(c, w);
 			}
 		}
@@ -80,8 +79,10 @@ rpc_vhost_get_controllers(struct vt_jsonrpc_request *req, yajl_val params)
 	if (p.name != NULL) {
 		c = vhost_ctrlr_find(p.name);
 		if (c == NULL || !ctrlr_visible(c)) {
-			vt_jsonrpc_send_error_response_fmt(req, -ENODEV, "controller '%s' does "
-							   "not exist", p.name);
+			vt_jsonrpc_send_error_response_fmt(req, -ENODEV,
+							   "controller '%s' does "
+							   "not exist",
+							   p.name);
 			free(p.name);
 			return;
 		}
@@ -104,7 +105,7 @@ rpc_vhost_get_controllers(struct vt_jsonrpc_request *req, yajl_val params)
 VT_RPC_REGISTER("vhost_get_controllers", rpc_vhost_get_controllers, VT_RPC_RUNTIME)
 
 static const struct vt_json_object_decoder g_delete_decoders[] = {
-	{"ctrlr", offsetof(struct rpc_ctrlr_name, name), vt_json_decode_string},
+	{ "ctrlr", offsetof(struct rpc_ctrlr_name, name), vt_json_decode_string },
 };
 
 static void
@@ -138,12 +139,15 @@ rpc_vhost_delete_controller(struct vt_jsonrpc_request *req, yajl_val params)
 	pthread_mutex_unlock(&g_vhost_mutex);
 	rc = vhost_ctrlr_delete(c, false, delete_done, req);
 	if (rc == -EBUSY) {
-		vt_jsonrpc_send_error_response_fmt(req, -EBUSY, "controller '%s' has a guest "
+		vt_jsonrpc_send_error_response_fmt(req, -EBUSY,
+						   "controller '%s' has a guest "
 						   "connected (%u session%s): disconnect it first",
 						   p.name, nlive, nlive == 1 ? "" : "s");
 	} else if (rc == -EALREADY) {
-		vt_jsonrpc_send_error_response_fmt(req, -EALREADY, "controller '%s' is already "
-						   "being deleted", p.name);
+		vt_jsonrpc_send_error_response_fmt(req, -EALREADY,
+						   "controller '%s' is already "
+						   "being deleted",
+						   p.name);
 	} else if (rc != 0) {
 		vt_jsonrpc_send_error_response_fmt(req, rc, "cannot delete controller '%s': %s",
 						   p.name, vt_strerror(-rc));

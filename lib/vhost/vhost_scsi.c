@@ -36,9 +36,9 @@
 /* Pieces the response header may be cut in. */
 #define SCSI_RESP_MAX_IOVS 8
 
-#define SCSI_PROTOCOL_FEATURES                                                                  \
-	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) |              \
-	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) |       \
+#define SCSI_PROTOCOL_FEATURES                                                            \
+	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) |       \
+	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) | \
 	 (1ull << VHOST_USER_PROTO_F_LOG_SHMFD))
 
 _Static_assert(sizeof(struct virtio_scsi_cmd_req) == 51, "virtio-scsi request header size");
@@ -48,27 +48,27 @@ _Static_assert(sizeof(struct virtio_scsi_config) <= VHOST_USER_MAX_CONFIG_SIZE,
 	       "config space size");
 
 struct scsi_target {
-	struct vt_scsi_dev *dev;	/* NULL: no target with this number */
+	struct vt_scsi_dev *dev; /* NULL: no target with this number */
 	char *bdev_name;
-	bool removing;			/* hot-detach under way: answers as if empty */
-	bool lun_gone;			/* lib/scsi finished the LUN's removal */
-	void (*removed_cb)(void *arg, int rc);	/* the remove RPC waiting for the end */
+	bool removing;                         /* hot-detach under way: answers as if empty */
+	bool lun_gone;                         /* lib/scsi finished the LUN's removal */
+	void (*removed_cb)(void *arg, int rc); /* the remove RPC waiting for the end */
 	void *removed_arg;
 };
 
 struct scsi_ctrlr {
 	struct vhost_ctrlr *ctrlr;
 	struct scsi_target tgt[VHOST_SCSI_MAX_TARGETS];
-	char port_name[32];		/* the guest initiator's port name (stable per controller) */
+	char port_name[32]; /* the guest initiator's port name (stable per controller) */
 	atomic_bool started;
 	/* The management poller: frees removed targets once nothing references them. */
 	struct vt_poller *mgmt_poller;
-	uint32_t nremoving;		/* targets being removed */
-	void (*deleted_fn)(void *arg);	/* the controller is being deleted: call when empty */
+	uint32_t nremoving;            /* targets being removed */
+	void (*deleted_fn)(void *arg); /* the controller is being deleted: call when empty */
 	void *deleted_arg;
 	/* Guards tgt[].dev / bdev_name against the JSON dumps on reactor 0. */
 	pthread_mutex_t lock;
-	struct virtio_scsi_config cfg;	/* constant */
+	struct virtio_scsi_config cfg; /* constant */
 };
 
 struct scsi_event {
@@ -102,7 +102,7 @@ struct scsi_req {
 		struct vt_scsi_tmf tmf;
 	} u;
 	struct vhost_req *req;
-	struct iovec resp_iov[SCSI_RESP_MAX_IOVS];	/* the response header in guest memory */
+	struct iovec resp_iov[SCSI_RESP_MAX_IOVS]; /* the response header in guest memory */
 	int resp_iovcnt;
 	uint32_t target;
 	enum scsi_req_kind kind;
@@ -116,8 +116,8 @@ scsi_features(void)
 	return (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_ANY_LAYOUT) |
 	       (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
 	       (1ull << VHOST_USER_VIRTIO_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_F_RING_PACKED) |
-	       (1ull << VHOST_USER_F_LOG_ALL) |
-	       (1ull << VIRTIO_SCSI_F_HOTPLUG) | (1ull << VIRTIO_SCSI_F_CHANGE);
+	       (1ull << VHOST_USER_F_LOG_ALL) | (1ull << VIRTIO_SCSI_F_HOTPLUG) |
+	       (1ull << VIRTIO_SCSI_F_CHANGE);
 }
 
 static void
@@ -265,8 +265,8 @@ scsi_task_to_resp(const struct vt_scsi_task *task, struct virtio_scsi_cmd_resp *
 	}
 	resp->resid = htole32((uint32_t)resid);
 	resp->status = task->status;
-	resp->response = task->status == VT_SCSI_STATUS_TASK_ABORTED ? VIRTIO_SCSI_S_ABORTED :
-								       VIRTIO_SCSI_S_OK;
+	resp->response = task->status == VT_SCSI_STATUS_TASK_ABORTED ? VIRTIO_SCSI_S_ABORTED
+								     : VIRTIO_SCSI_S_OK;
 	if (task->status == VT_SCSI_STATUS_CHECK_CONDITION) {
 		uint32_t n = VT_MIN(task->sense_len, VHOST_SCSI_SENSE_SIZE);
 
@@ -283,8 +283,9 @@ scsi_task_to_resp(const struct vt_scsi_task *task, struct virtio_scsi_cmd_resp *
 static void
 scsi_log_data_in(struct scsi_req *sr, const struct vt_scsi_task *task)
 {
-	uint64_t len = task->status == VT_SCSI_STATUS_GOOD ?
-		       VT_MIN(task->data_transferred, task->transfer_len) : task->transfer_len;
+	uint64_t len = task->status == VT_SCSI_STATUS_GOOD
+			       ? VT_MIN(task->data_transferred, task->transfer_len)
+			       : task->transfer_len;
 
 	vhost_req_log_iov(sr->req, task->iovs, task->iovcnt, len);
 }
@@ -419,7 +420,7 @@ tmf_response(enum vt_scsi_tmf_response r)
 {
 	switch (r) {
 	case VT_SCSI_TMF_COMPLETE:
-		return VIRTIO_SCSI_S_OK;	/* FUNCTION COMPLETE */
+		return VIRTIO_SCSI_S_OK; /* FUNCTION COMPLETE */
 	case VT_SCSI_TMF_SUCCEEDED:
 		return VIRTIO_SCSI_S_FUNCTION_SUCCEEDED;
 	case VT_SCSI_TMF_INCORRECT_LUN:
@@ -465,7 +466,7 @@ tmf_func(uint32_t subtype, enum vt_scsi_tmf_func *func)
 		*func = VT_SCSI_TMF_QUERY_TASK_SET;
 		return true;
 	default:
-		return false;	/* CLEAR ACA and unknown ones */
+		return false; /* CLEAR ACA and unknown ones */
 	}
 }
 
@@ -588,7 +589,8 @@ scsi_event_flush(struct vhost_session *s, struct scsi_session *ss)
 		}
 		if (req->chain.write_len < sizeof(ev)) {
 			/* Too small for an event: given back unused. */
-			VT_DEBUGLOG(vhost, "session %s: event buffer of %" PRIu32 " bytes skipped\n",
+			VT_DEBUGLOG(vhost,
+				    "session %s: event buffer of %" PRIu32 " bytes skipped\n",
 				    s->name, req->chain.write_len);
 			vhost_req_done(req, 0);
 			continue;
@@ -671,13 +673,14 @@ scsi_notify_sessions(struct vhost_ctrlr *c, uint64_t feature, uint32_t event, ui
 		return;
 	}
 	pthread_mutex_lock(&g_vhost_mutex);
-	TAILQ_FOREACH(s, &c->sessions, link) {
+	TAILQ_FOREACH (s, &c->sessions, link) {
 		if (s->backend_ctx == NULL || !(s->snap.features & (1ull << feature))) {
 			continue;
 		}
 		if (vhost_scsi_send_event(s, event, num, reason) == -ENOBUFS) {
-			VT_WARNLOG("session %s: event queue full, event %#" PRIx32 " for target %"
-				   PRIu32 " dropped (the guest will be told events were missed)\n",
+			VT_WARNLOG("session %s: event queue full, event %#" PRIx32
+				   " for target %" PRIu32
+				   " dropped (the guest will be told events were missed)\n",
 				   s->name, event, num);
 		}
 	}
@@ -728,7 +731,8 @@ scsi_session_stop(struct vhost_session *s)
 	}
 	for (uint32_t i = 0; i < VHOST_SCSI_MAX_TARGETS; i++) {
 		if (ss->port[i] != NULL && vt_scsi_port_destroy(ss->port[i]) != 0) {
-			VT_ERRLOG("session %s: port of target %" PRIu32 " still busy\n", s->name, i);
+			VT_ERRLOG("session %s: port of target %" PRIu32 " still busy\n", s->name,
+				  i);
 		}
 	}
 	s->backend_ctx = NULL;
@@ -753,7 +757,7 @@ scsi_hot_attached(struct vhost_ctrlr *c, uint32_t num)
 	bool any = false;
 
 	pthread_mutex_lock(&g_vhost_mutex);
-	TAILQ_FOREACH(s, &c->sessions, link) {
+	TAILQ_FOREACH (s, &c->sessions, link) {
 		if (s->backend_ctx != NULL && scsi_session_port(s->backend_ctx, num) != NULL) {
 			any = true;
 		}
@@ -777,8 +781,10 @@ vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, cha
 	int rc;
 
 	if (num < -1 || num >= VHOST_SCSI_MAX_TARGETS) {
-		snprintf(err, errlen, "invalid target number %d: use 0 to %d, or -1 for the first "
-			 "free one", num, VHOST_SCSI_MAX_TARGETS - 1);
+		snprintf(err, errlen,
+			 "invalid target number %d: use 0 to %d, or -1 for the first "
+			 "free one",
+			 num, VHOST_SCSI_MAX_TARGETS - 1);
 		return -EINVAL;
 	}
 	if (num == -1) {
@@ -847,7 +853,7 @@ scsi_target_resized(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg)
 	/* reason: ASC in bits 0-7, ASCQ in bits 8-15 (CAPACITY DATA HAS CHANGED) */
 	scsi_notify_sessions(sc->ctrlr, VIRTIO_SCSI_F_CHANGE, VIRTIO_SCSI_T_PARAM_CHANGE, num,
 			     (VT_SCSI_ASC_CAPACITY_DATA_CHANGED >> 8) |
-			     ((VT_SCSI_ASC_CAPACITY_DATA_CHANGED & 0xff) << 8));
+				     ((VT_SCSI_ASC_CAPACITY_DATA_CHANGED & 0xff) << 8));
 }
 
 /* lib/scsi finished removing the LUN (no task in flight, bdev closed). */
@@ -868,10 +874,10 @@ scsi_target_release_ports(struct scsi_ctrlr *sc, uint32_t num)
 	bool all = true;
 
 	if (sc->ctrlr == NULL) {
-		return true;	/* deleted: no session is left */
+		return true; /* deleted: no session is left */
 	}
 	pthread_mutex_lock(&g_vhost_mutex);
-	TAILQ_FOREACH(s, &sc->ctrlr->sessions, link) {
+	TAILQ_FOREACH (s, &sc->ctrlr->sessions, link) {
 		struct scsi_session *ss = s->backend_ctx;
 
 		if (ss == NULL || ss->port[num] == NULL) {
@@ -978,7 +984,7 @@ scsi_target_begin_remove(struct scsi_ctrlr *sc, uint32_t num, void (*cb)(void *a
 			     VIRTIO_SCSI_EVT_RESET_REMOVED);
 	rc = vt_scsi_dev_remove_lun(t->dev, 0, scsi_lun_gone, sc);
 	if (rc == -ENOENT) {
-		t->lun_gone = true;	/* no LUN left to close */
+		t->lun_gone = true; /* no LUN left to close */
 	} else if (rc != 0) {
 		VT_ERRLOG("cannot remove the lun of target %" PRIu32 ": %s\n", num,
 			  vt_strerror(-rc));
@@ -999,8 +1005,8 @@ scsi_target_hotremove(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg)
 		return;
 	}
 	VT_NOTICELOG("vhost controller '%s': bdev '%s' of target %" PRIu32 " hot-removed; "
-		     "detaching the target\n", sc->ctrlr != NULL ? sc->ctrlr->name : "?",
-		     sc->tgt[num].bdev_name, num);
+		     "detaching the target\n",
+		     sc->ctrlr != NULL ? sc->ctrlr->name : "?", sc->tgt[num].bdev_name, num);
 	if (scsi_target_begin_remove(sc, num, NULL, NULL) != 0) {
 		/* No poller: the LUN still closes itself, the target stays listed but empty. */
 		vt_scsi_dev_remove_lun(dev, 0, NULL, NULL);
@@ -1024,8 +1030,8 @@ vhost_scsi_target_remove(struct vhost_ctrlr *c, uint32_t num, void (*cb)(void *a
 		return -ENODEV;
 	}
 	if (sc->tgt[num].removing) {
-		snprintf(err, errlen, "target %" PRIu32 " of controller '%s' is being removed",
-			 num, c->name);
+		snprintf(err, errlen, "target %" PRIu32 " of controller '%s' is being removed", num,
+			 c->name);
 		return -EALREADY;
 	}
 	rc = scsi_target_begin_remove(sc, num, cb, arg);

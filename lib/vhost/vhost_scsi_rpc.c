@@ -60,9 +60,9 @@ struct rpc_create_scsi {
 };
 
 static const struct vt_json_object_decoder g_create_scsi_decoders[] = {
-	{"ctrlr", offsetof(struct rpc_create_scsi, ctrlr), vt_json_decode_string},
-	{"cpumask", offsetof(struct rpc_create_scsi, cpumask), vt_json_decode_string, true},
-	{"delay", offsetof(struct rpc_create_scsi, delay), vt_json_decode_bool, true},
+	{ "ctrlr", offsetof(struct rpc_create_scsi, ctrlr), vt_json_decode_string },
+	{ "cpumask", offsetof(struct rpc_create_scsi, cpumask), vt_json_decode_string, true },
+	{ "delay", offsetof(struct rpc_create_scsi, delay), vt_json_decode_bool, true },
 };
 
 static int
@@ -78,7 +78,8 @@ create_scsi_created(struct vhost_ctrlr *c, bool listening)
 		vhost_scsi_set_started(c);
 	} else {
 		VT_NOTICELOG("vhost controller '%s' (%s) created; its socket waits for "
-			     "vhost_start_scsi_controller\n", c->name, c->ops->name);
+			     "vhost_start_scsi_controller\n",
+			     c->name, c->ops->name);
 	}
 }
 
@@ -92,7 +93,7 @@ static const struct vhost_create_ops g_create_scsi_ops = {
 static void
 rpc_vhost_create_scsi_controller(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_create_scsi p = {0};
+	struct rpc_create_scsi p = { 0 };
 
 	if (vt_rpc_decode_params(req, params, g_create_scsi_decoders,
 				 VT_COUNTOF(g_create_scsi_decoders), &p) == 0) {
@@ -111,19 +112,19 @@ struct rpc_ctrlr {
 };
 
 static const struct vt_json_object_decoder g_ctrlr_decoders[] = {
-	{"ctrlr", offsetof(struct rpc_ctrlr, ctrlr), vt_json_decode_string},
+	{ "ctrlr", offsetof(struct rpc_ctrlr, ctrlr), vt_json_decode_string },
 };
 
 static void
 rpc_vhost_start_scsi_controller(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_ctrlr p = {0};
+	struct rpc_ctrlr p = { 0 };
 	struct vhost_ctrlr *c;
 	char err[256];
 	int rc;
 
-	if (vt_rpc_decode_params(req, params, g_ctrlr_decoders, VT_COUNTOF(g_ctrlr_decoders),
-				 &p) != 0) {
+	if (vt_rpc_decode_params(req, params, g_ctrlr_decoders, VT_COUNTOF(g_ctrlr_decoders), &p) !=
+	    0) {
 		return;
 	}
 	c = scsi_ctrlr_find(req, p.ctrlr);
@@ -159,14 +160,14 @@ struct rpc_target {
 };
 
 static const struct vt_json_object_decoder g_add_target_decoders[] = {
-	{"ctrlr", offsetof(struct rpc_target, ctrlr), vt_json_decode_string},
-	{"scsi_target_num", offsetof(struct rpc_target, scsi_target_num), vt_json_decode_int32},
-	{"bdev_name", offsetof(struct rpc_target, bdev_name), vt_json_decode_string},
+	{ "ctrlr", offsetof(struct rpc_target, ctrlr), vt_json_decode_string },
+	{ "scsi_target_num", offsetof(struct rpc_target, scsi_target_num), vt_json_decode_int32 },
+	{ "bdev_name", offsetof(struct rpc_target, bdev_name), vt_json_decode_string },
 };
 
 static const struct vt_json_object_decoder g_remove_target_decoders[] = {
-	{"ctrlr", offsetof(struct rpc_target, ctrlr), vt_json_decode_string},
-	{"scsi_target_num", offsetof(struct rpc_target, scsi_target_num), vt_json_decode_int32},
+	{ "ctrlr", offsetof(struct rpc_target, ctrlr), vt_json_decode_string },
+	{ "scsi_target_num", offsetof(struct rpc_target, scsi_target_num), vt_json_decode_int32 },
 };
 
 struct target_ctx {
@@ -175,7 +176,7 @@ struct target_ctx {
 	struct vhost_ctrlr *c;
 	int rc;
 	char err[256];
-	struct vhost_post post;	/* between reactor 0 and the controller's reactor */
+	struct vhost_post post; /* between reactor 0 and the controller's reactor */
 };
 
 static void
@@ -209,8 +210,8 @@ add_target_on_reactor(void *arg)
 {
 	struct target_ctx *ctx = arg;
 
-	ctx->rc = vhost_scsi_target_add(ctx->c, ctx->p.scsi_target_num, ctx->p.bdev_name,
-					ctx->err, sizeof(ctx->err));
+	ctx->rc = vhost_scsi_target_add(ctx->c, ctx->p.scsi_target_num, ctx->p.bdev_name, ctx->err,
+					sizeof(ctx->err));
 	vhost_post_msg(&ctx->post, 0, add_target_reply, ctx);
 }
 
@@ -289,8 +290,8 @@ remove_target_on_reactor(void *arg)
 		remove_target_done(ctx, -EINVAL);
 		return;
 	}
-	rc = vhost_scsi_target_remove(ctx->c, (uint32_t)ctx->p.scsi_target_num,
-				      remove_target_done, ctx, ctx->err, sizeof(ctx->err));
+	rc = vhost_scsi_target_remove(ctx->c, (uint32_t)ctx->p.scsi_target_num, remove_target_done,
+				      ctx, ctx->err, sizeof(ctx->err));
 	if (rc != 0) {
 		remove_target_done(ctx, rc);
 	}

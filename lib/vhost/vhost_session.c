@@ -96,7 +96,7 @@ vhost_call_run(struct vhost_call *call, const char *what)
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	timespec_add_ms(&deadline, VHOST_CALL_TIMEOUT_MS);
-	atomic_fetch_add(&call->refs, 1);	/* the reactor's */
+	atomic_fetch_add(&call->refs, 1); /* the reactor's */
 	while ((rc = vt_send_msg(reactor, call_msg, call)) == -ENOMEM) {
 		struct timespec now;
 
@@ -118,7 +118,8 @@ vhost_call_run(struct vhost_call *call, const char *what)
 			continue;
 		}
 		VT_ERRLOG("session %s: reactor %" PRIu32 " did not finish %s within %d ms; going "
-			  "on without it\n", s->name, reactor, what, VHOST_CALL_TIMEOUT_MS);
+			  "on without it\n",
+			  s->name, reactor, what, VHOST_CALL_TIMEOUT_MS);
 		return -ETIMEDOUT;
 	}
 	return call->rc;
@@ -168,8 +169,8 @@ vhost_queue_alloc(struct vhost_session *s, uint16_t size)
 	q->nreqs = VT_MIN((uint32_t)size, (uint32_t)VHOST_MAX_QUEUE_REQS);
 	q->req_stride = req_ctx_offset() + ctx + VHOST_REQ_INLINE_IOVS * sizeof(struct iovec);
 	/* A chain: the ring's descriptors, one indirect table, a split per region boundary. */
-	q->big_iov_max = (uint32_t)size + VT_MAX((uint32_t)size,
-						 (uint32_t)VHOST_VQ_INDIRECT_MIN_BOUND) +
+	q->big_iov_max = (uint32_t)size +
+			 VT_MAX((uint32_t)size, (uint32_t)VHOST_VQ_INDIRECT_MIN_BOUND) +
 			 2 * VHOST_VQ_MEM_MAX_REGIONS;
 	big_bytes = (size_t)q->big_iov_max * sizeof(struct iovec);
 	q->reqs = aligned_alloc(16, q->nreqs * q->req_stride);
@@ -393,7 +394,7 @@ queue_poll_interrupt(struct vhost_queue *q)
 	int busy = queue_poll(q);
 
 	if (vt_unlikely(q->no_kicks)) {
-		return VT_POLLER_BUSY;	/* the front end polls: so must we, sleeping is not safe */
+		return VT_POLLER_BUSY; /* the front end polls: so must we, sleeping is not safe */
 	}
 
 	if (busy == VT_POLLER_BUSY) {
@@ -498,8 +499,8 @@ queue_kick(void *arg, uint32_t events)
 
 	/* The session poller does the work on the next iteration; this only clears the fd. */
 	if (read(q->kickfd, &val, sizeof(val)) < 0 && errno != EAGAIN) {
-		VT_DEBUGLOG(vhost, "session %s q%u: cannot read the kick eventfd: %s\n",
-			    q->s->name, q->index, vt_strerror(errno));
+		VT_DEBUGLOG(vhost, "session %s q%u: cannot read the kick eventfd: %s\n", q->s->name,
+			    q->index, vt_strerror(errno));
 	}
 	return VT_POLLER_BUSY;
 }
@@ -645,8 +646,8 @@ vhost_queue_start_fn(struct vhost_call *call)
 	q->callfd = p->callfd;
 	q->submit = s->ctrlr->ops->req_submit;
 	q->backend = s->ctrlr->backend;
-	q->on_demand = s->ctrlr->ops->queue_on_demand != NULL &&
-		       s->ctrlr->ops->queue_on_demand(idx);
+	q->on_demand =
+		s->ctrlr->ops->queue_on_demand != NULL && s->ctrlr->ops->queue_on_demand(idx);
 	/* Before the first ring store (the kick settings below). */
 	vhost_vq_set_log(&q->vq, NULL, p->log_ring_gpa, p->log_event_gpa);
 	queue_apply_log(q);
@@ -675,10 +676,11 @@ vhost_queue_start_fn(struct vhost_call *call)
 	    p->vq.used_base != (q->vq.is_packed ? VHOST_VQ_PACKED_INITIAL_BASE : 0)) {
 		queue_notify(q);
 	}
-	VT_DEBUGLOG(vhost, "session %s: queue %u started (%s, %" PRIu16 " entries, avail %"
-		    PRIu16 " used %" PRIu16 ")\n", s->name, idx,
-		    q->vq.is_packed ? "packed" : "split", p->vq.size, p->vq.avail_base,
-		    p->vq.used_base);
+	VT_DEBUGLOG(vhost,
+		    "session %s: queue %u started (%s, %" PRIu16 " entries, avail %" PRIu16
+		    " used %" PRIu16 ")\n",
+		    s->name, idx, q->vq.is_packed ? "packed" : "split", p->vq.size,
+		    p->vq.avail_base, p->vq.used_base);
 	vhost_call_done(call, 0);
 }
 
@@ -852,7 +854,7 @@ snapshot_on_reactor(void *arg)
 		if (c->reactor != me) {
 			continue;
 		}
-		TAILQ_FOREACH(s, &c->sessions, link) {
+		TAILQ_FOREACH (s, &c->sessions, link) {
 			s->snap.queues_started = 0;
 			s->snap.max_queues = 0;
 			s->snap.inflight = 0;

@@ -146,7 +146,8 @@ ve_ring_addrs(struct vhost_session *s, uint16_t idx, const struct rte_vhost_vrin
 	p->device = vhost_mem_map_from_ext(s->ve.map, (uintptr_t)vr->used, dvl);
 	if (p->desc == NULL || p->driver == NULL || p->device == NULL) {
 		VT_ERRLOG("session %s: queue %u not started: its rings are not inside guest "
-			  "memory\n", s->name, idx);
+			  "memory\n",
+			  s->name, idx);
 		return -EFAULT;
 	}
 	/*
@@ -158,8 +159,9 @@ ve_ring_addrs(struct vhost_session *s, uint16_t idx, const struct rte_vhost_vrin
 		p->log_ring_gpa = vhost_log_host_to_gpa(&s->ve.map->mem, p->desc);
 		p->log_event_gpa = vhost_log_host_to_gpa(&s->ve.map->mem, p->device);
 	} else {
-		p->log_ring_gpa = s->ve.vring_log[idx] ? s->ve.vring_log_gpa[idx] :
-			vhost_log_host_to_gpa(&s->ve.map->mem, p->device);
+		p->log_ring_gpa = s->ve.vring_log[idx]
+					  ? s->ve.vring_log_gpa[idx]
+					  : vhost_log_host_to_gpa(&s->ve.map->mem, p->device);
 		p->log_event_gpa = 0;
 	}
 	return 0;
@@ -230,16 +232,17 @@ ve_maybe_start(struct vhost_session *s, uint16_t idx)
 		return;
 	}
 	if (!ve->enabled[idx] && (ve->features >> VHOST_USER_VIRTIO_F_PROTOCOL_FEATURES) & 1) {
-		return;	/* with protocol features a ring waits for SET_VRING_ENABLE */
+		return; /* with protocol features a ring waits for SET_VRING_ENABLE */
 	}
 	if (rte_vhost_get_vhost_vring(s->vid, idx, &vr) != 0 || vr.desc == NULL ||
 	    vr.avail == NULL || vr.used == NULL || vr.size == 0) {
-		return;	/* rings not translated (yet) */
+		return; /* rings not translated (yet) */
 	}
 	if (!ve_log_ready(s)) {
 		/* QEMU sends LOG_ALL before the log when a device starts during a migration. */
 		VT_WARNLOG("session %s: queue %u waits: LOG_ALL negotiated without a dirty log "
-			   "covering guest memory (SET_LOG_BASE)\n", s->name, idx);
+			   "covering guest memory (SET_LOG_BASE)\n",
+			   s->name, idx);
 		return;
 	}
 	if (rte_vhost_get_negotiated_features(s->vid, &features) != 0 ||
@@ -320,9 +323,8 @@ ve_update_callfd(struct vhost_session *s, uint16_t idx)
 /* ---- message checks (pre-message handler) -------------------------------------------------- */
 
 /* Ends the connection: no reply-ack that could let the front end go on. */
-static enum rte_vhost_msg_result
-refuse(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static enum rte_vhost_msg_result refuse(struct vhost_session *s, struct vhost_user_msg_ctx *ctx,
+					const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static enum rte_vhost_msg_result
 refuse(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, const char *fmt, ...)
@@ -334,7 +336,8 @@ refuse(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, const char *fmt,
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	VT_ERRLOG("session %s: refusing vhost-user message %" PRIu32 ": %s; closing the "
-		  "connection\n", s != NULL ? s->name : "?", ctx->msg.request, why);
+		  "connection\n",
+		  s != NULL ? s->name : "?", ctx->msg.request, why);
 	/* rte_vhost closes the fds of a message only when nobody handled it. */
 	for (int i = 0; i < ctx->fd_num && i < VHOST_USER_MAX_MEM_REGIONS; i++) {
 		if (ctx->fds[i] >= 0) {
@@ -361,14 +364,16 @@ msg_queue_index(const struct vhost_user_msg *m)
 	case VHOST_USER_REQ_SET_VRING_KICK:
 	case VHOST_USER_REQ_SET_VRING_CALL:
 	case VHOST_USER_REQ_SET_VRING_ERR:
-		return size_ok(m, sizeof(uint64_t)) ?
-			(int)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK) : -1;
+		return size_ok(m, sizeof(uint64_t))
+			       ? (int)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK)
+			       : -1;
 	case VHOST_USER_REQ_SET_VRING_ADDR:
-		return size_ok(m, sizeof(struct vhost_user_vring_addr)) ?
-			(int)m->payload.addr.index : -1;
+		return size_ok(m, sizeof(struct vhost_user_vring_addr)) ? (int)m->payload.addr.index
+									: -1;
 	default:
-		return size_ok(m, sizeof(struct vhost_user_vring_state)) ?
-			(int)VT_MIN(m->payload.state.index, (uint32_t)INT_MAX) : -1;
+		return size_ok(m, sizeof(struct vhost_user_vring_state))
+			       ? (int)VT_MIN(m->payload.state.index, (uint32_t)INT_MAX)
+			       : -1;
 	}
 }
 
@@ -424,16 +429,19 @@ on_set_virtio_features(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, 
 
 	if (log_all && !was && ve_any_started(s)) {
 		if (!s->ve.has_log) {
-			return refuse(s, ctx, "LOG_ALL on running queues without a dirty log "
+			return refuse(s, ctx,
+				      "LOG_ALL on running queues without a dirty log "
 				      "(SET_LOG_BASE first)");
 		}
 		if (s->ve.log_size < ve_log_needed(s)) {
-			return refuse(s, ctx, "LOG_ALL with a dirty log of %" PRIu64 " bytes; guest "
-				      "memory needs %" PRIu64, s->ve.log_size, ve_log_needed(s));
+			return refuse(s, ctx,
+				      "LOG_ALL with a dirty log of %" PRIu64 " bytes; guest "
+				      "memory needs %" PRIu64,
+				      s->ve.log_size, ve_log_needed(s));
 		}
 	}
 	if (s->ve.features_set && (f & ~log_bit) != (s->ve.features & ~log_bit)) {
-		ve_stop_all(s);	/* the queues ran with the old features */
+		ve_stop_all(s); /* the queues ran with the old features */
 	}
 	s->ve.features = f;
 	s->ve.features_set = true;
@@ -474,15 +482,15 @@ on_set_mem_table(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 
 	memcpy(&table, ctx->msg.payload.raw, sizeof(table));
 	memcpy(fds, (const uint8_t *)ctx + offsetof(struct vhost_user_msg_ctx, fds), sizeof(fds));
-	if (vhost_mem_check_table(&table, ctx->msg.size, fds, ctx->fd_num, err,
-				  sizeof(err)) != 0) {
+	if (vhost_mem_check_table(&table, ctx->msg.size, fds, ctx->fd_num, err, sizeof(err)) != 0) {
 		return refuse(s, ctx, "%s", err);
 	}
 	if (s->ve.log_all && s->ve.has_log) {
 		uint64_t need = log_needed(&table);
 
 		if (s->ve.log_size < need) {
-			return refuse(s, ctx, "memory table needs a dirty log of %" PRIu64 " bytes; "
+			return refuse(s, ctx,
+				      "memory table needs a dirty log of %" PRIu64 " bytes; "
 				      "the log has %" PRIu64 " (send a larger SET_LOG_BASE first)",
 				      need, s->ve.log_size);
 		}
@@ -511,8 +519,10 @@ on_set_log_base(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 		return refuse(s, ctx, "SET_LOG_BASE without LOG_SHMFD negotiated");
 	}
 	if (!size_ok(&ctx->msg, sizeof(lm)) || ctx->fd_num != 1 || ctx->fds[0] < 0) {
-		return refuse(s, ctx, "SET_LOG_BASE of %" PRIu32 " bytes with %d fds (16 bytes and "
-			      "one fd expected)", ctx->msg.size, ctx->fd_num);
+		return refuse(s, ctx,
+			      "SET_LOG_BASE of %" PRIu32 " bytes with %d fds (16 bytes and "
+			      "one fd expected)",
+			      ctx->msg.size, ctx->fd_num);
 	}
 	memcpy(&lm, ctx->msg.payload.raw, sizeof(lm));
 	if (lm.mmap_size < need) {
@@ -532,9 +542,9 @@ on_set_log_base(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	}
 	s->ve.has_log = true;
 	s->ve.log_size = lm.mmap_size;
-	VT_NOTICELOG("session %s: dirty log of %" PRIu64 " bytes at offset %" PRIu64 "\n",
-		     s->name, lm.mmap_size, lm.mmap_offset);
-	ve_maybe_start_all(s);	/* queues that waited for it */
+	VT_NOTICELOG("session %s: dirty log of %" PRIu64 " bytes at offset %" PRIu64 "\n", s->name,
+		     lm.mmap_size, lm.mmap_offset);
+	ve_maybe_start_all(s); /* queues that waited for it */
 	return reply(ctx, 0);
 }
 
@@ -566,7 +576,7 @@ on_vring_addr(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, uint16_t 
 	s->ve.vring_log[idx] = (a->flags >> VHOST_USER_VRING_F_LOG) & 1;
 	s->ve.vring_log_gpa[idx] = a->log_guest_addr;
 	if (!s->ve.has_mem) {
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;	/* checked again at start */
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED; /* checked again at start */
 	}
 	if (num != 0) {
 		vhost_vq_ring_sizes(packed, (uint16_t)num, s->ve.features, &dl, &drl, &dvl);
@@ -574,9 +584,10 @@ on_vring_addr(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, uint16_t 
 	if (!vhost_mem_table_has_uaddr(&s->ve.mem_table, a->desc_user_addr, dl) ||
 	    !vhost_mem_table_has_uaddr(&s->ve.mem_table, a->avail_user_addr, drl) ||
 	    !vhost_mem_table_has_uaddr(&s->ve.mem_table, a->used_user_addr, dvl)) {
-		return refuse(s, ctx, "a ring of queue %u (desc 0x%" PRIx64 ", avail 0x%" PRIx64
-			      ", used 0x%" PRIx64 ") is not inside one memory region", idx,
-			      a->desc_user_addr, a->avail_user_addr, a->used_user_addr);
+		return refuse(s, ctx,
+			      "a ring of queue %u (desc 0x%" PRIx64 ", avail 0x%" PRIx64
+			      ", used 0x%" PRIx64 ") is not inside one memory region",
+			      idx, a->desc_user_addr, a->avail_user_addr, a->used_user_addr);
 	}
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
@@ -619,13 +630,14 @@ on_vring_msg(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	case VHOST_USER_REQ_SET_VRING_BASE:
 		return on_vring_base(s, ctx, (uint16_t)idx);
 	case VHOST_USER_REQ_GET_VRING_BASE:
-		s->ve.kicked[idx] = false;	/* rte_vhost closes the kick and call fds */
+		s->ve.kicked[idx] = false; /* rte_vhost closes the kick and call fds */
 		if (ve_stop_queue(s, (uint16_t)idx) != 0) {
 			/*
 			 * Its requests are still in flight: indexes that do not cover them would
 			 * have the next back end (a migration's destination) lose or repeat them.
 			 */
-			return refuse(s, ctx, "queue %d did not drain: no ring base to answer", idx);
+			return refuse(s, ctx, "queue %d did not drain: no ring base to answer",
+				      idx);
 		}
 		break;
 	case VHOST_USER_REQ_SET_VRING_KICK:
@@ -796,7 +808,7 @@ post_msg(int vid, void *arg)
 	case VHOST_USER_REQ_SET_VRING_ADDR:
 	case VHOST_USER_REQ_SET_VRING_NUM:
 	case VHOST_USER_REQ_SET_VRING_BASE:
-		idx = msg_queue_index(m);	/* checked by pre_msg */
+		idx = msg_queue_index(m); /* checked by pre_msg */
 		if (m->request == VHOST_USER_REQ_SET_VRING_KICK) {
 			s->ve.kicked[idx] = true;
 		}

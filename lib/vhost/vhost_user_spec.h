@@ -104,7 +104,7 @@ struct vhost_user_vring_state {
 /* SET_VRING_ADDR: the rings as addresses in the front end's own address space. */
 struct vhost_user_vring_addr {
 	uint32_t index;
-	uint32_t flags;		/* bit 0: log the used ring (migration) */
+	uint32_t flags; /* bit 0: log the used ring (migration) */
 	uint64_t desc_user_addr;
 	uint64_t used_user_addr;
 	uint64_t avail_user_addr;
@@ -113,15 +113,15 @@ struct vhost_user_vring_addr {
 
 /* SET_LOG_BASE (with LOG_SHMFD; the log's fd comes as ancillary data). */
 struct vhost_user_log {
-	uint64_t mmap_size;	/* bytes of bitmap */
-	uint64_t mmap_offset;	/* where the bitmap starts in the fd */
+	uint64_t mmap_size;   /* bytes of bitmap */
+	uint64_t mmap_offset; /* where the bitmap starts in the fd */
 };
 
 struct vhost_user_mem_region {
 	uint64_t guest_phys_addr;
 	uint64_t memory_size;
 	uint64_t userspace_addr;
-	uint64_t mmap_offset;	/* offset of guest_phys_addr in the region's file */
+	uint64_t mmap_offset; /* offset of guest_phys_addr in the region's file */
 };
 
 /* SET_MEM_TABLE; the region fds come as ancillary data, one per region, in order. */
@@ -155,9 +155,9 @@ _Static_assert(sizeof(struct vhost_user_config) == 12 + 256, "config size");
 #define VHOST_USER_DPDK_PAYLOAD_SIZE 632
 
 struct vhost_user_msg {
-	uint32_t request;	/* enum vhost_user_req */
-	uint32_t flags;		/* VHOST_USER_HDR_* and the version (1) */
-	uint32_t size;		/* payload bytes that follow the header */
+	uint32_t request; /* enum vhost_user_req */
+	uint32_t flags;   /* VHOST_USER_HDR_* and the version (1) */
+	uint32_t size;    /* payload bytes that follow the header */
 	union {
 		uint64_t u64;
 		struct vhost_user_vring_state state;

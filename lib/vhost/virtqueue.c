@@ -80,8 +80,8 @@ vhost_vq_mem_init(struct vhost_vq_mem *mem, const struct vhost_vq_mem_region *re
 		if (r->size == 0 || r->host == NULL || r->size > UINT64_MAX - r->gpa ||
 		    r->size > UINTPTR_MAX - (uintptr_t)r->host) {
 			VT_ERRLOG("invalid guest memory region %" PRIu32 ": gpa 0x%" PRIx64
-				  " size 0x%" PRIx64 " host %p\n", i, r->gpa, r->size,
-				  (void *)r->host);
+				  " size 0x%" PRIx64 " host %p\n",
+				  i, r->gpa, r->size, (void *)r->host);
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++) {
@@ -89,7 +89,8 @@ vhost_vq_mem_init(struct vhost_vq_mem *mem, const struct vhost_vq_mem_region *re
 
 			if (r->gpa < o->gpa + o->size && o->gpa < r->gpa + r->size) {
 				VT_ERRLOG("guest memory regions %" PRIu32 " and %" PRIu32
-					  " overlap\n", j, i);
+					  " overlap\n",
+					  j, i);
 				return -EINVAL;
 			}
 		}
@@ -297,8 +298,8 @@ vhost_vq_init_split(struct vhost_vq *vq, const struct vhost_vq_params *p, struct
 		return -EINVAL;
 	}
 	if (!ptr_aligned(desc, 16) || !ptr_aligned(avail, 2) || !ptr_aligned(used, 4)) {
-		VT_ERRLOG("cannot set up split virtqueue %s:%u: ring missing or misaligned\n",
-			  name, p->index);
+		VT_ERRLOG("cannot set up split virtqueue %s:%u: ring missing or misaligned\n", name,
+			  p->index);
 		return -EINVAL;
 	}
 	vq_init_common(vq, p, false);
@@ -325,8 +326,8 @@ vhost_vq_init_packed(struct vhost_vq *vq, const struct vhost_vq_params *p,
 	if (p->size == 0 || p->size > VHOST_VQ_MAX_SIZE || avail_slot >= p->size ||
 	    used_slot >= p->size || !((p->features >> VIRTIO_F_RING_PACKED) & 1)) {
 		VT_ERRLOG("cannot set up packed virtqueue %s:%u: bad size %u, base %u/%u or "
-			  "missing packed feature\n", name, p->index, p->size, p->avail_base,
-			  p->used_base);
+			  "missing packed feature\n",
+			  name, p->index, p->size, p->avail_base, p->used_base);
 		return -EINVAL;
 	}
 	if (!ptr_aligned(desc, 16) || !ptr_aligned(driver, 4) || !ptr_aligned(device, 4)) {
@@ -387,18 +388,18 @@ vq_break(struct vhost_vq *vq, enum vhost_vq_err reason, uint32_t value, uint32_t
 	vq->broken = true;
 	vq->broken_reason = reason;
 	VT_ERRLOG("virtqueue %s:%u broken: %s (%" PRIu32 ", limit %" PRIu32 "); stopping it, the "
-		  "device needs a reset\n", vq->name, vq->index, vhost_vq_err_str(reason), value,
-		  limit);
+		  "device needs a reset\n",
+		  vq->name, vq->index, vhost_vq_err_str(reason), value, limit);
 	return -EIO;
 }
 
 /* State of one chain walk. */
 struct walk {
-	enum vhost_vq_err err;	/* first fault, VHOST_VQ_OK if none */
-	bool structural;	/* the walk stopped before the chain's end */
-	bool last_writable;	/* the last buffer seen is device-writable */
-	uint32_t last_len;	/* its length (0: no usable last buffer) */
-	uint64_t last_addr;	/* its guest address */
+	enum vhost_vq_err err; /* first fault, VHOST_VQ_OK if none */
+	bool structural;       /* the walk stopped before the chain's end */
+	bool last_writable;    /* the last buffer seen is device-writable */
+	uint32_t last_len;     /* its length (0: no usable last buffer) */
+	uint64_t last_addr;    /* its guest address */
 };
 
 static int
@@ -415,8 +416,8 @@ chain_fail(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_
 	/* A hostile guest can send these in a loop: log the 1st, 2nd, 4th, 8th... */
 	if (VT_IS_POW2(vq->nmalformed)) {
 		VT_ERRLOG("malformed descriptor chain %u on virtqueue %s:%u: %s (%" PRIu64
-			  " so far)\n", c->id, vq->name, vq->index, vhost_vq_err_str(w->err),
-			  vq->nmalformed);
+			  " so far)\n",
+			  c->id, vq->name, vq->index, vhost_vq_err_str(w->err), vq->nmalformed);
 	} else {
 		VT_DEBUGLOG(vhost_ring, "malformed descriptor chain %u on virtqueue %s:%u: %s\n",
 			    c->id, vq->name, vq->index, vhost_vq_err_str(w->err));
@@ -461,8 +462,7 @@ chain_add(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_c
 		w->err = VHOST_VQ_ERR_TOTAL_LEN;
 		return;
 	}
-	rc = mem_translate(mem, &vq->mem_hint, addr, len, c->iov + c->niov,
-			   c->iov_max - c->niov);
+	rc = mem_translate(mem, &vq->mem_hint, addr, len, c->iov + c->niov, c->iov_max - c->niov);
 	if (vt_unlikely(rc < 0)) {
 		w->err = rc == -ENOBUFS ? VHOST_VQ_ERR_TOO_MANY_SEGS : VHOST_VQ_ERR_ADDR;
 		return;
@@ -640,8 +640,8 @@ split_push(struct vhost_vq *vq, uint16_t id, uint32_t len)
 
 	e->id = htole32(id);
 	e->len = htole32(len);
-	vq_log(vq, vq->log_ring_gpa, offsetof(struct vring_used, ring) + (uint64_t)slot * sizeof(*e),
-	       sizeof(*e));
+	vq_log(vq, vq->log_ring_gpa,
+	       offsetof(struct vring_used, ring) + (uint64_t)slot * sizeof(*e), sizeof(*e));
 	vq->last_used_idx++;
 	vq->batch_ndescs++;
 }
@@ -903,8 +903,10 @@ vq_log_kick_state(struct vhost_vq *vq)
 	if (vq->is_packed) {
 		vhost_log_mark(vq->log, vq->log_event_gpa, sizeof(struct vring_packed_desc_event));
 	} else if (vq->event_idx) {
-		vhost_log_mark(vq->log, vq->log_ring_gpa + offsetof(struct vring_used, ring) +
-			       (uint64_t)vq->size * sizeof(struct vring_used_elem), sizeof(uint16_t));
+		vhost_log_mark(vq->log,
+			       vq->log_ring_gpa + offsetof(struct vring_used, ring) +
+				       (uint64_t)vq->size * sizeof(struct vring_used_elem),
+			       sizeof(uint16_t));
 	} else {
 		vhost_log_mark(vq->log, vq->log_ring_gpa + offsetof(struct vring_used, flags),
 			       sizeof(uint16_t));

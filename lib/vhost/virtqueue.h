@@ -34,9 +34,9 @@
 #define VHOST_VQ_MEM_MAX_REGIONS 8
 
 struct vhost_vq_mem_region {
-	uint64_t gpa;	/* guest-physical start */
-	uint64_t size;	/* bytes; 0 marks an unused slot */
-	uint8_t *host;	/* host address of gpa */
+	uint64_t gpa;  /* guest-physical start */
+	uint64_t size; /* bytes; 0 marks an unused slot */
+	uint8_t *host; /* host address of gpa */
 };
 
 /* The guest memory table. Read-only once built; unused slots are zeroed. */
@@ -93,25 +93,25 @@ struct vhost_log;
 enum vhost_vq_err {
 	VHOST_VQ_OK = 0,
 	/* Per-descriptor faults: the walk goes on to the end of the chain to find its tail. */
-	VHOST_VQ_ERR_ADDR,		/* buffer outside guest memory, or address + len wraps */
-	VHOST_VQ_ERR_LEN_ZERO,		/* buffer of length 0 */
-	VHOST_VQ_ERR_DIRECTION,		/* device-readable buffer after a device-writable */
-	VHOST_VQ_ERR_TOO_MANY_SEGS,	/* more iovecs than the chain's capacity */
-	VHOST_VQ_ERR_TOTAL_LEN,		/* buffers add up to more than 4 GiB - 1 */
-	VHOST_VQ_ERR_INDIRECT_POS,	/* packed: indirect descriptor chained with others */
+	VHOST_VQ_ERR_ADDR,          /* buffer outside guest memory, or address + len wraps */
+	VHOST_VQ_ERR_LEN_ZERO,      /* buffer of length 0 */
+	VHOST_VQ_ERR_DIRECTION,     /* device-readable buffer after a device-writable */
+	VHOST_VQ_ERR_TOO_MANY_SEGS, /* more iovecs than the chain's capacity */
+	VHOST_VQ_ERR_TOTAL_LEN,     /* buffers add up to more than 4 GiB - 1 */
+	VHOST_VQ_ERR_INDIRECT_POS,  /* packed: indirect descriptor chained with others */
 	/* Structural faults: the walk stops, no tail. */
-	VHOST_VQ_ERR_LOOP,		/* more descriptors than the (indirect) table holds */
-	VHOST_VQ_ERR_NEXT_RANGE,	/* next index beyond the (indirect) table */
-	VHOST_VQ_ERR_INDIRECT_NESTED,	/* INDIRECT inside an indirect table */
-	VHOST_VQ_ERR_INDIRECT_NEXT,	/* INDIRECT and NEXT in one descriptor */
-	VHOST_VQ_ERR_INDIRECT_FEATURE,	/* INDIRECT without VIRTIO_RING_F_INDIRECT_DESC */
-	VHOST_VQ_ERR_INDIRECT_LEN,	/* table length 0, not a multiple of 16, or too large */
-	VHOST_VQ_ERR_INDIRECT_ADDR,	/* table not inside one guest memory region */
+	VHOST_VQ_ERR_LOOP,             /* more descriptors than the (indirect) table holds */
+	VHOST_VQ_ERR_NEXT_RANGE,       /* next index beyond the (indirect) table */
+	VHOST_VQ_ERR_INDIRECT_NESTED,  /* INDIRECT inside an indirect table */
+	VHOST_VQ_ERR_INDIRECT_NEXT,    /* INDIRECT and NEXT in one descriptor */
+	VHOST_VQ_ERR_INDIRECT_FEATURE, /* INDIRECT without VIRTIO_RING_F_INDIRECT_DESC */
+	VHOST_VQ_ERR_INDIRECT_LEN,     /* table length 0, not a multiple of 16, or too large */
+	VHOST_VQ_ERR_INDIRECT_ADDR,    /* table not inside one guest memory region */
 	/* Queue-breaking faults (-EIO): the queue needs a reset. */
-	VHOST_VQ_ERR_AVAIL_IDX,		/* split: avail idx moved by more than the size */
-	VHOST_VQ_ERR_HEAD_RANGE,	/* split: head index >= queue size */
-	VHOST_VQ_ERR_ID_RANGE,		/* packed: buffer id >= queue size */
-	VHOST_VQ_ERR_CHAIN_LEN,		/* packed: chain longer than the queue size */
+	VHOST_VQ_ERR_AVAIL_IDX,  /* split: avail idx moved by more than the size */
+	VHOST_VQ_ERR_HEAD_RANGE, /* split: head index >= queue size */
+	VHOST_VQ_ERR_ID_RANGE,   /* packed: buffer id >= queue size */
+	VHOST_VQ_ERR_CHAIN_LEN,  /* packed: chain longer than the queue size */
 	VHOST_VQ_ERR_COUNT,
 };
 
@@ -125,17 +125,17 @@ const char *vhost_vq_err_str(enum vhost_vq_err err);
  * so the boundary describes every segment).
  */
 struct vhost_vq_chain {
-	struct iovec *iov;	/* caller's array */
-	uint32_t iov_max;	/* its capacity */
+	struct iovec *iov; /* caller's array */
+	uint32_t iov_max;  /* its capacity */
 
-	uint32_t niov;		/* iovecs filled */
-	uint32_t nreadable;	/* leading device-readable iovecs */
-	uint32_t read_len;	/* bytes in the readable iovecs */
-	uint32_t write_len;	/* bytes in the writable iovecs (read_len + write_len < 4 GiB) */
-	uint16_t id;		/* split: head descriptor index; packed: buffer id (< size) */
-	uint16_t ndescs;	/* descriptors taken from the ring (packed push needs it) */
-	uint16_t pos;		/* split: avail ring index; packed: slot of the first descriptor */
-	uint8_t err;		/* enum vhost_vq_err after -EINVAL */
+	uint32_t niov;      /* iovecs filled */
+	uint32_t nreadable; /* leading device-readable iovecs */
+	uint32_t read_len;  /* bytes in the readable iovecs */
+	uint32_t write_len; /* bytes in the writable iovecs (read_len + write_len < 4 GiB) */
+	uint16_t id;        /* split: head descriptor index; packed: buffer id (< size) */
+	uint16_t ndescs;    /* descriptors taken from the ring (packed push needs it) */
+	uint16_t pos;       /* split: avail ring index; packed: slot of the first descriptor */
+	uint8_t err;        /* enum vhost_vq_err after -EINVAL */
 	/*
 	 * After -EINVAL: the host address of the chain's last byte when the chain's last buffer
 	 * is device-writable and that byte lies in guest memory (virtio-blk's status byte);
@@ -146,10 +146,10 @@ struct vhost_vq_chain {
 
 /* Queue parameters. The ring pointers are host addresses the caller checked to be in memory. */
 struct vhost_vq_params {
-	const char *name;	/* for log messages (controller name); must outlive the queue */
-	uint16_t index;		/* queue index, for log messages */
-	uint16_t size;		/* split: power of two; both: 1 .. VHOST_VQ_MAX_SIZE */
-	uint64_t features;	/* negotiated virtio feature bits */
+	const char *name;  /* for log messages (controller name); must outlive the queue */
+	uint16_t index;    /* queue index, for log messages */
+	uint16_t size;     /* split: power of two; both: 1 .. VHOST_VQ_MAX_SIZE */
+	uint64_t features; /* negotiated virtio feature bits */
 	/*
 	 * Where to start, in vhost-user's encoding: split: the index; packed: bits 0-14 the ring
 	 * slot, bit 15 the wrap counter (1 on a fresh queue).
@@ -164,27 +164,27 @@ struct vhost_vq_params {
 /* Queue state; fields are private to virtqueue.c. */
 struct vhost_vq {
 	/* Hot, read-mostly. */
-	bool is_packed;		/* packed ring (VIRTIO_F_RING_PACKED) */
-	bool event_idx;		/* VIRTIO_RING_F_EVENT_IDX negotiated */
-	bool indirect;		/* VIRTIO_RING_F_INDIRECT_DESC negotiated */
-	bool broken;		/* a queue-breaking fault was seen: pop returns -EIO */
+	bool is_packed; /* packed ring (VIRTIO_F_RING_PACKED) */
+	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;  /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool broken;    /* a queue-breaking fault was seen: pop returns -EIO */
 	uint16_t size;
-	uint16_t mask;		/* split: size - 1 */
-	uint32_t indirect_max;	/* most descriptors in an indirect table */
-	uint32_t mem_hint;	/* last guest memory region hit */
+	uint16_t mask;         /* split: size - 1 */
+	uint32_t indirect_max; /* most descriptors in an indirect table */
+	uint32_t mem_hint;     /* last guest memory region hit */
 
 	/* Device-side ring state. */
-	uint16_t last_avail_idx;	/* split: free-running; packed: ring slot */
-	uint16_t avail_shadow;		/* split: last avail->idx read */
-	uint16_t last_used_idx;		/* split: free-running; packed: ring slot */
-	uint16_t signalled_used;	/* split: used idx at the last notification decision */
-	uint32_t batch_ndescs;		/* descriptors pushed since the last publish */
-	bool avail_wrap;		/* packed: device's view of the driver wrap counter */
-	bool used_wrap;			/* packed: device ring wrap counter */
-	bool batch_held;		/* packed: a first used descriptor awaits its flags */
-	uint16_t batch_slot;		/* packed: slot of that descriptor */
-	uint16_t batch_flags;		/* packed: its flags, written by publish */
-	uint32_t batch_run;		/* packed: descriptors pushed since batch_slot */
+	uint16_t last_avail_idx; /* split: free-running; packed: ring slot */
+	uint16_t avail_shadow;   /* split: last avail->idx read */
+	uint16_t last_used_idx;  /* split: free-running; packed: ring slot */
+	uint16_t signalled_used; /* split: used idx at the last notification decision */
+	uint32_t batch_ndescs;   /* descriptors pushed since the last publish */
+	bool avail_wrap;         /* packed: device's view of the driver wrap counter */
+	bool used_wrap;          /* packed: device ring wrap counter */
+	bool batch_held;         /* packed: a first used descriptor awaits its flags */
+	uint16_t batch_slot;     /* packed: slot of that descriptor */
+	uint16_t batch_flags;    /* packed: its flags, written by publish */
+	uint32_t batch_run;      /* packed: descriptors pushed since batch_slot */
 
 	union {
 		struct {
@@ -211,7 +211,7 @@ struct vhost_vq {
 
 	/* Cold. */
 	enum vhost_vq_err broken_reason;
-	uint64_t nmalformed;	/* chains rejected with -EINVAL */
+	uint64_t nmalformed; /* chains rejected with -EINVAL */
 	const char *name;
 	uint16_t index;
 };
@@ -252,8 +252,7 @@ void vhost_vq_ring_sizes(bool packed, uint16_t size, uint64_t features, uint64_t
  *   -EIO     the queue is broken (vhost_vq_broken_reason()); nothing was consumed and every
  *            later call returns -EIO: stop the queue, the device needs a reset.
  */
-int vhost_vq_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem,
-		 struct vhost_vq_chain *chain);
+int vhost_vq_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_chain *chain);
 
 /*
  * Returns a chain to the driver: id and ndescs from the popped chain, used_len the bytes written
@@ -289,12 +288,14 @@ void vhost_vq_set_log(struct vhost_vq *vq, const struct vhost_log *log, uint64_t
 uint16_t vhost_vq_get_avail_base(const struct vhost_vq *vq);
 uint16_t vhost_vq_get_used_base(const struct vhost_vq *vq);
 
-static inline bool vhost_vq_is_broken(const struct vhost_vq *vq)
+static inline bool
+vhost_vq_is_broken(const struct vhost_vq *vq)
 {
 	return vq->broken;
 }
 
-static inline enum vhost_vq_err vhost_vq_broken_reason(const struct vhost_vq *vq)
+static inline enum vhost_vq_err
+vhost_vq_broken_reason(const struct vhost_vq *vq)
 {
 	return vq->broken_reason;
 }

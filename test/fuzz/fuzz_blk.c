@@ -65,13 +65,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		fs_submit(&fq, chain, n, indirect);
 		if (flags & 2) {
-			continue;	/* the next request goes in before this one is answered */
+			continue; /* the next request goes in before this one is answered */
 		}
 		if (!fs_reap_all(&fq)) {
-			break;	/* the device stopped the queue (a request it cannot answer) */
+			break; /* the device stopped the queue (a request it cannot answer) */
 		}
-		if (getenv("VT_FUZZ_LOG") != NULL && fs_in_mem(chain[n - 1].gpa, chain[n - 1].len) &&
-		    chain[n - 1].len > 0) {
+		if (getenv("VT_FUZZ_LOG") != NULL &&
+		    fs_in_mem(chain[n - 1].gpa, chain[n - 1].len) && chain[n - 1].len > 0) {
 			fprintf(stderr, "fuzz_blk: request %d: status %u\n", r,
 				*((uint8_t *)fs_gva(chain[n - 1].gpa) + chain[n - 1].len - 1));
 		}

@@ -47,7 +47,8 @@ fz_defuse(yajl_val tree)
 		for (size_t k = 0; k < sub->u.object.len; k++) {
 			yajl_val config = sub->u.object.values[k];
 
-			if (strcmp(sub->u.object.keys[k], "config") != 0 || !YAJL_IS_ARRAY(config)) {
+			if (strcmp(sub->u.object.keys[k], "config") != 0 ||
+			    !YAJL_IS_ARRAY(config)) {
 				continue;
 			}
 			for (size_t j = 0; j < config->u.array.len; j++) {

@@ -96,7 +96,7 @@ fz_scan_pieces(const char *text, size_t len, size_t piece, const struct fz_val *
 {
 	struct json_scanner s;
 	char *buf = malloc(len + 1);
-	size_t have = 0, fed = 0, base = 0, n = 0;	/* base: stream offset of buf[0] */
+	size_t have = 0, fed = 0, base = 0, n = 0; /* base: stream offset of buf[0] */
 	bool eof = false;
 
 	if (buf == NULL) {
@@ -286,7 +286,7 @@ fz_socket(const char *text, size_t len, size_t piece)
 				   errno != ECONNRESET) {
 				fz_fail("fuzz_json_rpc: send");
 			} else if (w < 0 && errno != EAGAIN) {
-				sent = len;	/* the server closed the connection */
+				sent = len; /* the server closed the connection */
 			}
 		} else if (!shut) {
 			shutdown(fd, SHUT_WR);

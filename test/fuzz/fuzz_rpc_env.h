@@ -54,20 +54,43 @@ struct fz_call {
 #define FZ_IMAGE_BYTES (1024 * 1024)
 
 static const char *const g_safe_methods[] = {
-	"rpc_get_methods", "spdk_get_version",
-	"log_set_flag", "log_clear_flag", "log_get_flags", "log_set_level", "log_get_level",
-	"log_set_print_level", "log_get_print_level",
-	"vhost_get_controllers", "vhost_delete_controller", "vhost_start_scsi_controller",
-	"vhost_scsi_controller_add_target", "vhost_scsi_controller_remove_target",
-	"framework_get_subsystems", "framework_get_config", "framework_wait_init",
-	"bdev_get_bdevs", "bdev_get_iostat", "bdev_set_options", "bdev_wait_for_examine",
-	"bdev_malloc_create", "bdev_malloc_delete", "bdev_null_create", "bdev_null_delete",
-	"bdev_null_resize", "bdev_aio_delete", "bdev_uring_delete", "bdev_aio_rescan",
-	"bdev_uring_rescan", "delete_aio_bdev",
+	"rpc_get_methods",
+	"spdk_get_version",
+	"log_set_flag",
+	"log_clear_flag",
+	"log_get_flags",
+	"log_set_level",
+	"log_get_level",
+	"log_set_print_level",
+	"log_get_print_level",
+	"vhost_get_controllers",
+	"vhost_delete_controller",
+	"vhost_start_scsi_controller",
+	"vhost_scsi_controller_add_target",
+	"vhost_scsi_controller_remove_target",
+	"framework_get_subsystems",
+	"framework_get_config",
+	"framework_wait_init",
+	"bdev_get_bdevs",
+	"bdev_get_iostat",
+	"bdev_set_options",
+	"bdev_wait_for_examine",
+	"bdev_malloc_create",
+	"bdev_malloc_delete",
+	"bdev_null_create",
+	"bdev_null_delete",
+	"bdev_null_resize",
+	"bdev_aio_delete",
+	"bdev_uring_delete",
+	"bdev_aio_rescan",
+	"bdev_uring_rescan",
+	"delete_aio_bdev",
 };
 
 static const char *const g_file_methods[] = {
-	"bdev_aio_create", "bdev_uring_create", "construct_aio_bdev",
+	"bdev_aio_create",
+	"bdev_uring_create",
+	"construct_aio_bdev",
 };
 
 static bool
@@ -157,7 +180,7 @@ fz_request_safe(yajl_val obj)
 
 static bool g_log_flags[256];
 static enum vt_log_level g_print_level, g_level;
-static char *g_bdev_opts_text;	/* params of bdev_set_options as the process started */
+static char *g_bdev_opts_text; /* params of bdev_set_options as the process started */
 
 static void
 fz_fail(const char *what)
@@ -227,7 +250,7 @@ fz_delete_file_bdev(struct vt_bdev *b, int *done)
 	struct vt_json_write_ctx *w;
 	char err[64];
 
-	vt_rpc_set_state(VT_RPC_RUNTIME);	/* the delete methods run only then */
+	vt_rpc_set_state(VT_RPC_RUNTIME); /* the delete methods run only then */
 	for (size_t i = 0; i < VT_COUNTOF(methods); i++) {
 		yajl_val p;
 		int d = 0;
@@ -237,8 +260,8 @@ fz_delete_file_bdev(struct vt_bdev *b, int *done)
 		vt_json_write_named_string(w, "name", vt_bdev_get_name(b));
 		vt_json_write_object_end(w);
 		vt_json_write_end(w);
-		p = vt_json_parse(vt_json_write_buf(w, NULL), strlen(vt_json_write_buf(w, NULL)), err,
-				  sizeof(err));
+		p = vt_json_parse(vt_json_write_buf(w, NULL), strlen(vt_json_write_buf(w, NULL)),
+				  err, sizeof(err));
 		vt_json_write_free(w);
 		vt_rpc_call(methods[i], p, fz_delete_cb, &d);
 		yajl_tree_free(p);
@@ -283,8 +306,8 @@ fz_env_restore(void)
 	vt_log_set_level(g_level);
 	if (g_bdev_opts_text != NULL) {
 		char err[128];
-		yajl_val p = vt_json_parse(g_bdev_opts_text, strlen(g_bdev_opts_text), err,
-					   sizeof(err));
+		yajl_val p =
+			vt_json_parse(g_bdev_opts_text, strlen(g_bdev_opts_text), err, sizeof(err));
 		struct fz_call c = { 0 };
 
 		vt_rpc_set_state(VT_RPC_STARTUP);
@@ -325,7 +348,7 @@ fz_config_cb(void *arg, int code, const char *err_msg, yajl_val result)
  * processes that are gone are removed at start.
  */
 static char g_fz_dir[64];
-static int g_fz_cwd = -1;	/* the fuzzer's working directory, restored between inputs */
+static int g_fz_cwd = -1; /* the fuzzer's working directory, restored between inputs */
 
 static void
 fz_remove_stale_sockets(void)

@@ -48,13 +48,13 @@
 
 enum {
 	STATE_READ_ONLY = 1u << 0,
-	STATE_SECOND_LUN = 1u << 1,	/* LUN 1, another malloc bdev (EXTENDED COPY targets) */
+	STATE_SECOND_LUN = 1u << 1, /* LUN 1, another malloc bdev (EXTENDED COPY targets) */
 	STATE_CLEAR_UA_A = 1u << 2,
 	STATE_CLEAR_UA_B = 1u << 3,
-	STATE_NULL_BDEV = 1u << 4,	/* LUN 0 on a null bdev: large, no data kept */
+	STATE_NULL_BDEV = 1u << 4, /* LUN 0 on a null bdev: large, no data kept */
 	STATE_SANITIZE_FAILED = 1u << 5,
 	STATE_SANITIZE_AUSE = 1u << 6,
-	STATE_SPC2_RESERVED = 1u << 7,	/* RESERVE(6) by port A */
+	STATE_SPC2_RESERVED = 1u << 7, /* RESERVE(6) by port A */
 };
 
 struct fz_cmd {
@@ -82,13 +82,13 @@ struct fz_ctx {
 	uint32_t num_cmds;
 	struct fz_tmf tmfs[MAX_OPS];
 	uint32_t num_tmfs;
-	bool removing[2];		/* a removal was started by an op */
-	int removed[2];			/* its completions */
+	bool removing[2]; /* a removal was started by an op */
+	int removed[2];   /* its completions */
 	int bdev_deleted;
 };
 
 static struct fz_ctx g_ctx;
-static bool g_trace;		/* FUZZ_TRACE set: print each command's outcome */
+static bool g_trace; /* FUZZ_TRACE set: print each command's outcome */
 
 static const uint8_t g_pr_types[8] = { 0, 1, 3, 5, 6, 7, 8, 1 };
 
@@ -152,12 +152,13 @@ fz_cmd_cb(struct vt_scsi_task *task)
 		fz_fail("GOOD status with sense data");
 	}
 	if (task->status == VT_SCSI_STATUS_CHECK_CONDITION &&
-	    (task->sense_len < 8 || ((task->sense[0] & 0x7e) != 0x70 &&
-				     (task->sense[0] & 0x7e) != 0x72))) {
+	    (task->sense_len < 8 ||
+	     ((task->sense[0] & 0x7e) != 0x70 && (task->sense[0] & 0x7e) != 0x72))) {
 		fz_fail("CHECK CONDITION without valid sense data");
 	}
 	if (g_trace) {
-		fprintf(stderr, "cmd %02x lun %" PRIu64 " status %02x sense %02x/%02x/%02x moved %u\n",
+		fprintf(stderr,
+			"cmd %02x lun %" PRIu64 " status %02x sense %02x/%02x/%02x moved %u\n",
 			task->cdb[0], task->lun_id, task->status, task->sense[2] & 0xf,
 			task->sense[12], task->sense[13], task->data_transferred);
 	}
@@ -253,7 +254,8 @@ fz_queue(struct fz_cmd *c, struct vt_scsi_port *port, uint64_t lun, const uint8_
 	cut[0] = 0;
 	cut[niov] = len;
 	for (uint32_t i = 1; i < niov; i++) {
-		cut[i] = len == 0 ? 0 : (uint32_t)(((uint64_t)len * ((split >> (2 + i * 2)) & 3)) / 4);
+		cut[i] = len == 0 ? 0
+				  : (uint32_t)(((uint64_t)len * ((split >> (2 + i * 2)) & 3)) / 4);
 		if (cut[i] < cut[i - 1]) {
 			cut[i] = cut[i - 1];
 		}
@@ -402,7 +404,9 @@ fz_create(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t geom)
 	ctx->is_null = flags & STATE_NULL_BDEV;
 	if (ctx->is_null) {
 		struct bdev_null_opts o = {
-			.name = "FzNull0", .block_size = bs, .uuid = &g_uuid[0],
+			.name = "FzNull0",
+			.block_size = bs,
+			.uuid = &g_uuid[0],
 			/* At most 1 GiB: a SANITIZE OVERWRITE writes the whole LUN in 1 MiB
 			 * steps, and an input must finish well within a second. */
 			.num_blocks = 1 + blocks % ((1ull << 30) / bs),
@@ -411,8 +415,11 @@ fz_create(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t geom)
 		rc = bdev_null_create(&o, &ctx->bdev[0]);
 	} else {
 		struct bdev_malloc_opts o = {
-			.name = "FzMalloc0", .block_size = bs, .num_blocks = 1 + blocks % 256,
-			.physical_block_size = bs << ((geom >> 2) & 3), .uuid = &g_uuid[0],
+			.name = "FzMalloc0",
+			.block_size = bs,
+			.num_blocks = 1 + blocks % 256,
+			.physical_block_size = bs << ((geom >> 2) & 3),
+			.uuid = &g_uuid[0],
 		};
 
 		rc = bdev_malloc_create(&o, &ctx->bdev[0]);
@@ -423,7 +430,10 @@ fz_create(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t geom)
 	ctx->bdev[0]->read_only = flags & STATE_READ_ONLY;
 	if (flags & STATE_SECOND_LUN) {
 		struct bdev_malloc_opts o = {
-			.name = "FzMalloc1", .block_size = 512, .num_blocks = 64, .uuid = &g_uuid[1],
+			.name = "FzMalloc1",
+			.block_size = 512,
+			.num_blocks = 64,
+			.uuid = &g_uuid[1],
 		};
 
 		if (bdev_malloc_create(&o, &ctx->bdev[1]) != 0) {
@@ -520,8 +530,9 @@ fz_teardown(struct fz_ctx *ctx)
 			continue;
 		}
 		done = 0;
-		if ((b == 0 && ctx->is_null ? bdev_null_delete(ctx->bdev[b], fz_count_cb, &done) :
-		     bdev_malloc_delete(ctx->bdev[b], fz_count_cb, &done)) != 0 ||
+		if ((b == 0 && ctx->is_null
+			     ? bdev_null_delete(ctx->bdev[b], fz_count_cb, &done)
+			     : bdev_malloc_delete(ctx->bdev[b], fz_count_cb, &done)) != 0 ||
 		    !fz_wait(&done, 1)) {
 			fz_fail("bdev delete does not finish");
 		}
@@ -597,7 +608,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				len = 0;
 			}
 			fz_queue(c, port, lun, cdb, cdb_len, dir, len, split,
-				 dir == VT_SCSI_DIR_TO_DEV ? &f : NULL, NULL, (uint64_t)(c - ctx->cmds));
+				 dir == VT_SCSI_DIR_TO_DEV ? &f : NULL, NULL,
+				 (uint64_t)(c - ctx->cmds));
 			if ((op & 0x20) && !fz_wait(&c->done, 1)) {
 				fz_fail("command does not complete (hang)");
 			}

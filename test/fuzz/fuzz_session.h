@@ -25,9 +25,9 @@
 
 #define FS_MEM_GPA 0x100000ull
 #define FS_MEM_SIZE (1u << 20)
-#define FS_GAP_GPA 0x10000ull	/* outside guest memory */
+#define FS_GAP_GPA 0x10000ull /* outside guest memory */
 #define FS_QSIZE 64
-#define FS_RINGS 0x4000u	/* ring area size per queue at the start of memory */
+#define FS_RINGS 0x4000u /* ring area size per queue at the start of memory */
 #define FS_BUMP_START (4 * FS_RINGS)
 #define FS_MAX_BUFS 8
 #define FS_MAX_LONG (FS_MAX_BUFS * 256)
@@ -50,17 +50,17 @@ struct fs_q {
 	uint16_t index;
 	bool packed;
 	bool started;
-	uint64_t desc, drv, dev;	/* ring gpas */
-	uint16_t next_desc;		/* split: next free descriptor */
-	uint16_t avail_idx;		/* split */
-	uint16_t used_seen;		/* split */
-	uint16_t slot;			/* packed: next slot */
-	bool wrap;			/* packed: driver wrap counter */
-	uint16_t used_slot;		/* packed: next slot to reap */
+	uint64_t desc, drv, dev; /* ring gpas */
+	uint16_t next_desc;      /* split: next free descriptor */
+	uint16_t avail_idx;      /* split */
+	uint16_t used_seen;      /* split */
+	uint16_t slot;           /* packed: next slot */
+	bool wrap;               /* packed: driver wrap counter */
+	uint16_t used_slot;      /* packed: next slot to reap */
 	bool used_wrap;
-	uint16_t ndescs_of[FS_QSIZE];	/* ring descriptors of the chain with this id */
-	int outstanding;		/* chains made available and not yet returned */
-	uint32_t since_drain;		/* ring descriptors used since nothing was outstanding */
+	uint16_t ndescs_of[FS_QSIZE]; /* ring descriptors of the chain with this id */
+	int outstanding;              /* chains made available and not yet returned */
+	uint32_t since_drain;         /* ring descriptors used since nothing was outstanding */
 };
 
 struct fs_buf {
@@ -145,7 +145,7 @@ fs_run(void (*fn)(struct vhost_call *call), struct vhost_call **out)
 	if (call == NULL) {
 		abort();
 	}
-	atomic_fetch_add(&call->refs, 1);	/* the reactor's, as vhost_call_run takes it */
+	atomic_fetch_add(&call->refs, 1); /* the reactor's, as vhost_call_run takes it */
 	if (out != NULL) {
 		*out = call;
 		return 0;
@@ -233,7 +233,10 @@ fs_queue_start(struct fs_q *fq, uint16_t index, uint64_t features)
 	fs_run(vhost_queue_start_fn, &call);
 	p = &call->u.start;
 	p->vq = (struct vhost_vq_params){
-		.name = "fuzz", .index = index, .size = FS_QSIZE, .features = features,
+		.name = "fuzz",
+		.index = index,
+		.size = FS_QSIZE,
+		.features = features,
 		.avail_base = fq->packed ? VHOST_VQ_PACKED_INITIAL_BASE : 0,
 		.used_base = fq->packed ? VHOST_VQ_PACKED_INITIAL_BASE : 0,
 	};
@@ -302,7 +305,8 @@ fs_submit(struct fs_q *fq, const struct fs_buf *b, int n, bool indirect)
 				struct vring_packed_desc *pt = (struct vring_packed_desc *)t;
 
 				pt[i] = (struct vring_packed_desc){
-					.addr = htole64(b[i].gpa), .len = htole32(b[i].len),
+					.addr = htole64(b[i].gpa),
+					.len = htole32(b[i].len),
 					.flags = htole16(b[i].write ? VRING_DESC_F_WRITE : 0),
 				};
 			} else {
@@ -349,7 +353,7 @@ fs_submit(struct fs_q *fq, const struct fs_buf *b, int n, bool indirect)
 
 			fs_split_desc(&desc[d], &b[i],
 				      (i + 1 < n ? VRING_DESC_F_NEXT : 0) |
-				      (indirect ? VRING_DESC_F_INDIRECT : 0),
+					      (indirect ? VRING_DESC_F_INDIRECT : 0),
 				      (uint16_t)((d + 1) % FS_QSIZE));
 		}
 		fq->next_desc = (uint16_t)((head + n) % FS_QSIZE);
@@ -369,8 +373,8 @@ fs_reap_one(struct fs_q *fq)
 	for (int idle = 0; idle < FS_IDLE_POLLS; idle++) {
 		vt_reactor_poll_once();
 		if (fq->packed) {
-			struct vring_packed_desc *d = &((struct vring_packed_desc *)fs_gva(fq->desc))
-							       [fq->used_slot];
+			struct vring_packed_desc *d =
+				&((struct vring_packed_desc *)fs_gva(fq->desc))[fq->used_slot];
 			uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
 			bool avail = f & FS_PACKED_AVAIL, used = f & FS_PACKED_USED;
 
@@ -449,7 +453,8 @@ fs_bufs_from_input(struct fuzz_in *in, struct fs_buf *b, uint8_t nbufs)
 			b[i].gpa = i > 0 ? b[i - 1].gpa : fs_galloc(len);
 			break;
 		case 3:
-			b[i].gpa = FS_MEM_GPA + FS_MEM_SIZE - VT_MIN(len, FS_MEM_SIZE - FS_BUMP_START);
+			b[i].gpa =
+				FS_MEM_GPA + FS_MEM_SIZE - VT_MIN(len, FS_MEM_SIZE - FS_BUMP_START);
 			break;
 		default:
 			b[i].gpa = fs_galloc(len);

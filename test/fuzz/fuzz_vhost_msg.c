@@ -51,7 +51,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (pipe(p) != 0) {
 		abort();
 	}
-	g_files[NFILES - 1] = p[0];	/* not a regular file */
+	g_files[NFILES - 1] = p[0]; /* not a regular file */
 	fs_setup("FuzzMsg0", &g_vhost_blk_ops, blk_backend);
 	g_vid_sessions[0] = g_fs_s;
 	return 0;
@@ -69,7 +69,9 @@ map_table(const struct vhost_user_mem *t, const int *fds)
 		const struct vhost_user_mem_region *r = &t->regions[i];
 
 		d[i] = (struct vhost_mem_region_desc){
-			.gpa = r->guest_phys_addr, .size = r->memory_size, .fd = fds[i],
+			.gpa = r->guest_phys_addr,
+			.size = r->memory_size,
+			.fd = fds[i],
 			.mmap_offset = r->mmap_offset,
 			.mmap_size = r->mmap_offset + r->memory_size,
 			.ext_host = r->userspace_addr,
@@ -91,8 +93,10 @@ touch_ring(uint64_t uaddr, uint64_t len)
 	uint8_t acc = 0;
 
 	if (p == NULL) {
-		fprintf(stderr, "fuzz: an accepted ring (0x%" PRIx64 ", %" PRIu64 " bytes) is not in "
-			"the mapping\n", uaddr, len);
+		fprintf(stderr,
+			"fuzz: an accepted ring (0x%" PRIx64 ", %" PRIu64 " bytes) is not in "
+			"the mapping\n",
+			uaddr, len);
 		abort();
 	}
 	for (uint64_t i = 0; i < len; i++) {
@@ -108,8 +112,7 @@ use_accepted(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 
 	if (m->request == VHOST_USER_REQ_SET_MEM_TABLE) {
 		map_table(&s->ve.mem_table, ctx->fds);
-	} else if (m->request == VHOST_USER_REQ_SET_VRING_ADDR && s->ve.has_mem &&
-		   g_map != NULL) {
+	} else if (m->request == VHOST_USER_REQ_SET_VRING_ADDR && s->ve.has_mem && g_map != NULL) {
 		struct vhost_user_vring_addr a;
 		uint32_t num = s->ve.vring_num[m->payload.addr.index];
 		uint64_t dl = 1, drl = 1, dvl = 1;
@@ -162,7 +165,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		if (rc == RTE_VHOST_MSG_RESULT_ERR) {
-			break;	/* the connection is closed */
+			break; /* the connection is closed */
 		}
 	}
 	return 0;

@@ -44,7 +44,8 @@ scsi_backend(struct vhost_ctrlr *c)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct bdev_malloc_opts opts = { .name = "FuzzScsi1", .num_blocks = 256,
+	struct bdev_malloc_opts opts = { .name = "FuzzScsi1",
+					 .num_blocks = 256,
 					 .block_size = 4096 };
 
 	fuzz_quiet_logs();
@@ -79,8 +80,7 @@ target1_cycle(void)
 			abort();
 		}
 	}
-	if (done != 1 || vhost_scsi_target_add(g_fs_ctrlr, 1, "FuzzScsi1", err,
-					       sizeof(err)) != 1) {
+	if (done != 1 || vhost_scsi_target_add(g_fs_ctrlr, 1, "FuzzScsi1", err, sizeof(err)) != 1) {
 		fprintf(stderr, "fuzz: target 1 cannot be added back: %s\n", err);
 		abort();
 	}
@@ -105,7 +105,9 @@ dump_response(int r, const struct fs_buf *b, int n)
 }
 
 static const uint16_t g_queue[4] = {
-	VHOST_SCSI_FIRST_REQ_QUEUE, VHOST_SCSI_CTRL_QUEUE, VHOST_SCSI_EVENT_QUEUE,
+	VHOST_SCSI_FIRST_REQ_QUEUE,
+	VHOST_SCSI_CTRL_QUEUE,
+	VHOST_SCSI_EVENT_QUEUE,
 	VHOST_SCSI_FIRST_REQ_QUEUE + 1,
 };
 
@@ -168,7 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		if (events && !fs_room(q, indirect ? 1 : n)) {
-			break;	/* the ring is full of posted event buffers */
+			break; /* the ring is full of posted event buffers */
 		}
 		fs_submit(q, chain, n, indirect);
 		if (events) {
@@ -177,10 +179,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (flags & 2) {
-			continue;	/* the next request goes in before this one is answered */
+			continue; /* the next request goes in before this one is answered */
 		}
 		if (!fs_reap_all(q)) {
-			break;	/* the device stopped the queue (a request it cannot answer) */
+			break; /* the device stopped the queue (a request it cannot answer) */
 		}
 		if (getenv("VT_FUZZ_LOG") != NULL) {
 			dump_response(r, chain, n);

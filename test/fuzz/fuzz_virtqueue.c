@@ -19,7 +19,7 @@
 #include "test/fuzz/fuzz_common.h"
 
 #define R0_SIZE 0x4000u
-#define R1_GPA 0x4000u	/* right after region 0 */
+#define R1_GPA 0x4000u /* right after region 0 */
 #define R1_SIZE 0x1000u
 #define R2_GPA 0x10000u
 #define R2_SIZE 0x1000u
@@ -91,7 +91,8 @@ vq_setup(struct vhost_vq *vq, const uint8_t *h)
 {
 	bool packed = h[0] & 1;
 	struct vhost_vq_params p = {
-		.name = "fuzz", .index = 0,
+		.name = "fuzz",
+		.index = 0,
 		.features = (1ull << VIRTIO_F_VERSION_1) |
 			    (h[0] & 2 ? 1ull << VIRTIO_RING_F_INDIRECT_DESC : 0) |
 			    (h[0] & 4 ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0) |
@@ -101,12 +102,12 @@ vq_setup(struct vhost_vq *vq, const uint8_t *h)
 	};
 
 	if (packed) {
-		p.size = (uint16_t)(h[1] + 1);	/* 1 .. 256: the ring fits below 0x1000 */
+		p.size = (uint16_t)(h[1] + 1); /* 1 .. 256: the ring fits below 0x1000 */
 		return vhost_vq_init_packed(vq, &p, (void *)g_reg[0],
 					    (void *)(g_reg[0] + DRIVER_OFF),
 					    (void *)(g_reg[0] + DEVICE_OFF));
 	}
-	p.size = (uint16_t)(1u << (h[1] % 9));	/* 1 .. 256 */
+	p.size = (uint16_t)(1u << (h[1] % 9)); /* 1 .. 256 */
 	return vhost_vq_init_split(vq, &p, (void *)g_reg[0], (void *)(g_reg[0] + DRIVER_OFF),
 				   (void *)(g_reg[0] + DEVICE_OFF));
 }

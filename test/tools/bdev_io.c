@@ -31,18 +31,18 @@ struct bdev_io_job {
 	const char *bdev_name;
 	bool write;
 	uint64_t seed;
-	uint64_t num_blocks;	/* 0 = up to the end of the bdev */
-	uint64_t offset;	/* first block */
+	uint64_t num_blocks; /* 0 = up to the end of the bdev */
+	uint64_t offset;     /* first block */
 
 	struct vt_bdev_desc *desc;
 	struct vt_bdev_channel *ch;
 	uint32_t block_size;
-	uint64_t next;		/* next block to transfer */
-	uint64_t end;		/* one past the last block */
+	uint64_t next; /* next block to transfer */
+	uint64_t end;  /* one past the last block */
 	uint64_t chunk_blocks;
-	uint64_t cur_blocks;	/* blocks of the I/O in flight */
+	uint64_t cur_blocks; /* blocks of the I/O in flight */
 	uint8_t *buf;
-	uint8_t *expect;	/* one block of expected data (--verify) */
+	uint8_t *expect; /* one block of expected data (--verify) */
 	struct iovec iov;
 };
 
@@ -256,8 +256,10 @@ job_start(void *arg)
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s -c CONFIG.json -b BDEV (--write SEED | --verify SEED) "
-		"[--blocks N] [--block-offset N]\n", prog);
+	fprintf(stderr,
+		"usage: %s -c CONFIG.json -b BDEV (--write SEED | --verify SEED) "
+		"[--blocks N] [--block-offset N]\n",
+		prog);
 }
 
 static int

@@ -41,11 +41,11 @@
 #define VTC_MEM_ALIGN (2ull << 20)
 
 struct vtc_mem_region {
-	uint64_t gpa;		/* guest-physical start */
-	uint64_t size;		/* bytes */
-	uint8_t *host;		/* our mapping of gpa */
-	int fd;			/* memfd backing the region, sent with SET_MEM_TABLE */
-	uint64_t alloc_off;	/* bump allocator: first free byte */
+	uint64_t gpa;       /* guest-physical start */
+	uint64_t size;      /* bytes */
+	uint8_t *host;      /* our mapping of gpa */
+	int fd;             /* memfd backing the region, sent with SET_MEM_TABLE */
+	uint64_t alloc_off; /* bump allocator: first free byte */
 };
 
 /* Guest memory: regions sorted by nothing in particular; lookups scan (there are at most 8). */
@@ -92,47 +92,47 @@ int vtc_mem_host_to_gpa(const struct vtc_mem *mem, const void *host, uint64_t le
 #define VTC_MAX_QUEUE_SIZE 32768
 
 /* Virtio feature bits a virtio-blk front end may ask for (what QEMU's vhost-user-blk offers). */
-#define VTC_BLK_FEATURES                                                                        \
-	((1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |                     \
-	 (1ull << VIRTIO_BLK_F_GEOMETRY) | (1ull << VIRTIO_BLK_F_RO) |                          \
-	 (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_TOPOLOGY) |                    \
-	 (1ull << VIRTIO_BLK_F_MQ) | (1ull << VIRTIO_BLK_F_FLUSH) |                             \
-	 (1ull << VIRTIO_BLK_F_CONFIG_WCE) | (1ull << VIRTIO_BLK_F_DISCARD) |                   \
+#define VTC_BLK_FEATURES                                                      \
+	((1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |   \
+	 (1ull << VIRTIO_BLK_F_GEOMETRY) | (1ull << VIRTIO_BLK_F_RO) |        \
+	 (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_TOPOLOGY) |  \
+	 (1ull << VIRTIO_BLK_F_MQ) | (1ull << VIRTIO_BLK_F_FLUSH) |           \
+	 (1ull << VIRTIO_BLK_F_CONFIG_WCE) | (1ull << VIRTIO_BLK_F_DISCARD) | \
 	 (1ull << VIRTIO_BLK_F_WRITE_ZEROES))
 /* Transport features vtc implements. */
-#define VTC_RING_FEATURES                                                                       \
-	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |                 \
+#define VTC_RING_FEATURES                                                       \
+	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) | \
 	 (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
 /* Protocol features vtc implements. */
-#define VTC_PROTOCOL_FEATURES                                                                   \
-	((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG) |          \
-	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |                                            \
+#define VTC_PROTOCOL_FEATURES                                                          \
+	((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | \
+	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |                                   \
 	 (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD))
 
 struct vtc_dev_opts {
-	const char *path;		/* the back end's socket */
-	uint32_t connect_timeout_ms;	/* keep retrying connect() this long */
-	uint32_t reply_timeout_ms;	/* wait this long for each reply */
-	uint32_t io_timeout_ms;		/* synchronous I/O helpers wait this long */
+	const char *path;            /* the back end's socket */
+	uint32_t connect_timeout_ms; /* keep retrying connect() this long */
+	uint32_t reply_timeout_ms;   /* wait this long for each reply */
+	uint32_t io_timeout_ms;      /* synchronous I/O helpers wait this long */
 	/*
 	 * Virtio features wanted; negotiated = wanted & offered. VIRTIO_F_RING_PACKED selects
 	 * packed rings. The bits of required must be offered, else vtc_dev_open fails.
 	 */
 	uint64_t features;
 	uint64_t required;
-	uint64_t protocol_features;	/* wanted; negotiated = wanted & offered */
-	uint16_t num_queues;		/* queues to start (<= the back end's count) */
-	uint16_t queue_size;		/* ring entries; split: a power of two */
-	uint16_t indirect_max;		/* entries of each per-id indirect table; 0: none */
-	uint32_t config_size;		/* bytes asked with GET_CONFIG (60: to write zeroes) */
-	uint64_t mem_size;		/* memory vtc_dev_start creates if none was added */
-	uint64_t mem_gpa;		/* its guest-physical address */
-	uint32_t bounce_size;		/* bounce buffer of the synchronous blk helpers */
-	uint32_t seg_size;		/* the synchronous blk helpers split data into buffers of
+	uint64_t protocol_features; /* wanted; negotiated = wanted & offered */
+	uint16_t num_queues;        /* queues to start (<= the back end's count) */
+	uint16_t queue_size;        /* ring entries; split: a power of two */
+	uint16_t indirect_max;      /* entries of each per-id indirect table; 0: none */
+	uint32_t config_size;       /* bytes asked with GET_CONFIG (60: to write zeroes) */
+	uint64_t mem_size;          /* memory vtc_dev_start creates if none was added */
+	uint64_t mem_gpa;           /* its guest-physical address */
+	uint32_t bounce_size;       /* bounce buffer of the synchronous blk helpers */
+	uint32_t seg_size;          /* the synchronous blk helpers split data into buffers of
 					 * this size (0: one buffer) */
-	bool interrupt;			/* take used-buffer notifications (else poll) */
-	bool inflight;			/* GET/SET_INFLIGHT_FD when negotiated */
-	bool no_kick_fd;		/* SET_VRING_KICK with the no-fd flag (back end polls) */
+	bool interrupt;             /* take used-buffer notifications (else poll) */
+	bool inflight;              /* GET/SET_INFLIGHT_FD when negotiated */
+	bool no_kick_fd;            /* SET_VRING_KICK with the no-fd flag (back end polls) */
 };
 
 struct vtc_dev;
@@ -188,13 +188,14 @@ int vtc_vq_get_base(struct vtc_vq *vq, uint32_t *base);
  */
 int vtc_vq_resume(struct vtc_vq *vq, uint32_t base);
 
-uint64_t vtc_dev_features(const struct vtc_dev *dev);		/* negotiated */
+uint64_t vtc_dev_features(const struct vtc_dev *dev); /* negotiated */
 uint64_t vtc_dev_offered_features(const struct vtc_dev *dev);
-uint64_t vtc_dev_protocol_features(const struct vtc_dev *dev);	/* negotiated */
+uint64_t vtc_dev_protocol_features(const struct vtc_dev *dev); /* negotiated */
 uint64_t vtc_dev_offered_protocol_features(const struct vtc_dev *dev);
-uint16_t vtc_dev_max_queues(const struct vtc_dev *dev);		/* GET_QUEUE_NUM, else 1 */
+uint16_t vtc_dev_max_queues(const struct vtc_dev *dev); /* GET_QUEUE_NUM, else 1 */
 uint16_t vtc_dev_num_queues(const struct vtc_dev *dev);
-static inline bool vtc_dev_has_feature(const struct vtc_dev *dev, unsigned int bit)
+static inline bool
+vtc_dev_has_feature(const struct vtc_dev *dev, unsigned int bit)
 {
 	return (vtc_dev_features(dev) >> bit) & 1;
 }
@@ -216,8 +217,7 @@ const char *vtc_protocol_features_str(uint64_t features, char *buf, size_t len);
  * Sends one message as given (header flags included) with fds in SCM_RIGHTS. The payload size
  * is msg->hdr.size. Returns 0, or a negative errno (the connection is then unusable).
  */
-int vtc_msg_send(struct vtc_dev *dev, const struct vhost_user_msg *msg, const int *fds,
-		 int nfds);
+int vtc_msg_send(struct vtc_dev *dev, const struct vhost_user_msg *msg, const int *fds, int nfds);
 /* Sends len bytes verbatim (a truncated or oversized message). */
 int vtc_msg_send_bytes(struct vtc_dev *dev, const void *buf, size_t len, const int *fds, int nfds);
 /*
@@ -248,11 +248,11 @@ bool vtc_dev_peer_closed(struct vtc_dev *dev, uint32_t timeout_ms);
 
 struct vtc_log {
 	int fd;
-	uint8_t *map;		/* the whole file */
+	uint8_t *map; /* the whole file */
 	size_t map_len;
-	uint8_t *bits;		/* map + offset */
-	uint64_t size;		/* bytes of bitmap */
-	uint64_t offset;	/* where the bitmap starts in the file */
+	uint8_t *bits;   /* map + offset */
+	uint64_t size;   /* bytes of bitmap */
+	uint64_t offset; /* where the bitmap starts in the file */
 };
 
 /* Bytes of bitmap covering every page of dev's guest memory (from gpa 0, as QEMU sizes it). */
@@ -283,14 +283,14 @@ struct vtc_buf {
 };
 
 /* vtc_vq_submit flags. */
-#define VTC_SUBMIT_INDIRECT (1u << 0)	/* put the chain in this buffer's indirect table */
+#define VTC_SUBMIT_INDIRECT (1u << 0) /* put the chain in this buffer's indirect table */
 
 /* A completion taken from the used ring. */
 struct vtc_cpl {
-	void *cookie;		/* the submitter's; NULL when unknown */
-	uint32_t len;		/* bytes the device says it wrote */
-	uint16_t id;		/* split: head index; packed: buffer id */
-	bool unknown;		/* the id was not in flight (a device bug) */
+	void *cookie; /* the submitter's; NULL when unknown */
+	uint32_t len; /* bytes the device says it wrote */
+	uint16_t id;  /* split: head index; packed: buffer id */
+	bool unknown; /* the id was not in flight (a device bug) */
 };
 
 /*
@@ -340,15 +340,15 @@ void vtc_vq_ack_interrupt(struct vtc_vq *vq);
  * Submits, kicks and waits (bounded by the device's io_timeout_ms) for that very chain;
  * *len gets the used length. -ETIMEDOUT, -EPROTO (another completion came), or submit errors.
  */
-int vtc_vq_submit_sync(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n,
-		       uint32_t flags, uint32_t *len);
+int vtc_vq_submit_sync(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n, uint32_t flags,
+		       uint32_t *len);
 
 uint16_t vtc_vq_index(const struct vtc_vq *vq);
 uint16_t vtc_vq_size(const struct vtc_vq *vq);
 bool vtc_vq_is_packed(const struct vtc_vq *vq);
 bool vtc_vq_is_broken(const struct vtc_vq *vq);
-uint32_t vtc_vq_inflight(const struct vtc_vq *vq);	/* chains submitted, not reaped */
-uint32_t vtc_vq_free_descs(const struct vtc_vq *vq);	/* ring entries free */
+uint32_t vtc_vq_inflight(const struct vtc_vq *vq);   /* chains submitted, not reaped */
+uint32_t vtc_vq_free_descs(const struct vtc_vq *vq); /* ring entries free */
 int vtc_vq_call_fd(const struct vtc_vq *vq);
 int vtc_vq_kick_fd(const struct vtc_vq *vq);
 /* Kicks sent and suppressed, notifications seen (call eventfd reads). */
@@ -358,9 +358,9 @@ void vtc_vq_stats(const struct vtc_vq *vq, uint64_t *kicks, uint64_t *kicks_supp
 /* ---- raw descriptors (malicious front-end tests) ----------------------------------------- */
 
 /* struct vtc_desc .vtc_flags */
-#define VTC_DESC_RAW_NEXT (1u << 0)	/* split: use .next verbatim instead of the chain link */
-#define VTC_DESC_RAW_FLAGS (1u << 1)	/* packed: .flags verbatim (no AVAIL/USED bits added) */
-#define VTC_DESC_RAW_ID (1u << 2)	/* packed: use .id verbatim instead of the buffer id */
+#define VTC_DESC_RAW_NEXT (1u << 0)  /* split: use .next verbatim instead of the chain link */
+#define VTC_DESC_RAW_FLAGS (1u << 1) /* packed: .flags verbatim (no AVAIL/USED bits added) */
+#define VTC_DESC_RAW_ID (1u << 2)    /* packed: use .id verbatim instead of the buffer id */
 
 /*
  * A descriptor written as given. Split: flags are VRING_DESC_F_* written verbatim (NEXT is
@@ -372,9 +372,9 @@ struct vtc_desc {
 	uint64_t addr;
 	uint32_t len;
 	uint16_t flags;
-	uint16_t next;		/* split only, with VTC_DESC_RAW_NEXT */
-	uint16_t id;		/* packed only, with VTC_DESC_RAW_ID */
-	uint32_t vtc_flags;	/* VTC_DESC_RAW_* */
+	uint16_t next;      /* split only, with VTC_DESC_RAW_NEXT */
+	uint16_t id;        /* packed only, with VTC_DESC_RAW_ID */
+	uint32_t vtc_flags; /* VTC_DESC_RAW_* */
 };
 
 /*
@@ -406,12 +406,12 @@ struct vtc_blk_req {
 	uint64_t status_gpa;
 	uint8_t *data;
 	uint64_t data_gpa;
-	uint32_t data_cap;	/* bytes of data */
-	uint32_t seg_size;	/* split the data into buffers of this size; 0: one buffer */
-	uint32_t type;		/* VIRTIO_BLK_T_* of the last submit */
-	uint32_t len;		/* data bytes of the last submit */
-	uint64_t submit_ns;	/* for the caller (benchmark latency) */
-	void *ctx;		/* for the caller */
+	uint32_t data_cap;  /* bytes of data */
+	uint32_t seg_size;  /* split the data into buffers of this size; 0: one buffer */
+	uint32_t type;      /* VIRTIO_BLK_T_* of the last submit */
+	uint32_t len;       /* data bytes of the last submit */
+	uint64_t submit_ns; /* for the caller (benchmark latency) */
+	void *ctx;          /* for the caller */
 };
 
 /* Allocates header, status and data_cap bytes of data from guest memory. */
@@ -429,7 +429,7 @@ int vtc_blk_submit(struct vtc_vq *vq, struct vtc_blk_req *req, uint32_t type, ui
 struct vtc_blk_range {
 	uint64_t sector;
 	uint32_t num_sectors;
-	uint32_t flags;		/* VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP */
+	uint32_t flags; /* VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP */
 };
 
 /*
@@ -439,8 +439,8 @@ struct vtc_blk_range {
  */
 int vtc_blk_read(struct vtc_dev *dev, uint16_t q, uint64_t sector, void *buf, uint32_t len,
 		 uint32_t flags);
-int vtc_blk_write(struct vtc_dev *dev, uint16_t q, uint64_t sector, const void *buf,
-		  uint32_t len, uint32_t flags);
+int vtc_blk_write(struct vtc_dev *dev, uint16_t q, uint64_t sector, const void *buf, uint32_t len,
+		  uint32_t flags);
 int vtc_blk_flush(struct vtc_dev *dev, uint16_t q);
 /* id gets VIRTIO_BLK_ID_BYTES bytes (not necessarily NUL-terminated). */
 int vtc_blk_get_id(struct vtc_dev *dev, uint16_t q, char id[VIRTIO_BLK_ID_BYTES]);
@@ -478,12 +478,12 @@ struct vtc_scsi_req {
 	uint64_t hdr_gpa;
 	struct virtio_scsi_cmd_resp *resp;
 	uint64_t resp_gpa;
-	uint8_t *data;		/* data-out bytes are taken from here, data-in lands here */
+	uint8_t *data; /* data-out bytes are taken from here, data-in lands here */
 	uint64_t data_gpa;
 	uint32_t data_cap;
-	uint32_t out_len;	/* of the last submit */
-	uint32_t in_len;	/* of the last submit */
-	void *ctx;		/* for the caller */
+	uint32_t out_len; /* of the last submit */
+	uint32_t in_len;  /* of the last submit */
+	void *ctx;        /* for the caller */
 };
 
 /* What a command sends: LUN field, tag, CDB and the data lengths (from req->data). */
@@ -491,19 +491,19 @@ struct vtc_scsi_cmd {
 	uint8_t lun[8];
 	uint64_t tag;
 	uint8_t cdb[VIRTIO_SCSI_CDB_SIZE];
-	uint32_t out_len;	/* data-out bytes (device-readable) */
-	uint32_t in_len;	/* data-in bytes (device-writable) */
+	uint32_t out_len; /* data-out bytes (device-readable) */
+	uint32_t in_len;  /* data-in bytes (device-writable) */
 };
 
 /* A completed command, decoded (sense key, ASC and ASCQ from fixed or descriptor sense). */
 struct vtc_scsi_result {
-	uint32_t used_len;	/* the used length the device reported */
-	uint8_t response;	/* VIRTIO_SCSI_S_* */
-	uint8_t status;		/* SCSI status */
+	uint32_t used_len; /* the used length the device reported */
+	uint8_t response;  /* VIRTIO_SCSI_S_* */
+	uint8_t status;    /* SCSI status */
 	uint32_t resid;
 	uint32_t sense_len;
 	uint8_t sense[VIRTIO_SCSI_SENSE_SIZE];
-	uint8_t sense_key;	/* 0 without sense */
+	uint8_t sense_key; /* 0 without sense */
 	uint8_t asc;
 	uint8_t ascq;
 };
@@ -542,9 +542,9 @@ int vtc_scsi_tmf(struct vtc_dev *dev, uint32_t subtype, const uint8_t lun[8], ui
 
 /* An event buffer taken back from the event queue. */
 struct vtc_scsi_event {
-	struct virtio_scsi_event *buf;	/* the buffer (guest memory), to post it again */
-	uint32_t len;			/* used length: 0 when given back unused */
-	uint32_t event;			/* host order, EVENTS_MISSED bit included */
+	struct virtio_scsi_event *buf; /* the buffer (guest memory), to post it again */
+	uint32_t len;                  /* used length: 0 when given back unused */
+	uint32_t event;                /* host order, EVENTS_MISSED bit included */
 	uint8_t lun[8];
 	uint32_t reason;
 };
@@ -562,8 +562,9 @@ int vtc_scsi_event_reap(struct vtc_dev *dev, struct vtc_scsi_event *evs, uint32_
  */
 #define VTC_HIST_SUB_BITS 6
 #define VTC_HIST_MAX_BITS 40
-#define VTC_HIST_BUCKETS ((2u << VTC_HIST_SUB_BITS) + \
-			  (VTC_HIST_MAX_BITS - VTC_HIST_SUB_BITS - 1) * (1u << VTC_HIST_SUB_BITS))
+#define VTC_HIST_BUCKETS             \
+	((2u << VTC_HIST_SUB_BITS) + \
+	 (VTC_HIST_MAX_BITS - VTC_HIST_SUB_BITS - 1) * (1u << VTC_HIST_SUB_BITS))
 
 struct vtc_hist {
 	uint64_t count;

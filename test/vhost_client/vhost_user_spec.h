@@ -103,9 +103,9 @@ enum vhost_user_request {
 #define VHOST_USER_CONFIG_MIGRATION 1u
 
 struct vhost_user_hdr {
-	uint32_t request;	/* enum vhost_user_request */
+	uint32_t request; /* enum vhost_user_request */
 	uint32_t flags;
-	uint32_t size;		/* payload bytes that follow */
+	uint32_t size; /* payload bytes that follow */
 } __attribute__((packed));
 _Static_assert(sizeof(struct vhost_user_hdr) == 12, "vhost-user header is 12 bytes");
 
@@ -117,19 +117,19 @@ _Static_assert(sizeof(struct vhost_user_vring_state) == 8, "vring state is 8 byt
 
 struct vhost_user_vring_addr {
 	uint32_t index;
-	uint32_t flags;		/* VHOST_USER_VRING_F_LOG */
-	uint64_t desc;		/* front-end (user) addresses, not guest-physical */
+	uint32_t flags; /* VHOST_USER_VRING_F_LOG */
+	uint64_t desc;  /* front-end (user) addresses, not guest-physical */
 	uint64_t used;
 	uint64_t avail;
-	uint64_t log;		/* guest-physical, for dirty logging */
+	uint64_t log; /* guest-physical, for dirty logging */
 };
 _Static_assert(sizeof(struct vhost_user_vring_addr) == 40, "vring address is 40 bytes");
 
 struct vhost_user_mem_region {
-	uint64_t gpa;		/* guest-physical start */
+	uint64_t gpa; /* guest-physical start */
 	uint64_t size;
-	uint64_t uaddr;		/* front-end virtual address of gpa */
-	uint64_t mmap_offset;	/* where the region starts in the file passed with it */
+	uint64_t uaddr;       /* front-end virtual address of gpa */
+	uint64_t mmap_offset; /* where the region starts in the file passed with it */
 };
 _Static_assert(sizeof(struct vhost_user_mem_region) == 32, "memory region is 32 bytes");
 
@@ -154,9 +154,9 @@ struct vhost_user_log {
 _Static_assert(sizeof(struct vhost_user_log) == 16, "log description is 16 bytes");
 
 struct vhost_user_config {
-	uint32_t offset;	/* into the device's config space */
-	uint32_t size;		/* bytes of region used */
-	uint32_t flags;		/* VHOST_USER_CONFIG_* */
+	uint32_t offset; /* into the device's config space */
+	uint32_t size;   /* bytes of region used */
+	uint32_t flags;  /* VHOST_USER_CONFIG_* */
 	uint8_t region[VHOST_USER_MAX_CONFIG_SIZE];
 };
 _Static_assert(sizeof(struct vhost_user_config) == 12 + 256, "config space message is 268 bytes");

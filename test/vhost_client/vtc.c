@@ -50,7 +50,7 @@ cli_common_init(struct cli_common *c)
 {
 	memset(c, 0, sizeof(*c));
 	vtc_dev_opts_init(&c->opts);
-	c->opts.mem_size = 0;	/* chosen by the command */
+	c->opts.mem_size = 0; /* chosen by the command */
 }
 
 int
@@ -122,7 +122,7 @@ cli_common_opt(struct cli_common *c, int opt, const char *arg)
 		return parse_u16("queues", arg, &o->num_queues, VTC_MAX_QUEUES) == 0 ? 0 : -1;
 	case CLI_OPT_QUEUE_SIZE:
 		return parse_u16("queue-size", arg, &o->queue_size, VTC_MAX_QUEUE_SIZE) == 0 ? 0
-											      : -1;
+											     : -1;
 	case CLI_OPT_PACKED:
 		c->packed = true;
 		o->features |= 1ull << VIRTIO_F_RING_PACKED;

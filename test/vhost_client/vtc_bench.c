@@ -31,10 +31,10 @@ static const char *const g_rw_names[] = {
 struct bench_args {
 	enum bench_rw rw;
 	uint32_t bs;
-	uint32_t qd;		/* per queue */
+	uint32_t qd; /* per queue */
 	double time_s;
-	int cpu;		/* -1: not pinned */
-	uint64_t offset;	/* the range requests fall into */
+	int cpu;         /* -1: not pinned */
+	uint64_t offset; /* the range requests fall into */
 	uint64_t size;
 	uint64_t seed;
 };
@@ -43,7 +43,7 @@ struct bench_queue {
 	struct vtc_vq *vq;
 	struct vtc_blk_req *reqs;
 	uint32_t outstanding;
-	uint64_t seq_next;	/* sequential: next offset */
+	uint64_t seq_next; /* sequential: next offset */
 };
 
 struct bench {
@@ -53,8 +53,8 @@ struct bench {
 	struct bench_queue qs[VTC_MAX_QUEUES];
 	uint16_t nq;
 	uint64_t rng;
-	uint64_t nblocks;	/* bs-sized blocks in the range */
-	uint64_t ios;		/* completed before the end */
+	uint64_t nblocks; /* bs-sized blocks in the range */
+	uint64_t ios;     /* completed before the end */
 	uint64_t errors;
 	struct vtc_hist hist;
 };
@@ -198,10 +198,10 @@ parse_args(struct bench *b, int argc, char **argv)
 		b->c.opts.queue_size = (uint16_t)size;
 	}
 	if (b->c.opts.mem_size == 0) {
-		b->c.opts.mem_size = (uint64_t)b->c.opts.num_queues *
-					     ((uint64_t)b->a.qd * (b->a.bs + 4096) +
-					      (uint64_t)b->c.opts.queue_size * 1024) +
-				     (16ull << 20);
+		b->c.opts.mem_size =
+			(uint64_t)b->c.opts.num_queues * ((uint64_t)b->a.qd * (b->a.bs + 4096) +
+							  (uint64_t)b->c.opts.queue_size * 1024) +
+			(16ull << 20);
 	}
 	return 0;
 }
@@ -217,9 +217,10 @@ setup(struct bench *b)
 	}
 	b->nblocks = b->a.size / b->a.bs;
 	if (b->nblocks == 0 || b->a.offset + b->a.size > capacity) {
-		fprintf(stderr, "vtc: range %" PRIu64 "+%" PRIu64 " does not fit %u-byte requests "
-			"in the capacity (%" PRIu64 " bytes)\n", b->a.offset, b->a.size, b->a.bs,
-			capacity);
+		fprintf(stderr,
+			"vtc: range %" PRIu64 "+%" PRIu64 " does not fit %u-byte requests "
+			"in the capacity (%" PRIu64 " bytes)\n",
+			b->a.offset, b->a.size, b->a.bs, capacity);
 		return -1;
 	}
 	b->nq = vtc_dev_num_queues(b->dev);
@@ -267,7 +268,7 @@ static int
 submit(struct bench *b, struct bench_queue *bq, struct vtc_blk_req *req)
 {
 	uint32_t type = (b->a.rw == RW_RANDWRITE || b->a.rw == RW_WRITE) ? VIRTIO_BLK_T_OUT
-									  : VIRTIO_BLK_T_IN;
+									 : VIRTIO_BLK_T_IN;
 	int rc;
 
 	req->submit_ns = vtc_now_ns();
@@ -306,8 +307,10 @@ reap_queue(struct bench *b, struct bench_queue *bq, bool running)
 		}
 		if (*req->status != VIRTIO_BLK_S_OK) {
 			if (b->errors++ == 0) {
-				fprintf(stderr, "vtc: request at sector %" PRIu64 " failed: status "
-					"0x%02x\n", (uint64_t)req->hdr->sector, *req->status);
+				fprintf(stderr,
+					"vtc: request at sector %" PRIu64 " failed: status "
+					"0x%02x\n",
+					(uint64_t)req->hdr->sector, *req->status);
 			}
 		}
 		if (!running) {
@@ -391,8 +394,10 @@ run_loop(struct bench *b, uint64_t end, bool running)
 			/* Stalled for a while: is the back end still there? */
 			last_check = now;
 			if (vtc_dev_peer_closed(b->dev, 0)) {
-				fprintf(stderr, "vtc: the back end closed the connection with %u "
-					"requests in flight\n", outstanding(b));
+				fprintf(stderr,
+					"vtc: the back end closed the connection with %u "
+					"requests in flight\n",
+					outstanding(b));
 				return -1;
 			}
 		}
@@ -435,8 +440,8 @@ report(struct bench *b, double elapsed_s)
 	       b->hist.count ? (double)b->hist.min_ns / 1000.0 : 0.0,
 	       (double)vtc_hist_quantile(&b->hist, 0.50) / 1000.0,
 	       (double)vtc_hist_quantile(&b->hist, 0.99) / 1000.0,
-	       (double)vtc_hist_quantile(&b->hist, 0.999) / 1000.0,
-	       (double)b->hist.max_ns / 1000.0, b->errors, kicks, suppressed, calls);
+	       (double)vtc_hist_quantile(&b->hist, 0.999) / 1000.0, (double)b->hist.max_ns / 1000.0,
+	       b->errors, kicks, suppressed, calls);
 	fflush(stdout);
 }
 
@@ -493,8 +498,12 @@ cli_cmd_bench(int argc, char **argv)
 	if (b == NULL) {
 		return 1;
 	}
-	b->a = (struct bench_args){ .rw = RW_RANDREAD, .bs = 4096, .qd = 1, .time_s = 2,
-				    .cpu = -1, .seed = 1 };
+	b->a = (struct bench_args){ .rw = RW_RANDREAD,
+				    .bs = 4096,
+				    .qd = 1,
+				    .time_s = 2,
+				    .cpu = -1,
+				    .seed = 1 };
 	cli_common_init(&b->c);
 	vtc_hist_init(&b->hist);
 	b->rng = 0x853c49e6748fea9bull;

@@ -83,8 +83,8 @@ vtc_blk_submit(struct vtc_vq *vq, struct vtc_blk_req *req, uint32_t type, uint64
 
 /* Submits on queue q and waits for that request; returns its status or a negative errno. */
 static int
-blk_sync(struct vtc_dev *dev, uint16_t q, struct vtc_blk_req *req, uint32_t type,
-	 uint64_t sector, uint32_t len, uint32_t flags)
+blk_sync(struct vtc_dev *dev, uint16_t q, struct vtc_blk_req *req, uint32_t type, uint64_t sector,
+	 uint32_t len, uint32_t flags)
 {
 	uint64_t deadline = vtc_now_ns() + (uint64_t)dev->opts.io_timeout_ms * 1000000ull;
 	struct vtc_vq *vq;
@@ -102,16 +102,15 @@ blk_sync(struct vtc_dev *dev, uint16_t q, struct vtc_blk_req *req, uint32_t type
 	rc = vtc_vq_kick_wait(vq, req, deadline, &used);
 	if (rc == -ETIMEDOUT) {
 		VT_ERRLOG("virtio-blk request type %u sector %lu on queue %u of '%s': no "
-			  "completion after %u ms", type, (unsigned long)sector, q,
-			  dev->opts.path, dev->opts.io_timeout_ms);
+			  "completion after %u ms",
+			  type, (unsigned long)sector, q, dev->opts.path, dev->opts.io_timeout_ms);
 	}
 	return rc != 0 ? rc : *req->status;
 }
 
 /* The request and data pointer to use: buf itself when it is guest memory, else the bounce. */
 static int
-pick_req(struct vtc_dev *dev, void *buf, uint32_t len, struct vtc_blk_req *req,
-	 bool *bounced)
+pick_req(struct vtc_dev *dev, void *buf, uint32_t len, struct vtc_blk_req *req, bool *bounced)
 {
 	uint64_t gpa;
 
@@ -132,7 +131,8 @@ pick_req(struct vtc_dev *dev, void *buf, uint32_t len, struct vtc_blk_req *req,
 	}
 	if (len > dev->bounce.data_cap) {
 		VT_ERRLOG("request of %u bytes exceeds the bounce buffer (%u bytes); use guest "
-			  "memory for larger buffers", len, dev->bounce.data_cap);
+			  "memory for larger buffers",
+			  len, dev->bounce.data_cap);
 		return -EINVAL;
 	}
 	*bounced = true;
@@ -159,8 +159,8 @@ vtc_blk_read(struct vtc_dev *dev, uint16_t q, uint64_t sector, void *buf, uint32
 }
 
 int
-vtc_blk_write(struct vtc_dev *dev, uint16_t q, uint64_t sector, const void *buf,
-	      uint32_t len, uint32_t flags)
+vtc_blk_write(struct vtc_dev *dev, uint16_t q, uint64_t sector, const void *buf, uint32_t len,
+	      uint32_t flags)
 {
 	struct vtc_blk_req req;
 	bool bounced;
@@ -210,8 +210,8 @@ vtc_blk_get_id(struct vtc_dev *dev, uint16_t q, char id[VIRTIO_BLK_ID_BYTES])
 }
 
 static int
-blk_ranges(struct vtc_dev *dev, uint16_t q, uint32_t type,
-	   const struct vtc_blk_range *ranges, uint32_t n)
+blk_ranges(struct vtc_dev *dev, uint16_t q, uint32_t type, const struct vtc_blk_range *ranges,
+	   uint32_t n)
 {
 	struct virtio_blk_discard_write_zeroes *wire;
 	struct vtc_blk_req req;
@@ -237,8 +237,7 @@ blk_ranges(struct vtc_dev *dev, uint16_t q, uint32_t type,
 }
 
 int
-vtc_blk_discard(struct vtc_dev *dev, uint16_t q, const struct vtc_blk_range *ranges,
-		uint32_t n)
+vtc_blk_discard(struct vtc_dev *dev, uint16_t q, const struct vtc_blk_range *ranges, uint32_t n)
 {
 	return blk_ranges(dev, q, VIRTIO_BLK_T_DISCARD, ranges, n);
 }

@@ -52,9 +52,8 @@ check_opts(const struct vtc_dev_opts *opts)
 			  VTC_MAX_QUEUES);
 		return -EINVAL;
 	}
-	if (opts->queue_size == 0 ||
-	    (!(opts->features & (1ull << VIRTIO_F_RING_PACKED)) &&
-	     (opts->queue_size & (opts->queue_size - 1)) != 0)) {
+	if (opts->queue_size == 0 || (!(opts->features & (1ull << VIRTIO_F_RING_PACKED)) &&
+				      (opts->queue_size & (opts->queue_size - 1)) != 0)) {
 		VT_ERRLOG("invalid queue size %u (split rings need a power of two)",
 			  opts->queue_size);
 		return -EINVAL;
@@ -162,8 +161,8 @@ get_config(struct vtc_dev *dev)
 	}
 	if (reply.hdr.size != msg_size || reply.payload.config.size != cfg.size) {
 		VT_ERRLOG("back end '%s' failed GET_CONFIG of %u bytes (reply of %u bytes, config "
-			  "size %u)", dev->opts.path, cfg.size, reply.hdr.size,
-			  reply.payload.config.size);
+			  "size %u)",
+			  dev->opts.path, cfg.size, reply.hdr.size, reply.payload.config.size);
 		return -EPROTO;
 	}
 	memcpy(&dev->config, reply.payload.config.region, cfg.size);
@@ -228,8 +227,7 @@ vtc_dev_open(const struct vtc_dev_opts *opts)
 	if (dev == NULL) {
 		return NULL;
 	}
-	if (vtc_connect(dev) != 0 || negotiate_features(dev) != 0 ||
-	    negotiate_protocol(dev) != 0) {
+	if (vtc_connect(dev) != 0 || negotiate_features(dev) != 0 || negotiate_protocol(dev) != 0) {
 		goto err;
 	}
 	if (opts->num_queues > dev->max_queues) {
@@ -402,7 +400,8 @@ vtc_dev_start(struct vtc_dev *dev)
 	}
 	/* Without protocol features the rings start enabled. */
 	for (uint16_t i = 0; rc == 0 && i < dev->num_queues &&
-			     (features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)); i++) {
+			     (features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
+	     i++) {
 		rc = vtc_vq_enable(&dev->vqs[i], true);
 	}
 	if (rc != 0) {
@@ -430,7 +429,8 @@ vtc_dev_stop(struct vtc_dev *dev)
 		}
 		if (dev->peer_closed) {
 			VT_ERRLOG("cannot stop queue %u of '%s': the back end closed the "
-				  "connection", i, dev->opts.path);
+				  "connection",
+				  i, dev->opts.path);
 			rc = -ECONNRESET;
 			break;
 		}

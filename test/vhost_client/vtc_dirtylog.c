@@ -26,7 +26,7 @@
 #include "vtc_internal.h"
 
 #define PAGE ((uint64_t)VTC_LOG_PAGE)
-#define MAX_W 8		/* writable page ranges per request */
+#define MAX_W 8 /* writable page ranges per request */
 
 struct dl {
 	struct vtc_dev *dev;
@@ -34,12 +34,12 @@ struct dl {
 	struct vtc_log log;
 	bool scsi;
 	bool step;
-	bool events;			/* scsi: an event buffer filled while logging */
-	bool log_all_first;		/* LOG_ALL with the start, the log only later (QEMU's order
+	bool events;              /* scsi: an event buffer filled while logging */
+	bool log_all_first;       /* LOG_ALL with the start, the log only later (QEMU's order
 					 * when a device starts during a migration) */
-	uint64_t hdr, resp, data;	/* gpas: a header page, 2 response pages, 4 data pages */
+	uint64_t hdr, resp, data; /* gpas: a header page, 2 response pages, 4 data pages */
 	uint32_t failures;
-	uint8_t *snap;			/* copies of the writable pages before a request */
+	uint8_t *snap; /* copies of the writable pages before a request */
 };
 
 /* A device-writable range of a request. */
@@ -85,7 +85,7 @@ ring_page(const struct vtc_vq *vq)
 	if (vq->packed) {
 		return (vq->desc_gpa + 16ull * vq->next_used) / PAGE;
 	}
-	return (vq->device_gpa + 2) / PAGE;	/* used->idx */
+	return (vq->device_gpa + 2) / PAGE; /* used->idx */
 }
 
 /*
@@ -149,8 +149,9 @@ run_checked(struct dl *d, const char *name, const struct vtc_buf *bufs, uint16_t
 		d->failures += marked != 0;
 	} else {
 		printf("OP name=%s ring=%s changed=%u marked=%u missed=%u stray=%u ring_logged=%d "
-		       "used=%u\n", name, d->vq->packed ? "packed" : "split", changed, marked,
-		       missed, stray, ring_ok, len);
+		       "used=%u\n",
+		       name, d->vq->packed ? "packed" : "split", changed, marked, missed, stray,
+		       ring_ok, len);
 		d->failures += missed + stray + !ring_ok;
 	}
 	return len;
@@ -162,7 +163,7 @@ static int64_t
 blk_op(struct dl *d, const char *name, uint32_t type, uint64_t data, uint32_t len, bool off)
 {
 	struct virtio_blk_outhdr *h = (struct virtio_blk_outhdr *)host(d, d->hdr, sizeof(*h));
-	uint64_t st = d->resp + PAGE - 1;	/* the last byte of a page */
+	uint64_t st = d->resp + PAGE - 1; /* the last byte of a page */
 	struct vtc_buf b[3] = {
 		{ d->hdr, sizeof(*h), false },
 		{ data, len, type != VIRTIO_BLK_T_OUT },
@@ -215,7 +216,7 @@ scsi_op(struct dl *d, const char *name, const uint8_t *cdb, bool to_dev, uint64_
 	uint32_t len, bool off)
 {
 	struct virtio_scsi_cmd_req *r = (struct virtio_scsi_cmd_req *)host(d, d->hdr, sizeof(*r));
-	uint64_t resp = d->resp + PAGE - 50;	/* the response crosses into the next page */
+	uint64_t resp = d->resp + PAGE - 50; /* the response crosses into the next page */
 	struct vtc_buf b[3] = {
 		{ d->hdr, sizeof(*r), false },
 		{ resp, sizeof(struct virtio_scsi_cmd_resp), true },
@@ -243,16 +244,16 @@ scsi_round(struct dl *d, bool off)
 	uint8_t cdb[16] = { 0 };
 
 	cli_pattern_fill(host(d, d->data + PAGE - 512, 1024), 0, 1024, 7);
-	scsi_cdb_rw(cdb, 0x2a, 0, 2);	/* WRITE(10) */
+	scsi_cdb_rw(cdb, 0x2a, 0, 2); /* WRITE(10) */
 	scsi_op(d, off ? "write-off" : "write", cdb, true, d->data + PAGE - 512, 1024, off);
 	memset(host(d, d->data, 4 * PAGE), 0xa5, 4 * PAGE);
-	scsi_cdb_rw(cdb, 0x28, 0, 2);	/* READ(10) */
+	scsi_cdb_rw(cdb, 0x28, 0, 2); /* READ(10) */
 	scsi_op(d, off ? "read-off" : "read", cdb, false, d->data + 2 * PAGE - 512, 1024, off);
 	if (off) {
 		return;
 	}
 	memset(cdb, 0, sizeof(cdb));
-	cdb[0] = 0x12;	/* INQUIRY, 36 bytes */
+	cdb[0] = 0x12; /* INQUIRY, 36 bytes */
 	cdb[4] = 36;
 	scsi_op(d, "inquiry", cdb, false, d->data + 3 * PAGE - 10, 36, false);
 	/* Beyond the capacity: CHECK CONDITION, the response carries sense. */
@@ -273,7 +274,7 @@ static void
 scsi_event_logged(struct dl *d)
 {
 	struct vtc_vq *evq = vtc_dev_vq(d->dev, 1);
-	uint64_t ev = d->data + 4 * PAGE - 8;	/* the last data page, into the spare one */
+	uint64_t ev = d->data + 4 * PAGE - 8; /* the last data page, into the spare one */
 	struct vtc_buf b = { ev, sizeof(struct virtio_scsi_event), true };
 	uint64_t rp = ring_page(evq);
 	struct vtc_cpl cpl;
@@ -479,13 +480,12 @@ cli_cmd_dirtylog(int argc, char **argv)
 		c.opts.interrupt = false;
 	}
 	c.opts.protocol_features |= 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD;
-	c.opts.queue_size = 16;	/* small: the rounds wrap the ring */
+	c.opts.queue_size = 16; /* small: the rounds wrap the ring */
 	c.opts.mem_size = 16ull << 20;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			printf("usage: vtc dirtylog SOCKET [--scsi] [--log-offset BYTES] [--step] "
-			       "[--log-all-first] [--events] [options]\noptions:\n"
-			       CLI_COMMON_HELP);
+			       "[--log-all-first] [--events] [options]\noptions:\n" CLI_COMMON_HELP);
 			return 0;
 		}
 		if (opt == CLI_OPT_FIRST_LOCAL) {

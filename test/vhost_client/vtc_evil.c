@@ -65,15 +65,15 @@
 #define ON_SPLIT (1u << 0)
 #define ON_PACKED (1u << 1)
 #define ON_BOTH (ON_SPLIT | ON_PACKED)
-#define IS_MSG (1u << 2)	/* a vhost-user message case (packed rings with ON_PACKED) */
-#define NO_INDIRECT (1u << 3)	/* negotiate without VIRTIO_RING_F_INDIRECT_DESC */
+#define IS_MSG (1u << 2)      /* a vhost-user message case (packed rings with ON_PACKED) */
+#define NO_INDIRECT (1u << 3) /* negotiate without VIRTIO_RING_F_INDIRECT_DESC */
 
 struct evil;
 
 struct evil_case {
 	const char *name;
-	uint32_t flags;			/* ON_* | IS_MSG | NO_INDIRECT */
-	int (*run)(struct evil *e);	/* 0 when the bad input was sent, else -errno */
+	uint32_t flags;             /* ON_* | IS_MSG | NO_INDIRECT */
+	int (*run)(struct evil *e); /* 0 when the bad input was sent, else -errno */
 	const char *what;
 };
 
@@ -89,20 +89,20 @@ struct evil {
 	uint64_t seed;
 
 	struct vtc_dev *dev;
-	struct vtc_vq *vq;		/* the attacked queue (0) */
-	uint64_t mem_end;		/* end of guest memory (one region) */
-	uint64_t capacity;		/* sectors */
-	bool readonly;			/* VIRTIO_BLK_F_RO negotiated */
+	struct vtc_vq *vq; /* the attacked queue (0) */
+	uint64_t mem_end;  /* end of guest memory (one region) */
+	uint64_t capacity; /* sectors */
+	bool readonly;     /* VIRTIO_BLK_F_RO negotiated */
 
-	struct vtc_blk_req bad;		/* the bad request's header, data and status */
-	struct vtc_blk_req probe[2];	/* per queue, for the checks before and after */
+	struct vtc_blk_req bad;      /* the bad request's header, data and status */
+	struct vtc_blk_req probe[2]; /* per queue, for the checks before and after */
 
 	/* Outcome. */
-	bool bad_done;			/* the bad chain came back */
+	bool bad_done; /* the bad chain came back */
 	struct vtc_cpl bad_cpl;
 	uint8_t bad_status;
-	bool bad_late;			/* it came back after the --wait window */
-	uint32_t stray;			/* completions of ids that were not in flight */
+	bool bad_late;  /* it came back after the --wait window */
+	uint32_t stray; /* completions of ids that were not in flight */
 	bool closed;
 	const char *result;
 	char ack[32];
@@ -377,7 +377,7 @@ case_desc_addr_overflow(struct evil *e)
 	struct vtc_desc d[3];
 
 	read_chain(e, d);
-	d[1].addr = UINT64_MAX - BLOCK + 1;	/* + 2 blocks wraps past 2^64 */
+	d[1].addr = UINT64_MAX - BLOCK + 1; /* + 2 blocks wraps past 2^64 */
 	d[1].len = 2 * BLOCK;
 	return submit(e, d, 3);
 }
@@ -734,8 +734,9 @@ static int
 send_bad(struct evil *e, uint32_t request, const void *payload, uint32_t size, const int *fds,
 	 int nfds)
 {
-	struct vhost_user_msg msg = { .hdr = { .request = request, .flags = VHOST_USER_VERSION,
-					       .size = size } };
+	struct vhost_user_msg msg = {
+		.hdr = { .request = request, .flags = VHOST_USER_VERSION, .size = size }
+	};
 	bool ack = vtc_has_protocol(e->dev, VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	uint64_t ack_value = 0;
 	int rc;
@@ -792,7 +793,8 @@ msg_prepare(struct evil *e)
 static void
 region_of(const struct vtc_mem_region *r, struct vhost_user_mem_region *out)
 {
-	*out = (struct vhost_user_mem_region){ .gpa = r->gpa, .size = r->size,
+	*out = (struct vhost_user_mem_region){ .gpa = r->gpa,
+					       .size = r->size,
 					       .uaddr = (uint64_t)(uintptr_t)r->host };
 }
 
@@ -816,7 +818,7 @@ case_mem_region_beyond_file(struct evil *e)
 		return rc;
 	}
 	region_of(r, &table.regions[0]);
-	table.regions[0].size = 2 * r->size;	/* the memfd holds r->size bytes */
+	table.regions[0].size = 2 * r->size; /* the memfd holds r->size bytes */
 	return send_table(e, &table, &r->fd);
 }
 
@@ -831,7 +833,7 @@ case_mem_region_offset_beyond(struct evil *e)
 		return rc;
 	}
 	region_of(r, &table.regions[0]);
-	table.regions[0].mmap_offset = r->size;	/* starts where the file ends */
+	table.regions[0].mmap_offset = r->size; /* starts where the file ends */
 	return send_table(e, &table, &r->fd);
 }
 
@@ -967,8 +969,7 @@ send_vring_num(struct evil *e, uint32_t index, uint32_t num)
 	if (rc == 0) {
 		rc = vtc_dev_set_mem_table(e->dev);
 	}
-	return rc != 0 ? rc : send_bad(e, VHOST_USER_SET_VRING_NUM, &state, sizeof(state), NULL,
-				       0);
+	return rc != 0 ? rc : send_bad(e, VHOST_USER_SET_VRING_NUM, &state, sizeof(state), NULL, 0);
 }
 
 static int
@@ -1026,9 +1027,10 @@ case_mem_table_fd_missing(struct evil *e)
 		return rc;
 	}
 	region_of(&vtc_dev_mem(e->dev)->regions[0], &table.regions[0]);
-	return send_bad(e, VHOST_USER_SET_MEM_TABLE, &table,
-			(uint32_t)(offsetof(struct vhost_user_mem, regions) +
-				   sizeof(table.regions[0])), NULL, 0);
+	return send_bad(
+		e, VHOST_USER_SET_MEM_TABLE, &table,
+		(uint32_t)(offsetof(struct vhost_user_mem, regions) + sizeof(table.regions[0])),
+		NULL, 0);
 }
 
 /* nregions says 9, one more than the protocol allows (and than the payload holds). */
@@ -1078,8 +1080,7 @@ case_vring_base_beyond(struct evil *e)
 		rc = vtc_request(e->dev, VHOST_USER_SET_VRING_NUM, &num, sizeof(num), NULL, 0,
 				 NULL);
 	}
-	return rc != 0 ? rc : send_bad(e, VHOST_USER_SET_VRING_BASE, &base, sizeof(base), NULL,
-				       0);
+	return rc != 0 ? rc : send_bad(e, VHOST_USER_SET_VRING_BASE, &base, sizeof(base), NULL, 0);
 }
 
 static int
@@ -1104,8 +1105,10 @@ case_get_vring_base_range(struct evil *e)
 		struct vhost_user_msg reply;
 
 		rc = vtc_msg_recv(e->dev, &reply, NULL, NULL, e->wait_ms);
-		snprintf(e->ack, sizeof(e->ack), "%s", rc == 0 ? "reply" : rc == -ETIMEDOUT
-									? "timeout" : "none");
+		snprintf(e->ack, sizeof(e->ack), "%s",
+			 rc == 0            ? "reply"
+			 : rc == -ETIMEDOUT ? "timeout"
+					    : "none");
 	} else {
 		snprintf(e->ack, sizeof(e->ack), "none");
 	}
@@ -1144,8 +1147,10 @@ case_config_beyond(struct evil *e)
 		struct vhost_user_msg reply;
 
 		rc = vtc_msg_recv(e->dev, &reply, NULL, NULL, e->wait_ms);
-		snprintf(e->ack, sizeof(e->ack), "%s", rc == 0 ? "reply" : rc == -ETIMEDOUT
-									? "timeout" : "none");
+		snprintf(e->ack, sizeof(e->ack), "%s",
+			 rc == 0            ? "reply"
+			 : rc == -ETIMEDOUT ? "timeout"
+					    : "none");
 	} else {
 		snprintf(e->ack, sizeof(e->ack), "none");
 	}
@@ -1185,23 +1190,23 @@ case_ring_addr_late_size(struct evil *e)
 	addr.used = (uint64_t)(uintptr_t)vq->device;
 	send_bad(e, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0);
 	if (e->closed) {
-		return 0;	/* refused already */
+		return 0; /* refused already */
 	}
 	/* From here on every refusal is the answer; a failure to send means the same. */
 	e->result = "closed";
 	if (vtc_request(e->dev, VHOST_USER_SET_VRING_NUM, &num, sizeof(num), NULL, 0, NULL) != 0 ||
-	    vtc_request(e->dev, VHOST_USER_SET_VRING_BASE, &base, sizeof(base), NULL, 0,
-			NULL) != 0) {
+	    vtc_request(e->dev, VHOST_USER_SET_VRING_BASE, &base, sizeof(base), NULL, 0, NULL) !=
+		    0) {
 		goto closed;
 	}
 	fd = vtc_vq_kick_fd(vq);
-	if (vtc_request(e->dev, VHOST_USER_SET_VRING_KICK, &kick, sizeof(kick), &fd, 1,
-			NULL) != 0) {
+	if (vtc_request(e->dev, VHOST_USER_SET_VRING_KICK, &kick, sizeof(kick), &fd, 1, NULL) !=
+	    0) {
 		goto closed;
 	}
 	fd = vtc_vq_call_fd(vq);
-	if (vtc_request(e->dev, VHOST_USER_SET_VRING_CALL, &call, sizeof(call), &fd, 1,
-			NULL) != 0 ||
+	if (vtc_request(e->dev, VHOST_USER_SET_VRING_CALL, &call, sizeof(call), &fd, 1, NULL) !=
+		    0 ||
 	    vtc_vq_enable(vq, true) != 0) {
 		goto closed;
 	}
@@ -1225,9 +1230,9 @@ closed:
 /* ---- dirty log (migration) cases ---------------------------------------------------------- */
 
 enum log_fd_kind {
-	LOG_FD_MEMFD,	/* a memfd of file_len bytes */
-	LOG_FD_PIPE,	/* a pipe: cannot be mapped */
-	LOG_FD_NONE,	/* no fd at all */
+	LOG_FD_MEMFD, /* a memfd of file_len bytes */
+	LOG_FD_PIPE,  /* a pipe: cannot be mapped */
+	LOG_FD_NONE,  /* no fd at all */
 };
 
 /* send_log_base's size_adj for a log of 0 bytes. */
@@ -1264,8 +1269,7 @@ send_log_base(struct evil *e, int64_t size_adj, uint64_t offset, int64_t file_ad
 	} else if (kind == LOG_FD_PIPE && pipe(fds) != 0) {
 		return -errno;
 	}
-	rc = send_bad(e, VHOST_USER_SET_LOG_BASE, &log, msg_size, fds,
-		      kind == LOG_FD_NONE ? 0 : 1);
+	rc = send_bad(e, VHOST_USER_SET_LOG_BASE, &log, msg_size, fds, kind == LOG_FD_NONE ? 0 : 1);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (fds[i] >= 0) {
@@ -1415,8 +1419,7 @@ static const struct evil_case g_cases[] = {
 	  "ring address that leaves the region once SET_VRING_NUM follows" },
 	{ "mem-table-fd-missing", IS_MSG, case_mem_table_fd_missing,
 	  "SET_MEM_TABLE region without a file descriptor" },
-	{ "mem-table-too-many", IS_MSG, case_mem_table_too_many,
-	  "SET_MEM_TABLE of 9 regions" },
+	{ "mem-table-too-many", IS_MSG, case_mem_table_too_many, "SET_MEM_TABLE of 9 regions" },
 	{ "features-not-offered", IS_MSG, case_features_not_offered,
 	  "SET_FEATURES with a feature the back end did not offer" },
 	{ "vring-base-beyond", IS_MSG | ON_PACKED, case_vring_base_beyond,
@@ -1581,7 +1584,8 @@ print_ring_outcome(struct evil *e)
 	 * long timeout, which costs nothing when they do (a loaded machine must not fail them).
 	 */
 	probe_word = e->closed ? "closed"
-		     : probe(e, 0, e->bad_done ? e->timeout_ms : e->wait_ms, pbuf, sizeof(pbuf));
+			       : probe(e, 0, e->bad_done ? e->timeout_ms : e->wait_ms, pbuf,
+				       sizeof(pbuf));
 	if (vtc_dev_num_queues(e->dev) > 1) {
 		uint64_t t0 = vtc_now_ns();
 
@@ -1696,8 +1700,16 @@ parse_num(const char *name, const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_CASE = 0x100, OPT_PACKED, OPT_QUEUES, OPT_QUEUE_SIZE, OPT_WAIT, OPT_TIMEOUT,
-       OPT_PROBE_SECTOR, OPT_LIST };
+enum {
+	OPT_CASE = 0x100,
+	OPT_PACKED,
+	OPT_QUEUES,
+	OPT_QUEUE_SIZE,
+	OPT_WAIT,
+	OPT_TIMEOUT,
+	OPT_PROBE_SECTOR,
+	OPT_LIST
+};
 
 static int
 parse_args(struct evil *e, int argc, char **argv)
@@ -1783,7 +1795,10 @@ parse_args(struct evil *e, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct evil e = { .queue_size = 16, .nqueues = 2, .wait_ms = 500, .timeout_ms = 5000,
+	struct evil e = { .queue_size = 16,
+			  .nqueues = 2,
+			  .wait_ms = 500,
+			  .timeout_ms = 5000,
 			  .probe_sector = 1024 };
 	uint32_t rings;
 	int rc;

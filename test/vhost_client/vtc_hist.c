@@ -5,8 +5,8 @@
 
 #include "vtc_internal.h"
 
-#define SUB_COUNT (1u << VTC_HIST_SUB_BITS)		/* buckets per power of two */
-#define LINEAR_LIMIT (2u << VTC_HIST_SUB_BITS)	/* values below are exact */
+#define SUB_COUNT (1u << VTC_HIST_SUB_BITS)    /* buckets per power of two */
+#define LINEAR_LIMIT (2u << VTC_HIST_SUB_BITS) /* values below are exact */
 
 void
 vtc_hist_init(struct vtc_hist *h)

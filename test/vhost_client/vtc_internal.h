@@ -11,7 +11,7 @@
 /* Per buffer id bookkeeping (split: the head descriptor index; packed: the buffer id). */
 struct vtc_slot {
 	void *cookie;
-	uint16_t ndescs;	/* ring entries the chain holds (1 for an indirect one) */
+	uint16_t ndescs; /* ring entries the chain holds (1 for an indirect one) */
 	bool inflight;
 };
 
@@ -20,32 +20,32 @@ struct vtc_vq {
 	uint16_t index;
 	uint16_t size;
 	bool packed;
-	bool event_idx;		/* VIRTIO_RING_F_EVENT_IDX negotiated */
-	bool interrupt;		/* the driver takes notifications (else suppresses them) */
-	bool started;		/* vtc_vq_setup done and no GET_VRING_BASE since */
-	bool broken;		/* the device broke the ring: submit and reap refuse */
+	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool interrupt; /* the driver takes notifications (else suppresses them) */
+	bool started;   /* vtc_vq_setup done and no GET_VRING_BASE since */
+	bool broken;    /* the device broke the ring: submit and reap refuse */
 	int kick_fd;
 	int call_fd;
 
 	/* Ring areas (host pointers into guest memory) and their guest-physical addresses. */
 	void *desc;
-	void *driver;		/* split: avail ring; packed: driver event suppression */
-	void *device;		/* split: used ring; packed: device event suppression */
+	void *driver; /* split: avail ring; packed: driver event suppression */
+	void *device; /* split: used ring; packed: device event suppression */
 	uint64_t desc_gpa;
 	uint64_t driver_gpa;
 	uint64_t device_gpa;
 
 	/* Split. */
-	uint16_t avail_idx;	/* next avail index to publish */
-	uint16_t last_used;	/* next used entry to read */
-	uint16_t kick_old;	/* avail index at the last kick decision */
+	uint16_t avail_idx; /* next avail index to publish */
+	uint16_t last_used; /* next used entry to read */
+	uint16_t kick_old;  /* avail index at the last kick decision */
 
 	/* Packed. */
-	uint16_t next_avail;	/* ring slot of the next descriptor to write */
-	bool avail_wrap;	/* driver ring wrap counter */
-	uint16_t next_used;	/* ring slot of the next used descriptor to read */
-	bool used_wrap;		/* device ring wrap counter expected at next_used */
-	uint16_t kick_added;	/* descriptors made available since the last kick decision */
+	uint16_t next_avail; /* ring slot of the next descriptor to write */
+	bool avail_wrap;     /* driver ring wrap counter */
+	uint16_t next_used;  /* ring slot of the next used descriptor to read */
+	bool used_wrap;      /* device ring wrap counter expected at next_used */
+	uint16_t kick_added; /* descriptors made available since the last kick decision */
 
 	/*
 	 * Free lists. Split: descriptor indexes linked by free_next, chains keep their order
@@ -54,8 +54,8 @@ struct vtc_vq {
 	 */
 	uint16_t *free_next;
 	uint16_t free_head;
-	uint32_t free_ids;	/* packed: ids on the stack */
-	uint32_t free_descs;	/* ring entries free */
+	uint32_t free_ids;   /* packed: ids on the stack */
+	uint32_t free_descs; /* ring entries free */
 	struct vtc_slot *slots;
 	uint32_t inflight;
 
@@ -71,12 +71,12 @@ struct vtc_vq {
 
 struct vtc_dev {
 	struct vtc_dev_opts opts;
-	char path[108];		/* copy of opts.path */
+	char path[108]; /* copy of opts.path */
 	int sock;
 	bool peer_closed;
 	bool started;
-	bool offline;		/* vtc_dev_new_offline: no socket, no messages */
-	bool mem_owned;		/* vtc_dev_start created the default region */
+	bool offline;   /* vtc_dev_new_offline: no socket, no messages */
+	bool mem_owned; /* vtc_dev_start created the default region */
 	uint64_t offered_features;
 	uint64_t features;
 	uint64_t offered_protocol_features;
@@ -96,7 +96,8 @@ struct vtc_dev {
 	bool bounce_ready;
 };
 
-static inline bool vtc_has_protocol(const struct vtc_dev *dev, unsigned int bit)
+static inline bool
+vtc_has_protocol(const struct vtc_dev *dev, unsigned int bit)
 {
 	return (dev->protocol_features >> bit) & 1;
 }
@@ -141,27 +142,32 @@ int vtc_packed_reap(struct vtc_vq *vq, struct vtc_cpl *cpls, uint32_t max);
 void vtc_packed_set_interrupt(struct vtc_vq *vq);
 
 /* Little-endian guest fields through volatile-free atomics (the other side is a process). */
-static inline uint16_t vtc_load16_acquire(const uint16_t *p)
+static inline uint16_t
+vtc_load16_acquire(const uint16_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-static inline void vtc_store16_release(uint16_t *p, uint16_t v)
+static inline void
+vtc_store16_release(uint16_t *p, uint16_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
-static inline uint16_t vtc_load16(const uint16_t *p)
+static inline uint16_t
+vtc_load16(const uint16_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-static inline void vtc_store16(uint16_t *p, uint16_t v)
+static inline void
+vtc_store16(uint16_t *p, uint16_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
-static inline void vtc_cpu_relax(void)
+static inline void
+vtc_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
@@ -171,7 +177,8 @@ static inline void vtc_cpu_relax(void)
 }
 
 /* Orders our ring stores before our loads of the device's suppression fields. */
-static inline void vtc_mb(void)
+static inline void
+vtc_mb(void)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }

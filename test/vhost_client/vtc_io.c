@@ -115,8 +115,8 @@ io_ranges(struct vtc_dev *dev, const struct io_args *a, bool zeroes)
 }
 
 static int
-verify_chunk(const struct io_args *a, const uint8_t *got, uint8_t *expect,
-	     uint64_t off, uint32_t len)
+verify_chunk(const struct io_args *a, const uint8_t *got, uint8_t *expect, uint64_t off,
+	     uint32_t len)
 {
 	if (a->verify_zero) {
 		memset(expect, 0, len);
@@ -130,7 +130,8 @@ verify_chunk(const struct io_args *a, const uint8_t *got, uint8_t *expect,
 		if (got[i] != expect[i]) {
 			fprintf(stderr,
 				"vtc: verify failed at offset %" PRIu64 ": expected 0x%02x, read "
-				"0x%02x\n", off + i, expect[i], got[i]);
+				"0x%02x\n",
+				off + i, expect[i], got[i]);
 			break;
 		}
 	}
@@ -139,8 +140,7 @@ verify_chunk(const struct io_args *a, const uint8_t *got, uint8_t *expect,
 
 /* Writes the pattern, or reads (to --out, verifying) the range in chunks of bs. */
 static int
-io_rw(struct vtc_dev *dev, const struct io_args *a, uint32_t flags, bool write,
-      FILE *out)
+io_rw(struct vtc_dev *dev, const struct io_args *a, uint32_t flags, bool write, FILE *out)
 {
 	uint8_t *buf = vtc_mem_alloc(vtc_dev_mem(dev), a->bs, 4096, NULL);
 	uint8_t *expect = malloc(a->bs);
@@ -195,8 +195,10 @@ io_check_args(struct io_args *a, const struct vtc_dev *dev)
 		return -1;
 	}
 	if (a->offset + a->size > capacity || a->offset + a->size < a->offset) {
-		fprintf(stderr, "vtc: range %" PRIu64 "+%" PRIu64 " exceeds the capacity (%" PRIu64
-			" bytes)\n", a->offset, a->size, capacity);
+		fprintf(stderr,
+			"vtc: range %" PRIu64 "+%" PRIu64 " exceeds the capacity (%" PRIu64
+			" bytes)\n",
+			a->offset, a->size, capacity);
 		return -1;
 	}
 	return 0;
@@ -340,7 +342,7 @@ cli_cmd_pattern(int argc, char **argv)
 	}
 	for (uint64_t off = a.offset; off < a.offset + a.size; off += sizeof(buf)) {
 		size_t len = a.offset + a.size - off < sizeof(buf) ? a.offset + a.size - off
-								    : sizeof(buf);
+								   : sizeof(buf);
 
 		cli_pattern_fill(buf, off, len, a.seed);
 		if (fwrite(buf, 1, len, stdout) != len) {

@@ -83,8 +83,7 @@ set_ring_log(struct vtc_vq *vq, bool on)
 		.log = vq->device_gpa,
 	};
 
-	return vtc_request(vq->dev, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0,
-			   NULL);
+	return vtc_request(vq->dev, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0, NULL);
 }
 
 int

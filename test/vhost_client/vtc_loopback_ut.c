@@ -24,7 +24,7 @@ struct loop {
 	struct vtc_dev *dev;
 	struct vtc_vq *vq;
 	uint64_t features;
-	struct vhost_vq dvq;		/* the device's view of the queue */
+	struct vhost_vq dvq; /* the device's view of the queue */
 	struct vhost_vq_mem mem;
 	struct iovec iov[64];
 	struct vhost_vq_chain chain;
@@ -365,7 +365,9 @@ event_idx_kicks_only_when_avail_event_is_crossed(void)
 static void
 raw_self_loop_is_rejected_by_the_device(void)
 {
-	struct vtc_desc d = { .len = 16, .flags = VRING_DESC_F_NEXT, .next = 0,
+	struct vtc_desc d = { .len = 16,
+			      .flags = VRING_DESC_F_NEXT,
+			      .next = 0,
 			      .vtc_flags = VTC_DESC_RAW_NEXT };
 	struct vtc_cpl cpl;
 	struct loop l;
@@ -508,8 +510,8 @@ reap_breaks_on_a_packed_id_not_in_flight(void)
 	CU_ASSERT_FATAL(vtc_vq_submit(l.vq, &buf, 1, 0, NULL) == 0);
 	vtc_vq_rings(l.vq, (void **)&ring, NULL, NULL);
 	ring[0].id = htole16(3);
-	ring[0].flags = htole16((1u << VRING_PACKED_DESC_F_AVAIL) |
-				(1u << VRING_PACKED_DESC_F_USED));
+	ring[0].flags =
+		htole16((1u << VRING_PACKED_DESC_F_AVAIL) | (1u << VRING_PACKED_DESC_F_USED));
 	CU_ASSERT(vtc_vq_reap(l.vq, &cpl, 1) == -EPROTO);
 	CU_ASSERT(vtc_vq_is_broken(l.vq));
 	loop_teardown(&l);

@@ -35,7 +35,8 @@ vtc_mem_add_region(struct vtc_mem *mem, uint64_t gpa, uint64_t size)
 
 	if (size == 0 || size % VTC_MEM_ALIGN || gpa % VTC_MEM_ALIGN || gpa + size < gpa) {
 		VT_ERRLOG("invalid guest memory region gpa 0x%" PRIx64 " size 0x%" PRIx64
-			  ": must be non-empty and 2 MiB aligned", gpa, size);
+			  ": must be non-empty and 2 MiB aligned",
+			  gpa, size);
 		return -EINVAL;
 	}
 	if (mem->nregions == VTC_MEM_MAX_REGIONS) {
@@ -46,7 +47,8 @@ vtc_mem_add_region(struct vtc_mem *mem, uint64_t gpa, uint64_t size)
 	for (uint32_t i = 0; i < mem->nregions; i++) {
 		if (ranges_overlap(gpa, size, mem->regions[i].gpa, mem->regions[i].size)) {
 			VT_ERRLOG("cannot add guest memory region at 0x%" PRIx64
-				  ": overlaps region %u", gpa, i);
+				  ": overlaps region %u",
+				  gpa, i);
 			return -EINVAL;
 		}
 	}

@@ -199,7 +199,8 @@ vtc_packed_reap(struct vtc_vq *vq, struct vtc_cpl *cpls, uint32_t max)
 			return n > 0 ? (int)n : -EPROTO;
 		}
 		slot = &vq->slots[id];
-		cpls[n++] = (struct vtc_cpl){ .cookie = slot->cookie, .len = le32toh(d->len),
+		cpls[n++] = (struct vtc_cpl){ .cookie = slot->cookie,
+					      .len = le32toh(d->len),
 					      .id = id };
 		vq->next_used = (uint16_t)(vq->next_used + slot->ndescs);
 		if (vq->next_used >= vq->size) {

@@ -263,7 +263,9 @@ recv_exact(struct vtc_dev *dev, void *buf, size_t len, int *fds, int *nfds, int 
 	while (got < len) {
 		char control[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
 		struct iovec iov = { .iov_base = (char *)buf + got, .iov_len = len - got };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = control,
 				     .msg_controllen = sizeof(control) };
 		struct cmsghdr *cmsg;
 		ssize_t n;
@@ -373,7 +375,7 @@ reply_size(uint32_t request)
 	case VHOST_USER_GET_VRING_BASE:
 		return sizeof(struct vhost_user_vring_state);
 	case VHOST_USER_GET_CONFIG:
-	case VHOST_USER_SET_LOG_BASE:	/* QEMU reads any payload (none, or a u64) */
+	case VHOST_USER_SET_LOG_BASE: /* QEMU reads any payload (none, or a u64) */
 		return 0;
 	case VHOST_USER_GET_INFLIGHT_FD:
 		return sizeof(struct vhost_user_inflight);
@@ -426,8 +428,9 @@ int
 vtc_request_fd(struct vtc_dev *dev, uint32_t request, const void *payload, uint32_t size,
 	       const int *fds, int nfds, struct vhost_user_msg *reply, int *reply_fd)
 {
-	struct vhost_user_msg msg = { .hdr = { .request = request, .flags = VHOST_USER_VERSION,
-					       .size = size } };
+	struct vhost_user_msg msg = {
+		.hdr = { .request = request, .flags = VHOST_USER_VERSION, .size = size }
+	};
 	struct vhost_user_msg local;
 	const char *name = vtc_request_name(request);
 	bool has_reply = request_has_reply(dev, request);

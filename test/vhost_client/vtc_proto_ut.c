@@ -18,11 +18,11 @@
 
 #include "vhost_client.h"
 
-#define FAKE_FEATURES                                                                          \
-	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |                     \
+#define FAKE_FEATURES                                                       \
+	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) | \
 	 (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_BLK_F_BLK_SIZE))
-#define FAKE_PROTOCOL                                                                          \
-	((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |       \
+#define FAKE_PROTOCOL                                                                     \
+	((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
 	 (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD))
 #define MAX_LOG 128
 
@@ -31,18 +31,18 @@ struct fake {
 	char path[96];
 	int listen_fd;
 	pthread_t thread;
-	uint32_t listen_delay_ms;	/* bind only after this long */
-	uint32_t fail_ack_of;		/* answer this request's ack with 1 */
-	uint32_t silent_on;		/* never answer this request */
-	uint32_t close_on;		/* close the connection on this request */
+	uint32_t listen_delay_ms; /* bind only after this long */
+	uint32_t fail_ack_of;     /* answer this request's ack with 1 */
+	uint32_t silent_on;       /* never answer this request */
+	uint32_t close_on;        /* close the connection on this request */
 	/* What the fake saw. */
 	uint32_t log[MAX_LOG];
 	uint32_t flags[MAX_LOG];
 	int nfds[MAX_LOG];
 	int nlog;
 	uint32_t mem_nregions;
-	uint8_t mem_marker;		/* region 0's first byte, read through the received fd */
-	uint64_t inflight_size_back;	/* SET_INFLIGHT_FD's mmap_size */
+	uint8_t mem_marker;          /* region 0's first byte, read through the received fd */
+	uint64_t inflight_size_back; /* SET_INFLIGHT_FD's mmap_size */
 };
 
 static int
@@ -50,7 +50,9 @@ recv_msg(int fd, struct vhost_user_msg *msg, int *fds, int *nfds)
 {
 	char control[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
 	struct iovec iov = { .iov_base = &msg->hdr, .iov_len = sizeof(msg->hdr) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = control,
 			     .msg_controllen = sizeof(control) };
 	struct cmsghdr *cmsg;
 
@@ -250,18 +252,33 @@ static void
 negotiation_and_start_follow_qemu_order(void)
 {
 	static const uint32_t expect[] = {
-		VHOST_USER_GET_FEATURES, VHOST_USER_GET_PROTOCOL_FEATURES,
-		VHOST_USER_SET_PROTOCOL_FEATURES, VHOST_USER_GET_QUEUE_NUM,
-		VHOST_USER_SET_OWNER, VHOST_USER_GET_FEATURES, VHOST_USER_GET_CONFIG,
-		VHOST_USER_GET_INFLIGHT_FD, VHOST_USER_SET_INFLIGHT_FD,
-		VHOST_USER_SET_FEATURES, VHOST_USER_SET_MEM_TABLE,
-		VHOST_USER_SET_VRING_NUM, VHOST_USER_SET_VRING_BASE, VHOST_USER_SET_VRING_ADDR,
-		VHOST_USER_SET_VRING_KICK, VHOST_USER_SET_VRING_CALL,
-		VHOST_USER_SET_VRING_NUM, VHOST_USER_SET_VRING_BASE, VHOST_USER_SET_VRING_ADDR,
-		VHOST_USER_SET_VRING_KICK, VHOST_USER_SET_VRING_CALL,
-		VHOST_USER_SET_VRING_ENABLE, VHOST_USER_SET_VRING_ENABLE,
-		VHOST_USER_SET_VRING_ENABLE, VHOST_USER_GET_VRING_BASE,
-		VHOST_USER_SET_VRING_ENABLE, VHOST_USER_GET_VRING_BASE,
+		VHOST_USER_GET_FEATURES,
+		VHOST_USER_GET_PROTOCOL_FEATURES,
+		VHOST_USER_SET_PROTOCOL_FEATURES,
+		VHOST_USER_GET_QUEUE_NUM,
+		VHOST_USER_SET_OWNER,
+		VHOST_USER_GET_FEATURES,
+		VHOST_USER_GET_CONFIG,
+		VHOST_USER_GET_INFLIGHT_FD,
+		VHOST_USER_SET_INFLIGHT_FD,
+		VHOST_USER_SET_FEATURES,
+		VHOST_USER_SET_MEM_TABLE,
+		VHOST_USER_SET_VRING_NUM,
+		VHOST_USER_SET_VRING_BASE,
+		VHOST_USER_SET_VRING_ADDR,
+		VHOST_USER_SET_VRING_KICK,
+		VHOST_USER_SET_VRING_CALL,
+		VHOST_USER_SET_VRING_NUM,
+		VHOST_USER_SET_VRING_BASE,
+		VHOST_USER_SET_VRING_ADDR,
+		VHOST_USER_SET_VRING_KICK,
+		VHOST_USER_SET_VRING_CALL,
+		VHOST_USER_SET_VRING_ENABLE,
+		VHOST_USER_SET_VRING_ENABLE,
+		VHOST_USER_SET_VRING_ENABLE,
+		VHOST_USER_GET_VRING_BASE,
+		VHOST_USER_SET_VRING_ENABLE,
+		VHOST_USER_GET_VRING_BASE,
 	};
 	struct vtc_dev_opts o;
 	struct vtc_dev *dev;

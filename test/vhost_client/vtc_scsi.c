@@ -87,7 +87,8 @@ scsi_req_bufs(struct vtc_scsi_req *req, const struct vtc_scsi_cmd *cmd, struct v
 
 	if ((uint64_t)cmd->out_len + cmd->in_len > req->data_cap) {
 		VT_ERRLOG("invalid virtio-scsi command: %u data-out and %u data-in bytes "
-			  "(buffer %u)", cmd->out_len, cmd->in_len, req->data_cap);
+			  "(buffer %u)",
+			  cmd->out_len, cmd->in_len, req->data_cap);
 		return -EINVAL;
 	}
 	memset(req->hdr, 0, sizeof(*req->hdr));
@@ -103,12 +104,13 @@ scsi_req_bufs(struct vtc_scsi_req *req, const struct vtc_scsi_cmd *cmd, struct v
 	if (cmd->out_len > 0) {
 		bufs[n++] = (struct vtc_buf){ .gpa = req->data_gpa, .len = cmd->out_len };
 	}
-	bufs[n++] = (struct vtc_buf){ .gpa = req->resp_gpa, .len = sizeof(*req->resp),
-				      .write = true };
+	bufs[n++] =
+		(struct vtc_buf){ .gpa = req->resp_gpa, .len = sizeof(*req->resp), .write = true };
 	if (cmd->in_len > 0) {
 		/* After the data-out bytes, so a bidirectional command keeps both. */
 		bufs[n++] = (struct vtc_buf){ .gpa = req->data_gpa + cmd->out_len,
-					      .len = cmd->in_len, .write = true };
+					      .len = cmd->in_len,
+					      .write = true };
 	}
 	return n;
 }
@@ -127,8 +129,7 @@ vtc_scsi_submit(struct vtc_vq *vq, struct vtc_scsi_req *req, const struct vtc_sc
 }
 
 bool
-vtc_scsi_sense_decode(const uint8_t *sense, uint32_t len, uint8_t *key, uint8_t *asc,
-		      uint8_t *ascq)
+vtc_scsi_sense_decode(const uint8_t *sense, uint32_t len, uint8_t *key, uint8_t *asc, uint8_t *ascq)
 {
 	uint8_t code = len > 0 ? sense[0] & 0x7f : 0;
 

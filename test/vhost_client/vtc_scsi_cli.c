@@ -32,10 +32,10 @@
 
 struct scsi_cli {
 	struct vtc_dev *dev;
-	uint16_t nreq;			/* request queues */
-	uint16_t next_q;		/* round-robin over the request queues */
-	bool ua_retry;			/* retry commands that end in UNIT ATTENTION */
-	uint32_t block_size[SCSI_MAX_TARGETS];	/* from READ CAPACITY(16); 0: unknown */
+	uint16_t nreq;                         /* request queues */
+	uint16_t next_q;                       /* round-robin over the request queues */
+	bool ua_retry;                         /* retry commands that end in UNIT ATTENTION */
+	uint32_t block_size[SCSI_MAX_TARGETS]; /* from READ CAPACITY(16); 0: unknown */
 	struct vtc_scsi_req reqs[SCSI_MAX_REQS];
 	/* Event buffers: posted ones are the device's, the others wait in free[]. */
 	struct virtio_scsi_event *evbuf;
@@ -56,13 +56,13 @@ struct scsi_line {
 /* Options a command takes (key=value): which LUN, which queue, and what the data is. */
 struct scsi_opts {
 	uint8_t lun[8];
-	bool lun_raw;		/* lunraw= gave the whole field */
+	bool lun_raw; /* lunraw= gave the whole field */
 	uint16_t lun_id;
-	int queue;		/* request queue number (0 ..), -1: round-robin */
+	int queue; /* request queue number (0 ..), -1: round-robin */
 	uint32_t in_len;
 	uint32_t out_len;
 	uint64_t seed;
-	uint32_t bs;		/* block size override */
+	uint32_t bs; /* block size override */
 	bool repost;
 };
 
@@ -224,9 +224,9 @@ print_result(const char *name, uint8_t target, const struct scsi_opts *o, uint16
 	     const struct vtc_scsi_result *r)
 {
 	printf("RESULT cmd=%s target=%u lun=%u queue=%u response=0x%02x status=0x%02x key=0x%x "
-	       "asc=0x%02x ascq=0x%02x resid=%u used=%u sense_len=%u", name, target, o->lun_id,
-	       q, r->response, r->status, r->sense_key, r->asc, r->ascq, r->resid, r->used_len,
-	       r->sense_len);
+	       "asc=0x%02x ascq=0x%02x resid=%u used=%u sense_len=%u",
+	       name, target, o->lun_id, q, r->response, r->status, r->sense_key, r->asc, r->ascq,
+	       r->resid, r->used_len, r->sense_len);
 }
 
 static bool
@@ -329,8 +329,8 @@ readcap(struct scsi_cli *sc, uint8_t t, const struct scsi_opts *o, bool print)
 	uint16_t q;
 
 	cmd_for(sc, o, t, &c);
-	c.cdb[0] = 0x9e;	/* SERVICE ACTION IN(16) */
-	c.cdb[1] = 0x10;	/* READ CAPACITY(16) */
+	c.cdb[0] = 0x9e; /* SERVICE ACTION IN(16) */
+	c.cdb[1] = 0x10; /* READ CAPACITY(16) */
 	c.cdb[13] = 32;
 	c.in_len = 32;
 	if (scsi_simple(sc, "readcap", t, o, &c, &r, &q) != 0) {
@@ -341,8 +341,8 @@ readcap(struct scsi_cli *sc, uint8_t t, const struct scsi_opts *o, bool print)
 		for (int i = 0; i < 8; i++) {
 			last = (last << 8) | d[i];
 		}
-		sc->block_size[t] = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 |
-				    (uint32_t)d[10] << 8 | d[11];
+		sc->block_size[t] =
+			(uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
 		printf(" blocks=%" PRIu64 " block_size=%u", last + 1, sc->block_size[t]);
 	}
 	printf(print ? "\n" : " for=io\n");
@@ -375,7 +375,7 @@ do_luns(struct scsi_cli *sc, uint8_t t, const struct scsi_opts *o)
 
 	cmd_for(sc, o, t, &c);
 	c.cdb[0] = 0xa0;
-	c.cdb[9] = 0x10;	/* 4096 bytes */
+	c.cdb[9] = 0x10; /* 4096 bytes */
 	c.in_len = 4096;
 	if (scsi_simple(sc, "luns", t, o, &c, &r, &q) != 0) {
 		return -1;
@@ -530,8 +530,7 @@ io_verify(const uint8_t *got, uint64_t off, uint32_t len, uint64_t seed)
  * its byte offset and the seed (vtc pattern).
  */
 static int
-do_io(struct scsi_cli *sc, enum io_kind kind, const struct scsi_line *l,
-      const struct scsi_opts *o)
+do_io(struct scsi_cli *sc, enum io_kind kind, const struct scsi_line *l, const struct scsi_opts *o)
 {
 	struct vtc_scsi_cmd cmds[SCSI_MAX_REQS];
 	struct vtc_scsi_result res[SCSI_MAX_REQS];
@@ -616,7 +615,8 @@ do_io(struct scsi_cli *sc, enum io_kind kind, const struct scsi_line *l,
 		all_ok = all_ok && good(&res[i]);
 		if (kind == IO_READ && l->narg == 5 && good(&res[i])) {
 			all_ok = io_verify(sc->reqs[i].data, lba * bs, (uint32_t)nblocks * bs,
-					   seed) && all_ok;
+					   seed) &&
+				 all_ok;
 		}
 		printf("\n");
 	}
@@ -781,9 +781,9 @@ do_info(struct scsi_cli *sc)
 	vtc_scsi_config(sc->dev, &cfg);
 	printf("CONFIG features=0x%" PRIx64 " queues=%u num_queues=%u seg_max=%u "
 	       "max_sectors=%u cmd_per_lun=%u event_info_size=%u sense_size=%u cdb_size=%u "
-	       "max_channel=%u max_target=%u max_lun=%u\n", vtc_dev_features(sc->dev),
-	       vtc_dev_num_queues(sc->dev), cfg.num_queues, cfg.seg_max, cfg.max_sectors,
-	       cfg.cmd_per_lun, cfg.event_info_size, cfg.sense_size, cfg.cdb_size,
+	       "max_channel=%u max_target=%u max_lun=%u\n",
+	       vtc_dev_features(sc->dev), vtc_dev_num_queues(sc->dev), cfg.num_queues, cfg.seg_max,
+	       cfg.max_sectors, cfg.cmd_per_lun, cfg.event_info_size, cfg.sense_size, cfg.cdb_size,
 	       cfg.max_channel, cfg.max_target, cfg.max_lun);
 	return 0;
 }
@@ -817,9 +817,8 @@ run_line(struct scsi_cli *sc, char *text)
 		printf("DONE rc=1 error=usage\n");
 		return -1;
 	}
-	if (strcmp(cmd, "inquiry") == 0 || strcmp(cmd, "readcap") == 0 ||
-	    strcmp(cmd, "tur") == 0 || strcmp(cmd, "luns") == 0 || strcmp(cmd, "tmf") == 0 ||
-	    strcmp(cmd, "cdb") == 0) {
+	if (strcmp(cmd, "inquiry") == 0 || strcmp(cmd, "readcap") == 0 || strcmp(cmd, "tur") == 0 ||
+	    strcmp(cmd, "luns") == 0 || strcmp(cmd, "tmf") == 0 || strcmp(cmd, "cdb") == 0) {
 		bool two = strcmp(cmd, "tmf") == 0 || strcmp(cmd, "cdb") == 0;
 
 		if (l.narg != (two ? 3 : 2) || parse_target(l.arg[1], &t) != 0) {
@@ -925,8 +924,7 @@ scsi_usage(FILE *out)
 		"  --no-change         do not negotiate VIRTIO_SCSI_F_CHANGE\n"
 		"  --no-ua-retry       report unit attentions instead of retrying\n"
 		"  --poll              spin on the used rings (default: sleep on the call\n"
-		"                      eventfds)\n"
-		CLI_COMMON_HELP);
+		"                      eventfds)\n" CLI_COMMON_HELP);
 }
 
 enum {

@@ -21,8 +21,8 @@
 
 struct loop {
 	struct vtc_dev *dev;
-	struct vtc_vq *vq;		/* the queue under test */
-	struct vhost_vq dvq;		/* the device's view of it */
+	struct vtc_vq *vq;   /* the queue under test */
+	struct vhost_vq dvq; /* the device's view of it */
 	struct vhost_vq_mem mem;
 	struct iovec iov[16];
 	struct vhost_vq_chain chain;
@@ -106,7 +106,7 @@ scsi_sense_decodes_fixed_and_descriptor_formats(void)
 
 	CU_ASSERT(vtc_scsi_sense_decode(fixed, sizeof(fixed), &key, &asc, &ascq));
 	CU_ASSERT(key == 0x5 && asc == 0x20 && ascq == 0x01);
-	fixed[0] = 0xf1;	/* VALID bit, deferred error */
+	fixed[0] = 0xf1; /* VALID bit, deferred error */
 	CU_ASSERT(vtc_scsi_sense_decode(fixed, sizeof(fixed), &key, &asc, &ascq));
 	CU_ASSERT(vtc_scsi_sense_decode(desc, sizeof(desc), &key, &asc, &ascq));
 	CU_ASSERT(key == 0xe && asc == 0x1d && ascq == 0x00);

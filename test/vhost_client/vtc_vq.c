@@ -31,14 +31,13 @@ alloc_ring_areas(struct vtc_vq *vq)
 					   &vq->device_gpa);
 	} else {
 		/* The avail and used rings end with used_event and avail_event. */
-		vq->desc = vtc_mem_alloc(mem, size * sizeof(struct vring_desc), 4096,
-					 &vq->desc_gpa);
+		vq->desc =
+			vtc_mem_alloc(mem, size * sizeof(struct vring_desc), 4096, &vq->desc_gpa);
 		vq->driver = vtc_mem_alloc(mem, sizeof(struct vring_avail) + (size + 1) * 2, 64,
 					   &vq->driver_gpa);
-		vq->device = vtc_mem_alloc(mem,
-					   sizeof(struct vring_used) +
-						   size * sizeof(struct vring_used_elem) + 2,
-					   4096, &vq->device_gpa);
+		vq->device = vtc_mem_alloc(
+			mem, sizeof(struct vring_used) + size * sizeof(struct vring_used_elem) + 2,
+			4096, &vq->device_gpa);
 	}
 	if (vq->desc == NULL || vq->driver == NULL || vq->device == NULL) {
 		return -ENOMEM;
@@ -255,8 +254,7 @@ peek_id(const struct vtc_vq *vq)
 
 /* Fills id's indirect table with the buffers; *d becomes the one ring descriptor. */
 static int
-build_indirect(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n,
-	       struct vtc_desc *d)
+build_indirect(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n, struct vtc_desc *d)
 {
 	struct vring_desc *table;
 	int id;
@@ -510,8 +508,8 @@ vtc_vq_wait_until(struct vtc_vq *vq, uint64_t deadline)
 		}
 		if (!vq->dev->offline && vtc_dev_peer_closed(vq->dev, 0)) {
 			VT_ERRLOG("queue %u of '%s': the back end closed the connection with "
-				  "%u requests in flight", vq->index, vq->dev->opts.path,
-				  vq->inflight);
+				  "%u requests in flight",
+				  vq->index, vq->dev->opts.path, vq->inflight);
 			return -ECONNRESET;
 		}
 	}
@@ -563,7 +561,8 @@ vtc_dev_idle_vq(struct vtc_dev *dev, uint16_t q, struct vtc_vq **out)
 	}
 	if (vq->inflight != 0) {
 		VT_ERRLOG("queue %u of '%s' has %u requests in flight: synchronous requests need "
-			  "it idle", q, dev->opts.path, vq->inflight);
+			  "it idle",
+			  q, dev->opts.path, vq->inflight);
 		return -EBUSY;
 	}
 	*out = vq;
@@ -571,8 +570,8 @@ vtc_dev_idle_vq(struct vtc_dev *dev, uint16_t q, struct vtc_vq **out)
 }
 
 int
-vtc_vq_submit_sync(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n,
-		   uint32_t flags, uint32_t *len)
+vtc_vq_submit_sync(struct vtc_vq *vq, const struct vtc_buf *bufs, uint16_t n, uint32_t flags,
+		   uint32_t *len)
 {
 	uint64_t deadline = vtc_now_ns() + (uint64_t)vq->dev->opts.io_timeout_ms * 1000000ull;
 	uint32_t used;
@@ -643,8 +642,7 @@ vtc_vq_kick_fd(const struct vtc_vq *vq)
 }
 
 void
-vtc_vq_stats(const struct vtc_vq *vq, uint64_t *kicks, uint64_t *kicks_suppressed,
-	     uint64_t *calls)
+vtc_vq_stats(const struct vtc_vq *vq, uint64_t *kicks, uint64_t *kicks_suppressed, uint64_t *calls)
 {
 	if (kicks != NULL) {
 		*kicks = vq->kicks;

@@ -42,7 +42,7 @@ static TAILQ_HEAD(, file_disk) g_file_disks = TAILQ_HEAD_INITIALIZER(g_file_disk
 /* The deletion of one bdev; outlives the file_disk. */
 struct file_delete_ctx {
 	struct file_disk *fdisk;
-	bool destructed;	/* destruct ran: fdisk is gone */
+	bool destructed; /* destruct ran: fdisk is gone */
 	void (*cb)(void *cb_arg, int rc);
 	void *cb_arg;
 };
@@ -126,8 +126,8 @@ file_destroy_channel(void *ctx, void *module_ch)
 static void
 file_close_done(void *arg)
 {
-	struct file_disk *fdisk = VT_CONTAINEROF((struct file_job *)arg, struct file_disk,
-						 close_job);
+	struct file_disk *fdisk =
+		VT_CONTAINEROF((struct file_job *)arg, struct file_disk, close_job);
 	int rc = fdisk->close_job.result;
 
 	if (rc != 0) {
@@ -149,9 +149,12 @@ file_destruct(void *ctx)
 	if (fdisk->delete_ctx != NULL) {
 		fdisk->delete_ctx->destructed = true;
 	}
-	*job = (struct file_job) {
-		.op = FILE_JOB_CLOSE, .fd = fdisk->fd, .sync_first = !fdisk->readonly,
-		.reactor = vt_reactor_current(), .done = file_close_done,
+	*job = (struct file_job){
+		.op = FILE_JOB_CLOSE,
+		.fd = fdisk->fd,
+		.sync_first = !fdisk->readonly,
+		.reactor = vt_reactor_current(),
+		.done = file_close_done,
 	};
 	fdisk->fd = -1;
 	if (file_worker_submit(job) != 0) {
@@ -223,9 +226,9 @@ static const struct vt_bdev_fn_table g_file_fn_table = {
 
 struct file_geometry {
 	bool is_blkdev;
-	uint64_t size;		/* bytes */
-	uint32_t block_size;	/* smallest usable: logical block size or O_DIRECT alignment */
-	uint32_t mem_align;	/* O_DIRECT buffer alignment */
+	uint64_t size;       /* bytes */
+	uint32_t block_size; /* smallest usable: logical block size or O_DIRECT alignment */
+	uint32_t mem_align;  /* O_DIRECT buffer alignment */
 };
 
 static int
@@ -374,8 +377,8 @@ file_warn_partial_block(const struct file_disk *fdisk, uint64_t size, uint32_t b
 {
 	if (size % bs != 0) {
 		VT_WARNLOG("size of '%s' (%" PRIu64 " bytes) is not a multiple of the block size "
-			   "%u: the last %" PRIu64 " bytes are not used\n", fdisk->filename, size,
-			   bs, size % bs);
+			   "%u: the last %" PRIu64 " bytes are not used\n",
+			   fdisk->filename, size, bs, size % bs);
 	}
 }
 
@@ -565,7 +568,7 @@ bdev_file_find(const char *name, enum file_kind kind, char *err, size_t errlen)
 		snprintf(err, errlen, "bdev '%s' does not exist", name);
 		return NULL;
 	}
-	TAILQ_FOREACH(fdisk, &g_file_disks, link) {
+	TAILQ_FOREACH (fdisk, &g_file_disks, link) {
 		if (&fdisk->bdev == bdev && fdisk->kind == kind) {
 			return fdisk;
 		}
@@ -590,8 +593,8 @@ file_unregister_done(void *cb_arg, int rc)
 }
 
 int
-bdev_file_delete(struct file_disk *fdisk, void (*cb)(void *cb_arg, int rc), void *cb_arg,
-		 char *err, size_t errlen)
+bdev_file_delete(struct file_disk *fdisk, void (*cb)(void *cb_arg, int rc), void *cb_arg, char *err,
+		 size_t errlen)
 {
 	struct file_delete_ctx *ctx;
 

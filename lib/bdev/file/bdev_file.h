@@ -20,18 +20,18 @@
 #include "vt/event.h"
 
 enum file_kind {
-	FILE_KIND_AIO,		/* bdev_aio_create: libaio */
-	FILE_KIND_URING,	/* bdev_uring_create: io_uring (libaio when it is unavailable) */
+	FILE_KIND_AIO,   /* bdev_aio_create: libaio */
+	FILE_KIND_URING, /* bdev_uring_create: io_uring (libaio when it is unavailable) */
 };
 
 struct file_create_opts {
 	const char *name;
 	const char *filename;
-	uint32_t block_size;		/* 0 = detect */
+	uint32_t block_size; /* 0 = detect */
 	bool readonly;
-	bool fallocate;			/* offer UNMAP and WRITE_ZEROES */
-	bool nowait;			/* aio on a block device: RWF_NOWAIT reads and writes */
-	const struct vt_uuid *uuid;	/* NULL = generated at registration */
+	bool fallocate;             /* offer UNMAP and WRITE_ZEROES */
+	bool nowait;                /* aio on a block device: RWF_NOWAIT reads and writes */
+	const struct vt_uuid *uuid; /* NULL = generated at registration */
 	enum file_kind kind;
 };
 
@@ -42,23 +42,23 @@ struct file_delete_ctx;
 enum file_job_op {
 	FILE_JOB_FDATASYNC,
 	FILE_JOB_FALLOCATE,
-	FILE_JOB_CLOSE,		/* fdatasync when writable, then close */
-	FILE_JOB_SEEK_DATA,	/* GET_LBA_STATUS: SEEK_DATA / SEEK_HOLE from off, up to len */
+	FILE_JOB_CLOSE,     /* fdatasync when writable, then close */
+	FILE_JOB_SEEK_DATA, /* GET_LBA_STATUS: SEEK_DATA / SEEK_HOLE from off, up to len */
 };
 
 struct file_job {
 	TAILQ_ENTRY(file_job) link;
 	enum file_job_op op;
 	int fd;
-	int mode;		/* fallocate mode */
-	bool sync_first;	/* FILE_JOB_CLOSE: fdatasync before closing */
+	int mode;        /* fallocate mode */
+	bool sync_first; /* FILE_JOB_CLOSE: fdatasync before closing */
 	uint64_t off;
 	uint64_t len;
-	int result;		/* 0 or a negative errno */
-	bool hole;		/* FILE_JOB_SEEK_DATA: [off, off + run) is a hole (else data) */
-	uint64_t run;		/* FILE_JOB_SEEK_DATA: bytes from off in that state, <= len */
-	uint32_t reactor;	/* done runs there */
-	vt_msg_fn done;		/* called with the job */
+	int result;       /* 0 or a negative errno */
+	bool hole;        /* FILE_JOB_SEEK_DATA: [off, off + run) is a hole (else data) */
+	uint64_t run;     /* FILE_JOB_SEEK_DATA: bytes from off in that state, <= len */
+	uint32_t reactor; /* done runs there */
+	vt_msg_fn done;   /* called with the job */
 };
 
 struct file_disk {
@@ -66,20 +66,20 @@ struct file_disk {
 	char *filename;
 	int fd;
 	enum file_kind kind;
-	bool direct;			/* opened with O_DIRECT */
-	bool block_size_override;	/* block_size was given at creation */
+	bool direct;              /* opened with O_DIRECT */
+	bool block_size_override; /* block_size was given at creation */
 	bool readonly;
 	bool fallocate;
-	bool nowait;			/* reads and writes carry RWF_NOWAIT (block devices) */
-	bool removing;			/* delete requested */
+	bool nowait;   /* reads and writes carry RWF_NOWAIT (block devices) */
+	bool removing; /* delete requested */
 	/* Learnt at run time, read and written with relaxed atomics from any reactor. */
-	bool no_punch_hole;		/* fallocate(PUNCH_HOLE) answered EOPNOTSUPP */
-	bool no_zero_range;		/* fallocate(ZERO_RANGE) answered EOPNOTSUPP */
-	uint32_t mem_align;		/* O_DIRECT: alignment of buffer addresses */
-	uint32_t len_align;		/* O_DIRECT: alignment of lengths and file offsets */
-	struct file_delete_ctx *delete_ctx;	/* the pending deletion, if any */
-	struct file_job close_job;	/* destruct: fdatasync and close on the worker thread */
-	struct vt_defer close_defer;	/* destruct without a worker thread */
+	bool no_punch_hole;                 /* fallocate(PUNCH_HOLE) answered EOPNOTSUPP */
+	bool no_zero_range;                 /* fallocate(ZERO_RANGE) answered EOPNOTSUPP */
+	uint32_t mem_align;                 /* O_DIRECT: alignment of buffer addresses */
+	uint32_t len_align;                 /* O_DIRECT: alignment of lengths and file offsets */
+	struct file_delete_ctx *delete_ctx; /* the pending deletion, if any */
+	struct file_job close_job;          /* destruct: fdatasync and close on the worker thread */
+	struct vt_defer close_defer;        /* destruct without a worker thread */
 	/* Each reactor's channel; slot i is read and written only on reactor i. */
 	struct file_channel *chs[VT_MAX_REACTORS];
 	TAILQ_ENTRY(file_disk) link;
@@ -89,36 +89,36 @@ struct file_disk {
 #define FILE_ENGINE_CTX_SIZE 64
 
 enum file_stage {
-	FILE_STAGE_RW,		/* READ or WRITE data transfer */
-	FILE_STAGE_ZERO_WRITE,	/* WRITE_ZEROES (or UNMAP) by writing the zero buffer */
-	FILE_STAGE_FSYNC,	/* FLUSH, or the fdatasync after a FUA write */
-	FILE_STAGE_FALLOCATE,	/* UNMAP or WRITE_ZEROES through fallocate */
+	FILE_STAGE_RW,         /* READ or WRITE data transfer */
+	FILE_STAGE_ZERO_WRITE, /* WRITE_ZEROES (or UNMAP) by writing the zero buffer */
+	FILE_STAGE_FSYNC,      /* FLUSH, or the fdatasync after a FUA write */
+	FILE_STAGE_FALLOCATE,  /* UNMAP or WRITE_ZEROES through fallocate */
 	FILE_STAGE_RESET,
-	FILE_STAGE_SEEK,	/* GET_LBA_STATUS on the worker thread */
+	FILE_STAGE_SEEK, /* GET_LBA_STATUS on the worker thread */
 };
 
 /* The module's per-I/O state, in vt_bdev_io.driver_ctx. */
 struct file_io {
 	struct file_channel *ch;
-	uint8_t stage;		/* enum file_stage */
+	uint8_t stage; /* enum file_stage */
 	bool write;
-	bool sync_after;	/* FUA without RWF_DSYNC: fdatasync once the data is written */
-	bool tried_zero_range;	/* UNMAP fell back to ZERO_RANGE already */
-	int rw_flags;		/* RWF_DSYNC for FUA writes */
+	bool sync_after;       /* FUA without RWF_DSYNC: fdatasync once the data is written */
+	bool tried_zero_range; /* UNMAP fell back to ZERO_RANGE already */
+	int rw_flags;          /* RWF_DSYNC for FUA writes */
 	int falloc_mode;
-	uint64_t offset;	/* byte offset of the transfer in the file */
-	uint64_t len;		/* bytes of the transfer */
-	uint64_t done;		/* bytes transferred so far */
-	const struct iovec *iov;	/* the data: the I/O's iovecs or bounce_iov */
+	uint64_t offset;         /* byte offset of the transfer in the file */
+	uint64_t len;            /* bytes of the transfer */
+	uint64_t done;           /* bytes transferred so far */
+	const struct iovec *iov; /* the data: the I/O's iovecs or bounce_iov */
 	int iovcnt;
-	void *bounce;		/* aligned copy of the data when the iovecs do not suit O_DIRECT */
+	void *bounce; /* aligned copy of the data when the iovecs do not suit O_DIRECT */
 	struct iovec bounce_iov;
-	struct iovec cur_iov;	/* single-iovec remainder after a short transfer */
-	struct iovec *tmp_iovs;	/* multi-iovec remainder after a short transfer (allocated) */
-	struct file_io *reset_next;	/* RESET: next waiter on a channel */
-	uint32_t reset_idx;	/* RESET: reactor being visited */
-	uint32_t reset_origin;	/* RESET: reactor that submitted it */
-	struct vt_poller *retry_poller;	/* RESET: resends a message that found a full ring */
+	struct iovec cur_iov;       /* single-iovec remainder after a short transfer */
+	struct iovec *tmp_iovs;     /* multi-iovec remainder after a short transfer (allocated) */
+	struct file_io *reset_next; /* RESET: next waiter on a channel */
+	uint32_t reset_idx;         /* RESET: reactor being visited */
+	uint32_t reset_origin;      /* RESET: reactor that submitted it */
+	struct vt_poller *retry_poller; /* RESET: resends a message that found a full ring */
 	vt_msg_fn retry_fn;
 	uint32_t retry_idx;
 	union {
@@ -151,9 +151,9 @@ struct file_group;
 
 /* What an engine tells the shared group code (bdev_file_group.c) about its groups. */
 struct file_group_ops {
-	const char *what;		/* names a group in log messages: "io_uring" */
-	size_t size;			/* of the engine's group, which begins with a file_group */
-	struct file_group **groups;	/* the engine's groups, indexed by reactor */
+	const char *what;           /* names a group in log messages: "io_uring" */
+	size_t size;                /* of the engine's group, which begins with a file_group */
+	struct file_group **groups; /* the engine's groups, indexed by reactor */
 	/* Sets up a new group (efd -1, reactor set): 0, or a negative errno with it undone. */
 	int (*setup)(struct file_group *g);
 	/* Frees what setup made except the poller, which the shared code unregisters first. */
@@ -167,10 +167,10 @@ struct file_group {
 	const struct file_group_ops *ops;
 	uint32_t refs;
 	uint32_t reactor;
-	uint32_t inflight;		/* operations handed to the engine, not reaped */
-	int efd;			/* interrupt mode: the eventfd completions signal */
-	bool dying;			/* last reference gone while the submit call was queued */
-	struct vt_poller *poller;	/* reaps completions */
+	uint32_t inflight;        /* operations handed to the engine, not reaped */
+	int efd;                  /* interrupt mode: the eventfd completions signal */
+	bool dying;               /* last reference gone while the submit call was queued */
+	struct vt_poller *poller; /* reaps completions */
 	struct vt_defer submit_defer;
 };
 
@@ -187,9 +187,9 @@ struct file_channel {
 	const struct file_engine *engine;
 	void *group;
 	uint32_t reactor;
-	uint64_t inflight;		/* I/Os handed to the engine or the worker, not completed */
-	uint64_t bounced;		/* I/Os that went through a bounce buffer */
-	struct file_io *reset_waiters;	/* RESETs waiting for inflight to drop to 0 */
+	uint64_t inflight;             /* I/Os handed to the engine or the worker, not completed */
+	uint64_t bounced;              /* I/Os that went through a bounce buffer */
+	struct file_io *reset_waiters; /* RESETs waiting for inflight to drop to 0 */
 };
 
 /* ---- data path (bdev_file_io.c) --------------------------------------------------------- */

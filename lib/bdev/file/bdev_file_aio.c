@@ -26,7 +26,7 @@ _Static_assert(sizeof(struct iocb) <= FILE_ENGINE_CTX_SIZE, "iocb does not fit t
 struct aio_group {
 	struct file_group fg;
 	io_context_t ctx;
-	uint32_t npending;		/* iocbs queued for the next io_submit */
+	uint32_t npending; /* iocbs queued for the next io_submit */
 	struct iocb *pending[AIO_QUEUE_DEPTH];
 	struct io_event events[AIO_REAP_BATCH];
 };
@@ -144,7 +144,8 @@ aio_group_setup(struct file_group *fg)
 	rc = io_setup(AIO_QUEUE_DEPTH, &g->ctx);
 	if (rc < 0) {
 		VT_ERRLOG("cannot set up an aio context on reactor %u (io_setup: %s); see "
-			  "/proc/sys/fs/aio-max-nr\n", fg->reactor, vt_strerror(-rc));
+			  "/proc/sys/fs/aio-max-nr\n",
+			  fg->reactor, vt_strerror(-rc));
 		return rc;
 	}
 	if (vt_reactors_interrupt_mode()) {
@@ -157,8 +158,7 @@ aio_group_setup(struct file_group *fg)
 		fg->poller = vt_poller_register(aio_poll, g, 0, "bdev_aio");
 	}
 	if (fg->poller == NULL) {
-		VT_ERRLOG("cannot register the aio completion poller on reactor %u\n",
-			  fg->reactor);
+		VT_ERRLOG("cannot register the aio completion poller on reactor %u\n", fg->reactor);
 		aio_group_release(fg);
 		return -ENOMEM;
 	}
@@ -227,9 +227,14 @@ aio_submit_job(struct file_io *fio, enum file_job_op op, int fd, int mode, uint6
 {
 	struct file_job *job = &fio->u.job;
 
-	*job = (struct file_job) {
-		.op = op, .fd = fd, .mode = mode, .off = off, .len = len,
-		.reactor = vt_reactor_current(), .done = aio_job_done,
+	*job = (struct file_job){
+		.op = op,
+		.fd = fd,
+		.mode = mode,
+		.off = off,
+		.len = len,
+		.reactor = vt_reactor_current(),
+		.done = aio_job_done,
 	};
 	return file_worker_submit(job);
 }
@@ -241,8 +246,7 @@ aio_submit_fdatasync(void *group, struct file_io *fio, int fd)
 }
 
 static int
-aio_submit_fallocate(void *group, struct file_io *fio, int fd, int mode, uint64_t off,
-		     uint64_t len)
+aio_submit_fallocate(void *group, struct file_io *fio, int fd, int mode, uint64_t off, uint64_t len)
 {
 	return aio_submit_job(fio, FILE_JOB_FALLOCATE, fd, mode, off, len);
 }

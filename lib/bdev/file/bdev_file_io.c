@@ -202,7 +202,8 @@ file_rw_done(struct file_io *fio, int64_t res)
 		/* A kernel without RWF_DSYNC for this file: write, then fdatasync. */
 		if (!__atomic_exchange_n(&g_rwf_dsync_unsupported, true, __ATOMIC_RELAXED)) {
 			VT_WARNLOG("RWF_DSYNC refused on bdev '%s': FUA writes are followed by "
-				   "fdatasync\n", fio_disk(fio)->bdev.name);
+				   "fdatasync\n",
+				   fio_disk(fio)->bdev.name);
 		}
 		fio->rw_flags &= ~RWF_DSYNC;
 		fio->sync_after = true;
@@ -388,8 +389,8 @@ file_seek_done(void *arg)
 	}
 	blocks = VT_MIN(blocks, io->num_blocks);
 	ch->inflight--;
-	vt_bdev_io_complete_lba_status(io, job->hole ? VT_BDEV_LBA_DEALLOCATED :
-				       VT_BDEV_LBA_MAPPED, blocks);
+	vt_bdev_io_complete_lba_status(io, job->hole ? VT_BDEV_LBA_DEALLOCATED : VT_BDEV_LBA_MAPPED,
+				       blocks);
 	if (ch->inflight == 0 && ch->reset_waiters != NULL) {
 		file_reset_wake(ch);
 	}
@@ -402,11 +403,13 @@ file_seek_start(struct file_io *fio, struct vt_bdev_io *io)
 	struct file_job *job = &fio->u.job;
 
 	fio->stage = FILE_STAGE_SEEK;
-	*job = (struct file_job) {
-		.op = FILE_JOB_SEEK_DATA, .fd = fdisk->fd,
+	*job = (struct file_job){
+		.op = FILE_JOB_SEEK_DATA,
+		.fd = fdisk->fd,
 		.off = io->offset_blocks * fdisk->bdev.blocklen,
 		.len = io->num_blocks * fdisk->bdev.blocklen,
-		.reactor = vt_reactor_current(), .done = file_seek_done,
+		.reactor = vt_reactor_current(),
+		.done = file_seek_done,
 	};
 	if (file_worker_submit(job) != 0) {
 		/* No worker thread: ask here (the layer defers the user's callback). */

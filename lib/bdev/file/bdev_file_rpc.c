@@ -70,10 +70,15 @@ rpc_file_create(struct vt_jsonrpc_request *req, yajl_val params, enum file_kind 
 						   r.uuid);
 		goto out;
 	}
-	opts = (struct file_create_opts) {
-		.name = r.name, .filename = r.filename, .block_size = r.block_size,
-		.readonly = r.readonly, .fallocate = r.fallocate, .nowait = r.nowait,
-		.uuid = r.uuid != NULL ? &uuid : NULL, .kind = kind,
+	opts = (struct file_create_opts){
+		.name = r.name,
+		.filename = r.filename,
+		.block_size = r.block_size,
+		.readonly = r.readonly,
+		.fallocate = r.fallocate,
+		.nowait = r.nowait,
+		.uuid = r.uuid != NULL ? &uuid : NULL,
+		.kind = kind,
 	};
 	rc = bdev_file_create(&opts, err, sizeof(err));
 	if (rc != 0) {

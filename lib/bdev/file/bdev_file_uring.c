@@ -25,8 +25,8 @@ static unsigned int g_uring_entries = 256;
 struct uring_group {
 	struct file_group fg;
 	struct io_uring ring;
-	uint32_t max_inflight;		/* the CQ size: never more outstanding than fits */
-	uint32_t queued;		/* SQEs prepared, not submitted yet */
+	uint32_t max_inflight; /* the CQ size: never more outstanding than fits */
+	uint32_t queued;       /* SQEs prepared, not submitted yet */
 };
 
 static struct file_group *g_uring_groups[VT_MAX_REACTORS];
@@ -158,7 +158,8 @@ uring_group_setup(struct file_group *fg)
 	if (rc < 0) {
 		if (!warned) {
 			VT_WARNLOG("io_uring unavailable (io_uring_queue_init: %s), uring bdevs "
-				   "use libaio\n", vt_strerror(-rc));
+				   "use libaio\n",
+				   vt_strerror(-rc));
 			warned = true;
 		}
 		return rc;

@@ -38,8 +38,8 @@ struct malloc_disk {
 	struct vt_bdev bdev;
 	uint8_t *buf;
 	size_t size;
-	uint64_t *mapped;	/* bit per block: 1 = mapped, 0 = deallocated */
-	size_t mapped_size;	/* bytes of the bitmap's mapping */
+	uint64_t *mapped;   /* bit per block: 1 = mapped, 0 = deallocated */
+	size_t mapped_size; /* bytes of the bitmap's mapping */
 };
 
 struct vt_bdev_module g_bdev_malloc_module = {
@@ -173,8 +173,8 @@ malloc_submit(void *module_ch, struct vt_bdev_io *io)
 		bool mapped;
 		uint64_t n = malloc_map_run(disk, io->offset_blocks, io->num_blocks, &mapped);
 
-		vt_bdev_io_complete_lba_status(io, mapped ? VT_BDEV_LBA_MAPPED :
-					       VT_BDEV_LBA_DEALLOCATED, n);
+		vt_bdev_io_complete_lba_status(
+			io, mapped ? VT_BDEV_LBA_MAPPED : VT_BDEV_LBA_DEALLOCATED, n);
 		return;
 	}
 	case VT_BDEV_IO_TYPE_COMPARE:
@@ -290,7 +290,8 @@ malloc_check_opts(const struct bdev_malloc_opts *opts)
 	if (!bdev_malloc_phys_block_size_is_valid(opts->physical_block_size, opts->block_size)) {
 		return -EINVAL;
 	}
-	if (opts->num_blocks == 0 || opts->num_blocks > bdev_malloc_max_bytes() / opts->block_size) {
+	if (opts->num_blocks == 0 ||
+	    opts->num_blocks > bdev_malloc_max_bytes() / opts->block_size) {
 		return -EINVAL;
 	}
 	if (opts->name != NULL && !vt_bdev_name_is_valid(opts->name)) {
@@ -330,8 +331,8 @@ bdev_malloc_create(const struct bdev_malloc_opts *opts, struct vt_bdev **bdevp)
 	disk->buf = buf;
 	disk->mapped_size = VT_ALIGN_UP((size_t)((opts->num_blocks + 63) / 64) * sizeof(uint64_t),
 					malloc_page_size());
-	buf = mmap(NULL, disk->mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
+	buf = mmap(NULL, disk->mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
 	if (buf == MAP_FAILED) {
 		rc = -errno;
 		VT_ERRLOG("cannot map the block map of malloc bdev '%s': %s\n", disk->bdev.name,

@@ -11,14 +11,14 @@
 #define BDEV_MALLOC_MAX_BLOCK_SIZE 65536
 
 struct bdev_malloc_opts {
-	const char *name;		/* NULL: "MallocN" with the first free N */
+	const char *name; /* NULL: "MallocN" with the first free N */
 	uint64_t num_blocks;
-	uint32_t block_size;		/* a power of two, 512..BDEV_MALLOC_MAX_BLOCK_SIZE */
+	uint32_t block_size; /* a power of two, 512..BDEV_MALLOC_MAX_BLOCK_SIZE */
 	/* 0: same as block_size; else a power of two, block_size to
 	 * VT_BDEV_MAX_PHYS_BLOCKS_PER_BLOCK times it (bdev_malloc_phys_block_size_is_valid). */
 	uint32_t physical_block_size;
-	const struct vt_uuid *uuid;	/* NULL: generated */
-	uint32_t optimal_io_boundary;	/* in blocks, 0 = none */
+	const struct vt_uuid *uuid;   /* NULL: generated */
+	uint32_t optimal_io_boundary; /* in blocks, 0 = none */
 };
 
 extern struct vt_bdev_module g_bdev_malloc_module;

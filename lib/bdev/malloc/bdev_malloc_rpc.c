@@ -24,14 +24,14 @@ struct rpc_malloc_create {
 };
 
 static const struct vt_json_object_decoder g_malloc_create_decoders[] = {
-	{"name", offsetof(struct rpc_malloc_create, name), vt_json_decode_string, true},
-	{"num_blocks", offsetof(struct rpc_malloc_create, num_blocks), vt_json_decode_uint64},
-	{"block_size", offsetof(struct rpc_malloc_create, block_size), vt_json_decode_uint32},
-	{"physical_block_size", offsetof(struct rpc_malloc_create, physical_block_size),
-	 vt_json_decode_uint32, true},
-	{"uuid", offsetof(struct rpc_malloc_create, uuid), vt_json_decode_string, true},
-	{"optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary),
-	 vt_json_decode_uint32, true},
+	{ "name", offsetof(struct rpc_malloc_create, name), vt_json_decode_string, true },
+	{ "num_blocks", offsetof(struct rpc_malloc_create, num_blocks), vt_json_decode_uint64 },
+	{ "block_size", offsetof(struct rpc_malloc_create, block_size), vt_json_decode_uint32 },
+	{ "physical_block_size", offsetof(struct rpc_malloc_create, physical_block_size),
+	  vt_json_decode_uint32, true },
+	{ "uuid", offsetof(struct rpc_malloc_create, uuid), vt_json_decode_string, true },
+	{ "optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary),
+	  vt_json_decode_uint32, true },
 	/* SPDK's metadata, protection information and NUMA placement: not here. */
 	VT_JSON_DECODER_DEFAULT_ONLY("md_size", vt_json_decode_only_zero),
 	VT_JSON_DECODER_DEFAULT_ONLY("md_interleave", vt_json_decode_only_false),
@@ -56,16 +56,17 @@ rpc_malloc_check(struct vt_jsonrpc_request *req, const struct rpc_malloc_create 
 		return false;
 	}
 	if (p->num_blocks == 0) {
-		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-					       "invalid parameter 'num_blocks': must be at least 1");
+		vt_jsonrpc_send_error_response(
+			req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+			"invalid parameter 'num_blocks': must be at least 1");
 		return false;
 	}
 	if (p->num_blocks > max / p->block_size) {
 		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
 						   "invalid parameter 'num_blocks': %" PRIu64
 						   " blocks of %" PRIu32 " bytes exceed the memory "
-						   "of this machine (%" PRIu64 " MiB)", p->num_blocks,
-						   p->block_size, max >> 20);
+						   "of this machine (%" PRIu64 " MiB)",
+						   p->num_blocks, p->block_size, max >> 20);
 		return false;
 	}
 	return vt_bdev_rpc_check_new(req, p->name, p->uuid, uuid);
@@ -74,8 +75,8 @@ rpc_malloc_check(struct vt_jsonrpc_request *req, const struct rpc_malloc_create 
 static void
 rpc_bdev_malloc_create(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_malloc_create p = {0};
-	struct bdev_malloc_opts opts = {0};
+	struct rpc_malloc_create p = { 0 };
+	struct bdev_malloc_opts opts = { 0 };
 	struct vt_bdev *bdev = NULL;
 	struct vt_uuid uuid;
 	int rc;
@@ -104,13 +105,13 @@ struct rpc_malloc_delete {
 };
 
 static const struct vt_json_object_decoder g_malloc_delete_decoders[] = {
-	{"name", offsetof(struct rpc_malloc_delete, name), vt_json_decode_string},
+	{ "name", offsetof(struct rpc_malloc_delete, name), vt_json_decode_string },
 };
 
 static void
 rpc_bdev_malloc_delete(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_malloc_delete p = {0};
+	struct rpc_malloc_delete p = { 0 };
 
 	if (vt_rpc_decode_params(req, params, g_malloc_delete_decoders,
 				 VT_COUNTOF(g_malloc_delete_decoders), &p) == 0) {
@@ -123,7 +124,7 @@ VT_RPC_REGISTER("bdev_malloc_delete", rpc_bdev_malloc_delete, VT_RPC_STARTUP | V
 
 /* SPDK's names before its 19.10 renaming. */
 static const struct vt_rpc_alias g_malloc_aliases[] = {
-	{"construct_malloc_bdev", "bdev_malloc_create"},
-	{"delete_malloc_bdev", "bdev_malloc_delete"},
+	{ "construct_malloc_bdev", "bdev_malloc_create" },
+	{ "delete_malloc_bdev", "bdev_malloc_delete" },
 };
 VT_RPC_REGISTER_ALIASES(g_malloc_aliases)

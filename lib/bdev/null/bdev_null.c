@@ -122,7 +122,8 @@ bdev_null_create(const struct bdev_null_opts *opts, struct vt_bdev **bdevp)
 
 	if (!VT_IS_POW2(opts->block_size) || opts->block_size < 512 ||
 	    opts->block_size > BDEV_NULL_MAX_BLOCK_SIZE || opts->num_blocks == 0 ||
-	    opts->num_blocks > UINT64_MAX / opts->block_size || !vt_bdev_name_is_valid(opts->name)) {
+	    opts->num_blocks > UINT64_MAX / opts->block_size ||
+	    !vt_bdev_name_is_valid(opts->name)) {
 		return -EINVAL;
 	}
 	bdev = calloc(1, sizeof(*bdev));

@@ -12,9 +12,9 @@
 struct bdev_null_opts {
 	const char *name;
 	uint64_t num_blocks;
-	uint32_t block_size;		/* a power of two, 512..BDEV_NULL_MAX_BLOCK_SIZE */
-	uint32_t physical_block_size;	/* 0: block_size; else as vt_bdev.phys_blocklen */
-	const struct vt_uuid *uuid;	/* NULL: generated */
+	uint32_t block_size;          /* a power of two, 512..BDEV_NULL_MAX_BLOCK_SIZE */
+	uint32_t physical_block_size; /* 0: block_size; else as vt_bdev.phys_blocklen */
+	const struct vt_uuid *uuid;   /* NULL: generated */
 };
 
 extern struct vt_bdev_module g_bdev_null_module;

@@ -23,12 +23,12 @@ struct rpc_null_create {
 };
 
 static const struct vt_json_object_decoder g_null_create_decoders[] = {
-	{"name", offsetof(struct rpc_null_create, name), vt_json_decode_string},
-	{"num_blocks", offsetof(struct rpc_null_create, num_blocks), vt_json_decode_uint64},
-	{"block_size", offsetof(struct rpc_null_create, block_size), vt_json_decode_uint32},
-	{"uuid", offsetof(struct rpc_null_create, uuid), vt_json_decode_string, true},
-	{"physical_block_size", offsetof(struct rpc_null_create, physical_block_size),
-	 vt_json_decode_uint32, true},
+	{ "name", offsetof(struct rpc_null_create, name), vt_json_decode_string },
+	{ "num_blocks", offsetof(struct rpc_null_create, num_blocks), vt_json_decode_uint64 },
+	{ "block_size", offsetof(struct rpc_null_create, block_size), vt_json_decode_uint32 },
+	{ "uuid", offsetof(struct rpc_null_create, uuid), vt_json_decode_string, true },
+	{ "physical_block_size", offsetof(struct rpc_null_create, physical_block_size),
+	  vt_json_decode_uint32, true },
 	/* SPDK's metadata, protection information and write/unmap hints: not here. */
 	VT_JSON_DECODER_DEFAULT_ONLY("md_size", vt_json_decode_only_zero),
 	VT_JSON_DECODER_DEFAULT_ONLY("dif_type", vt_json_decode_only_zero),
@@ -56,7 +56,8 @@ rpc_null_check(struct vt_jsonrpc_request *req, const struct rpc_null_create *p,
 	if (p->num_blocks == 0 || p->num_blocks > UINT64_MAX / p->block_size) {
 		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
 						   "invalid parameter 'num_blocks': %" PRIu64
-						   " is 0 or too large", p->num_blocks);
+						   " is 0 or too large",
+						   p->num_blocks);
 		return false;
 	}
 	return vt_bdev_rpc_check_new(req, p->name, p->uuid, uuid);
@@ -65,8 +66,8 @@ rpc_null_check(struct vt_jsonrpc_request *req, const struct rpc_null_create *p,
 static void
 rpc_bdev_null_create(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_null_create p = {0};
-	struct bdev_null_opts opts = {0};
+	struct rpc_null_create p = { 0 };
+	struct bdev_null_opts opts = { 0 };
 	struct vt_bdev *bdev = NULL;
 	struct vt_uuid uuid;
 	int rc;
@@ -94,13 +95,13 @@ struct rpc_null_name {
 };
 
 static const struct vt_json_object_decoder g_null_delete_decoders[] = {
-	{"name", offsetof(struct rpc_null_name, name), vt_json_decode_string},
+	{ "name", offsetof(struct rpc_null_name, name), vt_json_decode_string },
 };
 
 static void
 rpc_bdev_null_delete(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_null_name p = {0};
+	struct rpc_null_name p = { 0 };
 
 	if (vt_rpc_decode_params(req, params, g_null_delete_decoders,
 				 VT_COUNTOF(g_null_delete_decoders), &p) == 0) {
@@ -113,18 +114,18 @@ VT_RPC_REGISTER("bdev_null_delete", rpc_bdev_null_delete, VT_RPC_STARTUP | VT_RP
 
 struct rpc_null_resize {
 	char *name;
-	uint64_t new_size;	/* MiB */
+	uint64_t new_size; /* MiB */
 };
 
 static const struct vt_json_object_decoder g_null_resize_decoders[] = {
-	{"name", offsetof(struct rpc_null_resize, name), vt_json_decode_string},
-	{"new_size", offsetof(struct rpc_null_resize, new_size), vt_json_decode_uint64},
+	{ "name", offsetof(struct rpc_null_resize, name), vt_json_decode_string },
+	{ "new_size", offsetof(struct rpc_null_resize, new_size), vt_json_decode_uint64 },
 };
 
 static void
 rpc_bdev_null_resize(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_null_resize p = {0};
+	struct rpc_null_resize p = { 0 };
 	struct vt_bdev *bdev;
 	uint64_t cur;
 	int rc;
@@ -141,11 +142,12 @@ rpc_bdev_null_resize(struct vt_jsonrpc_request *req, yajl_val params)
 	cur = vt_bdev_get_num_blocks(bdev) * vt_bdev_get_block_size(bdev);
 	if (p.new_size == 0 || p.new_size > UINT64_MAX / (1024 * 1024) ||
 	    p.new_size * 1024 * 1024 < cur) {
-		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-						   "invalid parameter 'new_size': %" PRIu64 " MiB is "
-						   "smaller than the current size of bdev '%s' (%"
-						   PRIu64 " bytes) or too large; null bdevs only grow",
-						   p.new_size, p.name, cur);
+		vt_jsonrpc_send_error_response_fmt(
+			req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+			"invalid parameter 'new_size': %" PRIu64 " MiB is "
+			"smaller than the current size of bdev '%s' (%" PRIu64
+			" bytes) or too large; null bdevs only grow",
+			p.new_size, p.name, cur);
 		goto out;
 	}
 	rc = bdev_null_resize(bdev, p.new_size);
@@ -162,7 +164,7 @@ VT_RPC_REGISTER("bdev_null_resize", rpc_bdev_null_resize, VT_RPC_STARTUP | VT_RP
 
 /* SPDK's names before its 19.10 renaming. */
 static const struct vt_rpc_alias g_null_aliases[] = {
-	{"construct_null_bdev", "bdev_null_create"},
-	{"delete_null_bdev", "bdev_null_delete"},
+	{ "construct_null_bdev", "bdev_null_create" },
+	{ "delete_null_bdev", "bdev_null_delete" },
 };
 VT_RPC_REGISTER_ALIASES(g_null_aliases)

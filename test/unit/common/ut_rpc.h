@@ -13,10 +13,10 @@
 #include "test/unit/common/ut_reactor.h"
 
 struct ut_rpc {
-	int done;		/* answers received */
-	int code;		/* 0 for a result */
-	char msg[512];		/* the error message; "" for a result */
-	char result[2048];	/* the result as compact JSON text; "" for an error */
+	int done;          /* answers received */
+	int code;          /* 0 for a result */
+	char msg[512];     /* the error message; "" for a result */
+	char result[2048]; /* the result as compact JSON text; "" for an error */
 };
 
 static inline void

@@ -165,11 +165,11 @@ struct rt_worker {
 	uint32_t reactor;
 	struct vt_bdev_desc *desc;
 	struct vt_bdev_channel *ch;
-	uint8_t cur[RT_CAW_BLOCKS * RT_BLOCK];		/* blocks 0-1 as read */
-	uint8_t next[RT_CAW_BLOCKS * RT_BLOCK];	/* the same, counter plus one */
+	uint8_t cur[RT_CAW_BLOCKS * RT_BLOCK];  /* blocks 0-1 as read */
+	uint8_t next[RT_CAW_BLOCKS * RT_BLOCK]; /* the same, counter plus one */
 	struct iovec cur_iov;
 	struct iovec next_iov;
-	uint32_t done;			/* successful increments */
+	uint32_t done; /* successful increments */
 	uint32_t miscompares;
 	atomic_int errors;
 	atomic_bool finished;
@@ -247,8 +247,8 @@ rt_read_done(struct vt_bdev_io *io, bool success, void *arg)
 	v = rt_value(w->cur) + 1;
 	memcpy(w->next, w->cur, sizeof(w->next));
 	memcpy(w->next, &v, sizeof(v));
-	rc = vt_bdev_comparev_and_writev_blocks(w->desc, w->ch, &w->cur_iov, 1, &w->next_iov, 1,
-						0, RT_CAW_BLOCKS, rt_caw_done, w);
+	rc = vt_bdev_comparev_and_writev_blocks(w->desc, w->ch, &w->cur_iov, 1, &w->next_iov, 1, 0,
+						RT_CAW_BLOCKS, rt_caw_done, w);
 	if (rc != 0) {
 		atomic_fetch_add(&w->errors, 1);
 		atomic_store(&w->finished, true);
@@ -292,8 +292,8 @@ static void
 rt_plain_write(struct rt_worker *w)
 {
 	memcpy(g_plain, &g_plain_done, sizeof(g_plain_done));
-	if (vt_bdev_writev_blocks(w->desc, w->ch, &g_plain_iov, 1, 1, 1, 0, rt_plain_done,
-				  w) != 0) {
+	if (vt_bdev_writev_blocks(w->desc, w->ch, &g_plain_iov, 1, 1, 1, 0, rt_plain_done, w) !=
+	    0) {
 		atomic_fetch_add(&w->errors, 1);
 		atomic_store(&g_plain_finished, true);
 	}

@@ -30,9 +30,9 @@
 struct ut_disk {
 	struct vt_bdev bdev;
 	uint8_t *data;
-	bool later;		/* I/O waits in pending until ut_complete_all() */
-	uint32_t nomem_left;	/* completions to answer with NOMEM */
-	uint32_t fail_left;	/* completions to answer with FAILED (EIO) */
+	bool later;          /* I/O waits in pending until ut_complete_all() */
+	uint32_t nomem_left; /* completions to answer with NOMEM */
+	uint32_t fail_left;  /* completions to answer with FAILED (EIO) */
 	bool supported[VT_BDEV_NUM_IO_TYPES];
 	bool destruct_async;
 	struct vt_bdev_io *pending[UT_MAX_PENDING];
@@ -40,7 +40,7 @@ struct ut_disk {
 	uint32_t submits[VT_BDEV_NUM_IO_TYPES];
 	int destructed;
 	int channels;
-	int order;		/* value of g_destruct_order when destructed */
+	int order; /* value of g_destruct_order when destructed */
 };
 
 static int g_module_inits;
@@ -261,13 +261,13 @@ static bool g_in_submit;
 struct ut_result {
 	int done;
 	bool success;
-	bool in_submit;		/* the callback ran inside a submit call */
+	bool in_submit; /* the callback ran inside a submit call */
 	enum vt_bdev_io_status status;
 	enum vt_bdev_io_type type;
 	uint64_t miscompare;
 	int err;
-	int seq;		/* completion order */
-	enum vt_bdev_lba_status lba_status;	/* GET_LBA_STATUS */
+	int seq;                            /* completion order */
+	enum vt_bdev_lba_status lba_status; /* GET_LBA_STATUS */
 	uint64_t lba_blocks;
 };
 
@@ -361,7 +361,7 @@ fix_open(struct ut_fix *f, struct ut_disk *d)
 static void
 fix_close(struct ut_fix *f)
 {
-	struct ut_unreg u = {0};
+	struct ut_unreg u = { 0 };
 
 	ut_poll(4);
 	if (f->ch != NULL) {
@@ -384,7 +384,7 @@ struct ut_rpc {
 	int done;
 	int code;
 	char msg[512];
-	yajl_val result;	/* a copy, freed by ut_rpc_free */
+	yajl_val result; /* a copy, freed by ut_rpc_free */
 };
 
 static void
@@ -461,20 +461,21 @@ submit_checks_return_exact_errnos(void)
 	struct iovec short_iov = { buf, 2 * UT_BLOCK - 1 };
 	struct vt_bdev_desc *ro, *nd;
 	struct vt_bdev_channel *nch;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	struct ut_fix f;
 
 	d->bdev.acwu = 2;
 	CU_ASSERT_EQUAL_FATAL(vt_bdev_register(&d->bdev), 0);
 	fix_open(&f, d);
 	/* Range: beyond the end, overflowing, zero blocks. */
-	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, UT_BLOCKS - 1, 2, ut_io_cb,
-					     &r), -EINVAL);
-	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, UINT64_MAX - 1, 2, ut_io_cb,
-					     &r), -EINVAL);
+	CU_ASSERT_EQUAL(
+		vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, UT_BLOCKS - 1, 2, ut_io_cb, &r),
+		-EINVAL);
+	CU_ASSERT_EQUAL(
+		vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, UINT64_MAX - 1, 2, ut_io_cb, &r),
+		-EINVAL);
 	CU_ASSERT_EQUAL(vt_bdev_unmap_blocks(f.desc, f.ch, UT_BLOCKS, 1, ut_io_cb, &r), -EINVAL);
-	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, 0, 0, ut_io_cb, &r),
-			-EINVAL);
+	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, 0, 0, ut_io_cb, &r), -EINVAL);
 	CU_ASSERT_EQUAL(vt_bdev_write_zeroes_blocks(f.desc, f.ch, 0, 0, ut_io_cb, &r), -EINVAL);
 	/* Lengths: iovecs must hold exactly num_blocks * block size. */
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &short_iov, 1, 0, 2, ut_io_cb, &r),
@@ -485,10 +486,11 @@ submit_checks_return_exact_errnos(void)
 	/* COMPARE_AND_WRITE longer than the bdev's unit. */
 	CU_ASSERT_EQUAL(vt_bdev_get_acwu(&d->bdev), 2);
 	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(f.desc, f.ch, &iov4, 1, &iov4, 1, 0, 4,
-							   ut_io_cb, &r), -EINVAL);
+							   ut_io_cb, &r),
+			-EINVAL);
 	/* Valid edges: the last blocks, FLUSH of zero blocks. */
-	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, UT_BLOCKS - 2, 2, ut_io_cb,
-					     &r), 0);
+	CU_ASSERT_EQUAL(
+		vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, UT_BLOCKS - 2, 2, ut_io_cb, &r), 0);
 	CU_ASSERT_EQUAL(vt_bdev_flush_blocks(f.desc, f.ch, 0, 0, ut_io_cb, &r), 0);
 	/* Writes through a read-only descriptor. */
 	CU_ASSERT_EQUAL_FATAL(vt_bdev_open("ut_checks", false, ut_event_cb, &f.ev, &ro), 0);
@@ -496,7 +498,8 @@ submit_checks_return_exact_errnos(void)
 	CU_ASSERT_EQUAL(vt_bdev_unmap_blocks(ro, f.ch, 0, 2, ut_io_cb, &r), -EBADF);
 	CU_ASSERT_EQUAL(vt_bdev_write_zeroes_blocks(ro, f.ch, 0, 2, ut_io_cb, &r), -EBADF);
 	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(ro, f.ch, &iov2, 1, &iov2, 1, 0, 2,
-							   ut_io_cb, &r), -EBADF);
+							   ut_io_cb, &r),
+			-EBADF);
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(ro, f.ch, &iov2, 1, 0, 2, ut_io_cb, &r), 0);
 	vt_bdev_close(ro);
 	/* A type the module does not support. */
@@ -538,8 +541,7 @@ emulated_types_are_reported_supported(void)
 	CU_ASSERT_TRUE(vt_bdev_io_type_supported(&d->bdev, VT_BDEV_IO_TYPE_WRITE_ATOMIC));
 	CU_ASSERT_TRUE(vt_bdev_io_type_supported(&d->bdev, VT_BDEV_IO_TYPE_GET_LBA_STATUS));
 	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_OR_WRITE), "or_write");
-	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_WRITE_ATOMIC),
-			       "write_atomic");
+	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_WRITE_ATOMIC), "write_atomic");
 	CU_ASSERT_STRING_EQUAL(vt_bdev_io_type_name(VT_BDEV_IO_TYPE_GET_LBA_STATUS),
 			       "get_lba_status");
 	/* 64 KiB of 512-byte blocks by default. */
@@ -558,7 +560,7 @@ static void
 callback_never_runs_inside_submit(void)
 {
 	struct ut_fix f;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
 
@@ -582,7 +584,7 @@ static void
 async_completion_calls_back_on_a_later_iteration(void)
 {
 	struct ut_fix f;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	uint8_t buf[UT_BLOCK] = { 0x5a };
 	struct iovec iov = { buf, sizeof(buf) };
 
@@ -607,7 +609,7 @@ static void
 failed_io_reports_status_and_errno(void)
 {
 	struct ut_fix f;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
 
@@ -626,7 +628,7 @@ static void
 nomem_io_is_retried_when_another_io_completes(void)
 {
 	struct ut_fix f;
-	struct ut_result a = {0}, b = {0};
+	struct ut_result a = { 0 }, b = { 0 };
 	uint8_t buf_a[UT_BLOCK], buf_b[UT_BLOCK];
 	struct iovec iov_a = { buf_a, UT_BLOCK }, iov_b = { buf_b, UT_BLOCK };
 
@@ -656,7 +658,7 @@ static void
 nomem_io_is_retried_by_the_poller_without_completions(void)
 {
 	struct ut_fix f;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, UT_BLOCK };
 
@@ -691,9 +693,9 @@ static void
 pool_exhaustion_returns_enomem_then_io_wait_runs(void)
 {
 	struct bdev_opts saved = g_bdev_opts, opts = g_bdev_opts;
-	struct ut_result r[5] = {0};
+	struct ut_result r[5] = { 0 };
 	uint8_t buf[UT_BLOCK];
-	struct ut_wait w = {0};
+	struct ut_wait w = { 0 };
 	char err[128];
 	struct ut_fix f;
 	int i;
@@ -706,8 +708,8 @@ pool_exhaustion_returns_enomem_then_io_wait_runs(void)
 	w.iov.iov_base = buf;
 	w.iov.iov_len = UT_BLOCK;
 	for (i = 0; i < 4; i++) {
-		CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &w.iov, 1, i, 1, ut_io_cb, &r[i]),
-				0);
+		CU_ASSERT_EQUAL(
+			vt_bdev_readv_blocks(f.desc, f.ch, &w.iov, 1, i, 1, ut_io_cb, &r[i]), 0);
 	}
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &w.iov, 1, 0, 1, ut_io_cb, &r[4]),
 			-ENOMEM);
@@ -734,7 +736,7 @@ static void
 compare_emulated_reports_miscompare_offset(void)
 {
 	struct ut_fix f;
-	struct ut_result r1 = {0}, r2 = {0};
+	struct ut_result r1 = { 0 }, r2 = { 0 };
 	uint8_t buf[2 * UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
 
@@ -764,7 +766,7 @@ static void
 compare_native_goes_to_the_module(void)
 {
 	struct ut_disk *d = ut_disk_new("ut_cmp_native");
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
 	struct ut_fix f;
@@ -787,7 +789,7 @@ static void
 compare_and_write_writes_only_on_match(void)
 {
 	struct ut_fix f;
-	struct ut_result r1 = {0}, r2 = {0};
+	struct ut_result r1 = { 0 }, r2 = { 0 };
 	uint8_t cmp[2 * UT_BLOCK], data[2 * UT_BLOCK], before[2 * UT_BLOCK];
 	struct iovec cmp_iov = { cmp, sizeof(cmp) }, data_iov = { data, sizeof(data) };
 
@@ -797,7 +799,8 @@ compare_and_write_writes_only_on_match(void)
 	cmp[UT_BLOCK + 9] ^= 0x80;
 	memset(data, 0xab, sizeof(data));
 	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(f.desc, f.ch, &cmp_iov, 1, &data_iov, 1,
-							   6, 2, ut_io_cb, &r1), 0);
+							   6, 2, ut_io_cb, &r1),
+			0);
 	CU_ASSERT(ut_poll_until(&r1.done, 1));
 	CU_ASSERT_EQUAL(r1.status, VT_BDEV_IO_STATUS_MISCOMPARE);
 	CU_ASSERT_EQUAL(r1.miscompare, UT_BLOCK + 9);
@@ -807,7 +810,8 @@ compare_and_write_writes_only_on_match(void)
 	/* Matching data: written. */
 	memcpy(cmp, before, sizeof(cmp));
 	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(f.desc, f.ch, &cmp_iov, 1, &data_iov, 1,
-							   6, 2, ut_io_cb, &r2), 0);
+							   6, 2, ut_io_cb, &r2),
+			0);
 	CU_ASSERT(ut_poll_until(&r2.done, 1));
 	CU_ASSERT_TRUE(r2.success);
 	CU_ASSERT_EQUAL(memcmp(f.d->data + 6 * UT_BLOCK, data, sizeof(data)), 0);
@@ -821,7 +825,7 @@ static void
 write_overlapping_a_locked_range_waits_until_unlock(void)
 {
 	struct ut_fix f;
-	struct ut_result cw = {0}, over = {0}, apart = {0};
+	struct ut_result cw = { 0 }, over = { 0 }, apart = { 0 };
 	uint8_t cmp[2 * UT_BLOCK], data[2 * UT_BLOCK], wbuf[UT_BLOCK], abuf[UT_BLOCK];
 	struct iovec cmp_iov = { cmp, sizeof(cmp) }, data_iov = { data, sizeof(data) };
 	struct iovec wiov = { wbuf, UT_BLOCK }, aiov = { abuf, UT_BLOCK };
@@ -833,7 +837,8 @@ write_overlapping_a_locked_range_waits_until_unlock(void)
 	memset(wbuf, 0x22, sizeof(wbuf));
 	memset(abuf, 0x33, sizeof(abuf));
 	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(f.desc, f.ch, &cmp_iov, 1, &data_iov, 1,
-							   4, 2, ut_io_cb, &cw), 0);
+							   4, 2, ut_io_cb, &cw),
+			0);
 	/* Range locked: the compare read reaches the module. */
 	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_READ], 1));
 	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(f.desc, f.ch, &wiov, 1, 5, 1, 0, ut_io_cb, &over), 0);
@@ -842,7 +847,7 @@ write_overlapping_a_locked_range_waits_until_unlock(void)
 	ut_poll(5);
 	/* Only the write outside the range went to the module. */
 	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1);
-	ut_complete_all(f.d);	/* the compare read and the write at 20 */
+	ut_complete_all(f.d); /* the compare read and the write at 20 */
 	ut_poll(2);
 	CU_ASSERT_EQUAL(apart.done, 1);
 	/* The compare matched: the C&W write is in the module, the overlapping one still waits. */
@@ -866,7 +871,7 @@ static void
 compare_and_write_waits_for_running_overlapping_write(void)
 {
 	struct ut_fix f;
-	struct ut_result w = {0}, cw = {0};
+	struct ut_result w = { 0 }, cw = { 0 };
 	uint8_t cmp[UT_BLOCK], data[UT_BLOCK], wbuf[UT_BLOCK];
 	struct iovec cmp_iov = { cmp, sizeof(cmp) }, data_iov = { data, sizeof(data) };
 	struct iovec wiov = { wbuf, sizeof(wbuf) };
@@ -878,14 +883,15 @@ compare_and_write_waits_for_running_overlapping_write(void)
 	memset(data, 0x55, sizeof(data));
 	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(f.desc, f.ch, &wiov, 1, 8, 1, 0, ut_io_cb, &w), 0);
 	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(f.desc, f.ch, &cmp_iov, 1, &data_iov, 1,
-							   8, 1, ut_io_cb, &cw), 0);
+							   8, 1, ut_io_cb, &cw),
+			0);
 	ut_poll(20);
 	/* The running write must finish before the C&W reads. */
 	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_READ], 0);
 	ut_complete_all(f.d);
 	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_READ], 1));
 	CU_ASSERT_EQUAL(w.done, 1);
-	ut_complete_all(f.d);	/* the compare read: it sees the write's data and matches */
+	ut_complete_all(f.d); /* the compare read: it sees the write's data and matches */
 	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_WRITE], 2));
 	ut_complete_all(f.d);
 	CU_ASSERT(ut_poll_until(&cw.done, 1));
@@ -898,7 +904,7 @@ static void
 or_write_ors_the_data_into_the_blocks(void)
 {
 	struct ut_fix f;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	uint8_t data[2 * UT_BLOCK], want[2 * UT_BLOCK];
 	struct iovec iov[2] = { { data, 100 }, { data + 100, sizeof(data) - 100 } };
 
@@ -932,7 +938,7 @@ static void
 write_overlapping_an_or_write_waits_for_its_write(void)
 {
 	struct ut_fix f;
-	struct ut_result orw = {0}, w = {0};
+	struct ut_result orw = { 0 }, w = { 0 };
 	uint8_t obuf[UT_BLOCK], wbuf[UT_BLOCK];
 	struct iovec oiov = { obuf, sizeof(obuf) }, wiov = { wbuf, sizeof(wbuf) };
 
@@ -947,7 +953,7 @@ write_overlapping_an_or_write_waits_for_its_write(void)
 	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(f.desc, f.ch, &wiov, 1, 12, 1, 0, ut_io_cb, &w), 0);
 	ut_poll(5);
 	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 0);
-	ut_complete_all(f.d);	/* the OR's read */
+	ut_complete_all(f.d); /* the OR's read */
 	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1));
 	ut_poll(5);
 	/* Only the OR's write is in the module; the other write still waits. */
@@ -968,7 +974,7 @@ static void
 write_atomic_holds_off_overlapping_reads_and_writes(void)
 {
 	struct ut_fix f;
-	struct ut_result a = {0}, rd = {0}, apart = {0}, w = {0};
+	struct ut_result a = { 0 }, rd = { 0 }, apart = { 0 }, w = { 0 };
 	uint8_t abuf[2 * UT_BLOCK], rbuf[UT_BLOCK], pbuf[UT_BLOCK], wbuf[UT_BLOCK];
 	struct iovec aiov = { abuf, sizeof(abuf) }, riov = { rbuf, sizeof(rbuf) };
 	struct iovec piov = { pbuf, sizeof(pbuf) }, wiov = { wbuf, sizeof(wbuf) };
@@ -978,7 +984,8 @@ write_atomic_holds_off_overlapping_reads_and_writes(void)
 	memset(abuf, 0x5a, sizeof(abuf));
 	memset(wbuf, 0x77, sizeof(wbuf));
 	CU_ASSERT_EQUAL(vt_bdev_writev_atomic_blocks(f.desc, f.ch, &aiov, 1, 2, 2,
-						     VT_BDEV_IO_FLAG_FUA, ut_io_cb, &a), 0);
+						     VT_BDEV_IO_FLAG_FUA, ut_io_cb, &a),
+			0);
 	CU_ASSERT(ut_poll_until_u32(&f.d->submits[VT_BDEV_IO_TYPE_WRITE], 1));
 	CU_ASSERT_EQUAL(f.d->pending[0]->flags, VT_BDEV_IO_FLAG_FUA);
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &riov, 1, 3, 1, ut_io_cb, &rd), 0);
@@ -1008,7 +1015,7 @@ static void
 write_atomic_waits_for_a_running_overlapping_read(void)
 {
 	struct ut_fix f;
-	struct ut_result rd = {0}, a = {0};
+	struct ut_result rd = { 0 }, a = { 0 };
 	uint8_t rbuf[UT_BLOCK], abuf[UT_BLOCK];
 	struct iovec riov = { rbuf, sizeof(rbuf) }, aiov = { abuf, sizeof(abuf) };
 
@@ -1017,8 +1024,8 @@ write_atomic_waits_for_a_running_overlapping_read(void)
 	memset(abuf, 0x66, sizeof(abuf));
 	memset(f.d->data + 9 * UT_BLOCK, 0x99, UT_BLOCK);
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &riov, 1, 9, 1, ut_io_cb, &rd), 0);
-	CU_ASSERT_EQUAL(vt_bdev_writev_atomic_blocks(f.desc, f.ch, &aiov, 1, 9, 1, 0, ut_io_cb,
-						     &a), 0);
+	CU_ASSERT_EQUAL(vt_bdev_writev_atomic_blocks(f.desc, f.ch, &aiov, 1, 9, 1, 0, ut_io_cb, &a),
+			0);
 	ut_poll(20);
 	/* The read started first: the atomic write waits for it to finish. */
 	CU_ASSERT_EQUAL(f.d->submits[VT_BDEV_IO_TYPE_WRITE], 0);
@@ -1037,7 +1044,7 @@ static void
 get_lba_status_is_mapped_without_module_support(void)
 {
 	struct ut_fix f;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 
 	fix_open(&f, ut_disk_create("ut_lbas_none"));
 	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(f.desc, f.ch, 5, 10, ut_io_cb, &r), 0);
@@ -1060,7 +1067,7 @@ get_lba_status_reports_what_the_module_answers(void)
 {
 	struct ut_disk *d = ut_disk_new("ut_lbas");
 	struct ut_fix f;
-	struct ut_result r1 = {0}, r2 = {0};
+	struct ut_result r1 = { 0 }, r2 = { 0 };
 
 	d->supported[VT_BDEV_IO_TYPE_GET_LBA_STATUS] = true;
 	CU_ASSERT_EQUAL_FATAL(vt_bdev_register(&d->bdev), 0);
@@ -1082,7 +1089,7 @@ static void
 reset_aborts_queued_io_and_waits_for_running_io(void)
 {
 	struct ut_fix f;
-	struct ut_result a = {0}, b = {0}, c = {0}, rst = {0};
+	struct ut_result a = { 0 }, b = { 0 }, c = { 0 }, rst = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
 
@@ -1117,7 +1124,7 @@ static void
 reset_goes_to_a_module_that_supports_it(void)
 {
 	struct ut_disk *d = ut_disk_new("ut_reset_native");
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	struct ut_fix f;
 
 	d->supported[VT_BDEV_IO_TYPE_RESET] = true;
@@ -1137,9 +1144,9 @@ static void
 hot_remove_sends_remove_and_destructs_after_close(void)
 {
 	struct ut_fix f;
-	struct ut_unreg u = {0};
+	struct ut_unreg u = { 0 };
 	struct vt_bdev_desc *other;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
 
@@ -1153,7 +1160,7 @@ hot_remove_sends_remove_and_destructs_after_close(void)
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov, 1, 0, 1, ut_io_cb, &r), -ENODEV);
 	/* A second unregister is refused. */
 	{
-		struct ut_unreg u2 = {0};
+		struct ut_unreg u2 = { 0 };
 
 		vt_bdev_unregister(&f.d->bdev, ut_unregister_cb, &u2);
 		CU_ASSERT_EQUAL(u2.done, 1);
@@ -1175,8 +1182,8 @@ static void
 hot_remove_waits_for_running_io_and_a_close_in_the_event(void)
 {
 	struct ut_fix f;
-	struct ut_unreg u = {0};
-	struct ut_result r = {0};
+	struct ut_unreg u = { 0 };
+	struct ut_result r = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
 
@@ -1201,7 +1208,7 @@ static void
 destruct_may_complete_later(void)
 {
 	struct ut_disk *d = ut_disk_new("ut_destruct_async");
-	struct ut_unreg u = {0};
+	struct ut_unreg u = { 0 };
 
 	d->destruct_async = true;
 	CU_ASSERT_EQUAL_FATAL(vt_bdev_register(&d->bdev), 0);
@@ -1219,10 +1226,10 @@ static void
 resize_sends_resize_and_refuses_shrink_while_open(void)
 {
 	struct ut_fix f;
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
-	struct ut_unreg u = {0};
+	struct ut_unreg u = { 0 };
 	struct ut_disk *d;
 
 	fix_open(&f, ut_disk_create("ut_resize"));
@@ -1231,8 +1238,8 @@ resize_sends_resize_and_refuses_shrink_while_open(void)
 	ut_poll(2);
 	CU_ASSERT_EQUAL(f.ev.resize, 1);
 	CU_ASSERT_EQUAL(vt_bdev_get_num_blocks(&d->bdev), UT_BLOCKS * 2);
-	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov, 1, UT_BLOCKS * 2 - 1, 1,
-					     ut_io_cb, &r), 0);
+	CU_ASSERT_EQUAL(
+		vt_bdev_readv_blocks(f.desc, f.ch, &iov, 1, UT_BLOCKS * 2 - 1, 1, ut_io_cb, &r), 0);
 	d->submits[VT_BDEV_IO_TYPE_READ] = 0;
 	CU_ASSERT_EQUAL(vt_bdev_notify_blockcnt_change(&d->bdev, UT_BLOCKS), -EBUSY);
 	CU_ASSERT_EQUAL(vt_bdev_notify_blockcnt_change(&d->bdev, 0), -EINVAL);
@@ -1253,7 +1260,7 @@ claim_excludes_other_writers_until_released(void)
 {
 	struct ut_fix f;
 	struct vt_bdev_desc *w2 = NULL, *ro = NULL;
-	struct ut_events ev = {0};
+	struct ut_events ev = { 0 };
 
 	fix_open(&f, ut_disk_create("ut_claim"));
 	CU_ASSERT_PTR_NULL(vt_bdev_get_claim_owner(&f.d->bdev));
@@ -1264,7 +1271,7 @@ claim_excludes_other_writers_until_released(void)
 	CU_ASSERT_PTR_NULL(w2);
 	CU_ASSERT_EQUAL(vt_bdev_open("ut_claim", false, ut_event_cb, &ev, &ro), 0);
 	CU_ASSERT_EQUAL(vt_bdev_claim(ro, "scsi"), -EPERM);
-	vt_bdev_release_claim(ro);	/* not the holder: no effect */
+	vt_bdev_release_claim(ro); /* not the holder: no effect */
 	CU_ASSERT_STRING_EQUAL(vt_bdev_get_claim_owner(&f.d->bdev), "vhost");
 	vt_bdev_release_claim(f.desc);
 	CU_ASSERT_PTR_NULL(vt_bdev_get_claim_owner(&f.d->bdev));
@@ -1286,7 +1293,7 @@ register_refuses_duplicates_and_bad_geometry(void)
 	struct ut_disk *c = ut_disk_new("ut alias");
 	char uuid[VT_UUID_STRING_LEN];
 	struct vt_bdev_desc *desc;
-	struct ut_events ev = {0};
+	struct ut_events ev = { 0 };
 	struct ut_fix f;
 
 	CU_ASSERT_EQUAL(vt_bdev_register(&b->bdev), -EEXIST);
@@ -1367,7 +1374,7 @@ first_and_next_skip_bdevs_being_removed(void)
 {
 	struct ut_fix f;
 	struct ut_disk *other = ut_disk_create("ut_iter_b");
-	struct ut_unreg u = {0};
+	struct ut_unreg u = { 0 };
 	struct vt_bdev *b;
 	int seen_a = 0, seen_b = 0;
 
@@ -1412,16 +1419,15 @@ static void
 stats_count_successful_io_by_type(void)
 {
 	struct ut_fix f;
-	struct ut_result r[6] = {0};
+	struct ut_result r[6] = { 0 };
 	uint8_t buf[2 * UT_BLOCK];
 	struct iovec iov2 = { buf, 2 * UT_BLOCK }, iov1 = { buf, UT_BLOCK };
-	struct ut_stat s = {0}, s2 = {0};
+	struct ut_stat s = { 0 }, s2 = { 0 };
 
 	fix_open(&f, ut_disk_create("ut_stats"));
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, 0, 2, ut_io_cb, &r[0]), 0);
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov1, 1, 4, 1, ut_io_cb, &r[1]), 0);
-	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(f.desc, f.ch, &iov1, 1, 9, 1, 0, ut_io_cb, &r[2]),
-			0);
+	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(f.desc, f.ch, &iov1, 1, 9, 1, 0, ut_io_cb, &r[2]), 0);
 	CU_ASSERT_EQUAL(vt_bdev_unmap_blocks(f.desc, f.ch, 10, 4, ut_io_cb, &r[3]), 0);
 	CU_ASSERT_EQUAL(vt_bdev_write_zeroes_blocks(f.desc, f.ch, 20, 2, ut_io_cb, &r[4]), 0);
 	f.d->fail_left = 1;
@@ -1456,7 +1462,7 @@ static void
 stats_of_an_idle_bdev_report_zero_minimums(void)
 {
 	struct ut_disk *d = ut_disk_create("ut_stats_idle");
-	struct ut_stat s = {0};
+	struct ut_stat s = { 0 };
 	struct ut_fix f = { .d = d };
 
 	vt_bdev_get_io_stat(&d->bdev, ut_stat_cb, &s);
@@ -1472,7 +1478,7 @@ static struct vt_bdev_io_stat
 ut_stat_ext(struct vt_bdev *bdev, enum vt_bdev_reset_stat_mode mode,
 	    struct vt_bdev_io_stat_channels *channels)
 {
-	struct ut_stat s = {0};
+	struct ut_stat s = { 0 };
 
 	vt_bdev_get_io_stat_ext(bdev, mode, channels, ut_stat_cb, &s);
 	CU_ASSERT(ut_poll_until(&s.done, 1));
@@ -1486,7 +1492,7 @@ stats_per_channel_and_reset_modes(void)
 	struct vt_bdev_io_stat_channels *chs = calloc(1, sizeof(*chs));
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, UT_BLOCK };
-	struct ut_result r[2] = {0};
+	struct ut_result r[2] = { 0 };
 	struct vt_bdev_io_stat st;
 	struct ut_fix f;
 
@@ -1549,8 +1555,8 @@ rpc_get_bdevs_describes_bdevs_and_refuses_unknown_names(void)
 	CU_ASSERT(YAJL_IS_FALSE(ut_get(b, "claimed")));
 	CU_ASSERT(YAJL_IS_FALSE(ut_get(b, "zoned")));
 	CU_ASSERT(YAJL_IS_ARRAY(ut_get(b, "aliases")));
-	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(ut_get(ut_get(b, "assigned_rate_limits"),
-					      "rw_ios_per_sec")), 0);
+	CU_ASSERT_EQUAL(
+		YAJL_GET_INTEGER(ut_get(ut_get(b, "assigned_rate_limits"), "rw_ios_per_sec")), 0);
 	types = ut_get(b, "supported_io_types");
 	CU_ASSERT(YAJL_IS_TRUE(ut_get(types, "read")));
 	CU_ASSERT(YAJL_IS_TRUE(ut_get(types, "compare_and_write")));
@@ -1575,7 +1581,7 @@ static void
 rpc_get_iostat_reports_counters(void)
 {
 	struct ut_fix f;
-	struct ut_result res = {0};
+	struct ut_result res = { 0 };
 	uint8_t buf[UT_BLOCK];
 	struct iovec iov = { buf, sizeof(buf) };
 	struct ut_rpc r;
@@ -1621,7 +1627,8 @@ rpc_set_options_validates_and_is_startup_only(void)
 	CU_ASSERT_STRING_EQUAL(r.msg, "Pool size 10 too small for cache size 8");
 	ut_rpc(&r, "bdev_set_options", "{\"bdev_io_cache_size\":\"x\"}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
-	ut_rpc(&r, "bdev_set_options", "{\"bdev_io_pool_size\":4096,\"bdev_io_cache_size\":256,"
+	ut_rpc(&r, "bdev_set_options",
+	       "{\"bdev_io_pool_size\":4096,\"bdev_io_cache_size\":256,"
 	       "\"bdev_auto_examine\":false,\"small_buf_pool_size\":100}");
 	CU_ASSERT_EQUAL(r.code, 0);
 	CU_ASSERT(YAJL_IS_TRUE(r.result));
@@ -1728,10 +1735,10 @@ ut_sub_fini_cb(void *arg)
 static void
 subsystem_inits_modules_and_fini_unregisters_newest_first(void)
 {
-	struct ut_sub init = {0}, fini = {0};
+	struct ut_sub init = { 0 }, fini = { 0 };
 	struct ut_disk *a, *b;
 	struct vt_bdev_desc *desc;
-	struct ut_events ev = {0};
+	struct ut_events ev = { 0 };
 
 	g_module_inits = 0;
 	g_module_finis = 0;

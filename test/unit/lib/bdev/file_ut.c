@@ -136,8 +136,12 @@ static int
 create(const char *name, const char *path, bool readonly, uint32_t block_size)
 {
 	struct file_create_opts opts = {
-		.name = name, .filename = path, .block_size = block_size, .readonly = readonly,
-		.fallocate = true, .kind = g_kind,
+		.name = name,
+		.filename = path,
+		.block_size = block_size,
+		.readonly = readonly,
+		.fallocate = true,
+		.kind = g_kind,
 	};
 	char err[256];
 
@@ -152,8 +156,7 @@ delete_done(void *arg, int rc)
 	*out = rc;
 }
 
-static int
-delete(const char *name)
+static int delete (const char *name)
 {
 	struct file_disk *fdisk;
 	char err[256];
@@ -256,8 +259,8 @@ dev_writev(struct ut_dev *d, struct iovec *iov, int iovcnt, uint64_t lba, uint64
 {
 	struct ut_io u = { 0 };
 
-	return io_wait(vt_bdev_writev_blocks(d->desc, d->ch, iov, iovcnt, lba, n, flags, io_done,
-					     &u), &u);
+	return io_wait(
+		vt_bdev_writev_blocks(d->desc, d->ch, iov, iovcnt, lba, n, flags, io_done, &u), &u);
 }
 
 static int
@@ -290,7 +293,8 @@ dev_flush(struct ut_dev *d)
 	struct ut_io u = { 0 };
 
 	return io_wait(vt_bdev_flush_blocks(d->desc, d->ch, 0, vt_bdev_get_num_blocks(d->bdev),
-					    io_done, &u), &u);
+					    io_done, &u),
+		       &u);
 }
 
 static int
@@ -372,7 +376,7 @@ rw_round_trip_with_aligned_iovecs_is_zero_copy(void)
 	file_pread(path, fbuf, 100, 64);
 	CU_ASSERT(memcmp(wbuf, fbuf, len) == 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F0") == 0);
+	CU_ASSERT(delete ("F0") == 0);
 	free(wbuf);
 	free(rbuf);
 	free(fbuf);
@@ -409,7 +413,7 @@ rw_round_trip_with_unaligned_iovecs_bounces(void)
 		CU_ASSERT(!file_iov_dio_ok(fdisk, wiov, 2));
 	}
 	dev_close(&d);
-	CU_ASSERT(delete("F1") == 0);
+	CU_ASSERT(delete ("F1") == 0);
 	free(w0);
 	free(w1);
 	free(r0);
@@ -447,7 +451,7 @@ module_bounce_copies_misaligned_data_both_ways(void)
 	CU_ASSERT(memcmp(got, expect, len) == 0);
 	CU_ASSERT(dev_fch(&d)->bounced == (fdisk->direct ? 2 : 0));
 	dev_close(&d);
-	CU_ASSERT(delete("F2") == 0);
+	CU_ASSERT(delete ("F2") == 0);
 	free(b0);
 	free(b1);
 	free(expect);
@@ -487,7 +491,7 @@ read_of_sparse_file_and_past_eof_returns_zeroes(void)
 	CU_ASSERT(dev_read(&d, rbuf, 64, 16) == 0);
 	CU_ASSERT(memcmp(rbuf, zero, len) == 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F3") == 0);
+	CU_ASSERT(delete ("F3") == 0);
 	free(wbuf);
 	free(rbuf);
 	free(zero);
@@ -508,7 +512,7 @@ flush_succeeds(void)
 	CU_ASSERT(dev_write(&d, buf, 3, 1, 0) == 0);
 	CU_ASSERT(dev_flush(&d) == 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F4") == 0);
+	CU_ASSERT(delete ("F4") == 0);
 	free(buf);
 }
 
@@ -544,7 +548,7 @@ unmap_punches_a_hole_and_reads_back_zeroes(void)
 	CU_ASSERT(memcmp(rbuf + 64 * UT_BS, zero, 128 * UT_BS) == 0);
 	CU_ASSERT(memcmp(rbuf + 192 * UT_BS, wbuf + 192 * UT_BS, 64 * UT_BS) == 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F5") == 0);
+	CU_ASSERT(delete ("F5") == 0);
 	free(wbuf);
 	free(rbuf);
 	free(zero);
@@ -618,7 +622,7 @@ get_lba_status_reports_holes_as_deallocated(void)
 	CU_ASSERT_EQUAL(st, VT_BDEV_LBA_DEALLOCATED);
 	CU_ASSERT_EQUAL(n, UT_FILE_SIZE / UT_BS - 256);
 	dev_close(&d);
-	CU_ASSERT(delete("F13") == 0);
+	CU_ASSERT(delete ("F13") == 0);
 	free(wbuf);
 }
 
@@ -640,7 +644,7 @@ write_zeroes_reads_back_zeroes(void)
 	CU_ASSERT(memcmp(rbuf + UT_BS, zero, 62 * UT_BS) == 0);
 	CU_ASSERT(memcmp(rbuf + 63 * UT_BS, wbuf + 63 * UT_BS, UT_BS) == 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F6") == 0);
+	CU_ASSERT(delete ("F6") == 0);
 	free(wbuf);
 	free(rbuf);
 	free(zero);
@@ -676,7 +680,7 @@ unmap_and_write_zeroes_without_fallocate_support_write_zeroes(void)
 	CU_ASSERT(memcmp(rbuf, zero, 8 * UT_BS) == 0);
 	CU_ASSERT(memcmp(rbuf + 8 * UT_BS, wbuf + 8 * UT_BS, UT_BS) == 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F7") == 0);
+	CU_ASSERT(delete ("F7") == 0);
 	free(wbuf);
 	free(rbuf);
 	free(zero);
@@ -705,7 +709,7 @@ fua_write_completes_with_rwf_dsync_and_with_fdatasync(void)
 	CU_ASSERT(memcmp(rbuf, wbuf, len) == 0);
 	g_rwf_dsync_unsupported = false;
 	dev_close(&d);
-	CU_ASSERT(delete("F8") == 0);
+	CU_ASSERT(delete ("F8") == 0);
 	free(wbuf);
 	free(rbuf);
 }
@@ -734,7 +738,7 @@ readonly_bdev_refuses_writes(void)
 	CU_ASSERT(dev_read(&d, buf, 0, 1) == 0);
 	CU_ASSERT(dev_write(&d, buf, 0, 1, 0) != 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F9") == 0);
+	CU_ASSERT(delete ("F9") == 0);
 	free(buf);
 }
 
@@ -760,20 +764,22 @@ rescan_after_growing_the_file_sends_resize(void)
 	CU_ASSERT(poll_until_count(&d.resize_events, 1));
 	CU_ASSERT(vt_bdev_get_num_blocks(d.bdev) == (UT_FILE_SIZE + 2 * 1024 * 1024) / UT_BS);
 	dev_close(&d);
-	CU_ASSERT(delete("F10") == 0);
+	CU_ASSERT(delete ("F10") == 0);
 }
 
 static void
 create_fails_for_a_missing_file(void)
 {
 	struct file_create_opts opts = {
-		.name = "Missing", .filename = "/nonexistent/vt_file_ut.img", .kind = g_kind,
+		.name = "Missing",
+		.filename = "/nonexistent/vt_file_ut.img",
+		.kind = g_kind,
 	};
 	char err[256];
 
 	CU_ASSERT(bdev_file_create(&opts, err, sizeof(err)) == -ENOENT);
 	CU_ASSERT_STRING_EQUAL(err, "cannot open '/nonexistent/vt_file_ut.img': No such file or "
-			       "directory");
+				    "directory");
 	CU_ASSERT(vt_bdev_get_by_name("Missing") == NULL);
 }
 
@@ -794,7 +800,7 @@ create_checks_block_size_and_rounds_size_down(void)
 	CU_ASSERT(((struct file_disk *)bdev->ctxt)->block_size_override);
 	CU_ASSERT_STRING_EQUAL(vt_bdev_get_product_name(bdev),
 			       g_kind == FILE_KIND_AIO ? "AIO disk" : "URING bdev");
-	CU_ASSERT(delete("F11") == 0);
+	CU_ASSERT(delete ("F11") == 0);
 }
 
 static void
@@ -819,7 +825,7 @@ reset_completes_after_io_in_flight(void)
 	CU_ASSERT(w.done);
 	CU_ASSERT(dev_fch(&d)->inflight == 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F12") == 0);
+	CU_ASSERT(delete ("F12") == 0);
 	free(buf);
 }
 
@@ -836,13 +842,13 @@ delete_syncs_closes_and_removes_the_bdev(void)
 	CU_ASSERT(dev_write(&d, buf, 5, 1, 0) == 0);
 	dev_close(&d);
 	/* The last deletion step, fdatasync and close, runs on the worker thread. */
-	CU_ASSERT(delete("F13") == 0);
+	CU_ASSERT(delete ("F13") == 0);
 	CU_ASSERT(vt_bdev_get_by_name("F13") == NULL);
 	file_pread(path, got, 5, 1);
 	CU_ASSERT(memcmp(buf, got, UT_BS) == 0);
 	/* The name can be used again. */
 	CU_ASSERT(create("F13", path, false, 0) == 0);
-	CU_ASSERT(delete("F13") == 0);
+	CU_ASSERT(delete ("F13") == 0);
 	free(buf);
 	free(got);
 }
@@ -873,7 +879,8 @@ json_describes_and_recreates_the_bdev(void)
 	bdev->fn_table->dump_info_json(bdev->ctxt, w);
 	vt_json_write_object_end(w);
 	if (g_kind == FILE_KIND_AIO) {
-		snprintf(expect, sizeof(expect), "{\"aio\":{\"filename\":\"%s\","
+		snprintf(expect, sizeof(expect),
+			 "{\"aio\":{\"filename\":\"%s\","
 			 "\"block_size_override\":true,\"readonly\":false,\"fallocate\":true,"
 			 "\"nowait\":false}}",
 			 path);
@@ -886,18 +893,21 @@ json_describes_and_recreates_the_bdev(void)
 	w = vt_json_write_begin(false);
 	bdev->fn_table->write_config_json(bdev, w);
 	if (g_kind == FILE_KIND_AIO) {
-		snprintf(expect, sizeof(expect), "{\"method\":\"bdev_aio_create\",\"params\":{"
+		snprintf(expect, sizeof(expect),
+			 "{\"method\":\"bdev_aio_create\",\"params\":{"
 			 "\"name\":\"F14\",\"filename\":\"%s\",\"block_size\":4096,"
 			 "\"readonly\":false,\"fallocate\":true,\"nowait\":false,\"uuid\":\"%s\"}}",
 			 path, uuid);
 	} else {
-		snprintf(expect, sizeof(expect), "{\"method\":\"bdev_uring_create\",\"params\":{"
+		snprintf(expect, sizeof(expect),
+			 "{\"method\":\"bdev_uring_create\",\"params\":{"
 			 "\"name\":\"F14\",\"filename\":\"%s\",\"block_size\":4096,"
-			 "\"uuid\":\"%s\"}}", path, uuid);
+			 "\"uuid\":\"%s\"}}",
+			 path, uuid);
 	}
 	CU_ASSERT_STRING_EQUAL(json_of(w), expect);
 	vt_json_write_free(w);
-	CU_ASSERT(delete("F14") == 0);
+	CU_ASSERT(delete ("F14") == 0);
 }
 
 static void
@@ -909,7 +919,7 @@ uring_falls_back_to_libaio_when_the_ring_cannot_be_set_up(void)
 	struct ut_dev d;
 
 	CU_ASSERT_FATAL(create("F15", path, false, 0) == 0);
-	g_uring_entries = 0;	/* io_uring_queue_init refuses an empty ring */
+	g_uring_entries = 0; /* io_uring_queue_init refuses an empty ring */
 	dev_open(&d, "F15", true);
 	g_uring_entries = saved;
 	CU_ASSERT(dev_fch(&d)->engine == &file_engine_aio);
@@ -919,7 +929,7 @@ uring_falls_back_to_libaio_when_the_ring_cannot_be_set_up(void)
 	CU_ASSERT(memcmp(wbuf, rbuf, UT_BS) == 0);
 	CU_ASSERT(dev_flush(&d) == 0);
 	dev_close(&d);
-	CU_ASSERT(delete("F15") == 0);
+	CU_ASSERT(delete ("F15") == 0);
 	free(wbuf);
 	free(rbuf);
 }
@@ -928,7 +938,7 @@ static void
 many_ios_in_flight_all_complete(void)
 {
 	const char *path = make_file(UT_FILE_SIZE);
-	enum { N = 600 };	/* more than a ring or an AIO context holds: some are retried */
+	enum { N = 600 }; /* more than a ring or an AIO context holds: some are retried */
 	uint8_t *buf = abuf((size_t)N * UT_BS), *got = abuf((size_t)N * UT_BS);
 	struct iovec iov[N];
 	static struct ut_io u[N];
@@ -958,7 +968,7 @@ many_ios_in_flight_all_complete(void)
 		CU_ASSERT(memcmp(got, buf + (size_t)i * UT_BS, UT_BS) == 0);
 	}
 	dev_close(&d);
-	CU_ASSERT(delete("F16") == 0);
+	CU_ASSERT(delete ("F16") == 0);
 	free(buf);
 	free(got);
 }
@@ -1001,8 +1011,10 @@ rpcs_create_rescan_and_delete_with_spdk_results(void)
 	CU_ASSERT_STRING_EQUAL(a.result, "true");
 	CU_ASSERT(vt_bdev_get_by_name("R0") == NULL);
 
-	rpc(&a, "bdev_uring_create", "{\"name\":\"R1\",\"filename\":\"%s\","
-	    "\"uuid\":\"0b7c4a2e-56c4-4f6e-9d1c-6e0a3c1f2b9d\"}", path);
+	rpc(&a, "bdev_uring_create",
+	    "{\"name\":\"R1\",\"filename\":\"%s\","
+	    "\"uuid\":\"0b7c4a2e-56c4-4f6e-9d1c-6e0a3c1f2b9d\"}",
+	    path);
 	CU_ASSERT(a.code == 0);
 	CU_ASSERT_STRING_EQUAL(a.result, "\"R1\"");
 	CU_ASSERT_STRING_EQUAL(vt_bdev_get_product_name(vt_bdev_get_by_name("R1")), "URING bdev");
@@ -1091,10 +1103,26 @@ suite_fini(void)
 	return 0;
 }
 
-static int aio_poll_init(void) { return suite_init(FILE_KIND_AIO, false); }
-static int uring_poll_init(void) { return suite_init(FILE_KIND_URING, false); }
-static int aio_intr_init(void) { return suite_init(FILE_KIND_AIO, true); }
-static int uring_intr_init(void) { return suite_init(FILE_KIND_URING, true); }
+static int
+aio_poll_init(void)
+{
+	return suite_init(FILE_KIND_AIO, false);
+}
+static int
+uring_poll_init(void)
+{
+	return suite_init(FILE_KIND_URING, false);
+}
+static int
+aio_intr_init(void)
+{
+	return suite_init(FILE_KIND_AIO, true);
+}
+static int
+uring_intr_init(void)
+{
+	return suite_init(FILE_KIND_URING, true);
+}
 
 static int
 rpc_init(void)
@@ -1109,7 +1137,10 @@ struct ut_test {
 	CU_TestFunc fn;
 };
 
-#define UT_TEST(fn) { #fn, fn }
+#define UT_TEST(fn)     \
+	{               \
+#fn, fn \
+	}
 
 static const struct ut_test g_engine_tests[] = {
 	UT_TEST(rw_round_trip_with_aligned_iovecs_is_zero_copy),

@@ -31,7 +31,9 @@ static struct vt_bdev *
 ut_create(const char *name, uint64_t num_blocks, uint32_t block_size)
 {
 	struct bdev_malloc_opts opts = {
-		.name = name, .num_blocks = num_blocks, .block_size = block_size,
+		.name = name,
+		.num_blocks = num_blocks,
+		.block_size = block_size,
 	};
 	struct vt_bdev *bdev = NULL;
 
@@ -74,10 +76,10 @@ static void
 malloc_data_round_trips_and_starts_zeroed(void)
 {
 	struct vt_bdev *bdev = ut_create("ut_m_rw", 2048, 512);
-	uint8_t wbuf[3 * 512], rbuf[3 * 512], zero[3 * 512] = {0};
+	uint8_t wbuf[3 * 512], rbuf[3 * 512], zero[3 * 512] = { 0 };
 	struct iovec wiov[2] = { { wbuf, 1000 }, { wbuf + 1000, 536 } };
 	struct iovec riov = { rbuf, sizeof(rbuf) };
-	struct ut_result r1 = {0}, r2 = {0}, r3 = {0};
+	struct ut_result r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
 	struct ut_open o;
 
 	ut_open(&o, "ut_m_rw");
@@ -89,8 +91,7 @@ malloc_data_round_trips_and_starts_zeroed(void)
 	ut_poll(1);
 	CU_ASSERT_TRUE(r1.success);
 	CU_ASSERT_EQUAL(memcmp(rbuf, zero, sizeof(rbuf)), 0);
-	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(o.desc, o.ch, wiov, 2, 2045, 3, 0, ut_io_cb, &r2),
-			0);
+	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(o.desc, o.ch, wiov, 2, 2045, 3, 0, ut_io_cb, &r2), 0);
 	ut_poll(1);
 	CU_ASSERT_TRUE(r2.success);
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(o.desc, o.ch, &riov, 1, 2045, 3, ut_io_cb, &r3), 0);
@@ -116,11 +117,11 @@ ut_all(const uint8_t *p, size_t len, uint8_t v)
 static void
 malloc_unmap_and_write_zeroes_zero_only_the_range(void)
 {
-	const uint32_t bs = 512, nb = 4096;	/* 2 MiB */
+	const uint32_t bs = 512, nb = 4096; /* 2 MiB */
 	struct vt_bdev *bdev = ut_create("ut_m_zero", nb, bs);
 	uint8_t *buf = malloc((size_t)nb * bs);
 	struct iovec iov = { buf, (size_t)nb * bs };
-	struct ut_result r[4] = {0};
+	struct ut_result r[4] = { 0 };
 	struct ut_open o;
 
 	CU_ASSERT_FATAL(buf != NULL);
@@ -166,7 +167,7 @@ static void
 ut_assert_lbas(struct ut_open *o, uint64_t lba, uint64_t max, enum vt_bdev_lba_status st,
 	       uint64_t n)
 {
-	struct ut_lbas u = {0};
+	struct ut_lbas u = { 0 };
 
 	CU_ASSERT_EQUAL_FATAL(vt_bdev_get_lba_status(o->desc, o->ch, lba, max, ut_lbas_cb, &u), 0);
 	CU_ASSERT(ut_poll_until(&u.done, 1));
@@ -181,7 +182,7 @@ malloc_get_lba_status_tracks_writes_and_unmaps_per_block(void)
 	struct vt_bdev *bdev = ut_create("ut_m_lbas", nb, 512);
 	uint8_t buf[3 * 512];
 	struct iovec iov = { buf, sizeof(buf) };
-	struct ut_result r1 = {0}, r2 = {0}, r3 = {0};
+	struct ut_result r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
 	struct ut_open o;
 
 	ut_open(&o, "ut_m_lbas");
@@ -217,7 +218,7 @@ malloc_compare_is_native_and_reports_offset(void)
 	struct vt_bdev *bdev = ut_create("ut_m_cmp", 64, 4096);
 	uint8_t data[4096], cmp[4096];
 	struct iovec diov = { data, sizeof(data) }, ciov = { cmp, sizeof(cmp) };
-	struct ut_result r[4] = {0};
+	struct ut_result r[4] = { 0 };
 	struct ut_open o;
 
 	ut_open(&o, "ut_m_cmp");
@@ -237,7 +238,8 @@ malloc_compare_is_native_and_reports_offset(void)
 	memcpy(cmp, data, sizeof(cmp));
 	memset(data, 0x43, sizeof(data));
 	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(o.desc, o.ch, &ciov, 1, &diov, 1, 7, 1,
-							   ut_io_cb, &r[3]), 0);
+							   ut_io_cb, &r[3]),
+			0);
 	CU_ASSERT(ut_poll_until(&r[3].done, 1));
 	CU_ASSERT_TRUE(r[3].success);
 	CU_ASSERT_TRUE(ut_all(((struct malloc_disk *)bdev->ctxt)->buf + 7 * 4096, 4096, 0x43));
@@ -265,7 +267,7 @@ static void
 malloc_memory_is_resident_only_where_written(void)
 {
 	uint64_t before = ut_rss_bytes(), after;
-	struct vt_bdev *bdev = ut_create("ut_m_rss", 512 * 1024, 512);	/* 256 MiB */
+	struct vt_bdev *bdev = ut_create("ut_m_rss", 512 * 1024, 512); /* 256 MiB */
 	struct ut_open o;
 
 	ut_open(&o, "ut_m_rss");
@@ -287,7 +289,8 @@ rpc_create_names_validates_and_refuses_duplicates(void)
 	ut_rpc(&r, "bdev_malloc_create", "{\"num_blocks\":16,\"block_size\":512}");
 	CU_ASSERT_EQUAL(r.code, 0);
 	CU_ASSERT_STRING_EQUAL(r.result, "\"Malloc0\"");
-	ut_rpc(&r, "bdev_malloc_create", "{\"num_blocks\":16,\"block_size\":4096,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"num_blocks\":16,\"block_size\":4096,"
 	       "\"uuid\":\"6E9C1B4E-5AFB-4D53-9A1F-1A2B3C4D5E6F\",\"optimal_io_boundary\":8}");
 	CU_ASSERT_EQUAL(r.code, 0);
 	CU_ASSERT_STRING_EQUAL(r.result, "\"Malloc1\"");
@@ -297,31 +300,37 @@ rpc_create_names_validates_and_refuses_duplicates(void)
 	CU_ASSERT_STRING_EQUAL(uuid, "6e9c1b4e-5afb-4d53-9a1f-1a2b3c4d5e6f");
 	CU_ASSERT_EQUAL(vt_bdev_get_optimal_io_boundary(bdev), 8);
 	CU_ASSERT_EQUAL(vt_bdev_get_block_size(bdev), 4096);
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"Malloc1\",\"num_blocks\":16,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"Malloc1\",\"num_blocks\":16,"
 	       "\"block_size\":512}");
 	CU_ASSERT_EQUAL(r.code, -EEXIST);
 	CU_ASSERT_STRING_EQUAL(r.msg, "bdev 'Malloc1' already exists");
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m2\",\"num_blocks\":16,\"block_size\":512,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m2\",\"num_blocks\":16,\"block_size\":512,"
 	       "\"uuid\":\"6e9c1b4e-5afb-4d53-9a1f-1a2b3c4d5e6f\"}");
 	CU_ASSERT_EQUAL(r.code, -EEXIST);
 	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m2\",\"num_blocks\":16,\"block_size\":1000}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "'block_size'"));
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m2\",\"num_blocks\":16,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m2\",\"num_blocks\":16,"
 	       "\"block_size\":131072}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m2\",\"num_blocks\":0,\"block_size\":512}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "'num_blocks'"));
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m2\",\"num_blocks\":18014398509481984,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m2\",\"num_blocks\":18014398509481984,"
 	       "\"block_size\":512}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "'num_blocks'"));
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m2\",\"num_blocks\":16,\"block_size\":512,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m2\",\"num_blocks\":16,\"block_size\":512,"
 	       "\"uuid\":\"nope\"}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "'uuid'"));
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"bad name\",\"num_blocks\":16,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"bad name\",\"num_blocks\":16,"
 	       "\"block_size\":512}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "'name'"));
@@ -339,7 +348,10 @@ static void
 rpc_delete_answers_after_the_bdev_is_gone(void)
 {
 	struct vt_bdev other = {
-		.name = "ut_other", .blocklen = 512, .blockcnt = 8, .fn_table = &g_ut_other_fn,
+		.name = "ut_other",
+		.blocklen = 512,
+		.blockcnt = 8,
+		.fn_table = &g_ut_other_fn,
 		.module = &g_ut_other_module,
 	};
 	struct ut_rpc r;
@@ -363,7 +375,7 @@ rpc_delete_answers_after_the_bdev_is_gone(void)
 	ut_rpc_start(&r, "bdev_malloc_delete", "{\"name\":\"ut_m_del\"}");
 	ut_poll(5);
 	CU_ASSERT_EQUAL(r.done, 0);
-	CU_ASSERT_EQUAL(o.events, 1);	/* REMOVE */
+	CU_ASSERT_EQUAL(o.events, 1); /* REMOVE */
 	ut_close(&o);
 	CU_ASSERT(ut_poll_until(&r.done, 1));
 	CU_ASSERT_EQUAL(r.code, 0);
@@ -384,9 +396,11 @@ write_config_json_recreates_the_bdev(void)
 	CU_ASSERT_EQUAL(vt_json_write_end(w), 0);
 	text = vt_json_write_buf(w, NULL);
 	vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid);
-	snprintf(expect, sizeof(expect), "{\"method\":\"bdev_malloc_create\",\"params\":{\"name\":"
+	snprintf(expect, sizeof(expect),
+		 "{\"method\":\"bdev_malloc_create\",\"params\":{\"name\":"
 		 "\"ut_m_cfg\",\"num_blocks\":32,\"block_size\":512,\"uuid\":\"%s\","
-		 "\"optimal_io_boundary\":4}}", uuid);
+		 "\"optimal_io_boundary\":4}}",
+		 uuid);
 	CU_ASSERT_STRING_EQUAL(text, expect);
 	vt_json_write_free(w);
 	ut_delete(bdev);
@@ -396,7 +410,9 @@ static void
 physical_block_size_is_the_block_size_unless_set_and_is_saved_when_set(void)
 {
 	struct bdev_malloc_opts opts = {
-		.name = "ut_m_pbs", .num_blocks = 64, .block_size = 512,
+		.name = "ut_m_pbs",
+		.num_blocks = 64,
+		.block_size = 512,
 		.physical_block_size = 4096,
 	};
 	struct vt_bdev *plain = ut_create("ut_m_plain", 64, 512);
@@ -413,9 +429,11 @@ physical_block_size_is_the_block_size_unless_set_and_is_saved_when_set(void)
 	g_malloc_fn_table.write_config_json(bdev, w);
 	CU_ASSERT_EQUAL(vt_json_write_end(w), 0);
 	vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid);
-	snprintf(expect, sizeof(expect), "{\"method\":\"bdev_malloc_create\",\"params\":{\"name\":"
+	snprintf(expect, sizeof(expect),
+		 "{\"method\":\"bdev_malloc_create\",\"params\":{\"name\":"
 		 "\"ut_m_pbs\",\"num_blocks\":64,\"block_size\":512,\"physical_block_size\":4096,"
-		 "\"uuid\":\"%s\",\"optimal_io_boundary\":0}}", uuid);
+		 "\"uuid\":\"%s\",\"optimal_io_boundary\":0}}",
+		 uuid);
 	CU_ASSERT_STRING_EQUAL(vt_json_write_buf(w, NULL), expect);
 	vt_json_write_free(w);
 	/* Unset, the parameter is not saved (write_config_json_recreates_the_bdev). */
@@ -435,24 +453,29 @@ rpc_create_validates_physical_block_size(void)
 	struct vt_bdev *bdev;
 
 	vt_rpc_set_state(VT_RPC_RUNTIME);
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m_p\",\"num_blocks\":16,"
 	       "\"block_size\":512,\"physical_block_size\":1536}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "'physical_block_size'"));
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m_p\",\"num_blocks\":16,"
 	       "\"block_size\":4096,\"physical_block_size\":512}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_STRING_EQUAL(r.msg, "invalid parameter 'physical_block_size': 512 is not 0 or a "
-			       "power of two from block_size (4096) to 32768 times it");
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+				      "power of two from block_size (4096) to 32768 times it");
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m_p\",\"num_blocks\":16,"
 	       "\"block_size\":512,\"physical_block_size\":33554432}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m_p\",\"num_blocks\":16,"
 	       "\"block_size\":512,\"physical_block_size\":\"4096\"}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NULL(vt_bdev_get_by_name("m_p"));
 	/* 0 is "unset", as in SPDK. */
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m_p\",\"num_blocks\":16,"
 	       "\"block_size\":512,\"physical_block_size\":0}");
 	CU_ASSERT_EQUAL(r.code, 0);
 	bdev = vt_bdev_get_by_name("m_p");
@@ -460,7 +483,8 @@ rpc_create_validates_physical_block_size(void)
 	CU_ASSERT_EQUAL(vt_bdev_get_physical_block_size(bdev), 512);
 	ut_rpc(&r, "bdev_malloc_delete", "{\"name\":\"m_p\"}");
 	CU_ASSERT_EQUAL(r.code, 0);
-	ut_rpc(&r, "bdev_malloc_create", "{\"name\":\"m_p\",\"num_blocks\":16,"
+	ut_rpc(&r, "bdev_malloc_create",
+	       "{\"name\":\"m_p\",\"num_blocks\":16,"
 	       "\"block_size\":512,\"physical_block_size\":4096}");
 	CU_ASSERT_EQUAL(r.code, 0);
 	CU_ASSERT_STRING_EQUAL(r.result, "\"m_p\"");

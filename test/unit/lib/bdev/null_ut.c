@@ -61,7 +61,9 @@ static struct vt_bdev *
 ut_create(const char *name, uint64_t num_blocks, uint32_t block_size)
 {
 	struct bdev_null_opts opts = {
-		.name = name, .num_blocks = num_blocks, .block_size = block_size,
+		.name = name,
+		.num_blocks = num_blocks,
+		.block_size = block_size,
 	};
 	struct vt_bdev *bdev = NULL;
 
@@ -84,14 +86,13 @@ null_reads_return_zeroes_and_writes_succeed(void)
 	struct vt_bdev *bdev = ut_create("ut_n_rw", 1024, 4096);
 	uint8_t buf[2 * 4096];
 	struct iovec iov[2] = { { buf, 100 }, { buf + 100, sizeof(buf) - 100 } };
-	struct ut_result r[6] = {0};
+	struct ut_result r[6] = { 0 };
 	struct ut_open o;
 	int n = 0;
 
 	ut_open(&o, "ut_n_rw");
 	memset(buf, 0xff, sizeof(buf));
-	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(o.desc, o.ch, iov, 2, 0, 2, 0, ut_io_cb, &r[n++]),
-			0);
+	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(o.desc, o.ch, iov, 2, 0, 2, 0, ut_io_cb, &r[n++]), 0);
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(o.desc, o.ch, iov, 2, 0, 2, ut_io_cb, &r[n++]), 0);
 	CU_ASSERT_EQUAL(vt_bdev_unmap_blocks(o.desc, o.ch, 0, 1024, ut_io_cb, &r[n++]), 0);
 	CU_ASSERT_EQUAL(vt_bdev_write_zeroes_blocks(o.desc, o.ch, 5, 10, ut_io_cb, &r[n++]), 0);
@@ -136,9 +137,9 @@ null_get_lba_status_is_deallocated_everywhere(void)
 	struct vt_bdev *bdev = ut_create("ut_n_lbas", 1024, 512);
 	uint8_t buf[512];
 	struct iovec iov = { buf, sizeof(buf) };
-	struct ut_result r = {0};
+	struct ut_result r = { 0 };
 	struct ut_open o;
-	struct ut_lbas u = {0};
+	struct ut_lbas u = { 0 };
 
 	ut_open(&o, "ut_n_lbas");
 	memset(buf, 0xff, sizeof(buf));
@@ -157,9 +158,9 @@ static void
 null_compare_is_emulated_against_zeroes(void)
 {
 	struct vt_bdev *bdev = ut_create("ut_n_cmp", 16, 512);
-	uint8_t buf[512] = {0};
+	uint8_t buf[512] = { 0 };
 	struct iovec iov = { buf, sizeof(buf) };
-	struct ut_result r1 = {0}, r2 = {0};
+	struct ut_result r1 = { 0 }, r2 = { 0 };
 	struct ut_open o;
 
 	ut_open(&o, "ut_n_cmp");
@@ -183,16 +184,19 @@ rpc_create_and_delete_follow_spdk(void)
 	struct ut_rpc r;
 
 	vt_rpc_set_state(VT_RPC_RUNTIME);
-	ut_rpc(&r, "bdev_null_create", "{\"name\":\"Null0\",\"num_blocks\":2048,"
+	ut_rpc(&r, "bdev_null_create",
+	       "{\"name\":\"Null0\",\"num_blocks\":2048,"
 	       "\"block_size\":512,\"uuid\":\"0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d\"}");
 	CU_ASSERT_EQUAL(r.code, 0);
 	CU_ASSERT_STRING_EQUAL(r.result, "\"Null0\"");
 	CU_ASSERT_PTR_NOT_NULL(vt_bdev_get_by_name("0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"));
-	ut_rpc(&r, "bdev_null_create", "{\"name\":\"Null0\",\"num_blocks\":2048,"
+	ut_rpc(&r, "bdev_null_create",
+	       "{\"name\":\"Null0\",\"num_blocks\":2048,"
 	       "\"block_size\":512}");
 	CU_ASSERT_EQUAL(r.code, -EEXIST);
 	CU_ASSERT_STRING_EQUAL(r.msg, "bdev 'Null0' already exists");
-	ut_rpc(&r, "bdev_null_create", "{\"name\":\"Null1\",\"num_blocks\":2048,"
+	ut_rpc(&r, "bdev_null_create",
+	       "{\"name\":\"Null1\",\"num_blocks\":2048,"
 	       "\"block_size\":520}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "'block_size'"));
@@ -214,7 +218,7 @@ rpc_create_and_delete_follow_spdk(void)
 static void
 rpc_resize_grows_sends_resize_and_refuses_shrinking(void)
 {
-	struct vt_bdev *bdev = ut_create("ut_n_resize", 2048, 512);	/* 1 MiB */
+	struct vt_bdev *bdev = ut_create("ut_n_resize", 2048, 512); /* 1 MiB */
 	struct ut_open o;
 	struct ut_rpc r;
 
@@ -247,7 +251,10 @@ static void
 rpcs_refuse_bdevs_of_other_modules(void)
 {
 	struct vt_bdev other = {
-		.name = "ut_n_other", .blocklen = 512, .blockcnt = 8, .fn_table = &g_ut_other_fn,
+		.name = "ut_n_other",
+		.blocklen = 512,
+		.blockcnt = 8,
+		.fn_table = &g_ut_other_fn,
 		.module = &g_ut_other_module,
 	};
 	struct ut_rpc r;
@@ -277,8 +284,10 @@ write_config_json_records_the_current_size(void)
 	g_null_fn_table.write_config_json(bdev, w);
 	CU_ASSERT_EQUAL(vt_json_write_end(w), 0);
 	vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid);
-	snprintf(expect, sizeof(expect), "{\"method\":\"bdev_null_create\",\"params\":{\"name\":"
-		 "\"ut_n_cfg\",\"num_blocks\":4096,\"block_size\":512,\"uuid\":\"%s\"}}", uuid);
+	snprintf(expect, sizeof(expect),
+		 "{\"method\":\"bdev_null_create\",\"params\":{\"name\":"
+		 "\"ut_n_cfg\",\"num_blocks\":4096,\"block_size\":512,\"uuid\":\"%s\"}}",
+		 uuid);
 	CU_ASSERT_STRING_EQUAL(vt_json_write_buf(w, NULL), expect);
 	vt_json_write_free(w);
 	ut_delete(bdev);

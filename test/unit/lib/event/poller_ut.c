@@ -16,12 +16,12 @@ setup_reactor(bool interrupt_mode)
 
 struct counter {
 	int runs;
-	int rc;			/* what the poller returns */
-	struct vt_poller *self;	/* unregistered by the callback when unregister_self */
-	struct vt_poller **other;	/* unregistered by the callback when set */
+	int rc;                   /* what the poller returns */
+	struct vt_poller *self;   /* unregistered by the callback when unregister_self */
+	struct vt_poller **other; /* unregistered by the callback when set */
 	bool unregister_self;
 	uint64_t last_run;
-	uint64_t min_gap;	/* shortest time between two runs */
+	uint64_t min_gap; /* shortest time between two runs */
 };
 
 static int

@@ -446,8 +446,8 @@ run_plain_thread_messages(bool interrupt_mode, int count)
 	g_pt_in_order = true;
 	CU_ASSERT_EQUAL_FATAL(init_two(interrupt_mode), 0);
 	arm_watchdog(60000);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, pt_thread,
-					     interrupt_mode ? (void *)1 : NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		pthread_create(&th, NULL, pt_thread, interrupt_mode ? (void *)1 : NULL), 0);
 	vt_reactors_start();
 	pthread_join(th, NULL);
 	CU_ASSERT_FALSE(g_watchdog_fired);
@@ -670,9 +670,9 @@ interrupt_mode_sleeps_and_wakes_for_msg_fd_and_timer(void)
 	CU_ASSERT(g_irq.timer_cpu < 50 * 1000000ULL);
 	CU_ASSERT(cpu0 < 100 * 1000000ULL);
 	printf("\n  reactor 1 cpu %.1f ms, reactor 0 cpu %.1f ms over %.0f ms; wake-up latency "
-	       "msg %.3f ms fd %.3f ms\n", g_irq.timer_cpu / 1e6, cpu0 / 1e6,
-	       g_irq.timer_wall / 1e6, (g_irq.msg_seen - g_irq.msg_sent) / 1e6,
-	       (g_irq.fd_seen - g_irq.fd_written) / 1e6);
+	       "msg %.3f ms fd %.3f ms\n",
+	       g_irq.timer_cpu / 1e6, cpu0 / 1e6, g_irq.timer_wall / 1e6,
+	       (g_irq.msg_seen - g_irq.msg_sent) / 1e6, (g_irq.fd_seen - g_irq.fd_written) / 1e6);
 	vt_reactors_fini();
 	close(g_irq.efd);
 }

@@ -8,8 +8,8 @@
 
 /* What happened, in order: "iA" init of A, "fA" fini of A. */
 static char g_trace[256];
-static int g_fail_rc[4];	/* init result of subsystems A..D */
-static bool g_async;		/* init completes only when the test says so */
+static int g_fail_rc[4]; /* init result of subsystems A..D */
+static bool g_async;     /* init completes only when the test says so */
 static int g_init_rc;
 static int g_init_cbs;
 static int g_fini_cbs;
@@ -22,21 +22,23 @@ trace(const char *what, const char *name)
 	snprintf(g_trace + len, sizeof(g_trace) - len, "%s%s%s", len ? " " : "", what, name);
 }
 
-#define TEST_SUBSYSTEM(X, I)						\
-	static void X##_init(void)					\
-	{								\
-		trace("i", #X);						\
-		if (!g_async) {						\
-			vt_subsystem_init_done(g_fail_rc[I]);		\
-		}							\
-	}								\
-	static void X##_fini(void)					\
-	{								\
-		trace("f", #X);						\
-		vt_subsystem_fini_done();				\
-	}								\
-	static struct vt_subsystem g_##X = {				\
-		.name = #X, .init = X##_init, .fini = X##_fini,		\
+#define TEST_SUBSYSTEM(X, I)                                  \
+	static void X##_init(void)                            \
+	{                                                     \
+		trace("i", #X);                               \
+		if (!g_async) {                               \
+			vt_subsystem_init_done(g_fail_rc[I]); \
+		}                                             \
+	}                                                     \
+	static void X##_fini(void)                            \
+	{                                                     \
+		trace("f", #X);                               \
+		vt_subsystem_fini_done();                     \
+	}                                                     \
+	static struct vt_subsystem g_##X = {                  \
+		.name = #X,                                   \
+		.init = X##_init,                             \
+		.fini = X##_fini,                             \
 	}
 
 TEST_SUBSYSTEM(A, 0);

@@ -15,13 +15,15 @@
 static int g_stop_calls;
 static int g_stop_rc;
 
-void vt_app_stop(int rc)
+void
+vt_app_stop(int rc)
 {
 	g_stop_calls++;
 	g_stop_rc = rc;
 }
 
-static void ut_a_write_config(struct vt_json_write_ctx *w)
+static void
+ut_a_write_config(struct vt_json_write_ctx *w)
 {
 	vt_json_write_array_begin(w);
 	vt_json_write_object_begin(w);
@@ -40,7 +42,8 @@ VT_SUBSYSTEM_REGISTER(g_ut_b)
 VT_SUBSYSTEM_REGISTER(g_ut_a)
 VT_SUBSYSTEM_DEPEND(ut_b, ut_a)
 
-static struct ut_rpc call(const char *method, const char *params_json)
+static struct ut_rpc
+call(const char *method, const char *params_json)
 {
 	struct ut_rpc res;
 
@@ -48,16 +51,18 @@ static struct ut_rpc call(const char *method, const char *params_json)
 	return res;
 }
 
-static void get_subsystems_lists_init_order_with_dependencies(void)
+static void
+get_subsystems_lists_init_order_with_dependencies(void)
 {
 	struct ut_rpc res = call("framework_get_subsystems", NULL);
 
 	CU_ASSERT_EQUAL(res.code, 0);
 	CU_ASSERT_STRING_EQUAL(res.result, "[{\"subsystem\":\"ut_a\",\"depends_on\":[]},"
-				"{\"subsystem\":\"ut_b\",\"depends_on\":[\"ut_a\"]}]");
+					   "{\"subsystem\":\"ut_b\",\"depends_on\":[\"ut_a\"]}]");
 }
 
-static void get_subsystems_rejects_parameters(void)
+static void
+get_subsystems_rejects_parameters(void)
 {
 	struct ut_rpc res = call("framework_get_subsystems", "{\"x\":1}");
 
@@ -67,7 +72,8 @@ static void get_subsystems_rejects_parameters(void)
 	CU_ASSERT_EQUAL(res.code, 0);
 }
 
-static void get_config_returns_the_subsystem_entries(void)
+static void
+get_config_returns_the_subsystem_entries(void)
 {
 	struct ut_rpc res = call("framework_get_config", "{\"name\":\"ut_a\"}");
 
@@ -75,7 +81,8 @@ static void get_config_returns_the_subsystem_entries(void)
 	CU_ASSERT_STRING_EQUAL(res.result, "[{\"method\":\"ut_a_create\",\"params\":{\"n\":1}}]");
 }
 
-static void get_config_without_callback_returns_empty_array(void)
+static void
+get_config_without_callback_returns_empty_array(void)
 {
 	struct ut_rpc res = call("framework_get_config", "{\"name\":\"ut_b\"}");
 
@@ -83,7 +90,8 @@ static void get_config_without_callback_returns_empty_array(void)
 	CU_ASSERT_STRING_EQUAL(res.result, "[]");
 }
 
-static void get_config_of_unknown_subsystem_is_invalid_params(void)
+static void
+get_config_of_unknown_subsystem_is_invalid_params(void)
 {
 	struct ut_rpc res = call("framework_get_config", "{\"name\":\"nosuch\"}");
 
@@ -91,7 +99,8 @@ static void get_config_of_unknown_subsystem_is_invalid_params(void)
 	CU_ASSERT_STRING_EQUAL(res.msg, "subsystem 'nosuch' not found");
 }
 
-static void get_config_without_name_is_invalid_params(void)
+static void
+get_config_without_name_is_invalid_params(void)
 {
 	struct ut_rpc res = call("framework_get_config", NULL);
 
@@ -99,7 +108,8 @@ static void get_config_without_name_is_invalid_params(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.msg, "name"));
 }
 
-static void wait_init_answers_true_at_once_at_runtime(void)
+static void
+wait_init_answers_true_at_once_at_runtime(void)
 {
 	struct ut_rpc res;
 
@@ -109,7 +119,8 @@ static void wait_init_answers_true_at_once_at_runtime(void)
 	CU_ASSERT_STRING_EQUAL(res.result, "true");
 }
 
-static void wait_init_waits_until_startup_ends(void)
+static void
+wait_init_waits_until_startup_ends(void)
 {
 	struct ut_rpc res;
 
@@ -126,7 +137,8 @@ static void wait_init_waits_until_startup_ends(void)
 	CU_ASSERT_STRING_EQUAL(res.result, "true");
 }
 
-static void wait_init_fails_when_startup_is_abandoned(void)
+static void
+wait_init_fails_when_startup_is_abandoned(void)
 {
 	struct ut_rpc res;
 
@@ -142,7 +154,8 @@ static void wait_init_fails_when_startup_is_abandoned(void)
 	vt_rpc_set_state(VT_RPC_RUNTIME);
 }
 
-static void kill_instance_rejects_unknown_signal(void)
+static void
+kill_instance_rejects_unknown_signal(void)
 {
 	struct ut_rpc res = call("spdk_kill_instance", "{\"sig_name\":\"SIGUSR1\"}");
 
@@ -155,7 +168,8 @@ static void kill_instance_rejects_unknown_signal(void)
 	CU_ASSERT_EQUAL(g_stop_calls, 0);
 }
 
-static void kill_instance_sigterm_answers_then_stops(void)
+static void
+kill_instance_sigterm_answers_then_stops(void)
 {
 	struct ut_rpc res;
 	uint64_t deadline;
@@ -177,14 +191,16 @@ static void kill_instance_sigterm_answers_then_stops(void)
 	CU_ASSERT_EQUAL(g_stop_rc, 0);
 }
 
-static void ut_init_done(int rc, void *arg)
+static void
+ut_init_done(int rc, void *arg)
 {
 	int *out = arg;
 
 	*out = rc;
 }
 
-static int suite_init(void)
+static int
+suite_init(void)
 {
 	int i, rc = 1;
 
@@ -201,7 +217,8 @@ static int suite_init(void)
 	return rc == 0 ? 0 : -1;
 }
 
-int main(void)
+int
+main(void)
 {
 	CU_pSuite suite;
 

@@ -21,24 +21,26 @@ VT_SUBSYSTEM_REGISTER(g_ut_sub_b)
 /* Calls seen by the fake methods, as "tag,tag,..." ("-" for a call without params). */
 static char g_calls[256];
 
-static void calls_add(yajl_val params)
+static void
+calls_add(yajl_val params)
 {
-	const char *tag = params != NULL ? YAJL_GET_STRING(vt_json_object_get(params, "tag")) :
-			  "-";
+	const char *tag = params != NULL ? YAJL_GET_STRING(vt_json_object_get(params, "tag")) : "-";
 	size_t len = strlen(g_calls);
 
 	snprintf(g_calls + len, sizeof(g_calls) - len, "%s%s", len > 0 ? "," : "",
 		 tag != NULL ? tag : "?");
 }
 
-static void ut_record(struct vt_jsonrpc_request *req, yajl_val params)
+static void
+ut_record(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	calls_add(params);
 	vt_jsonrpc_send_bool_response(req, true);
 }
 VT_RPC_REGISTER("ut_config_record", ut_record, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
-static void ut_fail(struct vt_jsonrpc_request *req, yajl_val params)
+static void
+ut_fail(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	calls_add(params);
 	vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS, "ut bad thing");
@@ -49,13 +51,15 @@ VT_RPC_REGISTER("ut_config_fail", ut_fail, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 static struct vt_jsonrpc_request *g_async_req;
 static struct vt_defer g_async_defer;
 
-static void ut_async_answer(void *arg)
+static void
+ut_async_answer(void *arg)
 {
 	vt_jsonrpc_send_bool_response(g_async_req, true);
 	g_async_req = NULL;
 }
 
-static void ut_async(struct vt_jsonrpc_request *req, yajl_val params)
+static void
+ut_async(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	calls_add(params);
 	g_async_req = req;
@@ -69,7 +73,8 @@ struct load_result {
 	char err[512];
 };
 
-static void load_done(int rc, const char *err, void *arg)
+static void
+load_done(int rc, const char *err, void *arg)
 {
 	struct load_result *res = arg;
 
@@ -78,7 +83,8 @@ static void load_done(int rc, const char *err, void *arg)
 	snprintf(res->err, sizeof(res->err), "%s", err != NULL ? err : "");
 }
 
-static void poll_until_done(const bool *done)
+static void
+poll_until_done(const bool *done)
 {
 	int i;
 
@@ -87,7 +93,8 @@ static void poll_until_done(const bool *done)
 	}
 }
 
-static struct load_result load(const char *text)
+static struct load_result
+load(const char *text)
 {
 	struct load_result res = { 0 };
 
@@ -100,40 +107,43 @@ static struct load_result load(const char *text)
 
 #define ENTRY(method, tag) "{\"method\":\"" method "\",\"params\":{\"tag\":\"" tag "\"}}"
 
-static void config_replays_subsystems_and_entries_in_file_order(void)
+static void
+config_replays_subsystems_and_entries_in_file_order(void)
 {
-	struct load_result res = load("{\"subsystems\":["
-				      "{\"subsystem\":\"ut_b\",\"config\":["
-				      ENTRY("ut_config_record", "b1") ","
-				      ENTRY("ut_config_record", "b2") "]},"
-				      "{\"subsystem\":\"ut_a\",\"config\":["
-				      ENTRY("ut_config_record", "a1") "]}]}");
+	struct load_result res = load(
+		"{\"subsystems\":["
+		"{\"subsystem\":\"ut_b\",\"config\":[" ENTRY("ut_config_record", "b1") "," ENTRY(
+			"ut_config_record", "b2") "]},"
+						  "{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+							  "ut_config_record", "a1") "]}]}");
 
 	CU_ASSERT_EQUAL(res.rc, 0);
 	CU_ASSERT_STRING_EQUAL(res.err, "");
 	CU_ASSERT_STRING_EQUAL(g_calls, "b1,b2,a1");
 }
 
-static void config_waits_for_an_asynchronous_answer_before_the_next_entry(void)
+static void
+config_waits_for_an_asynchronous_answer_before_the_next_entry(void)
 {
-	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-				      ENTRY("ut_config_async", "x1") ","
-				      ENTRY("ut_config_record", "x2") ","
-				      ENTRY("ut_config_async", "x3") "]}]}");
+	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+		"ut_config_async", "x1") "," ENTRY("ut_config_record",
+						   "x2") "," ENTRY("ut_config_async", "x3") "]}]}");
 
 	CU_ASSERT_EQUAL(res.rc, 0);
 	CU_ASSERT_STRING_EQUAL(g_calls, "x1,x2,x3");
 	CU_ASSERT_PTR_NULL(g_async_req);
 }
 
-static void config_stops_at_first_failure_naming_method_and_message(void)
+static void
+config_stops_at_first_failure_naming_method_and_message(void)
 {
-	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-				      ENTRY("ut_config_record", "f1") ","
-				      ENTRY("ut_config_fail", "f2") ","
-				      ENTRY("ut_config_record", "f3") "]},"
-				      "{\"subsystem\":\"ut_b\",\"config\":["
-				      ENTRY("ut_config_record", "f4") "]}]}");
+	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+		"ut_config_record",
+		"f1") "," ENTRY("ut_config_fail",
+				"f2") "," ENTRY("ut_config_record",
+						"f3") "]},"
+						      "{\"subsystem\":\"ut_b\",\"config\":[" ENTRY(
+							      "ut_config_record", "f4") "]}]}");
 
 	CU_ASSERT_EQUAL(res.rc, -EIO);
 	CU_ASSERT_STRING_EQUAL(res.err,
@@ -141,11 +151,11 @@ static void config_stops_at_first_failure_naming_method_and_message(void)
 	CU_ASSERT_STRING_EQUAL(g_calls, "f1,f2");
 }
 
-static void config_reports_an_unknown_method_by_name(void)
+static void
+config_reports_an_unknown_method_by_name(void)
 {
-	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-				      ENTRY("ut_config_no_such_method", "u1") ","
-				      ENTRY("ut_config_record", "u2") "]}]}");
+	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+		"ut_config_no_such_method", "u1") "," ENTRY("ut_config_record", "u2") "]}]}");
 
 	CU_ASSERT_EQUAL(res.rc, -EIO);
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "config: ut_config_no_such_method failed: "));
@@ -153,24 +163,26 @@ static void config_reports_an_unknown_method_by_name(void)
 	CU_ASSERT_STRING_EQUAL(g_calls, "");
 }
 
-static void config_calls_method_without_params_with_null_params(void)
+static void
+config_calls_method_without_params_with_null_params(void)
 {
 	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
 				      "{\"method\":\"ut_config_record\"},"
-				      "{\"method\":\"ut_config_record\",\"params\":null},"
-				      ENTRY("ut_config_record", "p3") "]}]}");
+				      "{\"method\":\"ut_config_record\",\"params\":null}," ENTRY(
+					      "ut_config_record", "p3") "]}]}");
 
 	CU_ASSERT_EQUAL(res.rc, 0);
 	CU_ASSERT_STRING_EQUAL(g_calls, "-,-,p3");
 }
 
-static void config_accepts_null_missing_and_empty_config(void)
+static void
+config_accepts_null_missing_and_empty_config(void)
 {
-	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":null},"
-				      "{\"subsystem\":\"ut_b\"},"
-				      "{\"subsystem\":\"ut_a\",\"config\":[]},"
-				      "{\"subsystem\":\"ut_b\",\"config\":["
-				      ENTRY("ut_config_record", "n1") "]}]}");
+	struct load_result res =
+		load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":null},"
+		     "{\"subsystem\":\"ut_b\"},"
+		     "{\"subsystem\":\"ut_a\",\"config\":[]},"
+		     "{\"subsystem\":\"ut_b\",\"config\":[" ENTRY("ut_config_record", "n1") "]}]}");
 
 	CU_ASSERT_EQUAL(res.rc, 0);
 	CU_ASSERT_STRING_EQUAL(g_calls, "n1");
@@ -180,28 +192,31 @@ static void config_accepts_null_missing_and_empty_config(void)
 	CU_ASSERT_STRING_EQUAL(g_calls, "");
 }
 
-static void config_rejects_bad_json_without_calling_anything(void)
+static void
+config_rejects_bad_json_without_calling_anything(void)
 {
-	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-				      ENTRY("ut_config_record", "j1"));
+	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+		"ut_config_record", "j1"));
 
 	CU_ASSERT_EQUAL(res.rc, -EINVAL);
 	CU_ASSERT_EQUAL(strncmp(res.err, "config: invalid JSON: ", 22), 0);
 	CU_ASSERT_STRING_EQUAL(g_calls, "");
 }
 
-static void config_rejects_unknown_subsystem_before_replaying_anything(void)
+static void
+config_rejects_unknown_subsystem_before_replaying_anything(void)
 {
-	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-				      ENTRY("ut_config_record", "k1") "]},"
-				      "{\"subsystem\":\"ut_nosuch\",\"config\":null}]}");
+	struct load_result res = load("{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+		"ut_config_record", "k1") "]},"
+					  "{\"subsystem\":\"ut_nosuch\",\"config\":null}]}");
 
 	CU_ASSERT_EQUAL(res.rc, -ENOENT);
 	CU_ASSERT_STRING_EQUAL(res.err, "config: unknown subsystem 'ut_nosuch'");
 	CU_ASSERT_STRING_EQUAL(g_calls, "");
 }
 
-static void config_rejects_bad_structure_before_replaying_anything(void)
+static void
+config_rejects_bad_structure_before_replaying_anything(void)
 {
 	static const struct {
 		const char *text;
@@ -215,11 +230,11 @@ static void config_rejects_bad_structure_before_replaying_anything(void)
 		  "config: subsystems[0] has no 'subsystem' name" },
 		{ "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":{}}]}",
 		  "config: 'config' of subsystem 'ut_a' must be an array or null" },
-		{ "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-		  ENTRY("ut_config_record", "s1") ",{\"params\":{}}]}]}",
+		{ "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+			  "ut_config_record", "s1") ",{\"params\":{}}]}]}",
 		  "config: entry 1 of subsystem 'ut_a' has no 'method' string" },
-		{ "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-		  ENTRY("ut_config_record", "s1") ",7]}]}",
+		{ "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY("ut_config_record",
+										"s1") ",7]}]}",
 		  "config: entry 1 of subsystem 'ut_a' is not an object" },
 		{ "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
 		  "{\"method\":\"ut_config_record\",\"params\":\"x\"}]}]}",
@@ -237,7 +252,8 @@ static void config_rejects_bad_structure_before_replaying_anything(void)
 	}
 }
 
-static void config_callback_never_runs_before_load_returns(void)
+static void
+config_callback_never_runs_before_load_returns(void)
 {
 	struct load_result res = { 0 };
 	const char *text = "{\"subsystems\":[]}";
@@ -255,7 +271,8 @@ static void config_callback_never_runs_before_load_returns(void)
 	CU_ASSERT_EQUAL(res.rc, -EINVAL);
 }
 
-static void public_done(int rc, void *arg)
+static void
+public_done(int rc, void *arg)
 {
 	struct load_result *res = arg;
 
@@ -263,12 +280,13 @@ static void public_done(int rc, void *arg)
 	res->rc = rc;
 }
 
-static void public_load_passes_rc_to_callback(void)
+static void
+public_load_passes_rc_to_callback(void)
 {
-	const char *ok = "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-			 ENTRY("ut_config_record", "v1") "]}]}";
-	const char *bad = "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":["
-			  ENTRY("ut_config_fail", "v2") "]}]}";
+	const char *ok = "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+		"ut_config_record", "v1") "]}]}";
+	const char *bad = "{\"subsystems\":[{\"subsystem\":\"ut_a\",\"config\":[" ENTRY(
+		"ut_config_fail", "v2") "]}]}";
 	struct load_result res = { 0 };
 
 	g_calls[0] = '\0';
@@ -286,7 +304,8 @@ static void public_load_passes_rc_to_callback(void)
 }
 
 /* One reactor on a core this process may use; never started, driven by poll_once. */
-static int suite_init(void)
+static int
+suite_init(void)
 {
 	if (ut_reactor_init_one(false) != 0) {
 		return -1;
@@ -295,7 +314,8 @@ static int suite_init(void)
 	return 0;
 }
 
-int main(void)
+int
+main(void)
 {
 	CU_pSuite suite;
 

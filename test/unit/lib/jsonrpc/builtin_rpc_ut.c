@@ -87,14 +87,16 @@ get_version_reports_version_and_fields(void)
 	char expected[256];
 
 	rpc_version_split(VT_VERSION_STRING, &major, &minor, &patch, &suffix);
-	snprintf(expected, sizeof(expected), "{\"version\":\"vtarget v%s\",\"fields\":{\"major\":%"
-		 PRIu64 ",\"minor\":%" PRIu64 ",\"patch\":%" PRIu64 ",\"suffix\":\"%s\"}}",
+	snprintf(expected, sizeof(expected),
+		 "{\"version\":\"vtarget v%s\",\"fields\":{\"major\":%" PRIu64 ",\"minor\":%" PRIu64
+		 ",\"patch\":%" PRIu64 ",\"suffix\":\"%s\"}}",
 		 VT_VERSION_STRING, major, minor, patch, suffix);
 	CU_ASSERT_EQUAL(r.code, 0);
 	CU_ASSERT_STRING_EQUAL(r.result, expected);
 	/* The version the build uses today. */
 	if (strcmp(VT_VERSION_STRING, "0.1.0") == 0) {
-		CU_ASSERT_STRING_EQUAL(r.result, "{\"version\":\"vtarget v0.1.0\",\"fields\":"
+		CU_ASSERT_STRING_EQUAL(r.result,
+				       "{\"version\":\"vtarget v0.1.0\",\"fields\":"
 				       "{\"major\":0,\"minor\":1,\"patch\":0,\"suffix\":\"\"}}");
 	}
 	r = call("spdk_get_version", "{}");
@@ -120,7 +122,7 @@ get_methods_lists_all_in_registration_order(void)
 	CU_ASSERT_EQUAL(r.code, 0);
 	/* The builtins register in constructors, before main() adds the test methods. */
 	CU_ASSERT_STRING_EQUAL(r.result, "[\"rpc_get_methods\",\"spdk_get_version\","
-			       "\"t_startup_only\",\"t_both\"]");
+					 "\"t_startup_only\",\"t_both\"]");
 	vt_rpc_set_state(VT_RPC_STARTUP);
 }
 
@@ -136,7 +138,7 @@ get_methods_current_filters_by_state(void)
 	vt_rpc_set_state(VT_RPC_STARTUP);
 	r = call("rpc_get_methods", "{\"current\":true}");
 	CU_ASSERT_STRING_EQUAL(r.result, "[\"rpc_get_methods\",\"spdk_get_version\","
-			       "\"t_startup_only\",\"t_both\"]");
+					 "\"t_startup_only\",\"t_both\"]");
 }
 
 static void
@@ -148,12 +150,12 @@ get_methods_include_aliases(void)
 	r = call("rpc_get_methods", "{\"include_aliases\":true}");
 	CU_ASSERT_EQUAL(r.code, 0);
 	CU_ASSERT_STRING_EQUAL(r.result, "[\"rpc_get_methods\",\"spdk_get_version\","
-			       "\"t_startup_only\",\"t_both\",\"get_rpc_methods\","
-			       "\"get_spdk_version\",\"t_old_startup\"]");
+					 "\"t_startup_only\",\"t_both\",\"get_rpc_methods\","
+					 "\"get_spdk_version\",\"t_old_startup\"]");
 	vt_rpc_set_state(VT_RPC_RUNTIME);
 	r = call("rpc_get_methods", "{\"include_aliases\":true,\"current\":true}");
 	CU_ASSERT_STRING_EQUAL(r.result, "[\"rpc_get_methods\",\"spdk_get_version\",\"t_both\","
-			       "\"get_rpc_methods\",\"get_spdk_version\"]");
+					 "\"get_rpc_methods\",\"get_spdk_version\"]");
 	vt_rpc_set_state(VT_RPC_STARTUP);
 }
 

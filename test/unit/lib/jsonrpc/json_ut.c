@@ -58,7 +58,7 @@ write_compact_object_exact_text(void)
 	vt_json_write_named_stringf(w, "g", "%s-%d", "n", 7);
 	vt_json_write_object_end(w);
 	check_written(w, "{\"a\":-5,\"b\":\"x\",\"c\":true,\"d\":null,\"e\":[1,false],\"f\":{},"
-		      "\"g\":\"n-7\"}");
+			 "\"g\":\"n-7\"}");
 }
 
 static void
@@ -220,8 +220,8 @@ write_error_is_sticky(void)
 
 	vt_json_write_array_begin(w);
 	vt_json_write_int64(w, 1);
-	vt_json_write_object_end(w);	/* wrong closer */
-	vt_json_write_array_end(w);	/* would be right, but the writer is in error */
+	vt_json_write_object_end(w); /* wrong closer */
+	vt_json_write_array_end(w);  /* would be right, but the writer is in error */
 	vt_json_write_int64(w, 2);
 	CU_ASSERT_EQUAL(vt_json_write_end(w), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(vt_json_write_buf(w, &len), "[1");
@@ -641,8 +641,8 @@ static void
 decode_uint64_rejects_fractions_negatives_and_overflow(void)
 {
 	const char *bad[] = {
-		"[18446744073709551616]", "[-1]", "[1.5]", "[1e-1]", "[15e-1]", "[1e20]",
-		"[1e999999999]", "[0.55e1]", "[\"1\"]", "[true]", "[null]", "[[1]]",
+		"[18446744073709551616]", "[-1]",     "[1.5]",   "[1e-1]", "[15e-1]", "[1e20]",
+		"[1e999999999]",          "[0.55e1]", "[\"1\"]", "[true]", "[null]",  "[[1]]",
 	};
 	uint64_t v = 7;
 	size_t i;
@@ -693,10 +693,8 @@ decode_signed_checks_range(void)
 	CU_ASSERT_EQUAL(i64, INT64_MIN);
 	CU_ASSERT_EQUAL(decode_one("[9223372036854775807]", vt_json_decode_int64, &i64), 0);
 	CU_ASSERT_EQUAL(i64, INT64_MAX);
-	CU_ASSERT_EQUAL(decode_one("[-9223372036854775809]", vt_json_decode_int64, &i64),
-			-EINVAL);
-	CU_ASSERT_EQUAL(decode_one("[9223372036854775808]", vt_json_decode_int64, &i64),
-			-EINVAL);
+	CU_ASSERT_EQUAL(decode_one("[-9223372036854775809]", vt_json_decode_int64, &i64), -EINVAL);
+	CU_ASSERT_EQUAL(decode_one("[9223372036854775808]", vt_json_decode_int64, &i64), -EINVAL);
 	CU_ASSERT_EQUAL(decode_one("[\"-1\"]", vt_json_decode_int64, &i64), -EINVAL);
 	CU_ASSERT_EQUAL(i64, INT64_MAX);
 }
@@ -735,8 +733,7 @@ decode_params(const char *text, struct test_params *p, char *err, size_t errlen)
 
 	memset(p, 0, sizeof(*p));
 	err[0] = '\0';
-	rc = vt_json_decode_object(v, g_test_decoders, VT_COUNTOF(g_test_decoders), p, err,
-				   errlen);
+	rc = vt_json_decode_object(v, g_test_decoders, VT_COUNTOF(g_test_decoders), p, err, errlen);
 	yajl_tree_free(v);
 	return rc;
 }
@@ -748,8 +745,9 @@ decode_object_fills_members(void)
 	char err[256];
 
 	CU_ASSERT_EQUAL(decode_params("{\"flag\":true,\"name\":\"Malloc0\",\"num_blocks\":8,"
-				      "\"small\":3,\"delta\":-4,\"custom\":\"c\"}", &p, err,
-				      sizeof(err)), 0);
+				      "\"small\":3,\"delta\":-4,\"custom\":\"c\"}",
+				      &p, err, sizeof(err)),
+			0);
 	CU_ASSERT_STRING_EQUAL(p.name, "Malloc0");
 	CU_ASSERT_EQUAL(p.num_blocks, 8);
 	CU_ASSERT_EQUAL(p.small, 3);
@@ -806,8 +804,8 @@ decode_default_only(const char *text, char *err, size_t errlen)
 	yajl_val v = parse_ok(text);
 	int rc;
 
-	rc = vt_json_decode_object(v, g_default_only_decoders,
-				   VT_COUNTOF(g_default_only_decoders), &p, err, errlen);
+	rc = vt_json_decode_object(v, g_default_only_decoders, VT_COUNTOF(g_default_only_decoders),
+				   &p, err, errlen);
 	yajl_tree_free(v);
 	return rc;
 }
@@ -818,18 +816,20 @@ decode_default_only_accepts_the_default_and_refuses_other_values(void)
 	char err[256] = "";
 
 	CU_ASSERT_EQUAL(decode_default_only("{\"md_size\":0,\"md_interleave\":false,"
-					    "\"numa_id\":-1,\"size\":4}", err, sizeof(err)), 0);
+					    "\"numa_id\":-1,\"size\":4}",
+					    err, sizeof(err)),
+			0);
 	CU_ASSERT_EQUAL(decode_default_only("{\"md_size\":8}", err, sizeof(err)), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'md_size': 8 is not supported (vtarget "
-			       "lacks the feature; only 0 is accepted)");
-	CU_ASSERT_EQUAL(decode_default_only("{\"md_interleave\":true}", err, sizeof(err)),
-			-EINVAL);
+				    "lacks the feature; only 0 is accepted)");
+	CU_ASSERT_EQUAL(decode_default_only("{\"md_interleave\":true}", err, sizeof(err)), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'md_interleave': true is not supported "
-			       "(vtarget lacks the feature; only false is accepted)");
+				    "(vtarget lacks the feature; only false is accepted)");
 	CU_ASSERT_EQUAL(decode_default_only("{\"numa_id\":0}", err, sizeof(err)), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "only -1 is accepted"));
-	CU_ASSERT_EQUAL(decode_default_only("{\"md_size\":99999999999999999999999}", err,
-					    sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(
+		decode_default_only("{\"md_size\":99999999999999999999999}", err, sizeof(err)),
+		-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not supported"));
 	/* A wrong type is a type error, not "not supported". */
 	CU_ASSERT_EQUAL(decode_default_only("{\"md_size\":\"0\"}", err, sizeof(err)), -EINVAL);
@@ -866,12 +866,13 @@ decode_object_reports_invalid_parameter_type(void)
 	struct test_params p;
 	char err[256];
 
-	CU_ASSERT_EQUAL(decode_params("{\"name\":\"x\",\"num_blocks\":\"abc\"}", &p, err,
-				      sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(
+		decode_params("{\"name\":\"x\",\"num_blocks\":\"abc\"}", &p, err, sizeof(err)),
+		-EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'num_blocks': expected unsigned integer");
 	free(p.name);
-	CU_ASSERT_EQUAL(decode_params("{\"name\":\"x\",\"num_blocks\":-1}", &p, err,
-				      sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(decode_params("{\"name\":\"x\",\"num_blocks\":-1}", &p, err, sizeof(err)),
+			-EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'num_blocks': expected unsigned integer");
 	free(p.name);
 	CU_ASSERT_EQUAL(decode_params("{\"name\":5}", &p, err, sizeof(err)), -EINVAL);
@@ -904,12 +905,12 @@ decode_object_reports_out_of_range_parameter(void)
 	CU_ASSERT_EQUAL(decode_params("{\"name\":\"x\",\"delta\":3e9}", &p, err, sizeof(err)),
 			-EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'delta': expected integer between "
-			       "-2147483648 and 2147483647");
+				    "-2147483648 and 2147483647");
 	free(p.name);
-	CU_ASSERT_EQUAL(decode_params("{\"name\":\"x\",\"num_blocks\":1e30}", &p, err,
-				      sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(decode_params("{\"name\":\"x\",\"num_blocks\":1e30}", &p, err, sizeof(err)),
+			-EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "invalid parameter 'num_blocks': expected unsigned integer "
-			       "up to 18446744073709551615");
+				    "up to 18446744073709551615");
 	free(p.name);
 }
 
@@ -919,8 +920,7 @@ decode_object_reports_unknown_and_duplicate_parameters(void)
 	struct test_params p;
 	char err[256];
 
-	CU_ASSERT_EQUAL(decode_params("{\"name\":\"x\",\"foo\":1}", &p, err, sizeof(err)),
-			-EINVAL);
+	CU_ASSERT_EQUAL(decode_params("{\"name\":\"x\",\"foo\":1}", &p, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "unknown parameter 'foo'");
 	free(p.name);
 	/* An unknown member is reported before a missing one: it is likely the misspelling. */

@@ -87,7 +87,7 @@ struct call_result {
 	int calls;
 	int code;
 	char msg[256];
-	char result[1024];	/* the result tree written back as text */
+	char result[1024]; /* the result tree written back as text */
 };
 
 static void
@@ -289,9 +289,9 @@ notification_gets_no_writer_but_is_answered(void)
 static void
 method_iteration_follows_registration_order(void)
 {
-	const char *expected[] = { "t_echo", "t_async", "t_fail", "t_twice", "t_bad_result",
-				   "t_error_code_zero", "t_decode", "t_startup_only",
-				   "t_runtime_only" };
+	const char *expected[] = { "t_echo",   "t_async",        "t_fail",
+				   "t_twice",  "t_bad_result",   "t_error_code_zero",
+				   "t_decode", "t_startup_only", "t_runtime_only" };
 	uint32_t iter, mask, n = 0;
 	const char *name;
 

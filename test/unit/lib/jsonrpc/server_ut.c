@@ -73,8 +73,8 @@ rpc_test_big(struct vt_jsonrpc_request *req, yajl_val params)
 	struct vt_json_write_ctx *w;
 	char *s;
 
-	if (vt_rpc_decode_params(req, params, g_big_decoders, VT_COUNTOF(g_big_decoders),
-				 &p) != 0) {
+	if (vt_rpc_decode_params(req, params, g_big_decoders, VT_COUNTOF(g_big_decoders), &p) !=
+	    0) {
 		return;
 	}
 	g_big_calls++;
@@ -337,7 +337,7 @@ single_request_gets_result(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_echo\","
-			"\"params\":{\"x\":[1,\"a\",2.50]}}");
+			    "\"params\":{\"x\":[1,\"a\",2.50]}}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"x\":[1,\"a\",2.50]}}");
 	client_close(&c);
 	server_stop();
@@ -357,7 +357,7 @@ ids_are_echoed_verbatim(void)
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"test_echo\"}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":null}");
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":-123456789012345678901,"
-			"\"method\":\"test_echo\",\"params\":[]}");
+			    "\"method\":\"test_echo\",\"params\":[]}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":-123456789012345678901,\"result\":[]}");
 	client_close(&c);
 	server_stop();
@@ -370,7 +370,8 @@ pipelined_requests_answered_in_order(void)
 
 	server_start();
 	client_connect(&c);
-	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_echo\",\"params\":[1]}"
+	client_send_str(&c,
+			"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_echo\",\"params\":[1]}"
 			"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_echo\",\"params\":[2]}\n"
 			"  {\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"test_echo\",\"params\":[3]}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[1]}");
@@ -411,12 +412,12 @@ batch_answers_collected_in_one_array(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_echo\","
-			"\"params\":[1]},"
-			"{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"},"
-			"{\"foo\":\"boo\"},"
-			"{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"nope\"},"
-			"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_async\"},"
-			"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"test_fail\"}]");
+			    "\"params\":[1]},"
+			    "{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"},"
+			    "{\"foo\":\"boo\"},"
+			    "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"nope\"},"
+			    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_async\"},"
+			    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"test_fail\"}]");
 	/* The batch waits for its asynchronous member; nothing is written before. */
 	poll_for(20);
 	CU_ASSERT_EQUAL(g_num_async, 1);
@@ -424,13 +425,13 @@ batch_answers_collected_in_one_array(void)
 	CU_ASSERT(client_silent(&c, 10));
 	answer_async(0, false);
 	expect_line(&c, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[1]},"
-		    "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
-		    "\"message\":\"Invalid request: 'jsonrpc' must be \\\"2.0\\\"\"}},"
-		    "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"error\":{\"code\":-32601,"
-		    "\"message\":\"Method not found: 'nope'\"}},"
-		    "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":false},"
-		    "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-32000,"
-		    "\"message\":\"it \\\"failed\\\"\"}}]");
+			"{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
+			"\"message\":\"Invalid request: 'jsonrpc' must be \\\"2.0\\\"\"}},"
+			"{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"error\":{\"code\":-32601,"
+			"\"message\":\"Method not found: 'nope'\"}},"
+			"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":false},"
+			"{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-32000,"
+			"\"message\":\"it \\\"failed\\\"\"}}]");
 	CU_ASSERT_EQUAL(g_count, 2);
 	client_close(&c);
 	server_stop();
@@ -445,9 +446,9 @@ batch_of_invalid_values_answers_each(void)
 	client_connect(&c);
 	client_send_str(&c, "[1,2]");
 	expect_line(&c, "[{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
-		    "\"message\":\"Invalid request: not a JSON object\"}},"
-		    "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
-		    "\"message\":\"Invalid request: not a JSON object\"}}]");
+			"\"message\":\"Invalid request: not a JSON object\"}},"
+			"{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
+			"\"message\":\"Invalid request: not a JSON object\"}}]");
 	client_close(&c);
 	server_stop();
 }
@@ -461,7 +462,7 @@ empty_batch_is_invalid_request(void)
 	client_connect(&c);
 	client_send_str(&c, "[]");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
-		    "\"message\":\"Invalid request: empty batch\"}}");
+			"\"message\":\"Invalid request: empty batch\"}}");
 	/* The connection stays usable. */
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_echo\"}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":null}");
@@ -476,7 +477,8 @@ notification_gets_no_answer(void)
 
 	server_start();
 	client_connect(&c);
-	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"}"
+	client_send_str(&c,
+			"{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"}"
 			"{\"jsonrpc\":\"2.0\",\"method\":\"test_fail\"}"
 			"{\"jsonrpc\":\"2.0\",\"method\":\"no_such_method\"}"
 			"{\"jsonrpc\":\"2.0\",\"method\":\"test_big\",\"params\":{\"size\":-1}}");
@@ -497,7 +499,7 @@ batch_of_notifications_gets_no_answer(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "[{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"},"
-			"{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"}]");
+			    "{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"}]");
 	CU_ASSERT(client_silent(&c, 20));
 	CU_ASSERT_EQUAL(g_count, 2);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_echo\"}");
@@ -515,12 +517,13 @@ parse_error_answers_and_closes(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_count\"}"
-			"{\"jsonrpc\": nope}"
-			"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_count\"}");
+			    "{\"jsonrpc\": nope}"
+			    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_count\"}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":true}");
 	line = client_line(&c);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(line);
-	CU_ASSERT_STRING_EQUAL(line, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
+	CU_ASSERT_STRING_EQUAL(line,
+			       "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
 			       "\"message\":\"Parse error: lexical error: invalid string in json "
 			       "text.\"}}");
 	free(line);
@@ -541,9 +544,9 @@ invalid_requests_get_32600(void)
 		const char *answer;
 	} cases[] = {
 		{ "5", "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
-		  "\"message\":\"Invalid request: not a JSON object\"}}" },
+		       "\"message\":\"Invalid request: not a JSON object\"}}" },
 		{ "\"x\"", "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
-		  "\"message\":\"Invalid request: not a JSON object\"}}" },
+			   "\"message\":\"Invalid request: not a JSON object\"}}" },
 		{ "{\"id\":1,\"method\":\"test_echo\"}",
 		  "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32600,"
 		  "\"message\":\"Invalid request: 'jsonrpc' must be \\\"2.0\\\"\"}}" },
@@ -601,7 +604,7 @@ method_not_found_names_the_method(void)
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"bdev_nothing\"}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32601,"
-		    "\"message\":\"Method not found: 'bdev_nothing'\"}}");
+			"\"message\":\"Method not found: 'bdev_nothing'\"}}");
 	client_close(&c);
 	server_stop();
 }
@@ -616,8 +619,8 @@ method_not_allowed_in_state_gets_32601(void)
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_startup_only\"}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32601,"
-		    "\"message\":\"method 'test_startup_only' is not allowed in the runtime "
-		    "state\"}}");
+			"\"message\":\"method 'test_startup_only' is not allowed in the runtime "
+			"state\"}}");
 	CU_ASSERT_EQUAL(g_count, 0);
 	vt_rpc_set_state(VT_RPC_STARTUP);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_startup_only\"}");
@@ -635,13 +638,13 @@ invalid_params_get_32602(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_big\","
-			"\"params\":{\"size\":\"big\"}}");
+			    "\"params\":{\"size\":\"big\"}}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32602,"
-		    "\"message\":\"invalid parameter 'size': expected unsigned integer\"}}");
+			"\"message\":\"invalid parameter 'size': expected unsigned integer\"}}");
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_big\","
-			"\"params\":[3]}");
+			    "\"params\":[3]}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-32602,"
-		    "\"message\":\"params must be an object\"}}");
+			"\"message\":\"params must be an object\"}}");
 	client_close(&c);
 	server_stop();
 }
@@ -655,7 +658,7 @@ invalid_result_gets_32603(void)
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_bad_result\"}");
 	expect_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32603,"
-		    "\"message\":\"internal error: invalid result\"}}");
+			"\"message\":\"internal error: invalid result\"}}");
 	client_close(&c);
 	server_stop();
 }
@@ -668,7 +671,7 @@ async_handler_holds_connection_until_answered(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_async\"}"
-			"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_count\"}");
+			    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_count\"}");
 	poll_for(20);
 	CU_ASSERT_EQUAL(g_num_async, 1);
 	/* The second request waits for the first to be answered. */
@@ -734,7 +737,8 @@ oversize_request_answers_and_closes(void)
 	line = client_line(&c);
 	CU_ASSERT_PTR_NOT_NULL(line);
 	if (line != NULL) {
-		CU_ASSERT_STRING_EQUAL(line, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
+		CU_ASSERT_STRING_EQUAL(line,
+				       "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
 				       "-32600,\"message\":\"request too large (limit 4194304 "
 				       "bytes)\"}}");
 	}
@@ -781,8 +785,10 @@ sixty_four_connections_each_answered(void)
 		client_connect(&c[i]);
 	}
 	for (i = 0; i < 64; i++) {
-		snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":%d,"
-			 "\"method\":\"test_echo\",\"params\":[%d]}", i, i * 3);
+		snprintf(req, sizeof(req),
+			 "{\"jsonrpc\":\"2.0\",\"id\":%d,"
+			 "\"method\":\"test_echo\",\"params\":[%d]}",
+			 i, i * 3);
 		client_send_str(&c[i], req);
 	}
 	for (i = 63; i >= 0; i--) {
@@ -831,7 +837,7 @@ peer_close_while_async_pending_drops_answer(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_async\"}"
-			"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_count\"}");
+			    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_count\"}");
 	poll_for(10);
 	CU_ASSERT_EQUAL_FATAL(g_num_async, 1);
 	client_close(&c);
@@ -858,7 +864,7 @@ peer_gone_notifications_still_run(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"}"
-			"{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"}");
+			    "{\"jsonrpc\":\"2.0\",\"method\":\"test_count\"}");
 	client_close(&c);
 	/* It may not even be accepted yet: wait for the work, not for the connection count. */
 	end = now_ms() + WAIT_MS;
@@ -878,7 +884,7 @@ half_closed_peer_still_gets_answers(void)
 	server_start();
 	client_connect(&c);
 	client_send_str(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test_async\"}"
-			"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_echo\"}");
+			    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test_echo\"}");
 	CU_ASSERT_EQUAL(shutdown(c.fd, SHUT_WR), 0);
 	poll_for(10);
 	answer_async(0, true);

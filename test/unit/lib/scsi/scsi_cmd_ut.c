@@ -11,7 +11,7 @@ static uint8_t g_data[4096];
 #define IN VT_SCSI_DIR_FROM_DEV
 #define NONE VT_SCSI_DIR_NONE
 
-static const uint8_t g_tur[6] = {0};
+static const uint8_t g_tur[6] = { 0 };
 
 static uint32_t
 tur_sense(struct vt_scsi_port *port)
@@ -59,14 +59,14 @@ unit_attentions_follow_creation_resize_and_lun_changes(void)
 	CU_ASSERT_FATAL(p != NULL);
 	/* INQUIRY passes a pending unit attention; TEST UNIT READY reports it once. */
 	UT_EXPECT_GOOD(&c, p, inq, IN, g_data, 36);
-	CU_ASSERT_EQUAL(tur_sense(p), UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION,
-					    VT_SCSI_ASC_POWER_ON_RESET));
+	CU_ASSERT_EQUAL(tur_sense(p),
+			UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION, VT_SCSI_ASC_POWER_ON_RESET));
 	CU_ASSERT_EQUAL(tur_sense(p), 0);
 	/* A resize: every nexus gets CAPACITY DATA HAS CHANGED. */
 	CU_ASSERT_EQUAL(vt_bdev_notify_blockcnt_change(g_f.bdev, UT_BLOCKS * 2), 0);
 	ut_poll(4);
-	CU_ASSERT_EQUAL(tur_sense(p), UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION,
-					    VT_SCSI_ASC_CAPACITY_DATA_CHANGED));
+	CU_ASSERT_EQUAL(tur_sense(p),
+			UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION, VT_SCSI_ASC_CAPACITY_DATA_CHANGED));
 	CU_ASSERT_EQUAL(tur_sense(p), 0);
 	/* REQUEST SENSE returns and clears it for the other port. */
 	UT_EXPECT_GOOD(&c, g_f.a, rs, IN, g_data, 18);
@@ -74,8 +74,8 @@ unit_attentions_follow_creation_resize_and_lun_changes(void)
 	CU_ASSERT_EQUAL(vt_scsi_get16(&g_data[12]), VT_SCSI_ASC_CAPACITY_DATA_CHANGED);
 	CU_ASSERT_EQUAL(tur_sense(g_f.a), 0);
 	vt_scsi_dev_report_luns_changed(g_f.dev);
-	CU_ASSERT_EQUAL(tur_sense(p), UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION,
-					    VT_SCSI_ASC_REPORTED_LUNS_CHANGED));
+	CU_ASSERT_EQUAL(tur_sense(p),
+			UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION, VT_SCSI_ASC_REPORTED_LUNS_CHANGED));
 	CU_ASSERT_EQUAL(vt_scsi_port_destroy(p), 0);
 	ut_fix_teardown(&g_f);
 }
@@ -100,7 +100,7 @@ missing_lun_gets_qualifier_3_and_lun_not_supported(void)
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 5, rl, 12, IN, g_data, 64), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(vt_scsi_get32(g_data), 8);
 	CU_ASSERT_EQUAL(c.task.data_transferred, 16);
-	rl[2] = 0x01;						/* well-known LUNs: none */
+	rl[2] = 0x01; /* well-known LUNs: none */
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, rl, 12, IN, g_data, 64), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(vt_scsi_get32(g_data), 0);
 	rl[2] = 0x03;
@@ -146,7 +146,7 @@ lun_removal_waits_for_tasks_in_flight(void)
 	CU_ASSERT_EQUAL(vt_scsi_dev_add_lun(g_f.dev, "nope", -1, NULL, NULL), -ENODEV);
 	CU_ASSERT_EQUAL(vt_scsi_dev_add_lun(g_f.dev, "ut_rm", 3, NULL, NULL), -EEXIST);
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 3, g_tur, 6, NONE, NULL, 0),
-			VT_SCSI_STATUS_CHECK_CONDITION);	/* power on UA */
+			VT_SCSI_STATUS_CHECK_CONDITION); /* power on UA */
 	/* A read in flight when the removal starts completes normally; then the LUN goes. */
 	memset(&c, 0, sizeof(c));
 	memcpy(c.task.cdb, rd, 10);
@@ -194,8 +194,8 @@ ut_tmf_cb(struct vt_scsi_tmf *tmf)
 }
 
 static void
-ut_tmf_run(struct ut_tmf *t, struct vt_scsi_port *port, enum vt_scsi_tmf_func func,
-	   uint64_t lun, uint64_t tag)
+ut_tmf_run(struct ut_tmf *t, struct vt_scsi_port *port, enum vt_scsi_tmf_func func, uint64_t lun,
+	   uint64_t tag)
 {
 	memset(t, 0, sizeof(*t));
 	t->tmf.func = func;
@@ -227,7 +227,7 @@ task_management_aborts_queries_and_resets(void)
 	ut_tmf_run(&q, g_f.a, VT_SCSI_TMF_QUERY_TASK, 0, 77);
 	ut_tmf_run(&t, g_f.a, VT_SCSI_TMF_ABORT_TASK, 0, 77);
 	CU_ASSERT(ut_poll_until(&t.done, 1));
-	CU_ASSERT_EQUAL(c.done, 1);				/* the task first */
+	CU_ASSERT_EQUAL(c.done, 1); /* the task first */
 	CU_ASSERT_EQUAL(c.task.status, VT_SCSI_STATUS_TASK_ABORTED);
 	CU_ASSERT_EQUAL(q.done, 1);
 	CU_ASSERT_EQUAL(q.tmf.response, VT_SCSI_TMF_SUCCEEDED);
@@ -242,12 +242,12 @@ task_management_aborts_queries_and_resets(void)
 	ut_tmf_run(&t, g_f.a, VT_SCSI_TMF_LOGICAL_UNIT_RESET, 0, 0);
 	CU_ASSERT(ut_poll_until(&t.done, 1));
 	CU_ASSERT_EQUAL(tur_sense(g_f.a), 0);
-	CU_ASSERT_EQUAL(tur_sense(g_f.b), UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION,
-						VT_SCSI_ASC_BUS_DEVICE_RESET));
+	CU_ASSERT_EQUAL(tur_sense(g_f.b),
+			UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION, VT_SCSI_ASC_BUS_DEVICE_RESET));
 	ut_tmf_run(&t, g_f.b, VT_SCSI_TMF_I_T_NEXUS_RESET, 0, 0);
 	CU_ASSERT(ut_poll_until(&t.done, 1));
-	CU_ASSERT_EQUAL(tur_sense(g_f.b), UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION,
-						VT_SCSI_ASC_I_T_NEXUS_LOSS));
+	CU_ASSERT_EQUAL(tur_sense(g_f.b),
+			UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION, VT_SCSI_ASC_I_T_NEXUS_LOSS));
 	ut_fix_teardown(&g_f);
 }
 

@@ -14,7 +14,7 @@ prout(struct vt_scsi_port *port, uint8_t sa, uint8_t type, uint64_t key, uint64_
       struct ut_cmd *c)
 {
 	uint8_t cdb[10] = { VT_SCSI_OP_PERSISTENT_RESERVE_OUT, sa, type, 0, 0, 0, 0, 0, 24, 0 };
-	uint8_t p[24] = {0};
+	uint8_t p[24] = { 0 };
 
 	vt_scsi_put64(p, key);
 	vt_scsi_put64(&p[8], sa_key);
@@ -61,13 +61,13 @@ register_reserve_and_read_keys(void)
 	CU_ASSERT_EQUAL(prout(g_f.b, VT_SCSI_PROUT_REGISTER_AND_IGNORE, 0, 0, 0xbb, &c),
 			VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(prin(g_f.a, VT_SCSI_PRIN_READ_KEYS, &c), VT_SCSI_STATUS_GOOD);
-	CU_ASSERT_EQUAL(vt_scsi_get32(g_data), 3);		/* generation */
+	CU_ASSERT_EQUAL(vt_scsi_get32(g_data), 3); /* generation */
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[4]), 16);
 	CU_ASSERT_EQUAL(vt_scsi_get64(&g_data[8]), 0xa);
 	CU_ASSERT_EQUAL(vt_scsi_get64(&g_data[16]), 0xbb);
 	/* A Write Exclusive reservation by A: B may read, not write. */
-	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_RESERVE, VT_SCSI_PR_WRITE_EXCLUSIVE, 0xa, 0,
-			      &c), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_RESERVE, VT_SCSI_PR_WRITE_EXCLUSIVE, 0xa, 0, &c),
+			VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(prin(g_f.b, VT_SCSI_PRIN_READ_RESERVATION, &c), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[4]), 16);
 	CU_ASSERT_EQUAL(vt_scsi_get64(&g_data[8]), 0xa);
@@ -76,18 +76,20 @@ register_reserve_and_read_keys(void)
 	CU_ASSERT_EQUAL(read1(g_f.b), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(write1(g_f.b), VT_SCSI_STATUS_RESERVATION_CONFLICT);
 	/* B cannot reserve; SPC-2 RESERVE is refused while registrations exist. */
-	CU_ASSERT_EQUAL(prout(g_f.b, VT_SCSI_PROUT_RESERVE, VT_SCSI_PR_WRITE_EXCLUSIVE, 0xbb, 0,
-			      &c), VT_SCSI_STATUS_RESERVATION_CONFLICT);
+	CU_ASSERT_EQUAL(
+		prout(g_f.b, VT_SCSI_PROUT_RESERVE, VT_SCSI_PR_WRITE_EXCLUSIVE, 0xbb, 0, &c),
+		VT_SCSI_STATUS_RESERVATION_CONFLICT);
 	uint8_t res6[6] = { VT_SCSI_OP_RESERVE_6 };
 
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, res6, 6, NONE, NULL, 0),
 			VT_SCSI_STATUS_RESERVATION_CONFLICT);
 	/* Releasing with another type is an error; with the right one it works. */
-	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_RELEASE, VT_SCSI_PR_EXCLUSIVE_ACCESS, 0xa, 0,
-			      &c), VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(
+		prout(g_f.a, VT_SCSI_PROUT_RELEASE, VT_SCSI_PR_EXCLUSIVE_ACCESS, 0xa, 0, &c),
+		VT_SCSI_STATUS_CHECK_CONDITION);
 	CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(UT_ILLEGAL, VT_SCSI_ASC_INVALID_RELEASE_OF_PR));
-	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_RELEASE, VT_SCSI_PR_WRITE_EXCLUSIVE, 0xa, 0,
-			      &c), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_RELEASE, VT_SCSI_PR_WRITE_EXCLUSIVE, 0xa, 0, &c),
+			VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(write1(g_f.b), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_CLEAR, 0, 0xa, 0, &c), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(prin(g_f.a, VT_SCSI_PRIN_READ_KEYS, &c), VT_SCSI_STATUS_GOOD);
@@ -99,12 +101,12 @@ static void
 exclusive_access_registrants_only_and_preempt(void)
 {
 	struct ut_cmd c;
-	uint8_t tur[6] = {0};
+	uint8_t tur[6] = { 0 };
 
 	ut_fix_setup(&g_f, "ut_pr");
 	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_REGISTER, 0, 0, 0xa, &c), VT_SCSI_STATUS_GOOD);
-	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_RESERVE,
-			      VT_SCSI_PR_EXCLUSIVE_ACCESS_REGS_ONLY, 0xa, 0, &c),
+	CU_ASSERT_EQUAL(prout(g_f.a, VT_SCSI_PROUT_RESERVE, VT_SCSI_PR_EXCLUSIVE_ACCESS_REGS_ONLY,
+			      0xa, 0, &c),
 			VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(read1(g_f.b), VT_SCSI_STATUS_RESERVATION_CONFLICT);
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.b, 0, tur, 6, NONE, NULL, 0), VT_SCSI_STATUS_GOOD);
@@ -112,22 +114,23 @@ exclusive_access_registrants_only_and_preempt(void)
 	CU_ASSERT_EQUAL(read1(g_f.b), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(write1(g_f.b), VT_SCSI_STATUS_GOOD);
 	/* B preempts A: A's registration goes and A is told. */
-	CU_ASSERT_EQUAL(prout(g_f.b, VT_SCSI_PROUT_PREEMPT, VT_SCSI_PR_EXCLUSIVE_ACCESS, 0xb, 0xa,
-			      &c), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(
+		prout(g_f.b, VT_SCSI_PROUT_PREEMPT, VT_SCSI_PR_EXCLUSIVE_ACCESS, 0xb, 0xa, &c),
+		VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, tur, 6, NONE, NULL, 0),
 			VT_SCSI_STATUS_CHECK_CONDITION);
-	CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION,
-						 VT_SCSI_ASC_REGISTRATIONS_PREEMPTED));
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION, VT_SCSI_ASC_REGISTRATIONS_PREEMPTED));
 	CU_ASSERT_EQUAL(read1(g_f.a), VT_SCSI_STATUS_RESERVATION_CONFLICT);
 	CU_ASSERT_EQUAL(prin(g_f.a, VT_SCSI_PRIN_READ_FULL_STATUS, &c), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(vt_scsi_get64(&g_data[8]), 0xb);
-	CU_ASSERT_EQUAL(g_data[8 + 12], 0x01);			/* R_HOLDER */
+	CU_ASSERT_EQUAL(g_data[8 + 12], 0x01); /* R_HOLDER */
 	CU_ASSERT_EQUAL(g_data[8 + 13], VT_SCSI_PR_EXCLUSIVE_ACCESS);
-	CU_ASSERT_EQUAL(g_data[8 + 24], 0x05);			/* iSCSI TransportID */
+	CU_ASSERT_EQUAL(g_data[8 + 24], 0x05); /* iSCSI TransportID */
 	CU_ASSERT_EQUAL(strcmp((char *)&g_data[8 + 28], "iqn.2024-01.ut:b"), 0);
 	/* Preempting a key nobody has conflicts. */
-	CU_ASSERT_EQUAL(prout(g_f.b, VT_SCSI_PROUT_PREEMPT_AND_ABORT,
-			      VT_SCSI_PR_EXCLUSIVE_ACCESS, 0xb, 0x99, &c),
+	CU_ASSERT_EQUAL(prout(g_f.b, VT_SCSI_PROUT_PREEMPT_AND_ABORT, VT_SCSI_PR_EXCLUSIVE_ACCESS,
+			      0xb, 0x99, &c),
 			VT_SCSI_STATUS_RESERVATION_CONFLICT);
 	CU_ASSERT_EQUAL(prout(g_f.b, VT_SCSI_PROUT_REGISTER, 0, 0xb, 0, &c), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(read1(g_f.a), VT_SCSI_STATUS_GOOD);
@@ -139,21 +142,21 @@ bad_prout_and_prin_requests_are_refused(void)
 {
 	uint8_t cdb[10] = { VT_SCSI_OP_PERSISTENT_RESERVE_OUT, 0, 0, 0, 0, 0, 0, 0, 20, 0 };
 	uint8_t incdb[10] = { VT_SCSI_OP_PERSISTENT_RESERVE_IN, 0x04, 0, 0, 0, 0, 0, 0x10, 0, 0 };
-	uint8_t p[24] = {0};
+	uint8_t p[24] = { 0 };
 	struct ut_cmd c;
 
 	ut_fix_setup(&g_f, "ut_pr");
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 20, UT_ILLEGAL,
 			VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
 	cdb[8] = 24;
-	p[20] = 0x01;						/* APTPL */
+	p[20] = 0x01; /* APTPL */
 	vt_scsi_put64(&p[8], 1);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
 	cdb[1] = VT_SCSI_PROUT_RESERVE;
-	cdb[2] = 0x02;						/* no such type */
+	cdb[2] = 0x02; /* no such type */
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
-	cdb[1] = 0x07;						/* no such action */
+	cdb[1] = 0x07; /* no such action */
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	UT_EXPECT_CHECK(&c, g_f.a, incdb, IN, g_data, 4096, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);

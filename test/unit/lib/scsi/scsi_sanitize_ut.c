@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* SANITIZE (scsi_sanitize.c) on a malloc bdev: the methods, the state while one runs, errors. */
-#define SANITIZE_CHUNK_BYTES 4096u	/* 8 blocks per OVERWRITE write */
-#define SANITIZE_ERASE_BLOCKS 64u	/* 32 erase I/Os over the LUN */
+#define SANITIZE_CHUNK_BYTES 4096u /* 8 blocks per OVERWRITE write */
+#define SANITIZE_ERASE_BLOCKS 64u  /* 32 erase I/Os over the LUN */
 #include "lib/scsi/scsi_sanitize.c"
 
 #include "test/unit/lib/scsi/ut_scsi.h"
@@ -46,8 +46,9 @@ rw(uint8_t op, uint32_t lba, uint16_t n, uint8_t *buf)
 
 	vt_scsi_put32(&cdb[2], lba);
 	vt_scsi_put16(&cdb[7], n);
-	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, cdb, 10, op == VT_SCSI_OP_READ_10 ? IN : OUT, buf,
-			       n * UT_BS), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(
+		ut_run(&c, g_f.a, 0, cdb, 10, op == VT_SCSI_OP_READ_10 ? IN : OUT, buf, n * UT_BS),
+		VT_SCSI_STATUS_GOOD);
 }
 
 /* True when block buf starts with pattern p (n bytes) repeated to its end. */
@@ -80,11 +81,12 @@ wait_sanitize_done(void)
 static uint32_t
 tur_sense(void)
 {
-	uint8_t tur[6] = {0};
+	uint8_t tur[6] = { 0 };
 	struct ut_cmd c;
 
-	return ut_run(&c, g_f.a, 0, tur, 6, NONE, NULL, 0) == VT_SCSI_STATUS_GOOD ? 0 :
-	       ut_sense(&c.task);
+	return ut_run(&c, g_f.a, 0, tur, 6, NONE, NULL, 0) == VT_SCSI_STATUS_GOOD
+		       ? 0
+		       : ut_sense(&c.task);
 }
 
 static void
@@ -102,7 +104,7 @@ sanitize_overwrite_writes_the_pattern_to_every_block(void)
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_OVERWRITE, len);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, g_buf, len);
 	CU_ASSERT_EQUAL(c.task.data_transferred, len);
-	CU_ASSERT_PTR_NULL(lun0()->sanitize);		/* IMMED 0: done with the command */
+	CU_ASSERT_PTR_NULL(lun0()->sanitize); /* IMMED 0: done with the command */
 	rw(VT_SCSI_OP_READ_10, 0, 1, g_rbuf);
 	CU_ASSERT(block_is_pattern(g_rbuf, &g_buf[4], 300));
 	rw(VT_SCSI_OP_READ_10, UT_BLOCKS - 1, 1, g_rbuf);
@@ -143,7 +145,7 @@ static void
 sanitize_block_and_crypto_erase_leave_zeros(void)
 {
 	uint8_t sas[2] = { VT_SCSI_SANITIZE_BLOCK_ERASE, VT_SCSI_SANITIZE_CRYPTO_ERASE };
-	uint8_t cdb[10], zero[UT_BS] = {0};
+	uint8_t cdb[10], zero[UT_BS] = { 0 };
 	struct ut_cmd c;
 
 	ut_fix_setup(&g_f, "ut_san");
@@ -177,8 +179,8 @@ sanitize_in_progress_refuses_medium_commands_and_reports_progress(void)
 	sanitize_cdb(cdb, IMMED | VT_SCSI_SANITIZE_BLOCK_ERASE, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(lun0()->sanitize);
-	CU_ASSERT_EQUAL(tur_sense(), UT_SK(VT_SCSI_SENSE_NOT_READY,
-					   VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
+	CU_ASSERT_EQUAL(tur_sense(),
+			UT_SK(VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
 	UT_EXPECT_CHECK(&c, g_f.b, rd, IN, g_rbuf, UT_BS, VT_SCSI_SENSE_NOT_READY,
 			VT_SCSI_ASC_SANITIZE_IN_PROGRESS);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, NONE, NULL, 0, VT_SCSI_SENSE_NOT_READY,
@@ -190,7 +192,7 @@ sanitize_in_progress_refuses_medium_commands_and_reports_progress(void)
 	CU_ASSERT_EQUAL(sense[2] & 0x0f, VT_SCSI_SENSE_NOT_READY);
 	CU_ASSERT_EQUAL(vt_scsi_get16(&sense[12]), VT_SCSI_ASC_SANITIZE_IN_PROGRESS);
 	CU_ASSERT_EQUAL(sense[15], 0x80);
-	CU_ASSERT(vt_scsi_get16(&sense[16]) > 0);	/* some of it is done by now */
+	CU_ASSERT(vt_scsi_get16(&sense[16]) > 0); /* some of it is done by now */
 	/* ... in descriptor format: the sense key specific descriptor. */
 	rs[1] = 0x01;
 	UT_EXPECT_GOOD(&c, g_f.a, rs, IN, sense, sizeof(sense));
@@ -224,8 +226,8 @@ sanitize_goes_on_when_its_command_is_aborted(void)
 	CU_ASSERT_EQUAL(c.done, 1);
 	CU_ASSERT_EQUAL(c.task.status, VT_SCSI_STATUS_TASK_ABORTED);
 	/* The operation itself is not a task: it still runs, then the whole LUN has the pattern. */
-	CU_ASSERT_EQUAL(tur_sense(), UT_SK(VT_SCSI_SENSE_NOT_READY,
-					   VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
+	CU_ASSERT_EQUAL(tur_sense(),
+			UT_SK(VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
 	wait_sanitize_done();
 	rw(VT_SCSI_OP_READ_10, UT_BLOCKS - 1, 1, g_rbuf);
 	CU_ASSERT(block_is_pattern(g_rbuf, &g_buf[4], 8));
@@ -260,8 +262,8 @@ sanitize_refuses_bad_cdbs_and_parameter_lists(void)
 	}
 	/* A parameter list for the methods that take none: the pointer names its length. */
 	for (uint8_t sa = VT_SCSI_SANITIZE_BLOCK_ERASE; sa <= VT_SCSI_SANITIZE_EXIT_FAILURE_MODE;
-	     sa = sa == VT_SCSI_SANITIZE_CRYPTO_ERASE ? VT_SCSI_SANITIZE_EXIT_FAILURE_MODE :
-							 (uint8_t)(sa + 1)) {
+	     sa = sa == VT_SCSI_SANITIZE_CRYPTO_ERASE ? VT_SCSI_SANITIZE_EXIT_FAILURE_MODE
+						      : (uint8_t)(sa + 1)) {
 		sanitize_cdb(cdb, sa, 8);
 		UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_buf, 8, UT_ILLEGAL,
 				VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
@@ -363,13 +365,21 @@ lun_removal_waits_for_a_sanitize_in_progress(void)
 static void
 sanitize_is_reported_as_supported_with_its_usage_data(void)
 {
-	uint8_t cdb[12] = { VT_SCSI_OP_MAINTENANCE_IN, VT_SCSI_MI_REPORT_SUPPORTED_OPCODES, 0x02,
-			    VT_SCSI_OP_SANITIZE, 0, VT_SCSI_SANITIZE_OVERWRITE, 0, 0, 0, 64 };
+	uint8_t cdb[12] = { VT_SCSI_OP_MAINTENANCE_IN,
+			    VT_SCSI_MI_REPORT_SUPPORTED_OPCODES,
+			    0x02,
+			    VT_SCSI_OP_SANITIZE,
+			    0,
+			    VT_SCSI_SANITIZE_OVERWRITE,
+			    0,
+			    0,
+			    0,
+			    64 };
 	struct ut_cmd c;
 
 	ut_fix_setup(&g_f, "ut_san");
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, g_rbuf, 64);
-	CU_ASSERT_EQUAL(g_rbuf[1] & 0x07, 0x03);	/* supported as in the standard */
+	CU_ASSERT_EQUAL(g_rbuf[1] & 0x07, 0x03); /* supported as in the standard */
 	CU_ASSERT_EQUAL(vt_scsi_get16(&g_rbuf[2]), 10);
 	CU_ASSERT_EQUAL(g_rbuf[4], VT_SCSI_OP_SANITIZE);
 	CU_ASSERT_EQUAL(g_rbuf[5], IMMED | AUSE | VT_SCSI_SANITIZE_OVERWRITE);

@@ -77,9 +77,9 @@ rw_all_sizes_round_trip_data(void)
 	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, 2 * UT_BS), 0);
 
 	fill(g_buf, 4 * UT_BS, 2);
-	cdb10(c10, VT_SCSI_OP_WRITE_10, 0x08, 100, 3);		/* FUA */
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0x08, 100, 3); /* FUA */
 	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, 3 * UT_BS);
-	cdb12(c12, VT_SCSI_OP_READ_12, 0x1e, 100, 3);		/* DPO FUA RARC FUA_NV */
+	cdb12(c12, VT_SCSI_OP_READ_12, 0x1e, 100, 3); /* DPO FUA RARC FUA_NV */
 	UT_EXPECT_GOOD(&c, g_f.a, c12, IN, g_rbuf, 3 * UT_BS);
 	CU_ASSERT_EQUAL(memcmp(g_rbuf, g_buf, 3 * UT_BS), 0);
 
@@ -142,14 +142,14 @@ rw_refuses_bad_fields_and_buffers(void)
 	struct ut_cmd c;
 
 	setup();
-	cdb10(c10, VT_SCSI_OP_READ_10, 0x20, 0, 1);		/* RDPROTECT */
+	cdb10(c10, VT_SCSI_OP_READ_10, 0x20, 0, 1); /* RDPROTECT */
 	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, g_rbuf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
-	cdb10(c10, VT_SCSI_OP_WRITE_10, 0x04, 0, 1);		/* obsolete bit in WRITE */
+	cdb10(c10, VT_SCSI_OP_WRITE_10, 0x04, 0, 1); /* obsolete bit in WRITE */
 	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	cdb10(c10, VT_SCSI_OP_READ_10, 0, 0, 1);
-	c10[9] = 0x04;						/* NACA */
+	c10[9] = 0x04; /* NACA */
 	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, g_rbuf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	/* Transfer length beyond the Block Limits maximum (8 MiB). */
@@ -182,8 +182,8 @@ read_capacity_reports_geometry_and_provisioning(void)
 	UT_EXPECT_GOOD(&c, g_f.a, c16, IN, data, 32);
 	CU_ASSERT_EQUAL(vt_scsi_get64(data), UT_BLOCKS - 1);
 	CU_ASSERT_EQUAL(vt_scsi_get32(&data[8]), UT_BS);
-	CU_ASSERT_EQUAL(data[14] & 0xc0, 0xc0);			/* LBPME, LBPRZ */
-	CU_ASSERT_EQUAL(data[13] & 0x0f, 0);			/* LBPPBE: see scsi_sbc.c */
+	CU_ASSERT_EQUAL(data[14] & 0xc0, 0xc0); /* LBPME, LBPRZ */
+	CU_ASSERT_EQUAL(data[13] & 0x0f, 0);    /* LBPPBE: see scsi_sbc.c */
 	/* Allocation length 12: the first 12 bytes only. */
 	vt_scsi_put32(&c16[10], 12);
 	UT_EXPECT_GOOD(&c, g_f.a, c16, IN, data, 32);
@@ -192,8 +192,7 @@ read_capacity_reports_geometry_and_provisioning(void)
 	c10[5] = 1;
 	UT_EXPECT_CHECK(&c, g_f.a, c10, IN, data, 8, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	c16[1] = 0x11;
-	UT_EXPECT_CHECK(&c, g_f.a, c16, IN, data, 32, UT_ILLEGAL,
-			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	UT_EXPECT_CHECK(&c, g_f.a, c16, IN, data, 32, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	teardown();
 }
 
@@ -213,14 +212,14 @@ verify_bytchk_compares_and_reports_miscompare_offset(void)
 	cdb16(c16, VT_SCSI_OP_VERIFY_16, 0x02, 20, 2);
 	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, 2 * UT_BS, VT_SCSI_SENSE_MISCOMPARE,
 			VT_SCSI_ASC_MISCOMPARE_DURING_VERIFY);
-	CU_ASSERT_EQUAL(c.task.sense[0], 0xf0);			/* fixed, VALID */
+	CU_ASSERT_EQUAL(c.task.sense[0], 0xf0); /* fixed, VALID */
 	CU_ASSERT_EQUAL(vt_scsi_get32(&c.task.sense[3]), UT_BS + 3);
 	/* BYTCHK 0 checks the range only. */
 	cdb12(c12, VT_SCSI_OP_VERIFY_12, 0, 20, 2);
 	UT_EXPECT_GOOD(&c, g_f.a, c12, NONE, NULL, 0);
 	cdb12(c12, VT_SCSI_OP_VERIFY_12, 0, UT_BLOCKS - 1, 2);
 	UT_EXPECT_CHECK(&c, g_f.a, c12, NONE, NULL, 0, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
-	cdb10(c10, VT_SCSI_OP_VERIFY_10, 0x04, 20, 2);		/* BYTCHK 10b: reserved */
+	cdb10(c10, VT_SCSI_OP_VERIFY_10, 0x04, 20, 2); /* BYTCHK 10b: reserved */
 	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, 2 * UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	teardown();
@@ -245,7 +244,7 @@ write_and_verify_writes_data(void)
 	cdb16(c16, VT_SCSI_OP_WRITE_AND_VERIFY_16, 0, UT_BLOCKS, 1);
 	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
-	cdb10(c10, VT_SCSI_OP_WRITE_AND_VERIFY_10, 0x20, 30, 1);	/* WRPROTECT */
+	cdb10(c10, VT_SCSI_OP_WRITE_AND_VERIFY_10, 0x20, 30, 1); /* WRPROTECT */
 	UT_EXPECT_CHECK(&c, g_f.a, c10, OUT, g_buf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	teardown();
@@ -268,7 +267,7 @@ prefetch_and_sync_cache_check_the_range(void)
 	UT_EXPECT_GOOD(&c, g_f.a, c16, NONE, NULL, 0);
 	cdb16(c16, VT_SCSI_OP_SYNCHRONIZE_CACHE_16, 0, UT_BLOCKS + 1, 0);
 	UT_EXPECT_CHECK(&c, g_f.a, c16, NONE, NULL, 0, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
-	cdb10(c10, VT_SCSI_OP_SYNCHRONIZE_CACHE_10, 0x04, 0, 0);	/* SYNC_NV: obsolete */
+	cdb10(c10, VT_SCSI_OP_SYNCHRONIZE_CACHE_10, 0x04, 0, 0); /* SYNC_NV: obsolete */
 	UT_EXPECT_CHECK(&c, g_f.a, c10, NONE, NULL, 0, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	teardown();
@@ -330,7 +329,7 @@ static void
 unmap_zeroes_listed_ranges_and_checks_the_list(void)
 {
 	uint8_t cdb[10] = { VT_SCSI_OP_UNMAP }, w[10], r[10];
-	uint8_t list[8 + 2 * 16] = {0};
+	uint8_t list[8 + 2 * 16] = { 0 };
 	struct ut_cmd c;
 
 	setup();
@@ -371,8 +370,7 @@ unmap_zeroes_listed_ranges_and_checks_the_list(void)
 	/* More blocks than MAXIMUM UNMAP LBA COUNT. */
 	vt_scsi_put64(&list[8], 0);
 	vt_scsi_put32(&list[16], 1024 * 1024 + 1);
-	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, list, 24, UT_ILLEGAL,
-			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, list, 24, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
 	/* ANCHOR is not supported. */
 	cdb[1] = 0x01;
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, list, 24, UT_ILLEGAL,
@@ -388,7 +386,7 @@ write_same_replicates_unmaps_and_zeroes(void)
 
 	setup();
 	fill(g_buf, UT_BS, 11);
-	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, 100, 600);	/* more than one pattern chunk */
+	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, 100, 600); /* more than one pattern chunk */
 	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, UT_BS);
 	for (uint32_t lba = 100; lba < 700; lba += 100) {
 		cdb10(r, VT_SCSI_OP_READ_10, 0, lba, 100);
@@ -481,7 +479,7 @@ read_defect_data_returns_an_empty_list_in_the_requested_format(void)
 	CU_ASSERT_EQUAL(c.task.data_transferred, 4);
 	CU_ASSERT_EQUAL(data[1], 0x1b);
 	CU_ASSERT_EQUAL(vt_scsi_get16(&data[2]), 0);
-	vt_scsi_put32(&c12[2], 7);	/* any address descriptor index */
+	vt_scsi_put32(&c12[2], 7); /* any address descriptor index */
 	vt_scsi_put32(&c12[6], sizeof(data));
 	memset(data, 0xee, sizeof(data));
 	UT_EXPECT_GOOD(&c, g_f.a, c12, IN, data, sizeof(data));
@@ -510,7 +508,7 @@ orwrite_ors_the_data_into_the_blocks(void)
 	UT_EXPECT_GOOD(&c, g_f.a, c10, OUT, g_buf, 4 * UT_BS);
 	memset(g_buf, 0x30, 4 * UT_BS);
 	g_buf[UT_BS + 1] = 0xc0;
-	cdb16(c16, VT_SCSI_OP_ORWRITE_16, 0x08, 30, 4);		/* FUA */
+	cdb16(c16, VT_SCSI_OP_ORWRITE_16, 0x08, 30, 4); /* FUA */
 	UT_EXPECT_GOOD(&c, g_f.a, c16, OUT, g_buf, 4 * UT_BS);
 	CU_ASSERT_EQUAL(c.task.data_transferred, 4 * UT_BS);
 	cdb10(c10, VT_SCSI_OP_READ_10, 0, 30, 4);
@@ -544,8 +542,8 @@ wa16(uint8_t *cdb, uint8_t flags, uint64_t lba, uint16_t boundary, uint16_t n)
 static void
 write_atomic_writes_within_the_block_limits(void)
 {
-	uint8_t c16[16], c10[10], inq[6] = { VT_SCSI_OP_INQUIRY, 0x01, VT_SCSI_VPD_BLOCK_LIMITS, 0,
-					      64, 0 };
+	uint8_t c16[16], c10[10],
+		inq[6] = { VT_SCSI_OP_INQUIRY, 0x01, VT_SCSI_VPD_BLOCK_LIMITS, 0, 64, 0 };
 	uint8_t vpd[64];
 	struct ut_cmd c;
 
@@ -558,7 +556,7 @@ write_atomic_writes_within_the_block_limits(void)
 		CU_ASSERT_EQUAL(vpd[i], 0);
 	}
 	fill(g_buf, 3 * UT_BS, 9);
-	wa16(c16, 0x18, 70, 0, 3);		/* DPO FUA */
+	wa16(c16, 0x18, 70, 0, 3); /* DPO FUA */
 	UT_EXPECT_GOOD(&c, g_f.a, c16, OUT, g_buf, 3 * UT_BS);
 	cdb10(c10, VT_SCSI_OP_READ_10, 0, 70, 3);
 	UT_EXPECT_GOOD(&c, g_f.a, c10, IN, g_rbuf, 3 * UT_BS);
@@ -569,7 +567,7 @@ write_atomic_writes_within_the_block_limits(void)
 	wa16(c16, 0, 0, 0, SCSI_MAX_ATOMIC_XFER_BYTES / UT_BS + 1);
 	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
-	CU_ASSERT_EQUAL(c.task.sense[15], 0xc0);	/* SKSV, C/D: a field of the CDB */
+	CU_ASSERT_EQUAL(c.task.sense[15], 0xc0); /* SKSV, C/D: a field of the CDB */
 	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 12);
 	wa16(c16, 0, 70, 1, 1);
 	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
@@ -588,7 +586,7 @@ static struct vt_bdev *
 add_lun1(const char *name, uint64_t blocks, bool read_only)
 {
 	struct bdev_malloc_opts opts = { .name = name, .num_blocks = blocks, .block_size = UT_BS };
-	uint8_t tur[6] = {0};
+	uint8_t tur[6] = { 0 };
 	struct vt_bdev *bdev;
 	struct ut_cmd c;
 
@@ -665,7 +663,7 @@ write_same_zero_blocks_past_the_end_is_lba_out_of_range(void)
 static void
 write_same_beyond_maximum_length_is_invalid_field(void)
 {
-	uint32_t max = 8u * 1024 * 1024 / UT_BS;	/* MAXIMUM WRITE SAME LENGTH */
+	uint32_t max = 8u * 1024 * 1024 / UT_BS; /* MAXIMUM WRITE SAME LENGTH */
 	uint8_t c16[16], c10[10];
 	struct vt_bdev *big;
 	struct ut_cmd c;
@@ -674,7 +672,7 @@ write_same_beyond_maximum_length_is_invalid_field(void)
 	cdb16(c16, VT_SCSI_OP_WRITE_SAME_16, 0, 0, max + 1);
 	UT_EXPECT_CHECK(&c, g_f.a, c16, OUT, g_buf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
-	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 10);	/* the NUMBER OF BLOCKS field */
+	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 10); /* the NUMBER OF BLOCKS field */
 	/* On a LUN larger than the maximum, 0 blocks counts to the end and is checked too. */
 	big = add_lun1("ut_sbc_big", 2 * max, false);
 	cdb10(c10, VT_SCSI_OP_WRITE_SAME_10, 0, 0, 0);
@@ -716,7 +714,9 @@ static void
 setup_physical(void)
 {
 	struct bdev_malloc_opts opts = {
-		.name = "ut_sbc_pbs", .num_blocks = UT_BLOCKS, .block_size = UT_BS,
+		.name = "ut_sbc_pbs",
+		.num_blocks = UT_BLOCKS,
+		.block_size = UT_BS,
 		.physical_block_size = UT_LBPPB * UT_BS,
 	};
 
@@ -734,8 +734,8 @@ setup_physical(void)
 
 /* READ CAPACITY(16) byte 13 and the Block Limits granularities of the LUN in g_f. */
 static void
-read_physical_geometry(uint8_t *lbppbe, uint8_t *lalba_hi, uint16_t *xfer_gran,
-		       uint32_t *opt_xfer, uint32_t *unmap_gran, uint32_t *uga)
+read_physical_geometry(uint8_t *lbppbe, uint8_t *lalba_hi, uint16_t *xfer_gran, uint32_t *opt_xfer,
+		       uint32_t *unmap_gran, uint32_t *uga)
 {
 	uint8_t c16[16] = { VT_SCSI_OP_SERVICE_ACTION_IN_16, VT_SCSI_SAI_READ_CAPACITY_16 };
 	uint8_t inq[6] = { VT_SCSI_OP_INQUIRY, 1, VT_SCSI_VPD_BLOCK_LIMITS, 0, 64, 0 };
@@ -896,7 +896,7 @@ static void
 parameter_data_out_reports_residual_of_the_unused_buffer(void)
 {
 	uint8_t cdb[10] = { VT_SCSI_OP_UNMAP };
-	uint8_t list[64] = {0};
+	uint8_t list[64] = { 0 };
 	struct ut_cmd c;
 
 	setup();

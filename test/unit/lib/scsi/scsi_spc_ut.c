@@ -55,7 +55,7 @@ inquiry_vpd_pages_are_consistent(void)
 
 	ut_fix_setup(&g_f, "ut_spc");
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, g_data, 4096);
-	CU_ASSERT_EQUAL(g_data[3], 8);	/* 00h 80h 83h 86h 8Fh B0h B1h B2h */
+	CU_ASSERT_EQUAL(g_data[3], 8); /* 00h 80h 83h 86h 8Fh B0h B1h B2h */
 	memcpy(pages, &g_data[4], 8);
 	for (int i = 0; i < 8; i++) {
 		cdb[2] = pages[i];
@@ -68,7 +68,7 @@ inquiry_vpd_pages_are_consistent(void)
 	CU_ASSERT_EQUAL(memcmp(&g_data[4], "ut_spc", 6), 0);
 	cdb[2] = VT_SCSI_VPD_DEVICE_ID;
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, g_data, 4096);
-	CU_ASSERT_EQUAL(g_data[4 + 1] & 0x0f, 3);		/* NAA first */
+	CU_ASSERT_EQUAL(g_data[4 + 1] & 0x0f, 3); /* NAA first */
 	CU_ASSERT_EQUAL(g_data[4 + 4] >> 4, 6);
 	cdb[2] = VT_SCSI_VPD_BLOCK_LIMITS;
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, g_data, 4096);
@@ -77,7 +77,7 @@ inquiry_vpd_pages_are_consistent(void)
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[8]), 8u * 1024 * 1024 / UT_BS);
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[20]), 1024u * 1024);
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[24]), 256);
-	CU_ASSERT_EQUAL(g_data[4] & 0x01, 0);		/* WSNZ 0: 0 blocks = to the end */
+	CU_ASSERT_EQUAL(g_data[4] & 0x01, 0); /* WSNZ 0: 0 blocks = to the end */
 	/* MAXIMUM WRITE SAME LENGTH = MAXIMUM TRANSFER LENGTH. */
 	CU_ASSERT_EQUAL(vt_scsi_get64(&g_data[36]), vt_scsi_get32(&g_data[8]));
 	cdb[2] = VT_SCSI_VPD_BLOCK_CHARACTERISTICS;
@@ -85,7 +85,7 @@ inquiry_vpd_pages_are_consistent(void)
 	CU_ASSERT_EQUAL(vt_scsi_get16(&g_data[4]), 1);
 	cdb[2] = VT_SCSI_VPD_LB_PROVISIONING;
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, IN, g_data, 4096);
-	CU_ASSERT_EQUAL(g_data[5] & 0xe4, 0xe4);		/* LBPU LBPWS LBPWS10 LBPRZ */
+	CU_ASSERT_EQUAL(g_data[5] & 0xe4, 0xe4); /* LBPU LBPWS LBPWS10 LBPRZ */
 	ut_fix_teardown(&g_f);
 }
 
@@ -112,25 +112,24 @@ request_sense_reports_no_sense_and_format(void)
 static void
 simple_commands_succeed_and_check_reserved_bits(void)
 {
-	uint8_t tur[6] = {0}, ssu[6] = { VT_SCSI_OP_START_STOP_UNIT, 1, 0, 0, 0x01, 0 };
+	uint8_t tur[6] = { 0 }, ssu[6] = { VT_SCSI_OP_START_STOP_UNIT, 1, 0, 0, 0x01, 0 };
 	uint8_t pa[6] = { VT_SCSI_OP_PREVENT_ALLOW_MEDIUM_REMOVAL, 0, 0, 0, 1, 0 };
 	struct ut_cmd c;
 
 	ut_fix_setup(&g_f, "ut_spc");
 	UT_EXPECT_GOOD(&c, g_f.a, tur, NONE, NULL, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, ssu, NONE, NULL, 0);
-	ssu[4] = 0x02;						/* LOEJ, stop */
+	ssu[4] = 0x02; /* LOEJ, stop */
 	UT_EXPECT_GOOD(&c, g_f.a, ssu, NONE, NULL, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, pa, NONE, NULL, 0);
 	tur[1] = 0x20;
 	UT_EXPECT_CHECK(&c, g_f.a, tur, NONE, NULL, 0, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
-	ssu[4] = 0x08;						/* reserved bit */
+	ssu[4] = 0x08; /* reserved bit */
 	UT_EXPECT_CHECK(&c, g_f.a, ssu, NONE, NULL, 0, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	pa[4] = 0x04;
-	UT_EXPECT_CHECK(&c, g_f.a, pa, NONE, NULL, 0, UT_ILLEGAL,
-			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	UT_EXPECT_CHECK(&c, g_f.a, pa, NONE, NULL, 0, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	ut_fix_teardown(&g_f);
 }
 
@@ -198,8 +197,8 @@ mode_select_sets_d_sense_and_tells_other_initiators(void)
 	/* Initiator B is told the parameters changed. */
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.b, 0, rd, 10, IN, g_data, UT_BS),
 			VT_SCSI_STATUS_CHECK_CONDITION);
-	CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION,
-						 VT_SCSI_ASC_MODE_PARAMETERS_CHANGED));
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_UNIT_ATTENTION, VT_SCSI_ASC_MODE_PARAMETERS_CHANGED));
 	/* A non-changeable bit, a bad page length, a truncated list, SP. */
 	list[6] = 0x04 | 0x02;
 	UT_EXPECT_CHECK(&c, g_f.a, sel, OUT, list, 16, UT_ILLEGAL,
@@ -223,8 +222,7 @@ mode_select_sets_d_sense_and_tells_other_initiators(void)
 	sel[1] = 0x10;
 	sel[4] = 16;
 	UT_EXPECT_GOOD(&c, g_f.a, sel, OUT, list, 16);
-	UT_EXPECT_CHECK(&c, g_f.a, rd, IN, g_data, UT_BS, UT_ILLEGAL,
-			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
+	UT_EXPECT_CHECK(&c, g_f.a, rd, IN, g_data, UT_BS, UT_ILLEGAL, VT_SCSI_ASC_LBA_OUT_OF_RANGE);
 	CU_ASSERT_EQUAL(c.task.sense[0], 0x70);
 	ut_fix_teardown(&g_f);
 }
@@ -278,7 +276,7 @@ static void
 reserve6_excludes_the_other_initiator_until_released(void)
 {
 	uint8_t res[6] = { VT_SCSI_OP_RESERVE_6 }, rel[6] = { VT_SCSI_OP_RELEASE_6 };
-	uint8_t tur[6] = {0}, inq[6] = { VT_SCSI_OP_INQUIRY, 0, 0, 0, 36, 0 };
+	uint8_t tur[6] = { 0 }, inq[6] = { VT_SCSI_OP_INQUIRY, 0, 0, 0, 36, 0 };
 	uint8_t res10[10] = { VT_SCSI_OP_RESERVE_10 };
 	struct ut_cmd c;
 
@@ -290,12 +288,12 @@ reserve6_excludes_the_other_initiator_until_released(void)
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.b, 0, res10, 10, NONE, NULL, 0),
 			VT_SCSI_STATUS_RESERVATION_CONFLICT);
 	UT_EXPECT_GOOD(&c, g_f.b, inq, IN, g_data, 36);
-	UT_EXPECT_GOOD(&c, g_f.b, rel, NONE, NULL, 0);		/* not the holder: no effect */
+	UT_EXPECT_GOOD(&c, g_f.b, rel, NONE, NULL, 0); /* not the holder: no effect */
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.b, 0, tur, 6, NONE, NULL, 0),
 			VT_SCSI_STATUS_RESERVATION_CONFLICT);
 	UT_EXPECT_GOOD(&c, g_f.a, rel, NONE, NULL, 0);
 	UT_EXPECT_GOOD(&c, g_f.b, tur, NONE, NULL, 0);
-	res[1] = 0x10;						/* 3RDPTY: obsolete */
+	res[1] = 0x10; /* 3RDPTY: obsolete */
 	UT_EXPECT_CHECK(&c, g_f.a, res, NONE, NULL, 0, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	ut_fix_teardown(&g_f);
@@ -320,16 +318,16 @@ report_opcodes_option_mismatch_points_at_reporting_options(void)
 	 * (or with one at byte 1) for "command not supported" and skips the test. */
 	ut_fix_setup(&g_f, "ut_spc");
 	vt_scsi_put32(&cdb[6], 64);
-	cdb[3] = VT_SCSI_OP_TEST_UNIT_READY;	/* option 2 on an opcode without service actions */
+	cdb[3] = VT_SCSI_OP_TEST_UNIT_READY; /* option 2 on an opcode without service actions */
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, IN, g_data, 64, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	expect_field_pointer(&c.task, 0xc8 | 2, 2);
-	cdb[2] = 1;				/* option 1 on one with service actions */
+	cdb[2] = 1; /* option 1 on one with service actions */
 	cdb[3] = VT_SCSI_OP_SERVICE_ACTION_IN_16;
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, IN, g_data, 64, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	expect_field_pointer(&c.task, 0xc8 | 2, 2);
-	cdb[2] = 4;				/* reserved reporting option */
+	cdb[2] = 4; /* reserved reporting option */
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, IN, g_data, 64, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	expect_field_pointer(&c.task, 0xc8 | 2, 2);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* EXTENDED COPY (LID1) and RECEIVE COPY RESULTS (scsi_xcopy.c) on malloc bdevs. */
-#define XCOPY_CHUNK_BYTES 4096u		/* 8 blocks: a copy takes many steps */
+#define XCOPY_CHUNK_BYTES 4096u /* 8 blocks: a copy takes many steps */
 #include "lib/scsi/scsi_xcopy.c"
 
 #include "test/unit/lib/scsi/ut_scsi.h"
@@ -9,7 +9,7 @@ static struct ut_fix g_f;
 static uint8_t g_buf[64 * 1024];
 static uint8_t g_rbuf[64 * 1024];
 static uint8_t g_list[2048];
-static uint8_t g_desig[24];		/* LUN 0's NAA designator */
+static uint8_t g_desig[24]; /* LUN 0's NAA designator */
 
 #define OUT VT_SCSI_DIR_TO_DEV
 #define IN VT_SCSI_DIR_FROM_DEV
@@ -88,7 +88,8 @@ rw(uint64_t lun, uint8_t op, uint32_t lba, uint16_t n, uint8_t *buf)
 	vt_scsi_put32(&cdb[2], lba);
 	vt_scsi_put16(&cdb[7], n);
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, lun, cdb, 10, op == VT_SCSI_OP_READ_10 ? IN : OUT, buf,
-			       n * UT_BS), VT_SCSI_STATUS_GOOD);
+			       n * UT_BS),
+			VT_SCSI_STATUS_GOOD);
 }
 
 static void
@@ -122,7 +123,7 @@ static struct vt_bdev *
 add_lun(const char *name, uint32_t lun_id, uint32_t bs)
 {
 	struct bdev_malloc_opts opts = { .name = name, .num_blocks = UT_BLOCKS, .block_size = bs };
-	uint8_t tur[6] = {0};
+	uint8_t tur[6] = { 0 };
 	struct vt_bdev *bdev;
 	struct ut_cmd c;
 
@@ -252,7 +253,7 @@ extended_copy_refuses_bad_list_lengths(void)
 	xcopy_cdb(cdb, len + 4);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_list, len + 4, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
-	CU_ASSERT_EQUAL(c.task.sense[15], 0x80);	/* SKSV, parameter list */
+	CU_ASSERT_EQUAL(c.task.sense[15], 0x80); /* SKSV, parameter list */
 	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), 12);
 	/* LIST ID USAGE 01b is reserved. */
 	len = list_simple(1, 0x01, 8, 0, 100);
@@ -345,7 +346,7 @@ extended_copy_aborts_on_unreachable_targets_and_ranges(void)
 	xcopy_cdb(cdb, off);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_list, off, COPY_ABORTED,
 			VT_SCSI_ASC_COPY_TARGET_NOT_REACHABLE);
-	CU_ASSERT_EQUAL(c.task.sense[15], 0x80 | 0x20);	/* SKSV, SD: segment pointer */
+	CU_ASSERT_EQUAL(c.task.sense[15], 0x80 | 0x20); /* SKSV, SD: segment pointer */
 	CU_ASSERT_EQUAL(vt_scsi_get16(&c.task.sense[16]), seg);
 	/* Blocks past the end of the destination. */
 	off = list_simple(1, 0, 8, 0, UT_BLOCKS - 1);
@@ -389,9 +390,9 @@ receive_copy_results_reports_copy_status_and_operating_parameters(void)
 	UT_EXPECT_GOOD(&c, g_f.a, rcr, IN, g_rbuf, 1024);
 	CU_ASSERT_EQUAL(c.task.data_transferred, 12);
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_rbuf[0]), 8);
-	CU_ASSERT_EQUAL(g_rbuf[4], 0x01);		/* completed without error */
-	CU_ASSERT_EQUAL(vt_scsi_get16(&g_rbuf[5]), 1);	/* segments processed */
-	CU_ASSERT_EQUAL(g_rbuf[7], 0x00);		/* bytes */
+	CU_ASSERT_EQUAL(g_rbuf[4], 0x01);              /* completed without error */
+	CU_ASSERT_EQUAL(vt_scsi_get16(&g_rbuf[5]), 1); /* segments processed */
+	CU_ASSERT_EQUAL(g_rbuf[7], 0x00);              /* bytes */
 	CU_ASSERT_EQUAL(vt_scsi_get32(&g_rbuf[8]), 40 * UT_BS);
 	/* The other initiator has no copy 7; a discarded list (usage 10b) is not held. */
 	UT_EXPECT_CHECK(&c, g_f.b, rcr, IN, g_rbuf, 1024, UT_ILLEGAL,
@@ -437,9 +438,9 @@ extended_copy_stops_at_the_next_chunk_when_aborted(void)
 
 	setup();
 	fill(g_buf, 8 * UT_BS, 1);
-	rw(0, VT_SCSI_OP_WRITE_10, 1016, 8, g_buf);	/* the last source chunk */
+	rw(0, VT_SCSI_OP_WRITE_10, 1016, 8, g_buf); /* the last source chunk */
 	memset(g_rbuf, 0, 8 * UT_BS);
-	rw(0, VT_SCSI_OP_WRITE_10, 2040, 8, g_rbuf);	/* ... and its destination */
+	rw(0, VT_SCSI_OP_WRITE_10, 2040, 8, g_rbuf); /* ... and its destination */
 	/* 1024 blocks in chunks of 8: 256 I/Os. */
 	len = list_simple(3, 0x00, 1024, 0, 1024);
 	xcopy_cdb(cdb, len);

@@ -41,7 +41,7 @@
 
 struct shim {
 	bool ready;
-	int fd;				/* the descriptor the tool holds (on /dev/null) */
+	int fd; /* the descriptor the tool holds (on /dev/null) */
 	struct vt_bdev *bdev;
 	struct vt_scsi_dev *dev;
 	struct vt_scsi_port *port;
@@ -213,7 +213,7 @@ shim_sg_io(struct sg_io_hdr *h)
 		sb = VT_MIN(c.task.sense_len, (uint32_t)h->mx_sb_len);
 		memcpy(h->sbp, c.task.sense, sb);
 		h->sb_len_wr = (unsigned char)sb;
-		h->driver_status = 0x08;	/* DRIVER_SENSE */
+		h->driver_status = 0x08; /* DRIVER_SENSE */
 	}
 	h->resid = c.task.residual > 0 ? (int)c.task.residual : 0;
 	h->info = c.task.status != VT_SCSI_STATUS_GOOD ? SG_INFO_CHECK : 0;
@@ -222,12 +222,17 @@ shim_sg_io(struct sg_io_hdr *h)
 		fprintf(stderr,
 			"sg: op %02x len %u dir %d -> status %02x sense %02x/%02x%02x resid %d\n",
 			c.task.cdb[0], h->dxfer_len, h->dxfer_direction, c.task.status,
-			c.task.sense_len ? (c.task.sense[0] == 0x72 ? c.task.sense[1] :
-					    c.task.sense[2]) & 0xf : 0,
-			c.task.sense_len ? (c.task.sense[0] == 0x72 ? c.task.sense[2] :
-					    c.task.sense[12]) : 0,
-			c.task.sense_len ? (c.task.sense[0] == 0x72 ? c.task.sense[3] :
-					    c.task.sense[13]) : 0, h->resid);
+			c.task.sense_len
+				? (c.task.sense[0] == 0x72 ? c.task.sense[1] : c.task.sense[2]) &
+					  0xf
+				: 0,
+			c.task.sense_len
+				? (c.task.sense[0] == 0x72 ? c.task.sense[2] : c.task.sense[12])
+				: 0,
+			c.task.sense_len
+				? (c.task.sense[0] == 0x72 ? c.task.sense[3] : c.task.sense[13])
+				: 0,
+			h->resid);
 	}
 	return 0;
 }

@@ -25,8 +25,8 @@
 struct ut_fix {
 	struct vt_bdev *bdev;
 	struct vt_scsi_dev *dev;
-	struct vt_scsi_port *a;		/* initiator A */
-	struct vt_scsi_port *b;		/* initiator B */
+	struct vt_scsi_port *a; /* initiator A */
+	struct vt_scsi_port *b; /* initiator B */
 };
 
 struct ut_cmd {
@@ -62,7 +62,7 @@ ut_run(struct ut_cmd *c, struct vt_scsi_port *port, uint64_t lun, const uint8_t 
 	c->task.cb = ut_task_cb;
 	c->task.cb_arg = c;
 	vt_scsi_dev_queue_task(port, &c->task);
-	CU_ASSERT_EQUAL(c->done, 0);	/* never completes inside the submit call */
+	CU_ASSERT_EQUAL(c->done, 0); /* never completes inside the submit call */
 	CU_ASSERT_FATAL(ut_poll_until(&c->done, 1));
 	return c->task.status;
 }
@@ -80,14 +80,14 @@ ut_sense(const struct vt_scsi_task *t)
 #define UT_SK(key, asc) (((uint32_t)(key) << 16) | (asc))
 
 /* Asserts that running cdb gives CHECK CONDITION with key/asc. */
-#define UT_EXPECT_CHECK(c, port, cdb, dir, buf, len, key, asc)					\
-	do {											\
-		CU_ASSERT_EQUAL(ut_run(c, port, 0, cdb, sizeof(cdb), dir, buf, len),		\
-				VT_SCSI_STATUS_CHECK_CONDITION);				\
-		CU_ASSERT_EQUAL(ut_sense(&(c)->task), UT_SK(key, asc));				\
+#define UT_EXPECT_CHECK(c, port, cdb, dir, buf, len, key, asc)                       \
+	do {                                                                         \
+		CU_ASSERT_EQUAL(ut_run(c, port, 0, cdb, sizeof(cdb), dir, buf, len), \
+				VT_SCSI_STATUS_CHECK_CONDITION);                     \
+		CU_ASSERT_EQUAL(ut_sense(&(c)->task), UT_SK(key, asc));              \
 	} while (0)
 
-#define UT_EXPECT_GOOD(c, port, cdb, dir, buf, len)						\
+#define UT_EXPECT_GOOD(c, port, cdb, dir, buf, len) \
 	CU_ASSERT_EQUAL(ut_run(c, port, 0, cdb, sizeof(cdb), dir, buf, len), VT_SCSI_STATUS_GOOD)
 
 #define UT_ILLEGAL VT_SCSI_SENSE_ILLEGAL_REQUEST
@@ -96,7 +96,7 @@ ut_sense(const struct vt_scsi_task *t)
 static inline void
 ut_clear_ua(struct vt_scsi_port *port)
 {
-	uint8_t tur[6] = {0};
+	uint8_t tur[6] = { 0 };
 	struct ut_cmd c;
 
 	for (int i = 0; i < 8; i++) {
@@ -111,7 +111,9 @@ static inline void
 ut_fix_setup(struct ut_fix *f, const char *name)
 {
 	struct bdev_malloc_opts opts = {
-		.name = name, .num_blocks = UT_BLOCKS, .block_size = UT_BS,
+		.name = name,
+		.num_blocks = UT_BLOCKS,
+		.block_size = UT_BS,
 	};
 
 	memset(f, 0, sizeof(*f));

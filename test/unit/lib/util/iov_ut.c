@@ -21,7 +21,10 @@ static void
 iov_length_sums_all_including_empty(void)
 {
 	struct iovec iov[] = {
-		{ g_a, 3 }, { NULL, 0 }, { g_a + 3, 10 }, { g_a + 13, 0 },
+		{ g_a, 3 },
+		{ NULL, 0 },
+		{ g_a + 3, 10 },
+		{ g_a + 13, 0 },
 	};
 
 	CU_ASSERT_EQUAL(vt_iov_length(iov, 4), 13);
@@ -34,7 +37,10 @@ iov_from_buf_fills_across_iovecs_and_skips_empty_ones(void)
 {
 	uint8_t src[20];
 	struct iovec iov[] = {
-		{ g_a, 5 }, { NULL, 0 }, { g_a + 10, 7 }, { g_a + 30, 8 },
+		{ g_a, 5 },
+		{ NULL, 0 },
+		{ g_a + 10, 7 },
+		{ g_a + 30, 8 },
 	};
 
 	memset(g_a, 0xee, sizeof(g_a));

@@ -106,8 +106,8 @@ log_error_line_has_timestamp_file_line_func_and_level(void)
 	       "X", "No such device");
 	out = capture_end();
 	CU_ASSERT(matches(out, "^\\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\."
-			  "[0-9]{6}\\] bdev\\.c: 123:vt_bdev_open: \\*ERROR\\*: "
-			  "cannot open bdev 'X': No such device\n$"));
+			       "[0-9]{6}\\] bdev\\.c: 123:vt_bdev_open: \\*ERROR\\*: "
+			       "cannot open bdev 'X': No such device\n$"));
 	CU_ASSERT_EQUAL(count_lines(out), 1);
 }
 
@@ -121,7 +121,7 @@ log_warning_is_labelled_warning(void)
 	VT_WARNLOG("disk is slow");
 	out = capture_end();
 	CU_ASSERT(matches(out, "log_ut\\.c: *[0-9]+:log_warning_is_labelled_warning: "
-			  "\\*WARNING\\*: disk is slow\n$"));
+			       "\\*WARNING\\*: disk is slow\n$"));
 }
 
 static void
@@ -335,7 +335,7 @@ log_set_level_ignores_out_of_range_value(void)
 {
 	reset_log_state();
 	vt_log_set_level((enum vt_log_level)42);
-	vt_log_set_print_level((enum vt_log_level)-7);
+	vt_log_set_print_level((enum vt_log_level) - 7);
 	CU_ASSERT_EQUAL(vt_log_get_level(), VT_LOG_NOTICE);
 	CU_ASSERT_EQUAL(vt_log_get_print_level(), VT_LOG_NOTICE);
 	vt_log_set_level(VT_LOG_DEBUG);
@@ -439,7 +439,8 @@ log_concurrent_threads_write_whole_lines(void)
 		pthread_join(th[i], NULL);
 	}
 	out = capture_end();
-	snprintf(pat, sizeof(pat), "^\\[[^]]+\\] log_ut\\.c: *[0-9]+:log_thread: \\*ERROR\\*: "
+	snprintf(pat, sizeof(pat),
+		 "^\\[[^]]+\\] log_ut\\.c: *[0-9]+:log_thread: \\*ERROR\\*: "
 		 "thread [0-9] line [0-9]+ padding(-padding){4}$");
 	for (line = out; *line != '\0'; line = nl + 1) {
 		char one[512];

@@ -56,8 +56,8 @@ uuid_fmt_rejects_small_buffer(void)
 static void
 uuid_parse_accepts_any_case(void)
 {
-	static const struct vt_uuid want = { { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
-					       0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef } };
+	static const struct vt_uuid want = { { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x01,
+					       0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef } };
 	struct vt_uuid u;
 
 	CU_ASSERT_EQUAL(vt_uuid_parse(&u, "12345678-9abc-def0-0123-456789abcdef"), 0);
@@ -72,13 +72,13 @@ uuid_parse_rejects_malformed(void)
 {
 	static const char *const bad[] = {
 		"",
-		"12345678-9abc-def0-0123-456789abcde",		/* short */
-		"12345678-9abc-def0-0123-456789abcdef0",	/* long */
-		"123456789abc-def0-0123-456789abcdef-",		/* dash moved */
-		"12345678_9abc-def0-0123-456789abcdef",		/* not a dash */
-		"12345678-9abc-def0-0123-456789abcdeg",		/* not hex */
+		"12345678-9abc-def0-0123-456789abcde",   /* short */
+		"12345678-9abc-def0-0123-456789abcdef0", /* long */
+		"123456789abc-def0-0123-456789abcdef-",  /* dash moved */
+		"12345678_9abc-def0-0123-456789abcdef",  /* not a dash */
+		"12345678-9abc-def0-0123-456789abcdeg",  /* not hex */
 		"{2345678-9abc-def0-0123-456789abcdef}",
-		"123456789abcdef00123456789abcdef",		/* no dashes */
+		"123456789abcdef00123456789abcdef", /* no dashes */
 		" 2345678-9abc-def0-0123-456789abcdef",
 	};
 	struct vt_uuid u, before;

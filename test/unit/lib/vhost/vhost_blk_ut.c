@@ -139,8 +139,12 @@ bc_init(struct blk_ctrlr *bc, bool readonly)
 {
 	memset(bc, 0, sizeof(*bc));
 	bc->info = (struct blk_info){
-		.block_size = 4096, .num_blocks = 1000, .readonly = readonly, .unmap = true,
-		.write_zeroes = true, .max_unmap_blocks = 64,
+		.block_size = 4096,
+		.num_blocks = 1000,
+		.readonly = readonly,
+		.unmap = true,
+		.write_zeroes = true,
+		.max_unmap_blocks = 64,
 	};
 	blk_config_build(&bc->info, &bc->cfg);
 	bc->num_blocks = 1000;
@@ -181,8 +185,7 @@ check_refuses_misaligned_and_out_of_range_io(void)
 	CU_ASSERT_EQUAL(check_rw(&bc, VIRTIO_BLK_T_IN, 7992, 8192), VIRTIO_BLK_S_IOERR);
 	CU_ASSERT_EQUAL(check_rw(&bc, VIRTIO_BLK_T_IN, 8000, 4096), VIRTIO_BLK_S_IOERR);
 	CU_ASSERT_EQUAL(check_rw(&bc, VIRTIO_BLK_T_IN, UINT64_MAX, 4096), VIRTIO_BLK_S_IOERR);
-	CU_ASSERT_EQUAL(check_rw(&bc, VIRTIO_BLK_T_IN, UINT64_MAX >> 9, 4096),
-			VIRTIO_BLK_S_IOERR);
+	CU_ASSERT_EQUAL(check_rw(&bc, VIRTIO_BLK_T_IN, UINT64_MAX >> 9, 4096), VIRTIO_BLK_S_IOERR);
 }
 
 static void
@@ -217,7 +220,9 @@ static struct virtio_blk_discard_write_zeroes
 seg(uint64_t sector, uint32_t num, uint32_t flags)
 {
 	return (struct virtio_blk_discard_write_zeroes){
-		.sector = htole64(sector), .num_sectors = htole32(num), .flags = htole32(flags),
+		.sector = htole64(sector),
+		.num_sectors = htole32(num),
+		.flags = htole32(flags),
 	};
 }
 
@@ -241,8 +246,7 @@ check_segments_follow_flags_limits_and_alignment(void)
 	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_DISCARD, s, 1, 16), VIRTIO_BLK_S_UNSUPP);
 	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_WRITE_ZEROES, s, 1, 16), BLK_EXEC);
 	s[0] = seg(8, 8, 2);
-	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_WRITE_ZEROES, s, 1, 16),
-			VIRTIO_BLK_S_UNSUPP);
+	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_WRITE_ZEROES, s, 1, 16), VIRTIO_BLK_S_UNSUPP);
 	/* More than max_discard_sectors (64 blocks = 512 sectors) in one range. */
 	s[0] = seg(0, 520, 0);
 	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_DISCARD, s, 1, 16), VIRTIO_BLK_S_IOERR);
@@ -256,9 +260,11 @@ check_segments_follow_flags_limits_and_alignment(void)
 		s[i] = seg(8 * i, 8, 0);
 	}
 	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_DISCARD, s, VHOST_BLK_MAX_DWZ_SEGS,
-				   VHOST_BLK_MAX_DWZ_SEGS * 16), BLK_EXEC);
+				   VHOST_BLK_MAX_DWZ_SEGS * 16),
+			BLK_EXEC);
 	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_DISCARD, s, VHOST_BLK_MAX_DWZ_SEGS + 1,
-				   (VHOST_BLK_MAX_DWZ_SEGS + 1) * 16), VIRTIO_BLK_S_IOERR);
+				   (VHOST_BLK_MAX_DWZ_SEGS + 1) * 16),
+			VIRTIO_BLK_S_IOERR);
 }
 
 static void
@@ -270,8 +276,7 @@ check_refuses_changes_to_read_only_device(void)
 	bc_init(&bc, true);
 	CU_ASSERT_EQUAL(check_rw(&bc, VIRTIO_BLK_T_OUT, 8, 4096), VIRTIO_BLK_S_IOERR);
 	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_DISCARD, &s, 1, 16), VIRTIO_BLK_S_IOERR);
-	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_WRITE_ZEROES, &s, 1, 16),
-			VIRTIO_BLK_S_IOERR);
+	CU_ASSERT_EQUAL(check_segs(&bc, VIRTIO_BLK_T_WRITE_ZEROES, &s, 1, 16), VIRTIO_BLK_S_IOERR);
 	CU_ASSERT_EQUAL(check_rw(&bc, VIRTIO_BLK_T_IN, 8, 4096), BLK_EXEC);
 	CU_ASSERT_EQUAL(check_rw(&bc, VIRTIO_BLK_T_FLUSH, 0, 0), VIRTIO_BLK_S_OK);
 }
@@ -301,7 +306,9 @@ check_get_id_writes_name_zero_padded_not_terminated_at_20(void)
 
 	bc_init(&bc, false);
 	memset(out, 0xaa, sizeof(out));
-	g_br = (struct blk_req){ .type = VIRTIO_BLK_T_GET_ID, .data = &iov, .ndata = 1,
+	g_br = (struct blk_req){ .type = VIRTIO_BLK_T_GET_ID,
+				 .data = &iov,
+				 .ndata = 1,
 				 .data_len = sizeof(out) };
 	CU_ASSERT_EQUAL(blk_check(&bc, &g_br), VIRTIO_BLK_S_OK);
 	CU_ASSERT_EQUAL(g_br.used_len, 21);
@@ -338,8 +345,13 @@ static void
 config_reflects_bdev_geometry_and_limits(void)
 {
 	struct blk_info d = {
-		.block_size = 4096, .num_blocks = 1000, .write_cache = true, .flush = true,
-		.unmap = true, .write_zeroes = true, .max_unmap_blocks = 64,
+		.block_size = 4096,
+		.num_blocks = 1000,
+		.write_cache = true,
+		.flush = true,
+		.unmap = true,
+		.write_zeroes = true,
+		.max_unmap_blocks = 64,
 		.optimal_io_boundary = 8,
 	};
 	struct virtio_blk_config cfg;
@@ -379,7 +391,7 @@ features_follow_bdev_capabilities(void)
 	CU_ASSERT((f & (1ull << VIRTIO_BLK_F_SEG_MAX)) != 0);
 	CU_ASSERT((f & (1ull << VIRTIO_BLK_F_BLK_SIZE)) != 0);
 	CU_ASSERT((f & (1ull << VIRTIO_BLK_F_MQ)) != 0);
-	CU_ASSERT_FALSE(f & (1ull << VIRTIO_BLK_F_FLUSH));	/* no volatile cache */
+	CU_ASSERT_FALSE(f & (1ull << VIRTIO_BLK_F_FLUSH)); /* no volatile cache */
 	CU_ASSERT_FALSE(f & (1ull << VIRTIO_BLK_F_DISCARD));
 	CU_ASSERT_FALSE(f & (1ull << VIRTIO_BLK_F_WRITE_ZEROES));
 	CU_ASSERT_FALSE(f & (1ull << VIRTIO_BLK_F_RO));
@@ -405,7 +417,7 @@ features_follow_bdev_capabilities(void)
 
 #define MEM_GPA 0x100000ull
 #define MEM_SIZE (4u << 20)
-#define GAP_GPA 0x10000ull	/* outside guest memory */
+#define GAP_GPA 0x10000ull /* outside guest memory */
 #define QSIZE 64
 #define F_BASE ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC))
 #define F_EVENT_IDX (1ull << VIRTIO_RING_F_EVENT_IDX)
@@ -419,20 +431,20 @@ static struct vhost_ctrlr *g_ctrlr;
 static struct vhost_session *g_s;
 static struct vhost_mem_map *g_map;
 static struct vt_bdev *g_bdev;
-static int g_kickfd = -1;	/* the next queue_start's kick eventfd (dup'd) */
+static int g_kickfd = -1; /* the next queue_start's kick eventfd (dup'd) */
 
 /* The driver's view of one queue. */
 struct ut_q {
 	uint16_t index;
 	bool packed;
 	uint64_t features;
-	uint64_t desc, drv, dev;	/* ring gpas */
-	uint16_t next_desc;		/* split: next free descriptor */
-	uint16_t avail_idx;		/* split */
-	uint16_t used_seen;		/* split */
-	uint16_t slot;			/* packed: next slot */
-	bool wrap;			/* packed: driver wrap counter */
-	uint16_t used_slot;		/* packed: next slot to reap */
+	uint64_t desc, drv, dev; /* ring gpas */
+	uint16_t next_desc;      /* split: next free descriptor */
+	uint16_t avail_idx;      /* split */
+	uint16_t used_seen;      /* split */
+	uint16_t slot;           /* packed: next slot */
+	bool wrap;               /* packed: driver wrap counter */
+	uint16_t used_slot;      /* packed: next slot to reap */
 	bool used_wrap;
 	int callfd;
 };
@@ -487,7 +499,7 @@ ut_call(void (*fn)(struct vhost_call *call))
 	struct vhost_call *call = vhost_call_alloc(g_s, fn);
 
 	CU_ASSERT_FATAL(call != NULL);
-	atomic_fetch_add(&call->refs, 1);	/* the reactor's, as vhost_call_run takes it */
+	atomic_fetch_add(&call->refs, 1); /* the reactor's, as vhost_call_run takes it */
 	return call;
 }
 
@@ -520,8 +532,8 @@ session_setup(const char *bdev_name, bool readonly)
 	g_ctrlr->reactor = 0;
 	g_ctrlr->state = VHOST_CTRLR_RUNNING;
 	TAILQ_INIT(&g_ctrlr->sessions);
-	CU_ASSERT_EQUAL_FATAL(vhost_blk_backend_create(g_ctrlr, bdev_name, readonly, true, err,
-						       sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		vhost_blk_backend_create(g_ctrlr, bdev_name, readonly, true, err, sizeof(err)), 0);
 	g_s = vhost_session_alloc(g_ctrlr, 0);
 	CU_ASSERT_FATAL(g_s != NULL);
 	TAILQ_INSERT_TAIL(&g_ctrlr->sessions, g_s, link);
@@ -584,8 +596,12 @@ queue_start(struct ut_q *uq, uint16_t index, uint64_t features, int callfd)
 	uq->drv = galloc(uq->packed ? 4 : 6 + 2 * QSIZE);
 	uq->dev = galloc(uq->packed ? 4 : 6 + 8 * QSIZE);
 	p->vq = (struct vhost_vq_params){
-		.name = "ut", .index = index, .size = QSIZE, .features = features,
-		.avail_base = uq->packed ? 0x8000 : 0, .used_base = uq->packed ? 0x8000 : 0,
+		.name = "ut",
+		.index = index,
+		.size = QSIZE,
+		.features = features,
+		.avail_base = uq->packed ? 0x8000 : 0,
+		.used_base = uq->packed ? 0x8000 : 0,
 	};
 	p->desc = gva(uq->desc);
 	p->driver = gva(uq->drv);
@@ -686,8 +702,8 @@ reap_within(struct ut_q *uq, uint32_t *len, uint64_t ms)
 	do {
 		vt_reactor_poll_once();
 		if (uq->packed) {
-			struct vring_packed_desc *d = &((struct vring_packed_desc *)gva(uq->desc))
-							       [uq->used_slot];
+			struct vring_packed_desc *d =
+				&((struct vring_packed_desc *)gva(uq->desc))[uq->used_slot];
 			uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
 			bool avail = f & PACKED_AVAIL, used = f & PACKED_USED;
 
@@ -741,9 +757,10 @@ blk_io(struct ut_q *uq, uint32_t type, uint64_t sector, uint64_t data_gpa, uint3
 	*(uint8_t *)gva(st) = 0xee;
 	b[n++] = (struct ut_buf){ hdr, 16, false };
 	if (data_len > 0) {
-		b[n++] = (struct ut_buf){ data_gpa, data_len, type != VIRTIO_BLK_T_OUT &&
-						     type != VIRTIO_BLK_T_DISCARD &&
-						     type != VIRTIO_BLK_T_WRITE_ZEROES };
+		b[n++] =
+			(struct ut_buf){ data_gpa, data_len,
+					 type != VIRTIO_BLK_T_OUT && type != VIRTIO_BLK_T_DISCARD &&
+						 type != VIRTIO_BLK_T_WRITE_ZEROES };
 	}
 	b[n++] = (struct ut_buf){ st, 1, true };
 	submit(uq, b, n);
@@ -797,7 +814,7 @@ queue_serves_packed_ring_and_discard_write_zeroes(void)
 	segs = galloc(32);
 	CU_ASSERT_EQUAL(queue_start(&uq, 1, F_BASE | F_EVENT_IDX | F_PACKED, -1), 0);
 	memset(gva(wbuf), 0x5a, 4096);
-	for (int round = 0; round < QSIZE; round++) {	/* wraps the ring several times */
+	for (int round = 0; round < QSIZE; round++) { /* wraps the ring several times */
 		CU_ASSERT_EQUAL_FATAL(blk_io(&uq, VIRTIO_BLK_T_OUT, 8, wbuf, 4096, NULL),
 				      VIRTIO_BLK_S_OK);
 	}
@@ -809,8 +826,7 @@ queue_serves_packed_ring_and_discard_write_zeroes(void)
 	CU_ASSERT(ut_all_bytes(gva(rbuf), 4096, 0));
 	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_OUT, 8, wbuf, 4096, NULL), VIRTIO_BLK_S_OK);
 	s[0] = seg(8, 8, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
-	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_WRITE_ZEROES, 0, segs, 16, NULL),
-			VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_WRITE_ZEROES, 0, segs, 16, NULL), VIRTIO_BLK_S_OK);
 	memset(gva(rbuf), 0xff, 4096);
 	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_IN, 8, rbuf, 4096, NULL), VIRTIO_BLK_S_OK);
 	CU_ASSERT(ut_all_bytes(gva(rbuf), 4096, 0));
@@ -850,7 +866,7 @@ queue_writes_ioerr_into_tail_of_a_malformed_chain(void)
 	hdr_set(gva(hdr), VIRTIO_BLK_T_IN, 0);
 	*(uint8_t *)gva(st) = 0xee;
 	b[0] = (struct ut_buf){ hdr, 16, false };
-	b[1] = (struct ut_buf){ GAP_GPA, 512, true };	/* outside guest memory */
+	b[1] = (struct ut_buf){ GAP_GPA, 512, true }; /* outside guest memory */
 	b[2] = (struct ut_buf){ st, 1, true };
 	submit(&uq, b, 3);
 	CU_ASSERT_FATAL(reap(&uq, &len));
@@ -1050,7 +1066,7 @@ hot_removed_bdev_fails_io_and_reports_capacity_zero(void)
 	CU_ASSERT_EQUAL(queue_start(&uq, 0, F_BASE, -1), 0);
 	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_IN, 0, buf, 512, NULL), VIRTIO_BLK_S_OK);
 	CU_ASSERT_EQUAL(bdev_malloc_delete(g_bdev, ut_delete_done, &done), 0);
-	CU_ASSERT(ut_poll_until(&done, 1));	/* the controller closed its descriptor */
+	CU_ASSERT(ut_poll_until(&done, 1)); /* the controller closed its descriptor */
 	g_bdev = NULL;
 	CU_ASSERT(atomic_load(&bc->gone));
 	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_IN, 0, buf, 512, NULL), VIRTIO_BLK_S_IOERR);
@@ -1150,7 +1166,7 @@ session_destroy_waits_for_every_queue(void)
 	CU_ASSERT_EQUAL(queue_start(&b, 5, F_BASE | F_PACKED, -1), 0);
 	CU_ASSERT_EQUAL(g_s->nqueues, 2);
 	CU_ASSERT_EQUAL(blk_io(&b, VIRTIO_BLK_T_FLUSH, 0, 0, 0, NULL), VIRTIO_BLK_S_OK);
-	session_teardown();	/* asserts the session left the controller's list */
+	session_teardown(); /* asserts the session left the controller's list */
 }
 
 /* A restart with completions in the ring notifies once: the last one may have gone to the
@@ -1167,14 +1183,18 @@ queue_restart_with_used_entries_notifies_the_new_call_fd(void)
 	session_setup("ut_restart", false);
 	CU_ASSERT_FATAL(callfd >= 0);
 	CU_ASSERT_EQUAL(queue_start(&uq, 0, F_BASE, callfd), 0);
-	CU_ASSERT(read(callfd, &val, sizeof(val)) < 0);	/* fresh: nothing */
+	CU_ASSERT(read(callfd, &val, sizeof(val)) < 0); /* fresh: nothing */
 	queue_stop(0);
 
 	call = ut_call(vhost_queue_start_fn);
 	p = &call->u.start;
 	p->vq = (struct vhost_vq_params){
-		.name = "ut", .index = 0, .size = QSIZE, .features = F_BASE,
-		.avail_base = 3, .used_base = 3,
+		.name = "ut",
+		.index = 0,
+		.size = QSIZE,
+		.features = F_BASE,
+		.avail_base = 3,
+		.used_base = 3,
 	};
 	p->desc = gva(uq.desc);
 	p->driver = gva(uq.drv);
@@ -1258,7 +1278,9 @@ blk_io_at(struct ut_q *uq, uint32_t type, uint64_t hdr, uint64_t data, uint32_t 
 {
 	bool to_dev = type == VIRTIO_BLK_T_OUT;
 	struct ut_buf b[3] = {
-		{ hdr, 16, false }, { data, data_len, !to_dev }, { st, 1, true },
+		{ hdr, 16, false },
+		{ data, data_len, !to_dev },
+		{ st, 1, true },
 	};
 	uint32_t len;
 
@@ -1293,7 +1315,7 @@ log_each_write_path(uint64_t features)
 	session_setup(name, false);
 	log_set(true);
 	CU_ASSERT_EQUAL(queue_start(&uq, 0, features, -1), 0);
-	first = galloc_pages(1);	/* every buffer below is above the rings */
+	first = galloc_pages(1); /* every buffer below is above the rings */
 	hdr = galloc_pages(1);
 	data = galloc_pages(3);
 	st = galloc_pages(1) + 100;

@@ -18,9 +18,9 @@
 
 #include "test/unit/common/ut_main.h"
 
-#define NBITS_BYTES 16	/* 128 pages: guest-physical 0 .. 512 KiB */
+#define NBITS_BYTES 16 /* 128 pages: guest-physical 0 .. 512 KiB */
 
-static uint8_t g_bits[NBITS_BYTES + 16];	/* + a guard the log must never touch */
+static uint8_t g_bits[NBITS_BYTES + 16]; /* + a guard the log must never touch */
 static struct vhost_log *g_log;
 
 static void

@@ -35,7 +35,9 @@ static void
 region(uint32_t i, uint64_t gpa, uint64_t size, uint64_t uaddr, uint64_t off)
 {
 	g_t.regions[i] = (struct vhost_user_mem_region){
-		.guest_phys_addr = gpa, .memory_size = size, .userspace_addr = uaddr,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = uaddr,
 		.mmap_offset = off,
 	};
 }
@@ -98,11 +100,11 @@ table_refuses_bad_counts_sizes_and_wrapping(void)
 	region(0, 0, MIB, 0x7f0000000000ull, 0);
 	CU_ASSERT_EQUAL(check(0, 0), -EINVAL);
 	CU_ASSERT_EQUAL(check(9, 1), -EINVAL);
-	CU_ASSERT_EQUAL(check(1, 0), -EINVAL);	/* no fd */
-	CU_ASSERT_EQUAL(check(1, 2), -EINVAL);	/* one fd too many */
+	CU_ASSERT_EQUAL(check(1, 0), -EINVAL); /* no fd */
+	CU_ASSERT_EQUAL(check(1, 2), -EINVAL); /* one fd too many */
 	g_t.nregions = 1;
 	CU_ASSERT_EQUAL(vhost_mem_check_table(&g_t, 8 + 31, g_fds, 1, g_err, sizeof(g_err)),
-			-EINVAL);	/* payload shorter than the regions it announces */
+			-EINVAL); /* payload shorter than the regions it announces */
 	region(0, 0, 0, 0x7f0000000000ull, 0);
 	CU_ASSERT_EQUAL(check(1, 1), -EINVAL);
 	region(0, UINT64_MAX - 4095, 8192, 0x7f0000000000ull, 0);
@@ -131,7 +133,7 @@ static void
 uaddr_lookup_needs_the_whole_range_in_one_region(void)
 {
 	region(0, 0, MIB, 0x10000000ull, 0);
-	region(1, MIB, MIB, 0x10100000ull, 0);	/* adjacent in front-end space */
+	region(1, MIB, MIB, 0x10100000ull, 0); /* adjacent in front-end space */
 	g_t.nregions = 2;
 	CU_ASSERT(vhost_mem_table_has_uaddr(&g_t, 0x10000000ull, MIB));
 	CU_ASSERT(vhost_mem_table_has_uaddr(&g_t, 0x100fff00ull, 0x100));
@@ -147,8 +149,12 @@ map_sees_the_front_ends_memory_and_translates_its_addresses(void)
 	int fd = memfd(4 * MIB);
 	uint8_t *front = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	struct vhost_mem_region_desc d = {
-		.gpa = 0x40000000ull, .size = 2 * MIB, .fd = fd, .mmap_offset = MIB,
-		.mmap_size = 3 * MIB, .ext_host = 0x7000000ull,
+		.gpa = 0x40000000ull,
+		.size = 2 * MIB,
+		.fd = fd,
+		.mmap_offset = MIB,
+		.mmap_size = 3 * MIB,
+		.ext_host = 0x7000000ull,
 	};
 	struct vhost_mem_map *map;
 	uint32_t hint = 0;
@@ -178,13 +184,17 @@ map_refuses_a_region_beyond_its_file(void)
 {
 	int fd = memfd(MIB);
 	struct vhost_mem_region_desc d = {
-		.gpa = 0, .size = MIB, .fd = fd, .mmap_offset = 4096, .mmap_size = 2 * MIB,
+		.gpa = 0,
+		.size = MIB,
+		.fd = fd,
+		.mmap_offset = 4096,
+		.mmap_size = 2 * MIB,
 		.ext_host = 0x7000000ull,
 	};
 
 	CU_ASSERT_PTR_NULL(vhost_mem_map_create(&d, 1, g_err, sizeof(g_err)));
 	d.mmap_offset = 0;
-	d.mmap_size = 4096;	/* smaller than the region */
+	d.mmap_size = 4096; /* smaller than the region */
 	CU_ASSERT_PTR_NULL(vhost_mem_map_create(&d, 1, g_err, sizeof(g_err)));
 	close(fd);
 }
@@ -194,7 +204,11 @@ map_seals_memfd_against_shrinking(void)
 {
 	int fd = memfd(MIB);
 	struct vhost_mem_region_desc d = {
-		.gpa = 0, .size = MIB, .fd = fd, .mmap_offset = 0, .mmap_size = MIB,
+		.gpa = 0,
+		.size = MIB,
+		.fd = fd,
+		.mmap_offset = 0,
+		.mmap_size = MIB,
 		.ext_host = 0x7000000ull,
 	};
 	struct vhost_mem_map *map = vhost_mem_map_create(&d, 1, g_err, sizeof(g_err));

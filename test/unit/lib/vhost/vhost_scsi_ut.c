@@ -49,7 +49,7 @@ req_set(struct virtio_scsi_cmd_req *r, uint8_t target, uint16_t lun, uint8_t op)
 static void
 lun_decodes_target_and_flat_lun_and_rejects_other_address_forms(void)
 {
-	uint8_t lun[8] = {1, 7, 0x40, 0x05, 0, 0, 0, 0};
+	uint8_t lun[8] = { 1, 7, 0x40, 0x05, 0, 0, 0, 0 };
 	uint32_t t = 99;
 	uint64_t l = 99;
 
@@ -62,7 +62,7 @@ lun_decodes_target_and_flat_lun_and_rejects_other_address_forms(void)
 	CU_ASSERT_TRUE(scsi_decode_lun(lun, &t, &l));
 	CU_ASSERT_EQUAL(t, 255);
 	CU_ASSERT_EQUAL(l, 0);
-	lun[0] = 0xc1;	/* a well-known LUN (REPORT LUNS W-LUN): not virtio-scsi's form */
+	lun[0] = 0xc1; /* a well-known LUN (REPORT LUNS W-LUN): not virtio-scsi's form */
 	CU_ASSERT_FALSE(scsi_decode_lun(lun, &t, &l));
 }
 
@@ -71,7 +71,7 @@ parse_data_in_command_finds_cdb_tag_and_buffers_after_the_response(void)
 {
 	struct virtio_scsi_cmd_req r;
 	uint8_t resp[SCSI_RESP_SIZE], data[4096];
-	struct iovec iov[] = {{&r, sizeof(r)}, {resp, sizeof(resp)}, {data, sizeof(data)}};
+	struct iovec iov[] = { { &r, sizeof(r) }, { resp, sizeof(resp) }, { data, sizeof(data) } };
 	uint8_t lun[8];
 
 	req_set(&r, 3, 0, 0x28);
@@ -94,7 +94,7 @@ static void
 parse_data_out_command_skips_the_header_sharing_a_buffer_with_data(void)
 {
 	uint8_t out[sizeof(struct virtio_scsi_cmd_req) + 512], resp[SCSI_RESP_SIZE];
-	struct iovec iov[] = {{out, sizeof(out)}, {resp, sizeof(resp)}};
+	struct iovec iov[] = { { out, sizeof(out) }, { resp, sizeof(resp) } };
 	struct virtio_scsi_cmd_req r;
 	uint8_t lun[8];
 
@@ -113,7 +113,9 @@ parse_response_header_split_across_buffers_and_shared_with_data_in(void)
 {
 	struct virtio_scsi_cmd_req r;
 	uint8_t resp_a[50], resp_b[SCSI_RESP_SIZE - 50 + 100];
-	struct iovec iov[] = {{&r, sizeof(r)}, {resp_a, sizeof(resp_a)}, {resp_b, sizeof(resp_b)}};
+	struct iovec iov[] = { { &r, sizeof(r) },
+			       { resp_a, sizeof(resp_a) },
+			       { resp_b, sizeof(resp_b) } };
 	struct virtio_scsi_cmd_resp resp, back;
 	uint8_t lun[8];
 
@@ -138,7 +140,7 @@ parse_without_data_has_no_direction(void)
 {
 	struct virtio_scsi_cmd_req r;
 	uint8_t resp[SCSI_RESP_SIZE];
-	struct iovec iov[] = {{&r, sizeof(r)}, {resp, sizeof(resp)}};
+	struct iovec iov[] = { { &r, sizeof(r) }, { resp, sizeof(resp) } };
 	uint8_t lun[8];
 
 	req_set(&r, 0, 0, 0x00);
@@ -152,7 +154,7 @@ static void
 parse_bidirectional_command_is_invalid_field_in_cdb(void)
 {
 	uint8_t out[sizeof(struct virtio_scsi_cmd_req) + 512], in[SCSI_RESP_SIZE + 512];
-	struct iovec iov[] = {{out, sizeof(out)}, {in, sizeof(in)}};
+	struct iovec iov[] = { { out, sizeof(out) }, { in, sizeof(in) } };
 	struct virtio_scsi_cmd_req r;
 	uint8_t lun[8];
 
@@ -171,8 +173,8 @@ parse_short_header_fails_and_bad_lun_form_is_bad_target(void)
 {
 	uint8_t small[20], resp[SCSI_RESP_SIZE];
 	struct virtio_scsi_cmd_req r;
-	struct iovec iov[] = {{small, sizeof(small)}, {resp, sizeof(resp)}};
-	struct iovec iov2[] = {{&r, sizeof(r)}, {resp, sizeof(resp)}};
+	struct iovec iov[] = { { small, sizeof(small) }, { resp, sizeof(resp) } };
+	struct iovec iov2[] = { { &r, sizeof(r) }, { resp, sizeof(resp) } };
 	uint8_t lun[8];
 
 	memset(small, 0, sizeof(small));
@@ -189,7 +191,7 @@ parse_without_room_for_the_response_cannot_answer(void)
 {
 	struct virtio_scsi_cmd_req r;
 	uint8_t resp[SCSI_RESP_SIZE - 1];
-	struct iovec iov[] = {{&r, sizeof(r)}, {resp, sizeof(resp)}};
+	struct iovec iov[] = { { &r, sizeof(r) }, { resp, sizeof(resp) } };
 	uint8_t lun[8];
 
 	req_set(&r, 0, 0, 0x00);
@@ -207,7 +209,7 @@ response_carries_status_sense_only_on_check_condition_and_clamped_resid(void)
 	t.transfer_len = 4096;
 	t.residual = 4000;
 	t.status = VT_SCSI_STATUS_GOOD;
-	t.sense_len = 18;	/* stale: not sent with GOOD */
+	t.sense_len = 18; /* stale: not sent with GOOD */
 	t.sense[0] = 0x70;
 	scsi_task_to_resp(&t, &resp);
 	CU_ASSERT_EQUAL(resp.response, VIRTIO_SCSI_S_OK);
@@ -333,22 +335,24 @@ remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_remo
 	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &bdev), 0);
 	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 7, "uts_m0", err, sizeof(err)), 7);
 	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, -1, "uts_m0", err, sizeof(err)), -EPERM);
-	CU_ASSERT_EQUAL(vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err,
-						 sizeof(err)), 0);
+	CU_ASSERT_EQUAL(
+		vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err, sizeof(err)), 0);
 	/* Not answered yet: new commands see no target, a second remove is refused. */
 	CU_ASSERT_EQUAL(removed, 0);
 	CU_ASSERT(scsi_target_dev(sc, 7) == NULL);
 	CU_ASSERT(sc->mgmt_poller != NULL);
-	CU_ASSERT_EQUAL(vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err,
-						 sizeof(err)), -EALREADY);
+	CU_ASSERT_EQUAL(
+		vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err, sizeof(err)),
+		-EALREADY);
 	CU_ASSERT(strstr(err, "being removed") != NULL);
 	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 7, "uts_m0", err, sizeof(err)), -EEXIST);
 	CU_ASSERT(ut_poll_until(&removed, 1));
 	/* Freed: the number and the bdev are free again, the poller is gone. */
 	CU_ASSERT(sc->tgt[7].dev == NULL);
 	CU_ASSERT(sc->mgmt_poller == NULL);
-	CU_ASSERT_EQUAL(vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err,
-						 sizeof(err)), -ENODEV);
+	CU_ASSERT_EQUAL(
+		vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err, sizeof(err)),
+		-ENODEV);
 	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 7, "uts_m0", err, sizeof(err)), 7);
 
 	/* A hot-removed bdev detaches its target by itself. */
@@ -356,7 +360,7 @@ remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_remo
 	CU_ASSERT(ut_poll_until(&del, 1));
 	for (int i = 0; i < 2000 && sc->tgt[7].dev != NULL; i++) {
 		ut_poll(1);
-		usleep(1000);	/* the management poller runs every millisecond */
+		usleep(1000); /* the management poller runs every millisecond */
 	}
 	CU_ASSERT(sc->tgt[7].dev == NULL);
 
@@ -376,7 +380,7 @@ static void
 log_marks_response_sense_and_data_in_pages_only_while_logging(void)
 {
 	static uint8_t mem[8 * 4096] __attribute__((aligned(4096)));
-	const uint64_t base = 0x40000;	/* guest-physical address of mem */
+	const uint64_t base = 0x40000; /* guest-physical address of mem */
 	struct vhost_vq_mem_region r = { .gpa = base, .size = sizeof(mem), .host = mem };
 	/* Response across pages 1-2, data-in across pages 4-5. */
 	struct iovec iov[] = {
@@ -456,6 +460,8 @@ main(void)
 	CU_ADD_TEST(s, config_and_features_follow_the_transport_rules);
 	CU_ADD_TEST(s, log_marks_response_sense_and_data_in_pages_only_while_logging);
 	s = CU_add_suite("vhost_scsi_targets", ut_reactor_suite_init, ut_reactor_suite_fini);
-	CU_ADD_TEST(s, remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_removing);
+	CU_ADD_TEST(
+		s,
+		remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_removing);
 	return ut_run_tests();
 }

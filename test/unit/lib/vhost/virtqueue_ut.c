@@ -15,9 +15,9 @@
 
 #define REG_SIZE 0x10000u
 #define R0_GPA 0x0u
-#define R1_GPA 0x10000u	/* right after R0 */
+#define R1_GPA 0x10000u /* right after R0 */
 #define R2_GPA 0x100000u
-#define GAP_GPA 0x80000u	/* in no region */
+#define GAP_GPA 0x80000u /* in no region */
 
 /* Ring layout inside R0. */
 #define DESC_GPA 0x0u
@@ -41,9 +41,9 @@ static struct vhost_vq_mem g_mem;
 static struct vhost_vq g_vq;
 static struct iovec g_iov[IOV_CAP];
 static struct vhost_vq_chain g_chain = { .iov = g_iov, .iov_max = IOV_CAP };
-static uint16_t g_avail_idx;	/* driver's split avail idx */
-static uint16_t g_drv_slot;	/* driver's next packed slot */
-static bool g_drv_wrap;		/* driver ring wrap counter */
+static uint16_t g_avail_idx; /* driver's split avail idx */
+static uint16_t g_drv_slot;  /* driver's next packed slot */
+static bool g_drv_wrap;      /* driver ring wrap counter */
 
 static uint8_t *
 hva(uint64_t gpa)
@@ -107,8 +107,12 @@ static void
 split_setup_base(uint16_t size, uint64_t features, uint16_t base)
 {
 	struct vhost_vq_params p = {
-		.name = "vq_ut", .index = 0, .size = size, .features = features,
-		.avail_base = base, .used_base = base,
+		.name = "vq_ut",
+		.index = 0,
+		.size = size,
+		.features = features,
+		.avail_base = base,
+		.used_base = base,
 	};
 
 	mem_setup();
@@ -179,19 +183,20 @@ mem_init_rejects_bad_tables(void)
 	uint32_t i;
 
 	for (i = 0; i < 9; i++) {
-		r[i] = (struct vhost_vq_mem_region){ .gpa = i * 0x1000ull, .size = 0x1000,
+		r[i] = (struct vhost_vq_mem_region){ .gpa = i * 0x1000ull,
+						     .size = 0x1000,
 						     .host = g_reg[0] };
 	}
 	CU_ASSERT_EQUAL(vhost_vq_mem_init(&mem, r, 8), 0);
 	CU_ASSERT_EQUAL(vhost_vq_mem_init(&mem, r, 9), -EINVAL);
 	CU_ASSERT_EQUAL(mem.nregions, 0);
-	r[1].gpa = 0x800;	/* overlaps region 0 */
+	r[1].gpa = 0x800; /* overlaps region 0 */
 	CU_ASSERT_EQUAL(vhost_vq_mem_init(&mem, r, 2), -EINVAL);
 	r[1].gpa = 0x1000;
 	r[1].size = 0;
 	CU_ASSERT_EQUAL(vhost_vq_mem_init(&mem, r, 2), -EINVAL);
 	r[1].size = 0x1000;
-	r[1].gpa = UINT64_MAX - 0x10;	/* gpa + size wraps */
+	r[1].gpa = UINT64_MAX - 0x10; /* gpa + size wraps */
 	CU_ASSERT_EQUAL(vhost_vq_mem_init(&mem, r, 2), -EINVAL);
 	r[1].gpa = 0x1000;
 	r[1].host = NULL;
@@ -292,7 +297,7 @@ mem_hint_never_reaches_a_removed_region(void)
 	CU_ASSERT_EQUAL_FATAL(vhost_vq_mem_init(&g_mem, &r, 1), 0);
 	CU_ASSERT_EQUAL(vhost_vq_mem_translate(&g_mem, &hint, R2_GPA, 8, iov, 1), -EFAULT);
 	CU_ASSERT(vhost_vq_mem_to_host(&g_mem, &hint, R2_GPA, 8) == NULL);
-	hint = 1000;	/* out of range: reset, not used */
+	hint = 1000; /* out of range: reset, not used */
 	CU_ASSERT_EQUAL(vhost_vq_mem_translate(&g_mem, &hint, R0_GPA, 8, iov, 1), 1);
 }
 
@@ -325,10 +330,12 @@ split_init_rejects_bad_parameters(void)
 	p.size = 0;
 	CU_ASSERT_EQUAL(vhost_vq_init_split(&vq, &p, sdesc(0), savail(), sused()), -EINVAL);
 	p.size = 128;
-	CU_ASSERT_EQUAL(vhost_vq_init_split(&vq, &p, sdesc(0), (void *)(hva(AVAIL_GPA) + 1),
-					    sused()), -EINVAL);
-	CU_ASSERT_EQUAL(vhost_vq_init_split(&vq, &p, (void *)(hva(DESC_GPA) + 8), savail(),
-					    sused()), -EINVAL);
+	CU_ASSERT_EQUAL(
+		vhost_vq_init_split(&vq, &p, sdesc(0), (void *)(hva(AVAIL_GPA) + 1), sused()),
+		-EINVAL);
+	CU_ASSERT_EQUAL(
+		vhost_vq_init_split(&vq, &p, (void *)(hva(DESC_GPA) + 8), savail(), sused()),
+		-EINVAL);
 	p.features = F_PACKED;
 	CU_ASSERT_EQUAL(vhost_vq_init_split(&vq, &p, sdesc(0), savail(), sused()), -EINVAL);
 	p.features = 0;
@@ -372,7 +379,7 @@ split_pop_follows_indirect_table_after_direct_descriptors(void)
 	set_desc(sdesc(9), TABLE_GPA, 3 * 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
 	set_desc(&t[0], DATA_GPA, 4096, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
 	set_desc(&t[2], STATUS_GPA, 1, VRING_DESC_F_WRITE, 0);
-	set_desc(&t[1], 0xdead0000, 1, 0, 0);	/* unreferenced garbage */
+	set_desc(&t[1], 0xdead0000, 1, 0, 0); /* unreferenced garbage */
 	avail_add(7);
 	CU_ASSERT_EQUAL_FATAL(vhost_vq_pop(&g_vq, &g_mem, &g_chain), 0);
 	assert_blk_chain(7);
@@ -654,8 +661,8 @@ split_pop_rejects_total_length_of_4gib(void)
 {
 	/* A 16 GiB guest region that is only address space: pop never touches buffer memory. */
 	size_t big = 16ull << 30;
-	void *space = mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			   0);
+	void *space =
+		mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	struct vhost_vq_mem_region r[2] = {
 		{ .gpa = R0_GPA, .size = REG_SIZE, .host = g_reg[0] },
 		{ .gpa = 1ull << 32, .size = big, .host = space },
@@ -760,16 +767,16 @@ split_publish_follows_used_event(void)
 	savail()->flags = htole16(VRING_AVAIL_F_NO_INTERRUPT);
 	*used_event = htole16(0);
 	vhost_vq_push(&g_vq, 0, 1, 0);
-	CU_ASSERT(vhost_vq_publish(&g_vq));		/* idx 0 -> 1 crosses 0 */
+	CU_ASSERT(vhost_vq_publish(&g_vq)); /* idx 0 -> 1 crosses 0 */
 	vhost_vq_push(&g_vq, 1, 1, 0);
-	CU_ASSERT(!vhost_vq_publish(&g_vq));		/* 1 -> 2 does not */
+	CU_ASSERT(!vhost_vq_publish(&g_vq)); /* 1 -> 2 does not */
 	*used_event = htole16(4);
 	vhost_vq_push(&g_vq, 2, 1, 0);
 	vhost_vq_push(&g_vq, 3, 1, 0);
-	CU_ASSERT(!vhost_vq_publish(&g_vq));		/* 2 -> 4: entry 4 not written yet */
+	CU_ASSERT(!vhost_vq_publish(&g_vq)); /* 2 -> 4: entry 4 not written yet */
 	vhost_vq_push(&g_vq, 4, 1, 0);
 	vhost_vq_push(&g_vq, 5, 1, 0);
-	CU_ASSERT(vhost_vq_publish(&g_vq));		/* 4 -> 6 wrote entry 4 */
+	CU_ASSERT(vhost_vq_publish(&g_vq)); /* 4 -> 6 wrote entry 4 */
 }
 
 static void
@@ -782,26 +789,26 @@ split_publish_event_idx_wraps_at_16_bits(void)
 	*used_event = htole16(65535);
 	vhost_vq_push(&g_vq, 0, 1, 0);
 	vhost_vq_push(&g_vq, 1, 1, 0);
-	CU_ASSERT(vhost_vq_publish(&g_vq));		/* 65535 -> 1 wrote entry 65535 */
+	CU_ASSERT(vhost_vq_publish(&g_vq)); /* 65535 -> 1 wrote entry 65535 */
 	CU_ASSERT_EQUAL(le16toh(sused()->idx), 1);
 
 	split_setup_base(128, F_EVENT_IDX, 65535);
 	*used_event = htole16(0);
 	vhost_vq_push(&g_vq, 0, 1, 0);
 	vhost_vq_push(&g_vq, 1, 1, 0);
-	CU_ASSERT(vhost_vq_publish(&g_vq));		/* wrote entry 0 after the wrap */
+	CU_ASSERT(vhost_vq_publish(&g_vq)); /* wrote entry 0 after the wrap */
 
 	split_setup_base(128, F_EVENT_IDX, 65535);
 	*used_event = htole16(1);
 	vhost_vq_push(&g_vq, 0, 1, 0);
 	vhost_vq_push(&g_vq, 1, 1, 0);
-	CU_ASSERT(!vhost_vq_publish(&g_vq));		/* entry 1 comes next */
+	CU_ASSERT(!vhost_vq_publish(&g_vq)); /* entry 1 comes next */
 
 	split_setup_base(128, F_EVENT_IDX, 65535);
 	*used_event = htole16(65534);
 	vhost_vq_push(&g_vq, 0, 1, 0);
 	vhost_vq_push(&g_vq, 1, 1, 0);
-	CU_ASSERT(!vhost_vq_publish(&g_vq));		/* already past before this batch */
+	CU_ASSERT(!vhost_vq_publish(&g_vq)); /* already past before this batch */
 }
 
 static void
@@ -863,8 +870,12 @@ static void
 packed_setup(uint16_t size, uint64_t features)
 {
 	struct vhost_vq_params p = {
-		.name = "vq_ut", .index = 1, .size = size, .features = features | F_PACKED,
-		.avail_base = PACKED_EVENT_WRAP, .used_base = PACKED_EVENT_WRAP,
+		.name = "vq_ut",
+		.index = 1,
+		.size = size,
+		.features = features | F_PACKED,
+		.avail_base = PACKED_EVENT_WRAP,
+		.used_base = PACKED_EVENT_WRAP,
 	};
 
 	mem_setup();
@@ -877,7 +888,7 @@ packed_setup(uint16_t size, uint64_t features)
 struct pbuf {
 	uint64_t addr;
 	uint32_t len;
-	uint16_t flags;	/* WRITE, INDIRECT */
+	uint16_t flags; /* WRITE, INDIRECT */
 };
 
 /* Makes a chain of n buffers available under buffer id, first descriptor's flags last. */
@@ -944,7 +955,8 @@ packed_init_rejects_bad_parameters(void)
 	CU_ASSERT_EQUAL(vhost_vq_init_packed(&vq, &p, pdesc(0), driver_ev(), device_ev()), -EINVAL);
 	p.features = F_PACKED;
 	CU_ASSERT_EQUAL(vhost_vq_init_packed(&vq, &p, pdesc(0), (void *)(hva(DRIVER_EV_GPA) + 2),
-					     device_ev()), -EINVAL);
+					     device_ev()),
+			-EINVAL);
 }
 
 static void
@@ -1094,7 +1106,7 @@ packed_pop_rejects_malformed_buffers_with_known_id(void)
 	CU_ASSERT(pop_malformed(VHOST_VQ_ERR_ADDR, 2) == hva(STATUS_GPA));
 	CU_ASSERT_EQUAL(g_chain.ndescs, 3);
 	memcpy(b, g_blk, sizeof(b));
-	b[2].flags = 0;	/* readable after writable */
+	b[2].flags = 0; /* readable after writable */
 	packed_add(b, 3, 5);
 	CU_ASSERT(pop_malformed(VHOST_VQ_ERR_DIRECTION, 5) == NULL);
 	/* The queue goes on; the malformed chains are returned like any other. */
@@ -1164,7 +1176,7 @@ packed_pop_rejects_bad_indirect_use(void)
 static void
 packed_publish_writes_first_used_flags_last(void)
 {
-	uint16_t avail_flags = PACKED_F_AVAIL;	/* driver lap 0 */
+	uint16_t avail_flags = PACKED_F_AVAIL; /* driver lap 0 */
 
 	packed_setup(16, 0);
 	packed_add_one(DATA_GPA, 512, VRING_DESC_F_WRITE, 0);
@@ -1189,7 +1201,7 @@ packed_publish_follows_driver_event_flags(void)
 {
 	packed_setup(16, 0);
 	vhost_vq_push(&g_vq, 0, 1, 0);
-	CU_ASSERT(vhost_vq_publish(&g_vq));		/* ENABLE (zeroed) */
+	CU_ASSERT(vhost_vq_publish(&g_vq)); /* ENABLE (zeroed) */
 	driver_ev()->flags = htole16(VRING_PACKED_EVENT_FLAG_DISABLE);
 	vhost_vq_push(&g_vq, 1, 1, 0);
 	CU_ASSERT(!vhost_vq_publish(&g_vq));
@@ -1209,10 +1221,10 @@ packed_publish_follows_event_offset_and_wrap(void)
 	driver_ev()->flags = htole16(VRING_PACKED_EVENT_FLAG_DESC);
 	driver_ev()->off_wrap = htole16(1 | PACKED_EVENT_WRAP);
 	vhost_vq_push(&g_vq, 0, 1, 0);
-	CU_ASSERT(!vhost_vq_publish(&g_vq));		/* wrote slot 0 */
+	CU_ASSERT(!vhost_vq_publish(&g_vq)); /* wrote slot 0 */
 	vhost_vq_push(&g_vq, 1, 1, 0);
 	vhost_vq_push(&g_vq, 2, 1, 0);
-	CU_ASSERT(vhost_vq_publish(&g_vq));		/* wrote slots 1, 2 */
+	CU_ASSERT(vhost_vq_publish(&g_vq)); /* wrote slots 1, 2 */
 	/* A slot of the next lap (wrap 0) is not reached yet. */
 	driver_ev()->off_wrap = htole16(3);
 	vhost_vq_push(&g_vq, 3, 1, 0);
@@ -1220,7 +1232,7 @@ packed_publish_follows_event_offset_and_wrap(void)
 	for (i = 4; i < 6; i++) {
 		vhost_vq_push(&g_vq, i, 1, 0);
 	}
-	CU_ASSERT(!vhost_vq_publish(&g_vq));		/* slots 4, 5 */
+	CU_ASSERT(!vhost_vq_publish(&g_vq)); /* slots 4, 5 */
 	/* Slots 6, 7 of lap 1 and then slot 0 of lap 2 (wrap 0), as one chain of 3. */
 	driver_ev()->off_wrap = htole16(7 | PACKED_EVENT_WRAP);
 	vhost_vq_push(&g_vq, 6, 3, 0);
@@ -1228,10 +1240,10 @@ packed_publish_follows_event_offset_and_wrap(void)
 	CU_ASSERT_EQUAL(vhost_vq_get_used_base(&g_vq), 1);
 	driver_ev()->off_wrap = htole16(0);
 	vhost_vq_push(&g_vq, 7, 1, 0);
-	CU_ASSERT(!vhost_vq_publish(&g_vq));		/* slot 1 of lap 2; slot 0 was before */
+	CU_ASSERT(!vhost_vq_publish(&g_vq)); /* slot 1 of lap 2; slot 0 was before */
 	driver_ev()->off_wrap = htole16(2);
 	vhost_vq_push(&g_vq, 0, 1, 0);
-	CU_ASSERT(vhost_vq_publish(&g_vq));		/* slot 2, wrap 0 */
+	CU_ASSERT(vhost_vq_publish(&g_vq)); /* slot 2, wrap 0 */
 }
 
 static void
@@ -1282,11 +1294,13 @@ rnd(void)
 static uint64_t
 rnd_addr(void)
 {
-	static const uint64_t base[] = { R0_GPA, R1_GPA, R2_GPA, GAP_GPA, R1_GPA + REG_SIZE,
-					 R2_GPA + REG_SIZE, UINT64_MAX - 0xff };
+	static const uint64_t base[] = {
+		R0_GPA,           R1_GPA, R2_GPA, GAP_GPA, R1_GPA + REG_SIZE, R2_GPA + REG_SIZE,
+		UINT64_MAX - 0xff
+	};
 
-	return base[rnd() % VT_COUNTOF(base)] + (rnd() % 3 == 0 ? -(uint64_t)(rnd() % 64) :
-						 rnd() % REG_SIZE);
+	return base[rnd() % VT_COUNTOF(base)] +
+	       (rnd() % 3 == 0 ? -(uint64_t)(rnd() % 64) : rnd() % REG_SIZE);
 }
 
 static uint32_t
@@ -1343,8 +1357,8 @@ check_random_pop(int rc, uint16_t size)
 	if (rc == -EINVAL) {
 		CU_ASSERT(g_chain.id < size);
 		CU_ASSERT(g_chain.err > VHOST_VQ_OK && g_chain.err < VHOST_VQ_ERR_AVAIL_IDX);
-		CU_ASSERT(g_chain.err_tail == NULL || iov_in_memory(&(struct iovec){
-			g_chain.err_tail, 1 }));
+		CU_ASSERT(g_chain.err_tail == NULL ||
+			  iov_in_memory(&(struct iovec){ g_chain.err_tail, 1 }));
 	}
 	if (rc != 0) {
 		return;
@@ -1458,11 +1472,11 @@ split_log_marks_used_element_and_idx_at_log_guest_addr(void)
 	CU_ASSERT_EQUAL_FATAL(vhost_vq_pop(&g_vq, &g_mem, &g_chain), 0);
 	memset(g_logbits, 0, sizeof(g_logbits));
 	vhost_vq_push(&g_vq, g_chain.id, g_chain.ndescs, 4097);
-	CU_ASSERT_TRUE(log_page(2));	/* the element */
+	CU_ASSERT_TRUE(log_page(2)); /* the element */
 	CU_ASSERT_EQUAL(log_count(), 1);
 	memset(g_logbits, 0, sizeof(g_logbits));
 	CU_ASSERT_TRUE(vhost_vq_publish(&g_vq));
-	CU_ASSERT_TRUE(log_page(1));	/* used->idx */
+	CU_ASSERT_TRUE(log_page(1)); /* used->idx */
 	CU_ASSERT_EQUAL(log_count(), 1);
 	/* Kick suppression writes used->flags: logged too. */
 	memset(g_logbits, 0, sizeof(g_logbits));
@@ -1477,7 +1491,7 @@ split_without_log_marks_nothing(void)
 	split_setup(8, F_EVENT_IDX);
 	memset(g_logbits, 0, sizeof(g_logbits));
 	vhost_vq_set_log(&g_vq, &g_vlog, USED_GPA, 0);
-	vhost_vq_set_log(&g_vq, NULL, USED_GPA, 0);	/* logging switched off again */
+	vhost_vq_set_log(&g_vq, NULL, USED_GPA, 0); /* logging switched off again */
 	add_blk_chain(0);
 	CU_ASSERT_EQUAL_FATAL(vhost_vq_pop(&g_vq, &g_mem, &g_chain), 0);
 	vhost_vq_push(&g_vq, g_chain.id, g_chain.ndescs, 4097);
@@ -1503,11 +1517,11 @@ packed_log_marks_the_descriptors_written_back(void)
 	vhost_vq_push(&g_vq, g_chain.id, g_chain.ndescs, 512);
 	CU_ASSERT_EQUAL_FATAL(vhost_vq_pop(&g_vq, &g_mem, &g_chain), 0);
 	vhost_vq_push(&g_vq, g_chain.id, g_chain.ndescs, 512);
-	CU_ASSERT_TRUE(log_page(2));	/* slot 0: id and len */
-	CU_ASSERT_TRUE(log_page(3));	/* slot 1: id, len and flags */
+	CU_ASSERT_TRUE(log_page(2)); /* slot 0: id and len */
+	CU_ASSERT_TRUE(log_page(3)); /* slot 1: id, len and flags */
 	CU_ASSERT_EQUAL(log_count(), 2);
 	memset(g_logbits, 0, sizeof(g_logbits));
-	vhost_vq_publish(&g_vq);	/* slot 0's flags, last */
+	vhost_vq_publish(&g_vq); /* slot 0's flags, last */
 	CU_ASSERT_TRUE(log_page(2));
 	CU_ASSERT_EQUAL(log_count(), 1);
 	CU_ASSERT_EQUAL(le16toh(pdesc(0)->id), 5);
