@@ -33,13 +33,16 @@ run:
 	$(Q)$(MAKE) -s --no-print-directory app
 	$(Q)exec $(BUILD_DIR)/bin/vtarget --default-config $(VTARGET_ARGS)
 
-# Every test: layering check, unit tests and integration tests on the release build, then the
-# same tests on an AddressSanitizer + UndefinedBehaviorSanitizer build in build-san/.
+# Every test: layering and format checks, unit tests and integration tests on the release build,
+# every fuzz harness briefly (corpus replay + FUZZ_SMOKE_TIME s each), then the unit and
+# integration tests on an AddressSanitizer + UndefinedBehaviorSanitizer build in build-san/.
 test:
 	$(Q)scripts/pkgdep.sh
 	$(Q)scripts/check_layers.sh
+	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)test/run_tests.sh $(BUILD_DIR)
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory test-san
 
 test-san:
@@ -78,8 +81,9 @@ install: app
 	install -m 0755 $(BUILD_DIR)/bin/vtarget $(DESTDIR)$(CONFIG_PREFIX)/bin/vtarget
 	install -m 0755 scripts/rpc.py $(DESTDIR)$(CONFIG_PREFIX)/bin/vtarget-rpc
 
+# Every C file as .clang-format lays it out (clang-format -i FILE to fix one).
 format-check:
-	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h') && echo "format-check: ok"
 
 clean:
 	rm -rf build build-san build-fuzz

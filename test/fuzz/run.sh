@@ -12,6 +12,8 @@ build=$(cd "$2" && pwd)
 secs=$3
 src=$(cd "$(dirname "$0")" && pwd)
 fail=0
+npassed=0
+nfailed=0
 summary=""
 
 # Fields of libFuzzer's last status line ("#N DONE cov: C ft: F corp: ... exec/s: E ...").
@@ -33,6 +35,7 @@ for bin in "$build"/fuzz/fuzz_*; do
 			echo "fuzz: $name: a committed corpus input fails (see $log.regress)" >&2
 			tail -40 "$log.regress" >&2
 			fail=1
+			nfailed=$((nfailed + 1))
 			continue
 		fi
 	fi
@@ -43,6 +46,9 @@ for bin in "$build"/fuzz/fuzz_*; do
 		echo "fuzz: $name: crash or sanitizer report (input in $art, log $log)" >&2
 		grep -m1 -A30 'ERROR: \|runtime error\|==ERROR\|deadly signal' "$log" >&2
 		fail=1
+		nfailed=$((nfailed + 1))
+	else
+		npassed=$((npassed + 1))
 	fi
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
@@ -53,4 +59,6 @@ for bin in "$build"/fuzz/fuzz_*; do
 "
 done
 printf '\nfuzz summary (%s s each):\n%s' "$secs" "$summary"
+[ $((npassed + nfailed)) -gt 0 ] || { echo "fuzz: no harness found in $build/fuzz" >&2; fail=1; }
+echo "fuzz: $npassed passed, $nfailed failed"
 exit $fail
