@@ -431,6 +431,11 @@ def add_log_commands(sub):
         p = sub.add_parser(method, help="get %s" % what)
         p.set_defaults(func=lambda a, m=method: print_dict(_call(a, m)))
 
+    p = sub.add_parser("log_enable_timestamps", help="log lines with or without timestamps")
+    p.add_argument("--timestamps", dest="enabled", action=argparse.BooleanOptionalAction,
+                   required=True, help="--timestamps or --no-timestamps")
+    p.set_defaults(func=lambda a: _call(a, "log_enable_timestamps", enabled=a.enabled))
+
 
 def cmd_bdev_malloc_create(args):
     num_blocks = int((args.total_size * 1024 * 1024) // args.block_size)
