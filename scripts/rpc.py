@@ -437,6 +437,18 @@ def add_log_commands(sub):
     p.set_defaults(func=lambda a: _call(a, "log_enable_timestamps", enabled=a.enabled))
 
 
+def add_notify_commands(sub):
+    p = sub.add_parser("notify_get_types", help="List the notification types")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "notify_get_types")))
+
+    p = sub.add_parser("notify_get_notifications", help="Get notifications")
+    p.add_argument("-i", "--id", type=int,
+                   help="id of the first event to return (default: 0, the oldest kept)")
+    p.add_argument("-n", "--max", type=int, help="most events to return (default: no limit)")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "notify_get_notifications", id=a.id,
+                                                   max=a.max)))
+
+
 def cmd_bdev_malloc_create(args):
     num_blocks = int((args.total_size * 1024 * 1024) // args.block_size)
     print_json(_call(args, "bdev_malloc_create", num_blocks=num_blocks,
@@ -644,6 +656,7 @@ def build_parser():
         name, aliases=DEPRECATED_ALIASES.get(name, []), **kw)
     add_app_commands(sub)
     add_log_commands(sub)
+    add_notify_commands(sub)
     add_bdev_commands(sub)
     add_vhost_commands(sub)
     return parser

@@ -2,6 +2,7 @@
 """Operator RPCs of issue 11 (item 2): log_enable_timestamps, notify_get_types /
 notify_get_notifications, framework_get_reactors / thread_get_stats, bdev_reset_iostat."""
 
+import json
 import re
 import time
 
@@ -51,4 +52,60 @@ class LogTimestampsTest(VtTestCase):
         self.assertRpcError(d, "log_enable_timestamps", {"enabled": "yes"}, -32602, "enabled")
         self.assertRpcError(d, "log_enable_timestamps", {"enabled": True, "color": 1}, -32602,
                             "color")
+        self.stop_clean(d)
+
+
+class NotifyTest(VtTestCase):
+
+    def test_types(self):
+        d = self.start_daemon()
+        types = d.call("notify_get_types")
+        self.assertIsInstance(types, list)
+        for t in ("bdev_register", "bdev_unregister", "bdev_resize"):
+            self.assertIn(t, types)
+        self.assertEqual(d.call("notify_get_types", {}), types)
+        self.assertRpcError(d, "notify_get_types", {"id": 0}, -32602)
+        self.stop_clean(d)
+
+    def test_bdev_events_with_increasing_ids(self):
+        d = self.start_daemon()
+        base = len(d.call("notify_get_notifications"))
+        d.call("bdev_malloc_create", {"name": "M0", "num_blocks": 64, "block_size": 512})
+        d.call("bdev_null_create", {"name": "N0", "num_blocks": 2048, "block_size": 512})
+        d.call("bdev_null_resize", {"name": "N0", "new_size": 2})
+        d.call("bdev_malloc_delete", {"name": "M0"})
+        d.call("bdev_null_delete", {"name": "N0"})
+        evs = d.call("notify_get_notifications", {"id": base})
+        self.assertEqual([(e["type"], e["ctx"]) for e in evs],
+                         [("bdev_register", "M0"), ("bdev_register", "N0"),
+                          ("bdev_resize", "N0"), ("bdev_unregister", "M0"),
+                          ("bdev_unregister", "N0")])
+        self.assertEqual([e["id"] for e in evs], list(range(base, base + 5)))
+        for e in evs:
+            self.assertEqual(sorted(e), ["ctx", "id", "type"])
+        # An orchestrator waits for the next event from the last id it saw, max at a time.
+        self.assertEqual(d.call("notify_get_notifications", {"id": base + 1, "max": 2}), evs[1:3])
+        self.assertEqual(d.call("notify_get_notifications", {"id": base + 5}), [])
+        self.assertEqual(d.call("notify_get_notifications", {"max": 0}), [])
+        self.assertEqual(d.call("notify_get_notifications", {"id": 2 ** 64 - 1}), [])
+        self.assertEqual(d.call("notify_get_notifications", {})[base:], evs)
+        # A failed create raises nothing.
+        self.assertRpcError(d, "bdev_malloc_create", {"name": "bad name", "num_blocks": 64,
+                                                      "block_size": 512}, -32602)
+        self.assertEqual(d.call("notify_get_notifications", {"id": base + 5}), [])
+        # scripts/rpc.py, with SPDK's options.
+        r = vtlib.run_rpc_py(d.sock, "notify_get_notifications", "-i", base + 3, "-n", 1)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), evs[3:4])
+        r = vtlib.run_rpc_py(d.sock, "notify_get_types")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("bdev_register", json.loads(r.stdout))
+        self.stop_clean(d)
+
+    def test_bad_params(self):
+        d = self.start_daemon()
+        for params, needle in (({"id": -1}, "id"), ({"id": "0"}, "id"), ({"max": 1.5}, "max"),
+                               ({"max": -2}, "max"), ({"id": 0, "since": 1}, "since")):
+            with self.subTest(params=params):
+                self.assertRpcError(d, "notify_get_notifications", params, -32602, needle)
         self.stop_clean(d)
