@@ -351,6 +351,11 @@ def add_app_commands(sub):
     p.set_defaults(func=lambda a: print_dict(_call(a, "rpc_get_methods", current=a.current,
                                                    include_aliases=a.include_aliases)))
 
+    for method, what in (("framework_get_reactors", "the reactors: busy/idle ticks, threads"),
+                         ("thread_get_stats", "each thread's busy/idle ticks and pollers")):
+        p = sub.add_parser(method, help="Display %s" % what)
+        p.set_defaults(func=lambda a, m=method: print_dict(_call(a, m)))
+
     p = sub.add_parser("spdk_get_version", help="Get the daemon's version")
     p.set_defaults(func=lambda a: print_json(_call(a, "spdk_get_version")))
 

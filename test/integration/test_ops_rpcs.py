@@ -109,3 +109,84 @@ class NotifyTest(VtTestCase):
             with self.subTest(params=params):
                 self.assertRpcError(d, "notify_get_notifications", params, -32602, needle)
         self.stop_clean(d)
+
+
+class ReactorStatsTest(VtTestCase):
+
+    def reactors(self, d):
+        r = d.call("framework_get_reactors")
+        self.assertEqual(r["tick_rate"], 10 ** 9)
+        self.assertEqual(r["pid"], d.pid)
+        return {x["lcore"]: x for x in r["reactors"]}
+
+    def check_busy_idle_cover_time(self, d, interrupt):
+        first = self.reactors(d)
+        self.assertEqual(sorted(first), [0, 1])
+        for lcore, x in first.items():
+            self.assertEqual(sorted(x), ["busy", "idle", "in_interrupt", "lcore", "lw_threads",
+                                         "tid"])
+            self.assertIs(x["in_interrupt"], interrupt)
+            self.assertGreater(x["tid"], 0)
+            (t,) = x["lw_threads"]
+            self.assertEqual((t["name"], t["id"], t["cpumask"]),
+                             ("reactor_%d" % lcore, lcore + 1, "%x" % (1 << lcore)))
+            self.assertLessEqual(x["busy"] + x["idle"], t["elapsed"])
+        self.assertEqual(first[0]["tid"], d.pid)
+        # Poll until 300 ms of reactor time went by; each call makes both reactors work.
+        deadline = time.monotonic() + 20 * vtlib.SLOW
+        while True:
+            last = self.reactors(d)
+            elapsed = last[1]["lw_threads"][0]["elapsed"] - first[1]["lw_threads"][0]["elapsed"]
+            if elapsed >= 300 * 10 ** 6:
+                break
+            self.assertLess(time.monotonic(), deadline, "reactor time does not advance")
+            time.sleep(0.02)
+        for lcore in (0, 1):
+            busy = last[lcore]["busy"] - first[lcore]["busy"]
+            idle = last[lcore]["idle"] - first[lcore]["idle"]
+            # Reactor 1 only runs our messages: busy grew, but it was mostly idle.
+            self.assertGreater(busy, 0, lcore)
+            self.assertGreater(idle, 0, lcore)
+            self.assertLessEqual(busy + idle, elapsed + 50 * 10 ** 6, lcore)
+        busy = last[1]["busy"] - first[1]["busy"]
+        idle = last[1]["idle"] - first[1]["idle"]
+        self.assertGreater(idle, busy, "reactor 1: busy %d idle %d" % (busy, idle))
+        # Iterations are accounted end to end: only the one answering is missing.
+        self.assertGreater(busy + idle, elapsed * 8 // 10)
+
+    def test_poll_mode(self):
+        d = self.start_daemon(args=("-m", "0x3"))
+        self.check_busy_idle_cover_time(d, False)
+        self.stop_clean(d)
+
+    def test_interrupt_mode_counts_sleep_as_idle(self):
+        d = self.start_daemon(args=("-m", "0x3"), interrupt=True)
+        self.check_busy_idle_cover_time(d, True)
+        self.stop_clean(d)
+
+    def test_thread_get_stats(self):
+        d = self.start_daemon(args=("-m", "0x3"))
+        r = d.call("thread_get_stats")
+        self.assertEqual(r["tick_rate"], 10 ** 9)
+        self.assertEqual([t["name"] for t in r["threads"]], ["reactor_0", "reactor_1"])
+        for t in r["threads"]:
+            for k in ("id", "busy", "idle", "active_pollers_count", "timed_pollers_count",
+                      "paused_pollers_count"):
+                self.assertIsInstance(t[k], int, k)
+            self.assertEqual(t["cpumask"], "%x" % (1 << (t["id"] - 1)))
+        # Reactor 0 serves the RPC socket.
+        self.assertGreaterEqual(r["threads"][0]["fd_pollers_count"], 1)
+        later = d.call("thread_get_stats", {})
+        self.assertGreater(later["threads"][1]["busy"], r["threads"][1]["busy"])
+        for m in ("thread_get_stats", "framework_get_reactors"):
+            out = vtlib.run_rpc_py(d.sock, m)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout)["tick_rate"], 10 ** 9)
+        self.stop_clean(d)
+
+    def test_bad_params(self):
+        d = self.start_daemon()
+        for m in ("framework_get_reactors", "thread_get_stats"):
+            self.assertRpcError(d, m, {"lcore": 0}, -32602, m)
+            self.assertRpcError(d, m, [1], -32602, m)
+        self.stop_clean(d)
