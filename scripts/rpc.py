@@ -488,6 +488,13 @@ def add_bdev_commands(sub):
         a, "bdev_get_iostat", name=a.name, names=a.names, per_channel=a.per_channel or None,
         reset_mode=a.reset_mode)))
 
+    p = sub.add_parser("bdev_reset_iostat", help="Reset I/O statistics of the bdevs, or one")
+    p.add_argument("-b", "--name", help="Name of the bdev (default: every bdev)")
+    p.add_argument("-m", "--mode", choices=["all", "maxmin", "error", "none"],
+                   help="What to reset (default: all)")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "bdev_reset_iostat", name=a.name,
+                                                   mode=a.mode)))
+
     p = sub.add_parser("delete_bdev", help="Delete a bdev of any module (deprecated: use "
                        "bdev_malloc_delete, bdev_null_delete, bdev_aio_delete...)")
     p.add_argument("bdev_name", help="Block device name")
