@@ -351,6 +351,11 @@ def add_app_commands(sub):
     p.set_defaults(func=lambda a: print_dict(_call(a, "rpc_get_methods", current=a.current,
                                                    include_aliases=a.include_aliases)))
 
+    for method, what in (("framework_get_reactors", "the reactors: busy/idle ticks, threads"),
+                         ("thread_get_stats", "each thread's busy/idle ticks and pollers")):
+        p = sub.add_parser(method, help="Display %s" % what)
+        p.set_defaults(func=lambda a, m=method: print_dict(_call(a, m)))
+
     p = sub.add_parser("spdk_get_version", help="Get the daemon's version")
     p.set_defaults(func=lambda a: print_json(_call(a, "spdk_get_version")))
 
@@ -431,6 +436,23 @@ def add_log_commands(sub):
         p = sub.add_parser(method, help="get %s" % what)
         p.set_defaults(func=lambda a, m=method: print_dict(_call(a, m)))
 
+    p = sub.add_parser("log_enable_timestamps", help="log lines with or without timestamps")
+    p.add_argument("--timestamps", dest="enabled", action=argparse.BooleanOptionalAction,
+                   required=True, help="--timestamps or --no-timestamps")
+    p.set_defaults(func=lambda a: _call(a, "log_enable_timestamps", enabled=a.enabled))
+
+
+def add_notify_commands(sub):
+    p = sub.add_parser("notify_get_types", help="List the notification types")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "notify_get_types")))
+
+    p = sub.add_parser("notify_get_notifications", help="Get notifications")
+    p.add_argument("-i", "--id", type=int,
+                   help="id of the first event to return (default: 0, the oldest kept)")
+    p.add_argument("-n", "--max", type=int, help="most events to return (default: no limit)")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "notify_get_notifications", id=a.id,
+                                                   max=a.max)))
+
 
 def cmd_bdev_malloc_create(args):
     num_blocks = int((args.total_size * 1024 * 1024) // args.block_size)
@@ -465,6 +487,13 @@ def add_bdev_commands(sub):
     p.set_defaults(func=lambda a: print_dict(_call(
         a, "bdev_get_iostat", name=a.name, names=a.names, per_channel=a.per_channel or None,
         reset_mode=a.reset_mode)))
+
+    p = sub.add_parser("bdev_reset_iostat", help="Reset I/O statistics of the bdevs, or one")
+    p.add_argument("-b", "--name", help="Name of the bdev (default: every bdev)")
+    p.add_argument("-m", "--mode", choices=["all", "maxmin", "error", "none"],
+                   help="What to reset (default: all)")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "bdev_reset_iostat", name=a.name,
+                                                   mode=a.mode)))
 
     p = sub.add_parser("delete_bdev", help="Delete a bdev of any module (deprecated: use "
                        "bdev_malloc_delete, bdev_null_delete, bdev_aio_delete...)")
@@ -639,6 +668,7 @@ def build_parser():
         name, aliases=DEPRECATED_ALIASES.get(name, []), **kw)
     add_app_commands(sub)
     add_log_commands(sub)
+    add_notify_commands(sub)
     add_bdev_commands(sub)
     add_vhost_commands(sub)
     return parser

@@ -107,6 +107,24 @@ int vt_fd_poller_modify(struct vt_poller *poller, uint32_t events);
  * sets *poller to NULL. NULL-safe. */
 void vt_poller_unregister(struct vt_poller **poller);
 
+/* Busy and idle time of a reactor (framework_get_reactors, thread_get_stats). */
+struct vt_reactor_stats {
+	uint64_t busy_ticks;  /* iterations that did work (messages, pollers that were busy...) */
+	uint64_t idle_ticks;  /* iterations that found nothing, time asleep in epoll included */
+	uint64_t start_ticks; /* vt_get_ticks() when the reactor was created */
+	uint32_t core;
+	bool in_interrupt;
+	/* Only filled when called on reactor idx itself (own true). */
+	bool own;
+	uint32_t active_pollers; /* period-0 pollers */
+	uint32_t timed_pollers;
+	uint32_t fd_pollers;
+	uint64_t tid; /* the reactor thread's Linux thread id */
+};
+
+/* Fills st for reactor idx (any thread; the poller counts and tid only on that reactor). */
+int vt_reactor_get_stats(uint32_t idx, struct vt_reactor_stats *st);
+
 /* Monotonic time in nanoseconds (CLOCK_MONOTONIC). */
 uint64_t vt_get_ticks(void);
 #define VT_TICKS_HZ 1000000000ULL

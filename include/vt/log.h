@@ -73,6 +73,10 @@ int vt_log_clear_flag(const char *name);
 struct vt_log_flag *vt_log_flag_first(void);
 struct vt_log_flag *vt_log_flag_next(struct vt_log_flag *f);
 
+/* Whether stderr lines start with "[date time.usec] " (log_enable_timestamps; default on). */
+void vt_log_enable_timestamps(bool enabled);
+bool vt_log_timestamps_enabled(void);
+
 /* Also send messages to syslog (ident given) in addition to stderr; NULL turns it off. */
 void vt_log_open_syslog(const char *ident);
 

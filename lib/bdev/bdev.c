@@ -21,6 +21,7 @@
 #include "vt/bdev_module.h"
 #include "vt/event.h"
 #include "vt/log.h"
+#include "vt/notify.h"
 #include "vt/util.h"
 
 #include "lib/bdev/bdev_internal.h"
@@ -342,6 +343,15 @@ bdev_internal_free(struct bdev_internal *bi)
 	free(bi);
 }
 
+/* SPDK's bdev notification types (notify_get_types), known from start-up. */
+__attribute__((constructor)) static void
+bdev_notify_types(void)
+{
+	vt_notify_type_register("bdev_register");
+	vt_notify_type_register("bdev_unregister");
+	vt_notify_type_register("bdev_resize");
+}
+
 int
 vt_bdev_register(struct vt_bdev *bdev)
 {
@@ -381,6 +391,7 @@ vt_bdev_register(struct vt_bdev *bdev)
 	bdev->internal = bi;
 	TAILQ_INSERT_TAIL(&g_bdevs, bi, link);
 	pthread_mutex_unlock(&g_bdev_mutex);
+	vt_notify_send("bdev_register", bdev->name);
 	VT_DEBUGLOG(bdev, "registered bdev '%s' (%" PRIu64 " blocks of %" PRIu32 " bytes)\n",
 		    bdev->name, bdev->blockcnt, bdev->blocklen);
 	return 0;
@@ -451,6 +462,7 @@ vt_bdev_unregister(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc), void 
 		bdev_desc_post_event_locked(desc, VT_BDEV_EVENT_REMOVE);
 	}
 	pthread_mutex_unlock(&g_bdev_mutex);
+	vt_notify_send("bdev_unregister", bdev->name);
 	VT_DEBUGLOG(bdev, "unregistering bdev '%s'\n", bdev->name);
 	bdev_unref(bi);
 }
@@ -460,6 +472,7 @@ vt_bdev_notify_blockcnt_change(struct vt_bdev *bdev, uint64_t blockcnt)
 {
 	struct bdev_internal *bi = bdev->internal;
 	struct vt_bdev_desc *desc;
+	bool changed;
 
 	if (blockcnt == 0 || blockcnt > UINT64_MAX / bdev->blocklen) {
 		return -EINVAL;
@@ -474,13 +487,17 @@ vt_bdev_notify_blockcnt_change(struct vt_bdev *bdev, uint64_t blockcnt)
 		pthread_mutex_unlock(&g_bdev_mutex);
 		return -EBUSY;
 	}
-	if (blockcnt != bdev->blockcnt) {
+	changed = blockcnt != bdev->blockcnt;
+	if (changed) {
 		__atomic_store_n(&bdev->blockcnt, blockcnt, __ATOMIC_RELAXED);
 		TAILQ_FOREACH (desc, &bi->descs, link) {
 			bdev_desc_post_event_locked(desc, VT_BDEV_EVENT_RESIZE);
 		}
 	}
 	pthread_mutex_unlock(&g_bdev_mutex);
+	if (changed) {
+		vt_notify_send("bdev_resize", bdev->name);
+	}
 	return 0;
 }
 

@@ -239,6 +239,7 @@ struct rpc_iostat {
 	int rc;
 	enum vt_bdev_reset_stat_mode reset_mode;
 	struct vt_bdev_io_stat_channels *channels; /* per_channel: the one bdev's channels */
+	bool reset_only;                           /* bdev_reset_iostat: answers true */
 };
 
 /* The statistics members, as SPDK writes them (inside an open object). */
@@ -306,6 +307,11 @@ rpc_iostat_finish(struct rpc_iostat *ctx)
 		vt_jsonrpc_send_error_response_fmt(ctx->req, ctx->rc,
 						   "cannot collect I/O statistics: %s",
 						   vt_strerror(-ctx->rc));
+		rpc_iostat_free(ctx);
+		return;
+	}
+	if (ctx->reset_only) {
+		vt_jsonrpc_send_bool_response(ctx->req, true);
 		rpc_iostat_free(ctx);
 		return;
 	}
@@ -436,12 +442,12 @@ static const char *const g_reset_mode_names[] = {
 	[VT_BDEV_RESET_STAT_ALL] = "all",
 };
 
-/* The mode named by name (NULL: none); false after answering -32602. */
+/* The mode named by name (NULL: dflt) of parameter param; false after answering -32602. */
 static bool
-rpc_iostat_reset_mode(struct vt_jsonrpc_request *req, const char *name,
-		      enum vt_bdev_reset_stat_mode *mode)
+rpc_iostat_reset_mode(struct vt_jsonrpc_request *req, const char *param, const char *name,
+		      enum vt_bdev_reset_stat_mode dflt, enum vt_bdev_reset_stat_mode *mode)
 {
-	*mode = VT_BDEV_RESET_STAT_NONE;
+	*mode = dflt;
 	if (name == NULL) {
 		return true;
 	}
@@ -452,9 +458,9 @@ rpc_iostat_reset_mode(struct vt_jsonrpc_request *req, const char *name,
 		}
 	}
 	vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-					   "invalid parameter 'reset_mode': '%s' is not one of "
+					   "invalid parameter '%s': '%s' is not one of "
 					   "all, maxmin, error, none",
-					   name);
+					   param, name);
 	return false;
 }
 
@@ -478,7 +484,8 @@ rpc_iostat_setup(struct vt_jsonrpc_request *req, struct rpc_get_iostat *p, struc
 					       "one bdev in 'names'");
 		return false;
 	}
-	if (!rpc_iostat_reset_mode(req, p->reset_mode, &ctx->reset_mode)) {
+	if (!rpc_iostat_reset_mode(req, "reset_mode", p->reset_mode, VT_BDEV_RESET_STAT_NONE,
+				   &ctx->reset_mode)) {
 		return false;
 	}
 	if (p->per_channel) {
@@ -525,6 +532,62 @@ out:
 	vt_json_string_array_free(&p.names);
 }
 VT_RPC_REGISTER("bdev_get_iostat", rpc_bdev_get_iostat, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+/* ---- bdev_reset_iostat -------------------------------------------------------------------- */
+
+struct rpc_reset_iostat {
+	char *name;
+	char *mode;
+};
+
+static const struct vt_json_object_decoder g_reset_iostat_decoders[] = {
+	{ "name", offsetof(struct rpc_reset_iostat, name), vt_json_decode_string, true },
+	{ "mode", offsetof(struct rpc_reset_iostat, mode), vt_json_decode_string, true },
+};
+
+/*
+ * SPDK's bdev_reset_iostat {name, mode}: resets the statistics of one bdev (or of every bdev)
+ * the way bdev_get_iostat's reset_mode does, without reporting them; mode defaults to all.
+ */
+static void
+rpc_bdev_reset_iostat(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_reset_iostat p = { 0 };
+	struct rpc_iostat *ctx;
+	int rc;
+
+	if (vt_rpc_decode_params(req, params, g_reset_iostat_decoders,
+				 VT_COUNTOF(g_reset_iostat_decoders), &p) != 0) {
+		goto out;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       "out of memory");
+		goto out;
+	}
+	ctx->req = req;
+	ctx->reset_only = true;
+	if (!rpc_iostat_reset_mode(req, "mode", p.mode, VT_BDEV_RESET_STAT_ALL, &ctx->reset_mode)) {
+		rpc_iostat_free(ctx);
+		goto out;
+	}
+	rc = p.name != NULL ? rpc_iostat_collect_names(ctx, &p.name, 1)
+			    : rpc_iostat_collect_all(ctx);
+	if (rc != 0) {
+		if (rc == -ENOMEM) {
+			vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+						       "out of memory");
+		}
+		rpc_iostat_free(ctx);
+		goto out;
+	}
+	rpc_iostat_next(ctx);
+out:
+	free(p.name);
+	free(p.mode);
+}
+VT_RPC_REGISTER("bdev_reset_iostat", rpc_bdev_reset_iostat, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
 /* ---- bdev_set_options --------------------------------------------------------------------- */
 

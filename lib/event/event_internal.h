@@ -129,6 +129,12 @@ struct reactor {
 	struct epoll_event events[REACTOR_MAX_EVENTS];
 	pthread_t thread;
 	bool thread_started;
+	/* Busy/idle accounting (framework_get_reactors): written by the owner, read by anyone. */
+	uint64_t busy_tsc;  /* ticks of iterations that did work */
+	uint64_t idle_tsc;  /* ticks of iterations that found nothing, sleeping included */
+	uint64_t start_tsc; /* when the reactor was created */
+	uint64_t wake_tsc;  /* when the last epoll wait returned */
+	uint64_t last_tsc;  /* when the last iteration ended */
 
 	/* Shared with senders and vt_reactors_stop(). */
 	/* In (or about to enter) epoll_wait. */

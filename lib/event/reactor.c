@@ -165,6 +165,7 @@ reactor_alloc(uint32_t idx, uint32_t core, bool interrupt_mode)
 	memset(r, 0, sizeof(*r));
 	r->idx = idx;
 	r->core = core;
+	r->start_tsc = vt_get_ticks();
 	r->epfd = -1;
 	r->efd = -1;
 	TAILQ_INIT(&r->active);
@@ -359,6 +360,7 @@ reactor_epoll(struct reactor *r, const struct timespec *timeout)
 		}
 		n = epoll_wait(r->epfd, r->events, REACTOR_MAX_EVENTS, ms);
 	}
+	r->wake_tsc = vt_get_ticks();
 	if (n < 0) {
 		if (errno != EINTR) {
 			VT_ERRLOG("epoll_wait failed on reactor %u: %s\n", r->idx,
@@ -407,11 +409,23 @@ reactor_sleep(struct reactor *r, uint64_t now, bool block)
 	return rc;
 }
 
+/* Adds the ticks from start to end to the reactor's busy or idle time. */
+static void
+reactor_account(struct reactor *r, uint64_t start, uint64_t end, bool busy)
+{
+	uint64_t *counter = busy ? &r->busy_tsc : &r->idle_tsc;
+
+	if (end > start) {
+		__atomic_store_n(counter, *counter + (end - start), __ATOMIC_RELAXED);
+	}
+}
+
 static int
 reactor_iteration(struct reactor *r, bool may_sleep)
 {
 	int busy = VT_POLLER_IDLE;
-	uint64_t now;
+	/* Where the last iteration ended: time between iterations is accounted too. */
+	uint64_t now, start = r->last_tsc;
 
 	r->in_iteration = true;
 	busy |= reactor_run_msgs(r);
@@ -428,12 +442,20 @@ reactor_iteration(struct reactor *r, bool may_sleep)
 	if (g_interrupt_mode && busy == VT_POLLER_IDLE) {
 		/* Calls deferred and pollers registered during this iteration are work to do. */
 		may_sleep = may_sleep && TAILQ_EMPTY(&r->pending) && TAILQ_EMPTY(&r->defers);
-		busy |= reactor_sleep(r, vt_get_ticks(), may_sleep);
+		now = vt_get_ticks();
+		/* Nothing so far, and the wait itself, are idle; what the wake-up brought is not. */
+		reactor_account(r, start, now, false);
+		r->wake_tsc = now;
+		busy |= reactor_sleep(r, now, may_sleep);
+		reactor_account(r, now, r->wake_tsc, false);
+		start = r->wake_tsc;
 	}
 	if (r->has_dead || !TAILQ_EMPTY(&r->pending)) {
 		poller_reap(r);
 	}
 	r->in_iteration = false;
+	r->last_tsc = vt_get_ticks();
+	reactor_account(r, start, r->last_tsc, busy != VT_POLLER_IDLE);
 	return busy;
 }
 
@@ -446,12 +468,14 @@ vt_reactor_poll_once(void)
 		VT_ERRLOG("cannot poll: not on a reactor thread\n");
 		return VT_POLLER_IDLE;
 	}
+	r->last_tsc = vt_get_ticks();
 	return reactor_iteration(r, false);
 }
 
 static void
 reactor_run(struct reactor *r)
 {
+	r->last_tsc = vt_get_ticks();
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		reactor_iteration(r, true);
 	}
@@ -656,6 +680,46 @@ vt_defer(struct vt_defer *d, vt_msg_fn fn, void *arg)
 	d->arg = arg;
 	d->queued = true;
 	TAILQ_INSERT_TAIL(&r->defers, d, link);
+}
+
+/* ---- statistics ------------------------------------------------------------------------- */
+
+static uint32_t
+count_pollers(const struct poller_list *list)
+{
+	const struct vt_poller *p;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH (p, list, link) {
+		n++;
+	}
+	return n;
+}
+
+int
+vt_reactor_get_stats(uint32_t idx, struct vt_reactor_stats *st)
+{
+	struct reactor *r;
+
+	if (idx >= g_num_reactors || st == NULL) {
+		return -EINVAL;
+	}
+	r = g_reactors[idx];
+	memset(st, 0, sizeof(*st));
+	st->busy_ticks = __atomic_load_n(&r->busy_tsc, __ATOMIC_RELAXED);
+	st->idle_ticks = __atomic_load_n(&r->idle_tsc, __ATOMIC_RELAXED);
+	st->start_ticks = r->start_tsc;
+	st->core = r->core;
+	st->in_interrupt = g_interrupt_mode;
+	/* The poller lists belong to the reactor's thread. */
+	if (t_current == idx) {
+		st->active_pollers = count_pollers(&r->active) + count_pollers(&r->pending);
+		st->timed_pollers = count_pollers(&r->timed);
+		st->fd_pollers = r->num_fd_pollers;
+		st->tid = (uint64_t)gettid();
+		st->own = true;
+	}
+	return 0;
 }
 
 /* ---- vt_for_each_reactor ----------------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Logging RPCs, with SPDK's names, parameters and results: log_set_flag, log_clear_flag,
- * log_get_flags, log_set_level, log_get_level, log_set_print_level, log_get_print_level.
+ * log_get_flags, log_set_level, log_get_level, log_set_print_level, log_get_print_level,
+ * log_enable_timestamps.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -168,6 +169,28 @@ rpc_log_get_print_level(struct vt_jsonrpc_request *req, yajl_val params)
 	rpc_log_send_level(req, params, "log_get_print_level", vt_log_get_print_level());
 }
 VT_RPC_REGISTER("log_get_print_level", rpc_log_get_print_level, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
+struct rpc_log_timestamps {
+	bool enabled;
+};
+
+static const struct vt_json_object_decoder rpc_log_timestamps_decoders[] = {
+	{ "enabled", offsetof(struct rpc_log_timestamps, enabled), vt_json_decode_bool, false },
+};
+
+static void
+rpc_log_enable_timestamps(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_log_timestamps p = { 0 };
+
+	if (vt_rpc_decode_params(req, params, rpc_log_timestamps_decoders,
+				 VT_COUNTOF(rpc_log_timestamps_decoders), &p) != 0) {
+		return;
+	}
+	vt_log_enable_timestamps(p.enabled);
+	vt_jsonrpc_send_bool_response(req, true);
+}
+VT_RPC_REGISTER("log_enable_timestamps", rpc_log_enable_timestamps, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
 /* SPDK's names before its 19.10 renaming (and the trace_flag names before 19.01). */
 static const struct vt_rpc_alias g_log_aliases[] = {

@@ -14,6 +14,9 @@
  * a component's debug output; there is no need to raise the print level as well. Debug messages go
  * to syslog only when the level is DEBUG.
  *
+ * stderr lines start with a "[date time.usec] " timestamp unless log_enable_timestamps turned it
+ * off (syslog has its own).
+ *
  * Each message is formatted into a stack buffer and written with a single fprintf, so lines from
  * different threads never interleave. A message gets exactly one trailing newline, whether or not
  * the caller's format ends with one. Longer messages than the buffer are cut and end in "...".
@@ -34,6 +37,7 @@
 
 static enum vt_log_level g_log_level = VT_LOG_NOTICE;
 static enum vt_log_level g_log_print_level = VT_LOG_NOTICE;
+static bool g_log_timestamps = true;
 
 /* Registry of debug flags, sorted by name; written by constructors and tests, under the lock. */
 static struct vt_log_flag *g_log_flags;
@@ -85,6 +89,18 @@ enum vt_log_level
 vt_log_get_print_level(void)
 {
 	return __atomic_load_n(&g_log_print_level, __ATOMIC_RELAXED);
+}
+
+void
+vt_log_enable_timestamps(bool enabled)
+{
+	__atomic_store_n(&g_log_timestamps, enabled, __ATOMIC_RELAXED);
+}
+
+bool
+vt_log_timestamps_enabled(void)
+{
+	return __atomic_load_n(&g_log_timestamps, __ATOMIC_RELAXED);
 }
 
 int
@@ -336,7 +352,9 @@ vt_vlog(enum vt_log_level level, const char *file, int line, const char *func, c
 	}
 
 	buf[0] = '\0';
-	format_timestamp(buf, sizeof(buf), &pos);
+	if (vt_log_timestamps_enabled()) {
+		format_timestamp(buf, sizeof(buf), &pos);
+	}
 	msg_start = pos;
 	buf_append(buf, sizeof(buf), &pos, "%s:%4d:%s: *%s*: ", file_basename(file), line,
 		   func != NULL ? func : "?", vt_log_level_to_string(level));

@@ -778,6 +778,10 @@ do_info(struct scsi_cli *sc)
 {
 	struct virtio_scsi_config cfg;
 
+	/* Protocol features as hex only: the line stays 'KIND key=value ...'. */
+	printf("PROTOCOL offered=0x%" PRIx64 " negotiated=0x%" PRIx64 " config_len=%u\n",
+	       vtc_dev_offered_protocol_features(sc->dev), vtc_dev_protocol_features(sc->dev),
+	       vtc_dev_config_len(sc->dev));
 	vtc_scsi_config(sc->dev, &cfg);
 	printf("CONFIG features=0x%" PRIx64 " queues=%u num_queues=%u seg_max=%u "
 	       "max_sectors=%u cmd_per_lun=%u event_info_size=%u sense_size=%u cdb_size=%u "

@@ -62,6 +62,7 @@ reset_log_state(void)
 	vt_log_set_level(VT_LOG_NOTICE);
 	vt_log_set_print_level(VT_LOG_NOTICE);
 	vt_log_clear_flag("all");
+	vt_log_enable_timestamps(true);
 }
 
 static bool
@@ -109,6 +110,27 @@ log_error_line_has_timestamp_file_line_func_and_level(void)
 			       "[0-9]{6}\\] bdev\\.c: 123:vt_bdev_open: \\*ERROR\\*: "
 			       "cannot open bdev 'X': No such device\n$"));
 	CU_ASSERT_EQUAL(count_lines(out), 1);
+}
+
+static void
+log_line_without_timestamp_starts_with_file(void)
+{
+	const char *out;
+
+	reset_log_state();
+	CU_ASSERT(vt_log_timestamps_enabled());
+	vt_log_enable_timestamps(false);
+	CU_ASSERT(!vt_log_timestamps_enabled());
+	capture_begin();
+	vt_log(VT_LOG_ERROR, "lib/bdev/bdev.c", 7, "f", "no stamp");
+	vt_log_enable_timestamps(true);
+	vt_log(VT_LOG_ERROR, "lib/bdev/bdev.c", 8, "f", "stamp");
+	out = capture_end();
+	CU_ASSERT(matches(
+		out,
+		"^bdev\\.c:   7:f: \\*ERROR\\*: no stamp\n"
+		"\\[[0-9-]{10} [0-9:]{8}\\.[0-9]{6}\\] bdev\\.c:   8:f: \\*ERROR\\*: stamp\n$"));
+	CU_ASSERT_EQUAL(count_lines(out), 2);
 }
 
 static void
@@ -473,6 +495,7 @@ main(void)
 	suite = CU_add_suite("log", NULL, NULL);
 	CU_ADD_TEST(suite, log_defaults_are_notice);
 	CU_ADD_TEST(suite, log_error_line_has_timestamp_file_line_func_and_level);
+	CU_ADD_TEST(suite, log_line_without_timestamp_starts_with_file);
 	CU_ADD_TEST(suite, log_warning_is_labelled_warning);
 	CU_ADD_TEST(suite, log_info_is_suppressed_at_notice_print_level);
 	CU_ADD_TEST(suite, log_info_prints_after_raising_print_level);
