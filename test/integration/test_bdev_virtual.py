@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Virtual bdevs stacked on another bdev (issue 14 item 3): the error-injection bdev
+(bdev_error_*), with SPDK's method names and parameters. Every RPC with good and bad parameters,
+I/O through the virtual bdev from vtc over a vhost-blk controller, claims of the base, hot-removal
+upward when the base goes, and save_config replayed with -c."""
+
+import json
+import os
+
+import rpc
+import vtlib
+from vtlib import SharedDaemonTestCase, VtTestCase
+from test_vhost_blk import BlkBase, vtc, vtc_ok, wait_for
+
+MIB = 1024 * 1024
+EPERM, ENODEV, EEXIST = -1, -19, -17
+INVALID_PARAMS = -32602
+
+
+def bdev_names(d):
+    return [b["name"] for b in d.call("bdev_get_bdevs")]
+
+
+class VirtualBase(BlkBase):
+    def tearDown(self):
+        for c in self.d.call("vhost_get_controllers"):
+            self.d.call("vhost_delete_controller", {"ctrlr": c["ctrlr"]})
+        vtlib.delete_all_bdevs(self.d)
+        self.assertEqual(bdev_names(self.d), [])
+        super().tearDown()
+
+    def wait_gone(self, name):
+        wait_for(lambda: name not in bdev_names(self.d), 10, "%s removed" % name)
+
+
+class ErrorBdevTest(VirtualBase, SharedDaemonTestCase):
+    def test_create_names_claims_and_reports(self):
+        self.malloc("Malloc0", 8, 4096)
+        self.assertEqual(self.d.call("bdev_error_create", {"base_name": "Malloc0"}), "EE_Malloc0")
+        base = self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]
+        ee = self.d.call("bdev_get_bdevs", {"name": "EE_Malloc0"})[0]
+        self.assertIs(base["claimed"], True)
+        self.assertEqual(ee["product_name"], "Error Injection Disk")
+        self.assertEqual((ee["block_size"], ee["num_blocks"]),
+                         (base["block_size"], base["num_blocks"]))
+        self.assertEqual(ee["driver_specific"]["error_disk"]["base_bdev"], "Malloc0")
+        # A second claim of the base is refused, naming the parameter and the owner.
+        self.assertRpcError(self.d, "bdev_error_create", {"base_name": "Malloc0"}, EPERM,
+                            "base_name", "Malloc0", "claimed")
+        with self.assertRaises(rpc.JSONRPCException):
+            self.d.call("vhost_create_blk_controller", {"ctrlr": "blk.c", "dev_name": "Malloc0"})
+
+    def test_create_bad_parameters(self):
+        self.assertRpcError(self.d, "bdev_error_create", {"base_name": "Nope"}, ENODEV,
+                            "base_name", "Nope")
+        self.assertRpcError(self.d, "bdev_error_create", {}, INVALID_PARAMS, "base_name")
+        self.assertRpcError(self.d, "bdev_error_create", {"base_name": 3}, INVALID_PARAMS,
+                            "base_name")
+        self.malloc("Malloc0", 8, 512)
+        self.assertRpcError(self.d, "bdev_error_create",
+                            {"base_name": "Malloc0", "uuid": "not-a-uuid"}, INVALID_PARAMS,
+                            "uuid")
+        self.assertRpcError(self.d, "bdev_error_create",
+                            {"base_name": "Malloc0", "bogus": 1}, INVALID_PARAMS, "bogus")
+        # Nothing was claimed by the failures.
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], False)
+        u = "6b1b5b4e-2b44-4f6e-9f53-0d6a2f1d7f01"
+        self.d.call("bdev_error_create", {"base_name": "Malloc0", "uuid": u})
+        self.assertEqual(self.d.call("bdev_get_bdevs", {"name": "EE_Malloc0"})[0]["uuid"], u)
+
+    def test_delete_releases_the_base(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_error_create", {"base_name": "Malloc0"})
+        self.assertRpcError(self.d, "bdev_error_delete", {"name": "Malloc0"}, ENODEV,
+                            "Malloc0")
+        self.assertRpcError(self.d, "bdev_error_delete", {"name": "EE_Nope"}, ENODEV,
+                            "EE_Nope")
+        self.assertRpcError(self.d, "bdev_error_delete", {}, INVALID_PARAMS, "name")
+        self.assertIs(self.d.call("bdev_error_delete", {"name": "EE_Malloc0"}), True)
+        self.assertEqual(bdev_names(self.d), ["Malloc0"])
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], False)
+        # Free again: a new error bdev may claim it.
+        self.assertEqual(self.d.call("bdev_error_create", {"base_name": "Malloc0"}), "EE_Malloc0")
+
+    def test_inject_bad_parameters(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_error_create", {"base_name": "Malloc0"})
+        good = {"name": "EE_Malloc0", "io_type": "read", "error_type": "failure"}
+        for key, val, needle in (("io_type", "sideways", "io_type"),
+                                 ("error_type", "explode", "error_type"),
+                                 ("error_type", "nvme_failure", "error_type"),
+                                 ("num", -1, "num"), ("corrupt_value", 256, "corrupt_value"),
+                                 ("nvme_sc", 2, "nvme_sc")):
+            p = dict(good)
+            p[key] = val
+            self.assertRpcError(self.d, "bdev_error_inject_error", p, INVALID_PARAMS, needle)
+        p = dict(good, error_type="corrupt_data")
+        self.assertRpcError(self.d, "bdev_error_inject_error", p, INVALID_PARAMS,
+                            "corrupt_value")
+        self.assertRpcError(self.d, "bdev_error_inject_error", dict(good, name="Malloc0"),
+                            ENODEV, "Malloc0")
+        self.assertRpcError(self.d, "bdev_error_inject_error", dict(good, name="X"), ENODEV, "X")
+        for missing in ("name", "io_type", "error_type"):
+            p = dict(good)
+            del p[missing]
+            self.assertRpcError(self.d, "bdev_error_inject_error", p, INVALID_PARAMS, missing)
+
+    def test_io_passes_through_and_injected_failures_reach_vtc(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_error_create", {"base_name": "Malloc0"})
+        s = self.create("blk.e", "EE_Malloc0")
+        vtc_ok("io", s, "--write", "--read", "--verify", "--flush", "--size", "1M", "--bs",
+               "64K", "--seed", "3")
+        # The next two reads fail; writes are untouched.
+        self.assertIs(self.d.call("bdev_error_inject_error",
+                                  {"name": "EE_Malloc0", "io_type": "read",
+                                   "error_type": "failure", "num": 2}), True)
+        vtc_ok("io", s, "--write", "--size", "64K", "--bs", "64K", "--seed", "4")
+        for _ in range(2):
+            r = vtc("io", s, "--read", "--size", "64K", "--bs", "64K")
+            self.assertNotEqual(r.returncode, 0, "injected read failure not seen:\n" + r.stdout)
+        vtc_ok("io", s, "--read", "--verify", "--size", "64K", "--bs", "64K", "--seed", "4")
+        # "all" then "clear": nothing is injected any more.
+        self.d.call("bdev_error_inject_error", {"name": "EE_Malloc0", "io_type": "all",
+                                                "error_type": "failure", "num": 5})
+        r = vtc("io", s, "--write", "--size", "64K", "--bs", "64K")
+        self.assertNotEqual(r.returncode, 0)
+        self.d.call("bdev_error_inject_error", {"name": "EE_Malloc0", "io_type": "clear",
+                                                "error_type": "failure"})
+        vtc_ok("io", s, "--write", "--read", "--verify", "--size", "256K", "--bs", "64K")
+        # num 0 disables too.
+        self.d.call("bdev_error_inject_error", {"name": "EE_Malloc0", "io_type": "write",
+                                                "error_type": "failure", "num": 0})
+        vtc_ok("io", s, "--write", "--size", "64K", "--bs", "64K")
+
+    def test_nomem_is_retried_and_corrupt_data_flips_a_byte(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_error_create", {"base_name": "Malloc0"})
+        s = self.create("blk.e", "EE_Malloc0")
+        self.d.call("bdev_error_inject_error", {"name": "EE_Malloc0", "io_type": "write",
+                                                "error_type": "nomem", "num": 3})
+        vtc_ok("io", s, "--write", "--read", "--verify", "--size", "256K", "--bs", "64K",
+               "--seed", "9")
+        self.d.call("bdev_error_inject_error", {"name": "EE_Malloc0", "io_type": "read",
+                                                "error_type": "corrupt_data", "num": 1,
+                                                "corrupt_offset": 10, "corrupt_value": 0x5a})
+        r = vtc("io", s, "--read", "--verify", "--size", "64K", "--bs", "64K", "--seed", "9")
+        self.assertNotEqual(r.returncode, 0, "corrupted read verified:\n" + r.stdout)
+        # Only one read was corrupted: the data below is intact.
+        vtc_ok("io", s, "--read", "--verify", "--size", "64K", "--bs", "64K", "--seed", "9")
+
+    def test_base_removal_removes_the_error_bdev_and_detaches_the_controller(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_error_create", {"base_name": "Malloc0"})
+        self.create("blk.e", "EE_Malloc0")
+        self.assertIs(self.d.call("bdev_malloc_delete", {"name": "Malloc0"}), True)
+        self.wait_gone("EE_Malloc0")
+        self.assertEqual(bdev_names(self.d), [])
+
+
+class ErrorBdevConfigTest(BlkBase, VtTestCase):
+    def test_save_config_replays_the_chain(self):
+        self.d = self.start_daemon()
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_error_create", {"base_name": "Malloc0"})
+        s = self.create("blk.e", "EE_Malloc0")
+        vtc_ok("io", s, "--write", "--size", "64K", "--bs", "64K", "--seed", "5")
+        uuid = self.d.call("bdev_get_bdevs", {"name": "EE_Malloc0"})[0]["uuid"]
+        cfg = self.d.call("framework_get_config", {"name": "bdev"})
+        methods = [e["method"] for e in cfg]
+        self.assertLess(methods.index("bdev_malloc_create"), methods.index("bdev_error_create"))
+        self.assertIn({"method": "bdev_error_create",
+                       "params": {"base_name": "Malloc0", "uuid": uuid}}, cfg)
+        conf = os.path.join(self.d.dir, "saved.json")
+        with open(conf, "w") as f, self.d.client() as c:
+            rpc.save_config(c, f)
+        self.stop_clean(self.d)
+        self.sock_dir = self.d.dir
+        self.d = self.start_daemon(config=conf, args=("-S", self.sock_dir))
+        ee = self.d.call("bdev_get_bdevs", {"name": "EE_Malloc0"})[0]
+        self.assertEqual(ee["uuid"], uuid)
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], True)
+        self.assertEqual(self.controller("blk.e")["backend_specific"]["block"]["bdev"],
+                         "EE_Malloc0")
+        self.stop_clean(self.d)
