@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Virtual bdevs stacked on another bdev (issue 14 item 3): the error-injection bdev
-(bdev_error_*), with SPDK's method names and parameters. Every RPC with good and bad parameters,
-I/O through the virtual bdev from vtc over a vhost-blk controller, claims of the base, hot-removal
-upward when the base goes, and save_config replayed with -c."""
+(bdev_error_*) and the delay bdev (bdev_delay_*), with SPDK's method names and parameters. Every
+RPC with good and bad parameters, I/O through the virtual bdev from vtc over a vhost-blk
+controller, claims of the base, hot-removal upward when the base goes, and save_config replayed
+with -c."""
 
 import json
 import os
+import time
 
 import rpc
 import vtlib
@@ -182,4 +184,190 @@ class ErrorBdevConfigTest(BlkBase, VtTestCase):
         self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], True)
         self.assertEqual(self.controller("blk.e")["backend_specific"]["block"]["bdev"],
                          "EE_Malloc0")
+        self.stop_clean(self.d)
+
+
+def delay_params(**kw):
+    p = {"base_bdev_name": "Malloc0", "name": "Delay0", "avg_read_latency": 0,
+         "p99_read_latency": 0, "avg_write_latency": 0, "p99_write_latency": 0}
+    p.update(kw)
+    return p
+
+
+def timed_vtc(*args):
+    t0 = time.monotonic()
+    vtc_ok(*args)
+    return time.monotonic() - t0
+
+
+class DelayBdevTest(VirtualBase, SharedDaemonTestCase):
+    def iostat(self, name):
+        res = self.d.call("bdev_get_iostat", {"name": name})
+        b = res["bdevs"][0]
+        b["tick_rate"] = res["tick_rate"]
+        return b
+
+    def test_create_claims_reports_and_deletes(self):
+        self.malloc("Malloc0", 8, 4096)
+        self.assertEqual(self.d.call("bdev_delay_create", delay_params(
+            avg_read_latency=10, p99_read_latency=20, avg_write_latency=30,
+            p99_write_latency=40)), "Delay0")
+        b = self.d.call("bdev_get_bdevs", {"name": "Delay0"})[0]
+        self.assertEqual(b["product_name"], "delay")
+        self.assertEqual((b["block_size"], b["num_blocks"]), (4096, 2048))
+        self.assertEqual(b["driver_specific"]["delay"],
+                         {"name": "Delay0", "base_bdev_name": "Malloc0",
+                          "avg_read_latency": 10, "p99_read_latency": 20,
+                          "avg_write_latency": 30, "p99_write_latency": 40})
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], True)
+        self.assertRpcError(self.d, "bdev_delay_create", delay_params(name="Delay1"), EPERM,
+                            "base_bdev_name", "claimed")
+        self.assertRpcError(self.d, "bdev_error_create", {"base_name": "Malloc0"}, EPERM,
+                            "base_name", "claimed")
+        self.assertRpcError(self.d, "bdev_delay_delete", {"name": "Malloc0"}, ENODEV,
+                            "Malloc0")
+        self.assertRpcError(self.d, "bdev_delay_delete", {}, INVALID_PARAMS, "name")
+        self.assertIs(self.d.call("bdev_delay_delete", {"name": "Delay0"}), True)
+        self.assertEqual(bdev_names(self.d), ["Malloc0"])
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], False)
+
+    def test_create_bad_parameters(self):
+        self.malloc("Malloc0", 8, 512)
+        self.assertRpcError(self.d, "bdev_delay_create", delay_params(base_bdev_name="Nope"),
+                            ENODEV, "base_bdev_name", "Nope")
+        for key in ("base_bdev_name", "name", "avg_read_latency", "p99_write_latency"):
+            p = delay_params()
+            del p[key]
+            self.assertRpcError(self.d, "bdev_delay_create", p, INVALID_PARAMS, key)
+        self.assertRpcError(self.d, "bdev_delay_create", delay_params(avg_read_latency=-1),
+                            INVALID_PARAMS, "avg_read_latency")
+        self.assertRpcError(self.d, "bdev_delay_create",
+                            delay_params(avg_read_latency=10, p99_read_latency=5),
+                            INVALID_PARAMS, "avg_read_latency", "p99_read_latency")
+        self.assertRpcError(self.d, "bdev_delay_create",
+                            delay_params(avg_write_latency=10, p99_write_latency=5),
+                            INVALID_PARAMS, "avg_write_latency")
+        self.assertRpcError(self.d, "bdev_delay_create",
+                            delay_params(p99_read_latency=3600 * 10**6 + 1),
+                            INVALID_PARAMS, "p99_read_latency", "maximum")
+        self.assertRpcError(self.d, "bdev_delay_create", delay_params(name="Malloc0"), EEXIST,
+                            "Malloc0")
+        self.assertRpcError(self.d, "bdev_delay_create", delay_params(name="a b"),
+                            INVALID_PARAMS, "name")
+        self.assertRpcError(self.d, "bdev_delay_create", delay_params(uuid="zz"),
+                            INVALID_PARAMS, "uuid")
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], False)
+
+    def test_update_latency_good_and_bad(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_delay_create", delay_params(p99_read_latency=100,
+                                                      p99_write_latency=100))
+        up = {"delay_bdev_name": "Delay0", "latency_type": "avg_read", "latency_us": 50}
+        self.assertIs(self.d.call("bdev_delay_update_latency", up), True)
+        self.assertEqual(self.d.call("bdev_get_bdevs", {"name": "Delay0"})[0]
+                         ["driver_specific"]["delay"]["avg_read_latency"], 50)
+        self.assertRpcError(self.d, "bdev_delay_update_latency",
+                            dict(up, latency_type="avg_rd"), INVALID_PARAMS, "latency_type")
+        self.assertRpcError(self.d, "bdev_delay_update_latency", dict(up, latency_us=101),
+                            INVALID_PARAMS, "latency_us")
+        self.assertRpcError(self.d, "bdev_delay_update_latency",
+                            dict(up, latency_type="p99_write", latency_us=3600 * 10**6 + 1),
+                            INVALID_PARAMS, "latency_us")
+        self.assertRpcError(self.d, "bdev_delay_update_latency",
+                            dict(up, delay_bdev_name="Malloc0"), ENODEV, "Malloc0")
+        for key in up:
+            p = dict(up)
+            del p[key]
+            self.assertRpcError(self.d, "bdev_delay_update_latency", p, INVALID_PARAMS, key)
+
+    def test_io_is_delayed_and_verifies(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_delay_create", delay_params(avg_read_latency=300000,
+                                                      p99_read_latency=300000))
+        s = self.create("blk.d", "Delay0")
+        vtc_ok("io", s, "--write", "--size", "64K", "--bs", "64K", "--seed", "2")
+        self.assertGreaterEqual(timed_vtc("io", s, "--read", "--verify", "--size", "64K",
+                                          "--bs", "64K", "--seed", "2"), 0.3)
+        st = self.iostat("Delay0")
+        rate = st["tick_rate"]
+        # The daemon's own measure: the read took the latency, the write did not.
+        self.assertEqual((st["num_read_ops"], st["num_write_ops"]), (1, 1))
+        self.assertGreaterEqual(st["read_latency_ticks"], 0.3 * rate)
+        self.assertLess(st["write_latency_ticks"], 0.3 * rate)
+        self.assertLess(self.iostat("Malloc0")["read_latency_ticks"], 0.3 * rate)
+        self.d.call("bdev_delay_update_latency", {"delay_bdev_name": "Delay0",
+                                                  "latency_type": "p99_write",
+                                                  "latency_us": 400000})
+        self.d.call("bdev_delay_update_latency", {"delay_bdev_name": "Delay0",
+                                                  "latency_type": "avg_write",
+                                                  "latency_us": 400000})
+        self.assertGreaterEqual(timed_vtc("io", s, "--write", "--size", "64K", "--bs", "64K"),
+                                0.4)
+        self.assertGreaterEqual(self.iostat("Delay0")["write_latency_ticks"], 0.4 * rate)
+        vtc_ok("io", s, "--write", "--read", "--verify", "--flush", "--discard", "--size",
+               "128K", "--bs", "64K")
+
+    def test_held_ios_complete_concurrently(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_delay_create", delay_params(avg_read_latency=20000,
+                                                      p99_read_latency=20000))
+        s = self.create("blk.d", "Delay0")
+        vtc_ok("bench", s, "--rw", "randread", "--qd", "8", "--time", "1")
+        st = self.iostat("Delay0")
+        n = st["num_read_ops"]
+        # Eight held at once: at least twice the 50 a one-at-a-time 20 ms latency allows.
+        self.assertGreaterEqual(n, 100)
+        self.assertGreaterEqual(st["read_latency_ticks"] / n, 0.02 * st["tick_rate"])
+
+    def test_base_removal_removes_the_delay_bdev(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_delay_create", delay_params())
+        self.create("blk.d", "Delay0")
+        self.assertIs(self.d.call("bdev_malloc_delete", {"name": "Malloc0"}), True)
+        self.wait_gone("Delay0")
+        self.assertEqual(bdev_names(self.d), [])
+
+    def test_chain_error_over_delay(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_delay_create", delay_params())
+        self.assertEqual(self.d.call("bdev_error_create", {"base_name": "Delay0"}), "EE_Delay0")
+        self.d.call("bdev_error_inject_error", {"name": "EE_Delay0", "io_type": "write",
+                                                "error_type": "failure"})
+        s = self.create("blk.c", "EE_Delay0")
+        r = vtc("io", s, "--write", "--size", "64K", "--bs", "64K")
+        self.assertNotEqual(r.returncode, 0)
+        vtc_ok("io", s, "--write", "--read", "--verify", "--size", "64K", "--bs", "64K")
+        # Removing the bottom removes both layers.
+        self.d.call("bdev_malloc_delete", {"name": "Malloc0"})
+        self.wait_gone("EE_Delay0")
+        self.assertEqual(bdev_names(self.d), [])
+
+
+class DelayBdevConfigTest(BlkBase, VtTestCase):
+    def test_save_config_replays_the_chain(self):
+        self.d = self.start_daemon()
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_delay_create", delay_params(avg_read_latency=5, p99_read_latency=7,
+                                                      avg_write_latency=11,
+                                                      p99_write_latency=13))
+        self.d.call("bdev_delay_update_latency", {"delay_bdev_name": "Delay0",
+                                                  "latency_type": "avg_write",
+                                                  "latency_us": 12})
+        self.create("blk.d", "Delay0")
+        uuid = self.d.call("bdev_get_bdevs", {"name": "Delay0"})[0]["uuid"]
+        cfg = self.d.call("framework_get_config", {"name": "bdev"})
+        self.assertIn({"method": "bdev_delay_create",
+                       "params": dict(delay_params(avg_read_latency=5, p99_read_latency=7,
+                                                   avg_write_latency=12,
+                                                   p99_write_latency=13), uuid=uuid)}, cfg)
+        conf = os.path.join(self.d.dir, "saved.json")
+        with open(conf, "w") as f, self.d.client() as c:
+            rpc.save_config(c, f)
+        self.stop_clean(self.d)
+        self.sock_dir = self.d.dir
+        self.d = self.start_daemon(config=conf, args=("-S", self.sock_dir))
+        b = self.d.call("bdev_get_bdevs", {"name": "Delay0"})[0]
+        self.assertEqual(b["uuid"], uuid)
+        self.assertEqual(b["driver_specific"]["delay"]["avg_write_latency"], 12)
+        vtc_ok("io", self.sock("blk.d"), "--write", "--read", "--verify", "--size", "64K")
         self.stop_clean(self.d)

@@ -22,6 +22,7 @@
 #include "vt/log.h"
 #include "vt/util.h"
 
+#include "lib/bdev/bdev_vbdev.h"
 #include "lib/bdev/error/bdev_error.h"
 
 VT_LOG_REGISTER_COMPONENT(bdev_error)
@@ -158,75 +159,12 @@ error_io_done(struct vt_bdev_io *base_io, bool success, void *cb_arg)
 {
 	struct vt_bdev_io *io = cb_arg;
 	struct error_io_ctx *ctx = (struct error_io_ctx *)io->driver_ctx;
-	enum vt_bdev_io_status status = vt_bdev_io_get_status(base_io);
-	uint64_t n;
 
 	ctx->ch->in_flight--;
-	(void)success;
-	switch (status) {
-	case VT_BDEV_IO_STATUS_SUCCESS:
-		if (io->type == VT_BDEV_IO_TYPE_GET_LBA_STATUS) {
-			enum vt_bdev_lba_status lba = vt_bdev_io_get_lba_status(base_io, &n);
-
-			vt_bdev_io_complete_lba_status(io, lba, n);
-			return;
-		}
-		if (ctx->corrupt_value != 0) {
-			bdev_error_corrupt(io->iovs, io->iovcnt, ctx->corrupt_offset,
-					   ctx->corrupt_value);
-		}
-		vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_SUCCESS);
-		return;
-	case VT_BDEV_IO_STATUS_MISCOMPARE:
-		vt_bdev_io_complete_miscompare(io, vt_bdev_io_get_miscompare_offset(base_io));
-		return;
-	case VT_BDEV_IO_STATUS_FAILED:
-		vt_bdev_io_complete_errno(io, vt_bdev_io_get_errno(base_io));
-		return;
-	default:
-		vt_bdev_io_complete(io, status);
-		return;
+	if (success && ctx->corrupt_value != 0) {
+		bdev_error_corrupt(io->iovs, io->iovcnt, ctx->corrupt_offset, ctx->corrupt_value);
 	}
-}
-
-static int
-error_submit_base(struct error_channel *ch, struct vt_bdev_io *io)
-{
-	struct error_disk *disk = ch->disk;
-	struct vt_bdev_desc *d = disk->base_desc;
-	struct vt_bdev_channel *bch = ch->base_ch;
-
-	switch (io->type) {
-	case VT_BDEV_IO_TYPE_READ:
-		return vt_bdev_readv_blocks(d, bch, io->iovs, io->iovcnt, io->offset_blocks,
-					    io->num_blocks, error_io_done, io);
-	case VT_BDEV_IO_TYPE_WRITE:
-		return vt_bdev_writev_blocks(d, bch, io->iovs, io->iovcnt, io->offset_blocks,
-					     io->num_blocks, io->flags, error_io_done, io);
-	case VT_BDEV_IO_TYPE_UNMAP:
-		return vt_bdev_unmap_blocks(d, bch, io->offset_blocks, io->num_blocks,
-					    error_io_done, io);
-	case VT_BDEV_IO_TYPE_FLUSH:
-		return vt_bdev_flush_blocks(d, bch, io->offset_blocks, io->num_blocks,
-					    error_io_done, io);
-	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
-		return vt_bdev_write_zeroes_blocks(d, bch, io->offset_blocks, io->num_blocks,
-						   error_io_done, io);
-	case VT_BDEV_IO_TYPE_RESET:
-		return vt_bdev_reset(d, bch, error_io_done, io);
-	case VT_BDEV_IO_TYPE_COMPARE:
-		return vt_bdev_comparev_blocks(d, bch, io->iovs, io->iovcnt, io->offset_blocks,
-					       io->num_blocks, error_io_done, io);
-	case VT_BDEV_IO_TYPE_COMPARE_AND_WRITE:
-		return vt_bdev_comparev_and_writev_blocks(d, bch, io->cmp_iovs, io->cmp_iovcnt,
-							  io->iovs, io->iovcnt, io->offset_blocks,
-							  io->num_blocks, error_io_done, io);
-	case VT_BDEV_IO_TYPE_GET_LBA_STATUS:
-		return vt_bdev_get_lba_status(d, bch, io->offset_blocks, io->num_blocks,
-					      error_io_done, io);
-	default:
-		return -ENOTSUP;
-	}
+	bdev_vbdev_complete(io, base_io);
 }
 
 static void
@@ -246,14 +184,10 @@ error_pass(struct error_channel *ch, struct vt_bdev_io *io)
 	int rc;
 
 	ch->in_flight++;
-	rc = error_submit_base(ch, io);
+	rc = bdev_vbdev_submit(ch->disk->base_desc, ch->base_ch, io, 0, error_io_done, io);
 	if (rc != 0) {
 		ch->in_flight--;
-		if (rc == -ENOMEM) {
-			vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_NOMEM);
-		} else {
-			vt_bdev_io_complete_errno(io, -rc);
-		}
+		bdev_vbdev_submit_failed(io, rc);
 	}
 }
 
@@ -303,15 +237,7 @@ error_io_type_supported(void *ctx, enum vt_bdev_io_type type)
 {
 	struct error_disk *disk = ctx;
 
-	switch (type) {
-	case VT_BDEV_IO_TYPE_OR_WRITE:
-	case VT_BDEV_IO_TYPE_WRITE_ATOMIC:
-		return false;
-	case VT_BDEV_IO_TYPE_RESET:
-		return true;
-	default:
-		return vt_bdev_io_type_supported(disk->base, type);
-	}
+	return bdev_vbdev_io_type_supported(disk->base, type);
 }
 
 static void *
@@ -444,15 +370,7 @@ bdev_error_create(const char *base_name, const struct vt_uuid *uuid, struct vt_b
 		goto err_close;
 	}
 	disk->bdev.product_name = "Error Injection Disk";
-	disk->bdev.blocklen = base->blocklen;
-	disk->bdev.phys_blocklen = base->phys_blocklen;
-	disk->bdev.blockcnt = vt_bdev_get_num_blocks(base);
-	disk->bdev.write_cache = base->write_cache;
-	disk->bdev.buf_align = base->buf_align;
-	disk->bdev.optimal_io_boundary = base->optimal_io_boundary;
-	disk->bdev.max_unmap_blocks = base->max_unmap_blocks;
-	disk->bdev.max_write_zeroes_blocks = base->max_write_zeroes_blocks;
-	disk->bdev.acwu = base->acwu;
+	bdev_vbdev_copy_geometry(&disk->bdev, base);
 	if (uuid != NULL) {
 		disk->bdev.uuid = *uuid;
 	}

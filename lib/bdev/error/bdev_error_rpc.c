@@ -13,30 +13,8 @@
 #include "vt/rpc.h"
 #include "vt/util.h"
 
+#include "lib/bdev/bdev_vbdev.h"
 #include "lib/bdev/error/bdev_error.h"
-
-/* The base a virtual bdev would stack on exists and is free; else answers naming param. */
-static bool
-rpc_check_base(struct vt_jsonrpc_request *req, const char *param, const char *base_name)
-{
-	struct vt_bdev *base = vt_bdev_get_by_name(base_name);
-	const char *owner;
-
-	if (base == NULL) {
-		vt_jsonrpc_send_error_response_fmt(
-			req, -ENODEV, "invalid parameter '%s': bdev '%s' does not exist", param,
-			base_name);
-		return false;
-	}
-	owner = vt_bdev_get_claim_owner(base);
-	if (owner != NULL) {
-		vt_jsonrpc_send_error_response_fmt(
-			req, -EPERM, "invalid parameter '%s': bdev '%s' is already claimed by '%s'",
-			param, base_name, owner);
-		return false;
-	}
-	return true;
-}
 
 struct rpc_error_create {
 	char *base_name;
@@ -59,7 +37,7 @@ rpc_bdev_error_create(struct vt_jsonrpc_request *req, yajl_val params)
 
 	if (vt_rpc_decode_params(req, params, g_error_create_decoders,
 				 VT_COUNTOF(g_error_create_decoders), &p) != 0 ||
-	    !rpc_check_base(req, "base_name", p.base_name)) {
+	    !bdev_vbdev_rpc_check_base(req, "base_name", p.base_name)) {
 		goto out;
 	}
 	snprintf(name, sizeof(name), "EE_%s", p.base_name);
