@@ -1,18 +1,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Virtual bdevs stacked on another bdev (issue 14 item 3): the error-injection bdev
-(bdev_error_*) and the delay bdev (bdev_delay_*), with SPDK's method names and parameters. Every
-RPC with good and bad parameters, I/O through the virtual bdev from vtc over a vhost-blk
+(bdev_error_*), the delay bdev (bdev_delay_*) and split bdevs (bdev_split_*), with SPDK's method
+names and parameters. Every RPC with good and bad parameters, I/O through the virtual bdev from vtc over a vhost-blk
 controller, claims of the base, hot-removal upward when the base goes, and save_config replayed
 with -c."""
 
 import json
 import os
+import subprocess
 import time
 
 import rpc
 import vtlib
 from vtlib import SharedDaemonTestCase, VtTestCase
-from test_vhost_blk import BlkBase, vtc, vtc_ok, wait_for
+from test_vhost_blk import BlkBase, vtc, vtc_bin, vtc_ok, wait_for
 
 MIB = 1024 * 1024
 EPERM, ENODEV, EEXIST = -1, -19, -17
@@ -28,7 +29,8 @@ class VirtualBase(BlkBase):
         for c in self.d.call("vhost_get_controllers"):
             self.d.call("vhost_delete_controller", {"ctrlr": c["ctrlr"]})
         vtlib.delete_all_bdevs(self.d)
-        self.assertEqual(bdev_names(self.d), [])
+        # Deleting the bases hot-removes what stands on them.
+        wait_for(lambda: bdev_names(self.d) == [], 10, "every bdev deleted")
         super().tearDown()
 
     def wait_gone(self, name):
@@ -370,4 +372,132 @@ class DelayBdevConfigTest(BlkBase, VtTestCase):
         self.assertEqual(b["uuid"], uuid)
         self.assertEqual(b["driver_specific"]["delay"]["avg_write_latency"], 12)
         vtc_ok("io", self.sock("blk.d"), "--write", "--read", "--verify", "--size", "64K")
+        self.stop_clean(self.d)
+
+
+class SplitBdevTest(VirtualBase, SharedDaemonTestCase):
+    def test_create_names_geometry_and_claims(self):
+        self.malloc("Malloc0", 16, 4096)
+        self.assertEqual(self.d.call("bdev_split_create", {"base_bdev": "Malloc0",
+                                                           "split_count": 4}),
+                         ["Malloc0p0", "Malloc0p1", "Malloc0p2", "Malloc0p3"])
+        for i in range(4):
+            b = self.d.call("bdev_get_bdevs", {"name": "Malloc0p%d" % i})[0]
+            self.assertEqual((b["block_size"], b["num_blocks"]), (4096, 1024))
+            self.assertEqual(b["product_name"], "Split Disk")
+            self.assertEqual(b["driver_specific"]["split"],
+                             {"base_bdev": "Malloc0", "offset_blocks": 1024 * i})
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], True)
+        self.assertRpcError(self.d, "bdev_split_create", {"base_bdev": "Malloc0",
+                                                          "split_count": 2}, EEXIST,
+                            "base_bdev", "Malloc0")
+        self.assertRpcError(self.d, "bdev_error_create", {"base_name": "Malloc0"}, EPERM,
+                            "base_name", "claimed")
+        # A part is a bdev like any other: it can be split again.
+        self.assertEqual(self.d.call("bdev_split_create", {"base_bdev": "Malloc0p1",
+                                                           "split_count": 2,
+                                                           "split_size_mb": 1}),
+                         ["Malloc0p1p0", "Malloc0p1p1"])
+        self.assertIs(self.d.call("bdev_split_delete", {"base_bdev": "Malloc0p1"}), True)
+        self.assertIs(self.d.call("bdev_split_delete", {"base_bdev": "Malloc0"}), True)
+        self.assertEqual(bdev_names(self.d), ["Malloc0"])
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], False)
+
+    def test_split_size_and_clamping(self):
+        self.malloc("Malloc0", 10, 512)
+        # 3 parts of 3 MiB; the last MiB unused.
+        self.assertEqual(self.d.call("bdev_split_create", {"base_bdev": "Malloc0",
+                                                           "split_count": 3,
+                                                           "split_size_mb": 3}),
+                         ["Malloc0p0", "Malloc0p1", "Malloc0p2"])
+        self.assertEqual(self.d.call("bdev_get_bdevs", {"name": "Malloc0p2"})[0]["num_blocks"],
+                         3 * MIB // 512)
+        self.d.call("bdev_split_delete", {"base_bdev": "Malloc0"})
+        # More parts than fit: SPDK lowers the count.
+        self.assertEqual(len(self.d.call("bdev_split_create", {"base_bdev": "Malloc0",
+                                                               "split_count": 8,
+                                                               "split_size_mb": 4})), 2)
+
+    def test_bad_parameters(self):
+        self.malloc("Malloc0", 4, 4096)
+        for p, code, needle in (({"base_bdev": "Nope", "split_count": 2}, ENODEV, "base_bdev"),
+                                ({"split_count": 2}, INVALID_PARAMS, "base_bdev"),
+                                ({"base_bdev": "Malloc0"}, INVALID_PARAMS, "split_count"),
+                                ({"base_bdev": "Malloc0", "split_count": 0}, INVALID_PARAMS,
+                                 "split_count"),
+                                ({"base_bdev": "Malloc0", "split_count": -1}, INVALID_PARAMS,
+                                 "split_count"),
+                                ({"base_bdev": "Malloc0", "split_count": 2000}, INVALID_PARAMS,
+                                 "split_count"),
+                                ({"base_bdev": "Malloc0", "split_count": 2,
+                                  "split_size_mb": 5}, INVALID_PARAMS, "split_size_mb"),
+                                ({"base_bdev": "Malloc0", "split_count": 2,
+                                  "split_size_mb": "x"}, INVALID_PARAMS, "split_size_mb")):
+            self.assertRpcError(self.d, "bdev_split_create", p, code, needle)
+        self.assertIs(self.d.call("bdev_get_bdevs", {"name": "Malloc0"})[0]["claimed"], False)
+        self.assertRpcError(self.d, "bdev_split_delete", {"base_bdev": "Malloc0"}, ENODEV,
+                            "base_bdev", "Malloc0")
+        self.assertRpcError(self.d, "bdev_split_delete", {}, INVALID_PARAMS, "base_bdev")
+
+    def test_io_lands_at_the_part_offset(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_split_create", {"base_bdev": "Malloc0", "split_count": 2})
+        self.create("blk.p1", "Malloc0p1")
+        vtc_ok("io", self.sock("blk.p1"), "--write", "--read", "--verify", "--size", "1M",
+               "--bs", "64K", "--seed", "11")
+        # Beyond the part: refused, not written into the next part or past the base.
+        r = vtc("io", self.sock("blk.p1"), "--write", "--offset", "4M", "--size", "64K")
+        self.assertNotEqual(r.returncode, 0)
+        self.delete("blk.p1")
+        # The same data is at 4 MiB of the base (vtc's pattern is a function of the offset it
+        # was written at: 0 of the part).
+        self.d.call("bdev_split_delete", {"base_bdev": "Malloc0"})
+        self.create("blk.b", "Malloc0")
+        out = os.path.join(self.d.dir, "p1.bin")
+        self.addCleanup(lambda: os.path.exists(out) and os.unlink(out))
+        vtc_ok("io", self.sock("blk.b"), "--read", "--offset", "4M", "--size", "1M", "--bs",
+               "64K", "--out", out)
+        want = subprocess.run([vtc_bin(), "pattern", "--offset", "0", "--size", "1M", "--seed",
+                               "11"], capture_output=True, check=True).stdout
+        with open(out, "rb") as f:
+            self.assertTrue(f.read() == want, "the part's data is not at its base offset")
+        # And nothing was written below it (malloc starts zeroed).
+        vtc_ok("io", self.sock("blk.b"), "--read", "--verify-zero", "--offset", "3M", "--size",
+               "1M", "--bs", "64K")
+
+    def test_base_removal_removes_every_part(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_split_create", {"base_bdev": "Malloc0", "split_count": 3})
+        self.create("blk.p0", "Malloc0p0")
+        self.d.call("bdev_error_create", {"base_name": "Malloc0p2"})
+        self.assertIs(self.d.call("bdev_malloc_delete", {"name": "Malloc0"}), True)
+        self.wait_gone("EE_Malloc0p2")
+        wait_for(lambda: bdev_names(self.d) == [], 10, "every part removed")
+        self.assertRpcError(self.d, "bdev_split_delete", {"base_bdev": "Malloc0"}, ENODEV)
+
+
+class SplitBdevConfigTest(BlkBase, VtTestCase):
+    def test_save_config_replays_the_chain(self):
+        self.d = self.start_daemon()
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_split_create", {"base_bdev": "Malloc0", "split_count": 2,
+                                          "split_size_mb": 2})
+        self.d.call("bdev_delay_create", delay_params(base_bdev_name="Malloc0p1"))
+        self.create("blk.d", "Delay0")
+        vtc_ok("io", self.sock("blk.d"), "--write", "--size", "64K", "--seed", "8")
+        cfg = self.d.call("framework_get_config", {"name": "bdev"})
+        methods = [e["method"] for e in cfg]
+        self.assertEqual(methods.count("bdev_split_create"), 1)
+        self.assertLess(methods.index("bdev_split_create"), methods.index("bdev_delay_create"))
+        self.assertIn({"method": "bdev_split_create",
+                       "params": {"base_bdev": "Malloc0", "split_count": 2,
+                                  "split_size_mb": 2}}, cfg)
+        conf = os.path.join(self.d.dir, "saved.json")
+        with open(conf, "w") as f, self.d.client() as c:
+            rpc.save_config(c, f)
+        self.stop_clean(self.d)
+        self.sock_dir = self.d.dir
+        self.d = self.start_daemon(config=conf, args=("-S", self.sock_dir))
+        self.assertEqual(sorted(bdev_names(self.d)),
+                         ["Delay0", "Malloc0", "Malloc0p0", "Malloc0p1"])
         self.stop_clean(self.d)
