@@ -174,10 +174,3 @@ out:
 }
 VT_RPC_REGISTER("bdev_delay_update_latency", rpc_bdev_delay_update_latency,
 		VT_RPC_STARTUP | VT_RPC_RUNTIME)
-
-/* SPDK's names before its 19.10 renaming. */
-static const struct vt_rpc_alias g_delay_aliases[] = {
-	{ "construct_delay_bdev", "bdev_delay_create" },
-	{ "delete_delay_bdev", "bdev_delay_delete" },
-};
-VT_RPC_REGISTER_ALIASES(g_delay_aliases)
