@@ -504,3 +504,28 @@ class SplitBdevConfigTest(BlkBase, VtTestCase):
         self.assertEqual(sorted(bdev_names(self.d)),
                          ["Delay0", "Malloc0", "Malloc0p0", "Malloc0p1"])
         self.stop_clean(self.d)
+
+    def test_batched_config_keeps_bases_first_and_replays(self):
+        self.d = self.start_daemon()
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_error_create", {"base_name": "Malloc0"})
+        self.d.call("bdev_split_create", {"base_bdev": "EE_Malloc0", "split_count": 2})
+        self.d.call("bdev_delay_create", delay_params(base_bdev_name="EE_Malloc0p1"))
+        self.malloc("Malloc1", 8, 512)
+        cfg = self.d.call("framework_get_config", {"name": "bdev", "with_batches": True})
+        flat = []
+        for e in cfg:
+            flat += [x["method"] for x in e] if isinstance(e, list) else [e["method"]]
+        self.assertNotIn([], cfg)
+        self.assertEqual([m for m in flat if m.startswith("bdev_") and "create" in m],
+                         ["bdev_malloc_create", "bdev_error_create", "bdev_split_create",
+                          "bdev_delay_create", "bdev_malloc_create"])
+        conf = os.path.join(self.d.dir, "batched.json")
+        with open(conf, "w") as f:
+            json.dump({"subsystems": [{"subsystem": "bdev", "config": cfg}]}, f)
+        self.stop_clean(self.d)
+        self.d = self.start_daemon(config=conf)
+        self.assertEqual(sorted(bdev_names(self.d)),
+                         ["Delay0", "EE_Malloc0", "EE_Malloc0p0", "EE_Malloc0p1", "Malloc0",
+                          "Malloc1"])
+        self.stop_clean(self.d)
