@@ -586,6 +586,12 @@ def add_bdev_commands(sub):
         num=a.num, queue_depth=a.queue_depth, corrupt_offset=a.corrupt_offset,
         corrupt_value=a.corrupt_value)))
 
+    p = sub.add_parser("bdev_error_resume_pending",
+                       help="Resume all error bdev pending requests")
+    p.add_argument("name", help="the name of the error injection bdev")
+    p.set_defaults(func=lambda a: print_json(_call(a, "bdev_error_resume_pending",
+                                                   name=a.name)))
+
     p = sub.add_parser("bdev_delay_create",
                        help="Add a delay bdev on existing bdev (latencies in microseconds)")
     p.add_argument("-b", "--base-bdev-name", required=True, help="Name of the existing bdev")

@@ -153,6 +153,33 @@ class ErrorBdevTest(VirtualBase, SharedDaemonTestCase):
         # Only one read was corrupted: the data below is intact.
         vtc_ok("io", s, "--read", "--verify", "--size", "64K", "--bs", "64K", "--seed", "9")
 
+    def test_pending_is_held_until_resumed_and_aborted_by_removal(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_error_create", {"base_name": "Malloc0"})
+        s = self.create("blk.e", "EE_Malloc0")
+        inj = {"name": "EE_Malloc0", "io_type": "read", "error_type": "pending"}
+        self.d.call("bdev_error_inject_error", inj)
+        cmd = [vtc_bin(), "io", s, "--read", "--size", "4K", "--bs", "4K"]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        wait_for(lambda: self.controller("blk.e")["sessions"], 10, "a session")
+        # Held: the read does not complete until resumed.
+        with self.assertRaises(subprocess.TimeoutExpired):
+            p.wait(timeout=1)
+        self.assertRpcError(self.d, "bdev_error_resume_pending", {"name": "Malloc0"}, ENODEV,
+                            "Malloc0")
+        self.assertRpcError(self.d, "bdev_error_resume_pending", {}, INVALID_PARAMS, "name")
+        self.assertIs(self.d.call("bdev_error_resume_pending", {"name": "EE_Malloc0"}), True)
+        self.assertEqual(p.wait(timeout=10), 0, p.stderr.read())
+        # Held again; the base's removal aborts it and nothing hangs.
+        self.d.call("bdev_error_inject_error", inj)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with self.assertRaises(subprocess.TimeoutExpired):
+            p.wait(timeout=1)
+        self.d.call("bdev_malloc_delete", {"name": "Malloc0"})
+        self.assertNotEqual(p.wait(timeout=10), 0)
+        self.wait_gone("EE_Malloc0")
+
     def test_base_removal_removes_the_error_bdev_and_detaches_the_controller(self):
         self.malloc("Malloc0", 8, 512)
         self.d.call("bdev_error_create", {"base_name": "Malloc0"})

@@ -7,8 +7,10 @@
  * The injection table is shared by every reactor: reactor 0 writes an entry's fields and then
  * publishes its count (release); a submitting reactor takes one from the count with a CAS (acquire)
  * before it reads the fields. Each reactor's channel holds its own base channel, its count of I/Os
- * in flight (for queue_depth) and the I/Os held by "pending" (aborted by a reset on that
- * channel).
+ * in flight (for queue_depth) and the I/Os held by "pending": a reset on that channel aborts
+ * them; a poller that runs every 10 ms while some are held sends them down once
+ * bdev_error_resume_pending has bumped the disk's generation, and aborts them once the bdev is
+ * being removed (so a removal never waits for them).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +20,7 @@
 
 #include "vt/bdev.h"
 #include "vt/bdev_module.h"
+#include "vt/event.h"
 #include "vt/json.h"
 #include "vt/log.h"
 #include "vt/util.h"
@@ -178,6 +181,54 @@ error_abort_pending(struct error_channel *ch)
 	}
 }
 
+static void error_pass(struct error_channel *ch, struct vt_bdev_io *io);
+
+static int
+error_pending_poll(void *arg)
+{
+	struct error_channel *ch = arg;
+	struct error_disk *disk = ch->disk;
+	bool abort = __atomic_load_n(&disk->removing, __ATOMIC_ACQUIRE);
+	uint32_t gen = __atomic_load_n(&disk->resume_gen, __ATOMIC_ACQUIRE);
+	struct error_io_ctx *ctx, *tmp;
+	int busy = VT_POLLER_IDLE;
+
+	for (ctx = TAILQ_FIRST(&ch->pending); ctx != NULL; ctx = tmp) {
+		tmp = TAILQ_NEXT(ctx, link);
+		if (!abort && ctx->resume_gen == gen) {
+			continue;
+		}
+		TAILQ_REMOVE(&ch->pending, ctx, link);
+		busy = VT_POLLER_BUSY;
+		if (abort) {
+			vt_bdev_io_complete(ctx->io, VT_BDEV_IO_STATUS_ABORTED);
+		} else {
+			error_pass(ch, ctx->io);
+		}
+	}
+	if (TAILQ_EMPTY(&ch->pending)) {
+		vt_poller_unregister(&ch->pending_poller);
+	}
+	return busy;
+}
+
+static void
+error_hold(struct error_channel *ch, struct error_io_ctx *ctx)
+{
+	ctx->resume_gen = __atomic_load_n(&ch->disk->resume_gen, __ATOMIC_ACQUIRE);
+	TAILQ_INSERT_TAIL(&ch->pending, ctx, link);
+	if (ch->pending_poller == NULL) {
+		ch->pending_poller =
+			vt_poller_register(error_pending_poll, ch, 10000, "bdev_error_pending");
+		if (ch->pending_poller == NULL) {
+			VT_ERRLOG("error bdev '%s': no poller, a pending I/O is failed instead\n",
+				  ch->disk->bdev.name);
+			TAILQ_REMOVE(&ch->pending, ctx, link);
+			vt_bdev_io_complete_errno(ctx->io, EIO);
+		}
+	}
+}
+
 static void
 error_pass(struct error_channel *ch, struct vt_bdev_io *io)
 {
@@ -217,7 +268,7 @@ error_submit(void *module_ch, struct vt_bdev_io *io)
 		vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_NOMEM);
 		return;
 	case BDEV_ERROR_PENDING:
-		TAILQ_INSERT_TAIL(&ch->pending, ctx, link);
+		error_hold(ch, ctx);
 		return;
 	case BDEV_ERROR_CORRUPT_DATA:
 		if (io->type == VT_BDEV_IO_TYPE_WRITE) {
@@ -265,6 +316,9 @@ error_destroy_channel(void *ctx, void *module_ch)
 	struct error_channel *ch = module_ch;
 
 	(void)ctx;
+	/* The layer destroys a channel without I/O in flight; abort anything left anyway. */
+	error_abort_pending(ch);
+	vt_poller_unregister(&ch->pending_poller);
 	vt_bdev_put_io_channel(ch->base_ch);
 	free(ch);
 }
@@ -333,7 +387,7 @@ error_base_event(enum vt_bdev_event_type type, struct vt_bdev *base, void *ctx)
 	if (type != VT_BDEV_EVENT_REMOVE || disk->removing) {
 		return;
 	}
-	disk->removing = true;
+	__atomic_store_n(&disk->removing, true, __ATOMIC_RELEASE);
 	VT_NOTICELOG("base bdev '%s' removed: removing error bdev '%s'\n",
 		     vt_bdev_get_name(disk->base), disk->bdev.name);
 	vt_bdev_unregister(&disk->bdev, NULL, NULL);
@@ -398,7 +452,7 @@ bdev_error_delete(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc), void *
 	if (bdev->module != &g_bdev_error_module) {
 		return -ENODEV;
 	}
-	disk->removing = true;
+	__atomic_store_n(&disk->removing, true, __ATOMIC_RELEASE);
 	vt_bdev_unregister(bdev, cb, cb_arg);
 	return 0;
 }
@@ -413,4 +467,12 @@ bdev_error_inject(struct vt_bdev *bdev, uint32_t io_mask, const struct bdev_erro
 	}
 	bdev_error_table_set(&disk->table, io_mask, inj);
 	return 0;
+}
+
+void
+bdev_error_resume_pending(struct vt_bdev *bdev)
+{
+	struct error_disk *disk = bdev->ctxt;
+
+	__atomic_add_fetch(&disk->resume_gen, 1, __ATOMIC_ACQ_REL);
 }

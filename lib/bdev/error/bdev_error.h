@@ -13,7 +13,7 @@
 /* What an injected I/O gets. */
 enum bdev_error_type {
 	BDEV_ERROR_FAILURE = 0,  /* fails with EIO without reaching the base */
-	BDEV_ERROR_PENDING,      /* held until a reset of its channel */
+	BDEV_ERROR_PENDING,      /* held until resumed, aborted by a reset or the bdev's removal */
 	BDEV_ERROR_CORRUPT_DATA, /* reaches the base; one byte XORed (writes before, reads after) */
 	BDEV_ERROR_NOMEM,        /* completed NOMEM: the bdev layer retries it */
 };
@@ -45,7 +45,8 @@ struct error_disk {
 	struct vt_bdev *base;
 	struct vt_bdev_desc *base_desc; /* owned by reactor 0, claimed */
 	struct bdev_error_table table;
-	bool removing;
+	bool removing;       /* (atomic) held "pending" I/Os are aborted */
+	uint32_t resume_gen; /* (atomic) bumped by bdev_error_resume_pending */
 };
 
 struct error_io_ctx;
@@ -54,6 +55,7 @@ struct error_channel {
 	struct error_disk *disk;
 	struct vt_bdev_channel *base_ch;
 	uint64_t in_flight;
+	struct vt_poller *pending_poller; /* registered while I/Os are held */
 	TAILQ_HEAD(, error_io_ctx) pending;
 };
 
@@ -62,6 +64,7 @@ struct error_io_ctx {
 	struct error_channel *ch;
 	uint64_t corrupt_offset;
 	uint8_t corrupt_value; /* a read's corruption after it completes; 0 = none */
+	uint32_t resume_gen;   /* the disk's resume_gen when it was held */
 	TAILQ_ENTRY(error_io_ctx) link;
 };
 
@@ -84,5 +87,8 @@ int bdev_error_create(const char *base_name, const struct vt_uuid *uuid, struct 
 int bdev_error_delete(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc), void *cb_arg);
 int bdev_error_inject(struct vt_bdev *bdev, uint32_t io_mask,
 		      const struct bdev_error_injection *inj);
+
+/* The held "pending" I/Os go down to the base (each reactor's within 10 ms). */
+void bdev_error_resume_pending(struct vt_bdev *bdev);
 
 #endif

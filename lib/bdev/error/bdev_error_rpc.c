@@ -153,6 +153,26 @@ out:
 VT_RPC_REGISTER("bdev_error_inject_error", rpc_bdev_error_inject_error,
 		VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
+static void
+rpc_bdev_error_resume_pending(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	struct rpc_error_name p = { 0 };
+	struct vt_bdev *bdev;
+
+	if (vt_rpc_decode_params(req, params, g_error_delete_decoders,
+				 VT_COUNTOF(g_error_delete_decoders), &p) == 0) {
+		bdev = vt_bdev_rpc_find(req, p.name, &g_bdev_error_module, "an error bdev",
+					-ENODEV);
+		if (bdev != NULL) {
+			bdev_error_resume_pending(bdev);
+			vt_jsonrpc_send_bool_response(req, true);
+		}
+	}
+	free(p.name);
+}
+VT_RPC_REGISTER("bdev_error_resume_pending", rpc_bdev_error_resume_pending,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME)
+
 /* SPDK's names before its 19.10 renaming. */
 static const struct vt_rpc_alias g_error_aliases[] = {
 	{ "construct_error_bdev", "bdev_error_create" },
