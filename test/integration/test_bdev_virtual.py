@@ -351,6 +351,22 @@ class DelayBdevTest(VirtualBase, SharedDaemonTestCase):
         # up to several times it (the wall time includes vtc's start: a conservative bound).
         self.assertGreater(held / t, 1.5, "%d reads, %.2f s held in %.2f s" % (n, held, t))
 
+    def test_removal_releases_held_ios_at_once(self):
+        self.malloc("Malloc0", 8, 512)
+        self.d.call("bdev_delay_create", delay_params(avg_read_latency=60 * 10**6,
+                                                      p99_read_latency=60 * 10**6))
+        s = self.create("blk.d", "Delay0")
+        p = subprocess.Popen([vtc_bin(), "io", s, "--read", "--size", "4K", "--bs", "4K"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        wait_for(lambda: self.iostat("Malloc0")["num_read_ops"] == 1, 10, "the base's read")
+        # A minute's latency: the removal does not wait for it.
+        t0 = time.monotonic()
+        self.d.call("bdev_malloc_delete", {"name": "Malloc0"})
+        self.wait_gone("Delay0")
+        p.wait(timeout=10)
+        self.assertLess(time.monotonic() - t0, 10)
+
     def test_base_removal_removes_the_delay_bdev(self):
         self.malloc("Malloc0", 8, 512)
         self.d.call("bdev_delay_create", delay_params())

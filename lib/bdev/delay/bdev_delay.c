@@ -5,7 +5,8 @@
  * average one usually and the p99 one for about one I/O in a hundred. Other I/O types complete as
  * soon as the base completes them. The held I/Os wait on the submitting reactor, in a list per
  * channel ordered by release time, released by a timed poller that exists while the list is not
- * empty: nothing sleeps. A latency change applies to I/Os submitted after it.
+ * empty: nothing sleeps. A latency change applies to I/Os submitted after it. Once the bdev is
+ * being removed, held I/Os complete at once.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -127,6 +128,10 @@ delay_poll(void *arg)
 	uint64_t now = vt_get_ticks();
 	int busy = VT_POLLER_IDLE;
 
+	/* Being removed: the held I/Os complete now, so a long latency never delays a removal. */
+	if (__atomic_load_n(&ch->disk->removing, __ATOMIC_ACQUIRE)) {
+		now = UINT64_MAX;
+	}
 	while ((ctx = TAILQ_FIRST(&ch->held)) != NULL && ctx->release_ticks <= now) {
 		TAILQ_REMOVE(&ch->held, ctx, link);
 		delay_release(ctx);
@@ -325,7 +330,7 @@ delay_base_event(enum vt_bdev_event_type type, struct vt_bdev *base, void *ctx)
 	if (type != VT_BDEV_EVENT_REMOVE || disk->removing) {
 		return;
 	}
-	disk->removing = true;
+	__atomic_store_n(&disk->removing, true, __ATOMIC_RELEASE);
 	VT_NOTICELOG("base bdev '%s' removed: removing delay bdev '%s'\n",
 		     vt_bdev_get_name(disk->base), disk->bdev.name);
 	vt_bdev_unregister(&disk->bdev, NULL, NULL);
@@ -392,7 +397,7 @@ bdev_delay_delete(struct vt_bdev *bdev, void (*cb)(void *cb_arg, int rc), void *
 	if (bdev->module != &g_bdev_delay_module) {
 		return -ENODEV;
 	}
-	disk->removing = true;
+	__atomic_store_n(&disk->removing, true, __ATOMIC_RELEASE);
 	vt_bdev_unregister(bdev, cb, cb_arg);
 	return 0;
 }

@@ -26,7 +26,7 @@ struct delay_disk {
 	struct vt_bdev_desc *base_desc; /* owned by reactor 0, claimed */
 	/* Microseconds; written on reactor 0, read (relaxed) by the submitting reactors. */
 	uint64_t latency_us[BDEV_DELAY_NUM_LATENCIES];
-	bool removing;
+	bool removing; /* (atomic) held I/Os are released at once */
 };
 
 struct delay_io_ctx;
