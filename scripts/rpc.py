@@ -29,6 +29,11 @@ DEPRECATED_ALIASES = {
     "bdev_malloc_delete": ["delete_malloc_bdev"],
     "bdev_null_create": ["construct_null_bdev"],
     "bdev_null_delete": ["delete_null_bdev"],
+    "bdev_error_create": ["construct_error_bdev"],
+    "bdev_error_delete": ["delete_error_bdev"],
+    "bdev_error_inject_error": ["bdev_inject_error"],
+    "bdev_split_create": ["construct_split_vbdev"],
+    "bdev_split_delete": ["destruct_split_vbdev"],
     "bdev_aio_create": ["construct_aio_bdev"],
     "bdev_aio_delete": ["delete_aio_bdev"],
     "bdev_get_bdevs": ["get_bdevs"],
@@ -584,6 +589,84 @@ def add_bdev_commands(sub):
         p = sub.add_parser(method, help="Delete a %s" % what)
         p.add_argument("name", help="%s name" % what)
         p.set_defaults(func=lambda a, m=method: _call(a, m, name=a.name))
+
+    # Virtual bdevs (issue 14): SPDK's command lines.
+    p = sub.add_parser("bdev_error_create", help="Add bdev with error injection backend")
+    p.add_argument("base_name", help="base bdev name")
+    p.add_argument("--uuid", help="UUID for this bdev")
+    p.set_defaults(func=lambda a: print_json(_call(a, "bdev_error_create",
+                                                   base_name=a.base_name, uuid=a.uuid)))
+
+    p = sub.add_parser("bdev_error_inject_error", help="bdev inject error")
+    p.add_argument("name", help="the name of the error injection bdev")
+    p.add_argument("io_type", choices=["clear", "read", "write", "unmap", "flush", "all"],
+                   help="IO type")
+    p.add_argument("error_type", choices=["failure", "pending", "corrupt_data", "nomem"],
+                   help="Error type")
+    p.add_argument("-n", "--num", type=int, help="the number of commands to fail (default 1)")
+    p.add_argument("-q", "--queue-depth", type=int,
+                   help="the queue depth at which to trigger the error")
+    p.add_argument("-o", "--corrupt-offset", type=int,
+                   help="the offset in bytes to xor with corrupt_value")
+    p.add_argument("-v", "--corrupt-value", type=int,
+                   help="the value for xor (1-255, 0 is invalid)")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_error_inject_error", name=a.name, io_type=a.io_type, error_type=a.error_type,
+        num=a.num, queue_depth=a.queue_depth, corrupt_offset=a.corrupt_offset,
+        corrupt_value=a.corrupt_value)))
+
+    p = sub.add_parser("bdev_error_resume_pending",
+                       help="Resume all error bdev pending requests")
+    p.add_argument("name", help="the name of the error injection bdev")
+    p.set_defaults(func=lambda a: print_json(_call(a, "bdev_error_resume_pending",
+                                                   name=a.name)))
+
+    p = sub.add_parser("bdev_delay_create",
+                       help="Add a delay bdev on existing bdev (latencies in microseconds)")
+    p.add_argument("-b", "--base-bdev-name", required=True, help="Name of the existing bdev")
+    p.add_argument("-d", "--name", required=True, help="Name of the delay bdev")
+    p.add_argument("-u", "--uuid", help="UUID of the bdev (optional)")
+    p.add_argument("-r", "--avg-read-latency", type=int, required=True,
+                   help="Average latency to apply before completing read ops (us)")
+    p.add_argument("-t", "--nine-nine-read-latency", dest="p99_read_latency", type=int,
+                   required=True, help="Latency of 1 in 100 read ops (us)")
+    p.add_argument("-w", "--avg-write-latency", type=int, required=True,
+                   help="Average latency to apply before completing write ops (us)")
+    p.add_argument("-n", "--nine-nine-write-latency", dest="p99_write_latency", type=int,
+                   required=True, help="Latency of 1 in 100 write ops (us)")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_delay_create", base_bdev_name=a.base_bdev_name, name=a.name, uuid=a.uuid,
+        avg_read_latency=a.avg_read_latency, p99_read_latency=a.p99_read_latency,
+        avg_write_latency=a.avg_write_latency, p99_write_latency=a.p99_write_latency)))
+
+    p = sub.add_parser("bdev_delay_update_latency",
+                       help="Update one of the latency values of a delay bdev")
+    p.add_argument("delay_bdev_name", help="The name of the given delay bdev")
+    p.add_argument("latency_type", choices=["avg_read", "avg_write", "p99_read", "p99_write"],
+                   help="one of: avg_read, avg_write, p99_read, p99_write")
+    p.add_argument("latency_us", type=int, help="new latency value in microseconds")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_delay_update_latency", delay_bdev_name=a.delay_bdev_name,
+        latency_type=a.latency_type, latency_us=a.latency_us)))
+
+    for module, what in (("error", "error bdev"), ("delay", "delay bdev")):
+        method = "bdev_%s_delete" % module
+        p = sub.add_parser(method, help="Delete a %s" % what)
+        p.add_argument("name", help="%s name" % what)
+        p.set_defaults(func=lambda a, m=method: _call(a, m, name=a.name))
+
+    p = sub.add_parser("bdev_split_create",
+                       help="Split a bdev into equal parts <base_bdev>p0..p<N-1>")
+    p.add_argument("base_bdev", help="base bdev name")
+    p.add_argument("-s", "--split-size-mb", type=int, help="size in MiB for each bdev")
+    p.add_argument("split_count", type=int, help="number of split bdevs to create")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_split_create", base_bdev=a.base_bdev, split_count=a.split_count,
+        split_size_mb=a.split_size_mb)))
+
+    p = sub.add_parser("bdev_split_delete", help="Delete every split part of a base bdev")
+    p.add_argument("base_bdev", help="base bdev name")
+    p.set_defaults(func=lambda a: _call(a, "bdev_split_delete", base_bdev=a.base_bdev))
 
     for module in ("aio", "uring"):
         method = "bdev_%s_rescan" % module

@@ -189,24 +189,38 @@ bdev_write_bdevs_config(struct vt_json_write_ctx *w, const struct vt_bdev_module
 	}
 }
 
-/* With batches, module by module (a batch for those that batch); otherwise in creation order. */
+/*
+ * Creation order, so a virtual bdev (error, delay, split) comes after its base. With batches, a run
+ * of consecutive bdevs of a module that batches (SPDK batches malloc and null bdevs) forms one.
+ */
 static void
 bdev_write_all_bdevs_config(struct vt_json_write_ctx *w)
 {
-	struct vt_bdev_module *m;
+	const struct vt_bdev_module *open_batch = NULL;
+	struct bdev_internal *bi;
+	struct vt_bdev *bdev;
 
 	if (!vt_json_write_get_batches(w)) {
 		bdev_write_bdevs_config(w, NULL);
 		return;
 	}
-	TAILQ_FOREACH (m, &g_modules, link) {
-		if (m->config_batch) {
-			vt_json_write_batch_begin(w);
+	for (bi = bdev_registry_first(); bi != NULL; bi = bdev_registry_next(bi)) {
+		bdev = bi->bdev;
+		if (atomic_load(&bi->removing) || bdev->fn_table->write_config_json == NULL) {
+			continue;
 		}
-		bdev_write_bdevs_config(w, m);
-		if (m->config_batch) {
+		if (open_batch != NULL && open_batch != bdev->module) {
 			vt_json_write_batch_end(w);
+			open_batch = NULL;
 		}
+		if (open_batch == NULL && bdev->module->config_batch) {
+			vt_json_write_batch_begin(w);
+			open_batch = bdev->module;
+		}
+		bdev->fn_table->write_config_json(bdev, w);
+	}
+	if (open_batch != NULL) {
+		vt_json_write_batch_end(w);
 	}
 }
 
