@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A owner=(
-	[log.h]=util [util.h]=util [event.h]=event [json.h]=jsonrpc [rpc.h]=jsonrpc [init.h]=init
+	[log.h]=util [util.h]=util [notify.h]=util [event.h]=event [json.h]=jsonrpc [rpc.h]=jsonrpc [init.h]=init
 	[bdev.h]=bdev [bdev_module.h]=bdev [scsi.h]=scsi [scsi_spec.h]=scsi
 )
 fail=0
