@@ -118,7 +118,8 @@ struct vt_json_object_decoder {
  * Decodes the members of obj with the table into out. A NULL obj decodes as {} (every required
  * member then missing). On failure returns -EINVAL and writes a message naming the member into
  * err: "missing parameter 'name'", "invalid parameter 'num_blocks': expected unsigned integer",
- * "unknown parameter 'foo'", "params must be an object".
+ * "unknown parameter 'foo'", "params must be an object". On failure the strings and string
+ * arrays it had already stored into out are freed again (their fields set to NULL / empty).
  */
 int vt_json_decode_object(yajl_val obj, const struct vt_json_object_decoder *decoders,
 			  size_t num_decoders, void *out, char *err, size_t errlen);

@@ -1254,6 +1254,29 @@ json_find_decoder(const struct vt_json_object_decoder *decoders, size_t num, con
 	return NULL;
 }
 
+/*
+ * A failed decode leaves nothing for the caller to free: the members decoded before the bad one
+ * are released here (callers return on failure without looking at out).
+ */
+static void
+json_decode_release(const struct vt_json_object_decoder *decoders, size_t num_decoders,
+		    const bool *seen, void *out)
+{
+	for (size_t i = 0; i < num_decoders; i++) {
+		void *field = (char *)out + decoders[i].offset;
+
+		if (!seen[i]) {
+			continue;
+		}
+		if (decoders[i].decode == vt_json_decode_string) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+		} else if (decoders[i].decode == vt_json_decode_string_array) {
+			vt_json_string_array_free(field);
+		}
+	}
+}
+
 int
 vt_json_decode_object(yajl_val obj, const struct vt_json_object_decoder *decoders,
 		      size_t num_decoders, void *out, char *err, size_t errlen)
@@ -1305,6 +1328,9 @@ vt_json_decode_object(yajl_val obj, const struct vt_json_object_decoder *decoder
 	}
 	rc = 0;
 out:
+	if (rc != 0) {
+		json_decode_release(decoders, num_decoders, seen, out);
+	}
 	free(seen);
 	return rc;
 }

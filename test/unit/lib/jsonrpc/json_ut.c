@@ -860,6 +860,40 @@ decode_string_array_copies_strings_and_refuses_others(void)
 	CU_ASSERT_PTR_NULL(a.items);
 }
 
+/* A member after a decoded string fails: the string is freed again, nothing is left to free. */
+static void
+decode_object_failure_releases_what_it_decoded(void)
+{
+	struct arr_params {
+		char *name;
+		struct vt_json_string_array names;
+		uint32_t n;
+	} p = { 0 };
+	static const struct vt_json_object_decoder dec[] = {
+		{ "name", offsetof(struct arr_params, name), vt_json_decode_string },
+		{ "names", offsetof(struct arr_params, names), vt_json_decode_string_array, true },
+		{ "n", offsetof(struct arr_params, n), vt_json_decode_uint32 },
+	};
+	const char *bad[] = {
+		"{\"name\":\"x\",\"names\":[\"a\",\"b\"],\"n\":\"abc\"}",
+		"{\"name\":\"x\",\"names\":[\"a\"],\"nope\":1}",
+		"{\"names\":[\"a\"],\"name\":\"x\"}",
+	};
+	char err[256];
+
+	for (size_t i = 0; i < VT_COUNTOF(bad); i++) {
+		yajl_val v = parse_ok(bad[i]);
+
+		CU_ASSERT_EQUAL(
+			vt_json_decode_object(v, dec, VT_COUNTOF(dec), &p, err, sizeof(err)),
+			-EINVAL);
+		CU_ASSERT_PTR_NULL(p.name);
+		CU_ASSERT_PTR_NULL(p.names.items);
+		CU_ASSERT_EQUAL(p.names.count, 0);
+		yajl_tree_free(v);
+	}
+}
+
 static void
 decode_object_reports_invalid_parameter_type(void)
 {
@@ -1007,6 +1041,7 @@ main(void)
 	CU_ADD_TEST(s, decode_object_reports_invalid_parameter_type);
 	CU_ADD_TEST(s, decode_default_only_accepts_the_default_and_refuses_other_values);
 	CU_ADD_TEST(s, decode_string_array_copies_strings_and_refuses_others);
+	CU_ADD_TEST(s, decode_object_failure_releases_what_it_decoded);
 	CU_ADD_TEST(s, decode_object_reports_out_of_range_parameter);
 	CU_ADD_TEST(s, decode_object_reports_unknown_and_duplicate_parameters);
 	CU_ADD_TEST(s, decode_object_rejects_non_object);
