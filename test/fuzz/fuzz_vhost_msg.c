@@ -11,9 +11,12 @@
  * Input: messages until the input ends (at most 16): request byte, flags byte, le16 payload size
  * (modulo rte_vhost's limit, 633), a file count byte (0 to 8), one selector byte per file
  * (memfds of 0, 4 KiB, 64 KiB, 1 MiB and 2 MiB + 4 KiB, a pipe), then the payload bytes (fewer
- * at the end of the input: the rest is zero).
+ * at the end of the input: the rest is zero). pre_msg runs on a thread of its own while this
+ * thread, the reactor, polls: its calls to the reactor (queue stops, dirty log changes) are answered.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 #include "lib/vhost/vhost_user.c"
@@ -128,6 +131,53 @@ use_accepted(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	}
 }
 
+/*
+ * pre_msg runs on rte_vhost's vhost-events thread and waits (bounded) for calls it makes to the
+ * session's reactor, as a queue stop or a dirty log change does. The reactor is this thread:
+ * pre_msg runs on a thread of its own while this one polls, as in the daemon.
+ */
+struct pre_msg_job {
+	struct vhost_user_msg_ctx *ctx;
+	enum rte_vhost_msg_result rc;
+	atomic_bool done;
+};
+
+static void *
+pre_msg_thread(void *arg)
+{
+	struct pre_msg_job *job = arg;
+
+	/* No message: the reset between inputs, as a front end's RESET_OWNER does. */
+	if (job->ctx != NULL) {
+		job->rc = pre_msg(0, job->ctx);
+	} else {
+		ve_reset(g_fs_s);
+	}
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+static enum rte_vhost_msg_result
+run_pre_msg(struct vhost_user_msg_ctx *ctx)
+{
+	struct pre_msg_job job = { .ctx = ctx };
+	pthread_t th;
+
+	atomic_init(&job.done, false);
+	if (pthread_create(&th, NULL, pre_msg_thread, &job) != 0) {
+		abort();
+	}
+	while (!atomic_load(&job.done)) {
+		vt_reactor_poll_once();
+	}
+	pthread_join(th, NULL);
+	/* What the reactor was sent last (a call's answer, a deferred free) runs now. */
+	for (int i = 0; i < 4; i++) {
+		vt_reactor_poll_once();
+	}
+	return job.rc;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -135,7 +185,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vhost_user_msg_ctx ctx;
 	enum rte_vhost_msg_result rc;
 
-	ve_reset(g_fs_s);
+	run_pre_msg(NULL);
 	vhost_mem_map_unref(g_map);
 	g_map = NULL;
 	for (int n = 0; n < MAX_MSGS && in.left > 0; n++) {
@@ -154,7 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		fuzz_bytes(&in, ctx.msg.payload.raw, ctx.msg.size);
-		rc = pre_msg(0, &ctx);
+		rc = run_pre_msg(&ctx);
 		if (rc == RTE_VHOST_MSG_RESULT_NOT_HANDLED) {
 			use_accepted(g_fs_s, &ctx);
 		}
