@@ -12,7 +12,8 @@
  * (modulo rte_vhost's limit, 633), a file count byte (0 to 8), one selector byte per file
  * (memfds of 0, 4 KiB, 64 KiB, 1 MiB and 2 MiB + 4 KiB, a pipe), then the payload bytes (fewer
  * at the end of the input: the rest is zero). pre_msg runs on a thread of its own while this
- * thread, the reactor, polls: its calls to the reactor (queue stops, dirty log changes) are answered.
+ * thread, the reactor, polls: its calls to the reactor (queue stops, dirty log changes) are
+ * answered.
  */
 #include <fcntl.h>
 #include <pthread.h>
