@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "vt/event.h"
 #include "vt/init.h"
@@ -54,6 +55,21 @@ quiesce_finish(void)
 	}
 }
 
+/* The process ends without deleting its controllers: their socket files go now. */
+static void
+quiesce_unlink_sockets(void)
+{
+	struct vhost_ctrlr *c;
+
+	pthread_mutex_lock(&g_vhost_mutex);
+	for (c = vhost_ctrlr_first(); c != NULL; c = vhost_ctrlr_next(c)) {
+		if (c->socket_registered) {
+			unlink(c->path);
+		}
+	}
+	pthread_mutex_unlock(&g_vhost_mutex);
+}
+
 static int
 quiesce_poll(void *arg)
 {
@@ -68,6 +84,7 @@ quiesce_poll(void *arg)
 		VT_WARNLOG("vhost: %" PRIu32 " of %" PRIu32 " requests still in flight at the stop "
 			   "bound; they stay unpublished (not failed) for the front end to resubmit\n",
 			   left, g_quiesce.initial);
+		quiesce_unlink_sockets();
 		vt_app_stop_bound_reached();
 	}
 	return VT_POLLER_IDLE;
