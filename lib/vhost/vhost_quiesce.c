@@ -46,8 +46,8 @@ quiesce_finish(void)
 	g_quiesce.done = true;
 	g_quiesce.cb = NULL;
 	if (g_quiesce.initial > 0) {
-		VT_NOTICELOG("vhost: %" PRIu32 " requests in flight completed and published in %" PRIu64
-			     " ms\n",
+		VT_NOTICELOG("vhost: %" PRIu32
+			     " requests in flight completed and published in %" PRIu64 " ms\n",
 			     g_quiesce.initial, (vt_get_ticks() - g_quiesce.start) / 1000000);
 	}
 	if (cb != NULL) {
@@ -81,9 +81,10 @@ quiesce_poll(void *arg)
 		return VT_POLLER_BUSY;
 	}
 	if (deadline != 0 && vt_get_ticks() >= deadline) {
-		VT_WARNLOG("vhost: %" PRIu32 " of %" PRIu32 " requests still in flight at the stop "
-			   "bound; they stay unpublished (not failed) for the front end to resubmit\n",
-			   left, g_quiesce.initial);
+		VT_WARNLOG(
+			"vhost: %" PRIu32 " of %" PRIu32 " requests still in flight at the stop "
+			"bound; they stay unpublished (not failed) for the front end to resubmit\n",
+			left, g_quiesce.initial);
 		quiesce_unlink_sockets();
 		vt_app_stop_bound_reached();
 	}
@@ -122,7 +123,8 @@ quiesce_paused(void *arg)
 
 	g_quiesce.initial = atomic_load(&g_vhost_quiesce_inflight);
 	if (g_quiesce.initial > 0) {
-		VT_NOTICELOG("vhost: no new requests taken; waiting for %" PRIu32 " in flight (stop "
+		VT_NOTICELOG("vhost: no new requests taken; waiting for %" PRIu32
+			     " in flight (stop "
 			     "bound in %" PRIu64 " ms)\n",
 			     g_quiesce.initial,
 			     deadline > vt_get_ticks() ? (deadline - vt_get_ticks()) / 1000000 : 0);

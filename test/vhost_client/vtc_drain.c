@@ -35,12 +35,13 @@ enum {
 static void
 drain_usage(FILE *out)
 {
-	fprintf(out, "Usage: vtc drain SOCKET [--count N] [--bs B] [--offset B] [--seed N] "
-		     "[options]\n"
-		     "  --count N  writes in flight at once (default 8, at most %u)\n"
-		     "  --bs B     bytes per write (default 4096)\n"
-		     "  --offset B where the first write goes (default 0); the others follow\n"
-		     "  --seed N   pattern seed (default 1), as for vtc pattern\n" CLI_COMMON_HELP,
+	fprintf(out,
+		"Usage: vtc drain SOCKET [--count N] [--bs B] [--offset B] [--seed N] "
+		"[options]\n"
+		"  --count N  writes in flight at once (default 8, at most %u)\n"
+		"  --bs B     bytes per write (default 4096)\n"
+		"  --offset B where the first write goes (default 0); the others follow\n"
+		"  --seed N   pattern seed (default 1), as for vtc pattern\n" CLI_COMMON_HELP,
 		DRAIN_MAX);
 }
 
@@ -107,7 +108,8 @@ drain_reap(struct vtc_dev *dev, uint32_t *ok, uint32_t *failed)
 	int got = 0;
 
 	for (uint16_t q = 0; q < vtc_dev_num_queues(dev); q++) {
-		int n = vtc_vq_reap(vtc_dev_vq(dev, q), cpls, (uint32_t)(sizeof(cpls) / sizeof(cpls[0])));
+		int n = vtc_vq_reap(vtc_dev_vq(dev, q), cpls,
+				    (uint32_t)(sizeof(cpls) / sizeof(cpls[0])));
 
 		if (n < 0) {
 			fprintf(stderr, "vtc: queue %u: the device broke the used ring\n", q);
@@ -117,8 +119,9 @@ drain_reap(struct vtc_dev *dev, uint32_t *ok, uint32_t *failed)
 			struct vtc_blk_req *req = cpls[i].cookie;
 
 			if (req == NULL || *req->status != VIRTIO_BLK_S_OK) {
-				fprintf(stderr, "vtc: request at sector %" PRIu64 " completed with status "
-						"0x%x\n",
+				fprintf(stderr,
+					"vtc: request at sector %" PRIu64 " completed with status "
+					"0x%x\n",
 					req != NULL ? (uint64_t)req->hdr->sector : 0,
 					req != NULL ? *req->status : 0xffu);
 				(*failed)++;
