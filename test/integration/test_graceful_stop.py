@@ -24,34 +24,12 @@ import time
 import rpc
 import vtlib
 from vtlib import Daemon, VtTestCase
+from test_vhost_blk import vtc_bin, vtc_ok, wait_for
 
 MiB = 1024 * 1024
 VERBOSE = os.environ.get("VT_STOP_VERBOSE", "") not in ("", "0")
 DRAIN_RE = re.compile(r"^DRAIN ok=(\d+) failed=(\d+) pending=(\d+) hangup=(\d) "
                       r"last_ms=(-?\d+) hangup_ms=(-?\d+)$", re.M)
-
-
-def vtc_bin():
-    return os.path.join(vtlib.build_dir(), "test", "vhost_client", "vtc")
-
-
-def vtc_ok(*args, timeout=60.0 * vtlib.SLOW):
-    r = subprocess.run([vtc_bin()] + [str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout, stdin=subprocess.DEVNULL)
-    if r.returncode != 0:
-        raise AssertionError("vtc %s failed (%d):\n%s%s" % (" ".join(map(str, args)),
-                                                           r.returncode, r.stdout, r.stderr))
-    return r.stdout
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout * vtlib.SLOW
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.01)
-    raise AssertionError("timed out waiting for %s" % what)
 
 
 def socket_accepts(path):
