@@ -49,6 +49,8 @@ KEEP = os.environ.get("VT_VM_RECONNECT_KEEP", "") not in ("", "0")
 SLOW = 2.0 if vtlib.SANITIZED else 1.0
 # The guest's I/O must flow again within this after a restart (QEMU retries every second).
 IO_BACK_TIMEOUT = 60.0
+# Boot (TCG: 3 to 35 s measured, with other builds running) and fio's start.
+START_TIMEOUT = 180.0
 LISTEN_RE = re.compile(r"^\[([0-9-]+ [0-9:.]+)\] .*vhost controller 'vhost.rc' .* listening on",
                        re.M)
 
@@ -108,9 +110,9 @@ class VmReconnectTest(VtTestCase):
         s = self.session()
         return s["requests_completed"] if s else 0
 
-    def wait_until(self, g, pred, what):
-        """Polls pred until true; fails after IO_BACK_TIMEOUT or when QEMU ends."""
-        deadline = time.monotonic() + IO_BACK_TIMEOUT * SLOW
+    def wait_until(self, g, pred, what, timeout=IO_BACK_TIMEOUT):
+        """Polls pred until true; fails after timeout s or when QEMU ends."""
+        deadline = time.monotonic() + timeout * SLOW
         while time.monotonic() < deadline:
             if pred():
                 return
@@ -119,7 +121,7 @@ class VmReconnectTest(VtTestCase):
                     what, g.qemu_stderr(), "\n".join(g.console.splitlines()[-30:])))
             time.sleep(0.01)
         self.fail("no %s within %.0f s (seed %d)\n--- qemu stderr:\n%s\n--- console:\n%s\n%s"
-                  % (what, IO_BACK_TIMEOUT * SLOW, self.seed, g.qemu_stderr()[-3000:],
+                  % (what, timeout * SLOW, self.seed, g.qemu_stderr()[-3000:],
                      "\n".join(g.console.splitlines()[-30:]), self.logs()))
 
     def listening_at(self, d):
@@ -170,7 +172,8 @@ class VmReconnectTest(VtTestCase):
         self.addCleanup(g.close)
         g.launch(". /tmp/vmtest/lib.sh && . /tmp/vmtest/fio_loop.sh")
         # fio under way (the boot's partition scan reads a few dozen blocks)
-        self.wait_until(g, lambda: self.completed() > 1000, "fio's I/O at the start")
+        self.wait_until(g, lambda: self.completed() > 1000, "fio's I/O at the start",
+                        START_TIMEOUT)
         figures = []        # (kind, listening, ready, reconnected, I/O back, exit or None)
         plan = ["kill"] * KILLS + ["term"] * TERMS
         for i, kind in enumerate(plan):
