@@ -53,9 +53,14 @@ test-san:
 # Long runs of the tests `make test` runs once: 1000 scsi attach/detach cycles under fio in a
 # guest (make test: 100). Not part of `make test`.
 SOAK_CYCLES ?= 1000
+# test_vm_reconnect: daemon SIGKILLs and SIGTERMs under a guest's fio (make test: 3 and 1).
+SOAK_KILLS ?= 20
+SOAK_TERMS ?= 3
 soak: all
 	$(Q)VT_VM_LIFE_CYCLES=$(SOAK_CYCLES) python3 test/integration/run.py --build-dir $(BUILD_DIR) \
 		-k attach_detach_cycles
+	$(Q)VT_VM_RECONNECT_KILLS=$(SOAK_KILLS) VT_VM_RECONNECT_TERMS=$(SOAK_TERMS) \
+		python3 test/integration/run.py --build-dir $(BUILD_DIR) -k test_vm_reconnect
 
 test-quick: all
 	$(Q)test/run_tests.sh $(BUILD_DIR)

@@ -26,6 +26,8 @@
 extern const char vtarget_default_config[];
 extern const char vtarget_default_config_summary[];
 
+/* Upper bound of --stop-timeout, in seconds (a day). */
+#define STOP_TIMEOUT_MAX_S 86400u
 /* Upper bound of -s, in MiB: far above any sensible EAL memory, low enough to never overflow. */
 #define MEM_SIZE_MAX_MB (1u << 20)
 /* parse_args(): go on and start the target. */
@@ -35,6 +37,7 @@ enum {
 	OPT_INTERRUPT = 256,
 	OPT_DEFAULT_CONFIG,
 	OPT_PRINT_DEFAULT_CONFIG,
+	OPT_STOP_TIMEOUT,
 };
 
 static const struct option g_long_opts[] = {
@@ -48,6 +51,7 @@ static const struct option g_long_opts[] = {
 	{ "logflag", required_argument, NULL, 'L' },
 	{ "default-config", no_argument, NULL, OPT_DEFAULT_CONFIG },
 	{ "print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT_CONFIG },
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
@@ -98,13 +102,17 @@ usage(void)
 	       "      --default-config       replay the built-in config (below)\n"
 	       "      --print-default-config print the built-in config and exit\n"
 	       "      --interrupt            reactors sleep when idle instead of polling\n"
+	       "      --stop-timeout SECONDS how long a stop waits for requests in flight;"
+	       " default %u\n"
 	       "  -L, --logflag FLAG         enable debug logs of a component (or 'all');"
 	       " repeatable\n"
 	       "  -h, --help                 this text\n"
 	       "  -v, --version              print the version and exit\n\n"
-	       "SIGINT or SIGTERM shut the target down in order. Exit code 0 on a clean stop,\n"
-	       "1 on a bad option or a start-up failure. See doc/app.md.\n\n",
-	       VT_APP_DEFAULT_MEM_MB, VT_APP_DEFAULT_RPC_ADDR, VT_APP_DEFAULT_VHOST_SOCK_DIR);
+	       "SIGINT or SIGTERM shut the target down in order: no new request is taken, the\n"
+	       "requests in flight complete (up to --stop-timeout). Exit code 0 on a stop, 1 on a\n"
+	       "bad option or a start-up failure. See doc/app.md.\n\n",
+	       VT_APP_DEFAULT_MEM_MB, VT_APP_DEFAULT_RPC_ADDR, VT_APP_DEFAULT_VHOST_SOCK_DIR,
+	       VT_APP_DEFAULT_STOP_TIMEOUT_MS / 1000);
 	print_wrapped("The built-in config: ", vtarget_default_config_summary, ".", 79);
 }
 
@@ -144,6 +152,19 @@ parse_mem_size(const char *arg, uint32_t *mb)
 				   arg, MEM_SIZE_MAX_MB);
 	}
 	*mb = (uint32_t)v;
+	return 0;
+}
+
+static int
+parse_stop_timeout(const char *arg, uint32_t *ms)
+{
+	uint64_t v;
+
+	if (vt_strtou64(arg, &v) != 0 || v > STOP_TIMEOUT_MAX_S) {
+		return usage_error("invalid stop timeout '%s': expected seconds from 0 to %u", arg,
+				   STOP_TIMEOUT_MAX_S);
+	}
+	*ms = (uint32_t)v * 1000;
 	return 0;
 }
 
@@ -289,6 +310,8 @@ parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
 	case OPT_DEFAULT_CONFIG:
 		*default_config = true;
 		return 0;
+	case OPT_STOP_TIMEOUT:
+		return parse_stop_timeout(optarg, &opts->stop_timeout_ms);
 	default:
 		return bad_option(argv, c);
 	}

@@ -26,11 +26,17 @@ struct vt_app_opts {
 	/* Runs on reactor 0 after the config is replayed; NULL = nothing. */
 	void (*start_fn)(void *arg);
 	void *start_arg;
+	/*
+	 * --stop-timeout: how long a stop waits for the requests in flight to complete and be
+	 * published (vt_app_opts_init sets VT_APP_DEFAULT_STOP_TIMEOUT_MS; 0 = no wait).
+	 */
+	uint32_t stop_timeout_ms;
 };
 
 #define VT_APP_DEFAULT_RPC_ADDR "/var/tmp/vtarget.sock"
 #define VT_APP_DEFAULT_MEM_MB 256
 #define VT_APP_DEFAULT_VHOST_SOCK_DIR "/var/tmp"
+#define VT_APP_DEFAULT_STOP_TIMEOUT_MS 30000u
 
 void vt_app_opts_init(struct vt_app_opts *opts);
 /* Runs until vt_app_stop(); returns the exit code (0, or the rc given to vt_app_stop). */
@@ -43,6 +49,17 @@ uint64_t vt_app_start_ticks(void);
 const char *vt_app_vhost_sock_dir(void);
 /* The daemon's private runtime folder (removed at exit); "" when there is none. */
 const char *vt_app_runtime_dir(void);
+/*
+ * The stop bound: vt_get_ticks() value by which the requests in flight must be done, set when the
+ * shutdown begins (start + stop_timeout_ms); 0 while no shutdown runs.
+ */
+uint64_t vt_app_stop_deadline(void);
+/*
+ * Reactor 0, during the shutdown: the stop bound passed with requests still in flight. The
+ * process ends at once with exit code 0 (nothing more is published: the connections close with
+ * the process); only the runtime folder is removed. Does not return.
+ */
+void vt_app_stop_bound_reached(void) __attribute__((noreturn));
 
 /*
  * Replays an SPDK-style {"subsystems":[{"subsystem":"bdev","config":[{"method":..,"params":..}]}]}

@@ -83,6 +83,7 @@ static atomic_bool g_running;
 static atomic_bool g_stop_requested;
 static atomic_int g_exit_rc;
 static _Atomic uint64_t g_start_ticks;
+static _Atomic uint64_t g_stop_deadline;
 
 static char g_vhost_sock_dir[PATH_MAX] = VT_APP_DEFAULT_VHOST_SOCK_DIR;
 
@@ -92,6 +93,7 @@ vt_app_opts_init(struct vt_app_opts *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->name = APP_DEFAULT_NAME;
 	opts->mem_size_mb = VT_APP_DEFAULT_MEM_MB;
+	opts->stop_timeout_ms = VT_APP_DEFAULT_STOP_TIMEOUT_MS;
 }
 
 uint64_t
@@ -112,7 +114,30 @@ vt_app_runtime_dir(void)
 	return g_app.runtime_dir;
 }
 
+uint64_t
+vt_app_stop_deadline(void)
+{
+	return atomic_load(&g_stop_deadline);
+}
+
 /* ---- shutdown (reactor 0) ---------------------------------------------------------------- */
+
+static int app_rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw);
+
+void
+vt_app_stop_bound_reached(void)
+{
+	VT_WARNLOG("%s: stop bound of %" PRIu32 " ms reached; exiting with the requests still in "
+		   "flight unpublished\n",
+		   g_app.name, g_app.opts->stop_timeout_ms);
+	/* Nothing waits: the RPC socket is gone, the sockets and the memory go with the process. */
+	if (g_app.runtime_dir[0] != '\0') {
+		nftw(g_app.runtime_dir, app_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	fflush(stdout);
+	fflush(stderr);
+	_exit(atomic_load(&g_exit_rc));
+}
 
 static void
 app_fini_done(void *arg)
@@ -128,6 +153,8 @@ app_shutdown(void)
 		return;
 	}
 	g_app.shutting_down = true;
+	atomic_store(&g_stop_deadline,
+		     vt_get_ticks() + (uint64_t)g_app.opts->stop_timeout_ms * 1000000u);
 	VT_NOTICELOG("%s shutting down\n", g_app.name);
 	init_framework_rpc_shutdown();
 	if (g_app.rpc_listening) {
@@ -556,6 +583,7 @@ vt_app_start(const struct vt_app_opts *opts)
 	atomic_store(&g_start_ticks, vt_get_ticks());
 	atomic_store(&g_stop_requested, false);
 	atomic_store(&g_exit_rc, 0);
+	atomic_store(&g_stop_deadline, 0);
 	memset(&g_app, 0, sizeof(g_app));
 	g_app.sigfd = -1;
 

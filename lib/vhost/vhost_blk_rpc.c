@@ -99,6 +99,7 @@ VT_RPC_REGISTER("vhost_create_blk_controller", rpc_vhost_create_blk_controller,
 static void
 vhost_blk_subsystem_init(void)
 {
+	vhost_quiesce_reset();
 	g_shutting_down = false;
 	vt_subsystem_init_done(0);
 }
@@ -110,10 +111,17 @@ vhost_blk_fini_done(void *arg)
 }
 
 static void
+vhost_blk_quiesced(void *arg)
+{
+	vhost_ctrlr_delete_all(&g_vhost_blk_ops, vhost_blk_fini_done, NULL);
+}
+
+static void
 vhost_blk_subsystem_fini(void)
 {
 	g_shutting_down = true;
-	vhost_ctrlr_delete_all(&g_vhost_blk_ops, vhost_blk_fini_done, NULL);
+	/* Every personality's requests drain before the first controller goes. */
+	vhost_quiesce_all(vhost_blk_quiesced, NULL);
 }
 
 static void

@@ -320,6 +320,7 @@ struct vhost_queue {
 	bool running;  /* on the session's run list */
 	bool stopping;
 	bool detached;  /* replaced while stopping: freed once drained */
+	bool paused;    /* daemon stop: fetches nothing more, counted in g_vhost_quiesce_inflight */
 	bool no_kicks;  /* interrupt mode without a kick fd: always polled */
 	bool on_demand; /* the personality takes buffers itself (ops) */
 	uint16_t index;
@@ -469,6 +470,24 @@ void vhost_session_set_map_fn(struct vhost_call *call);  /* u.map (reference han
 void vhost_session_set_log_fn(struct vhost_call *call);  /* u.log */
 /* Reactor: stops every queue, waits for the drain, then frees the session (msg argument s). */
 void vhost_session_destroy_msg(void *arg);
+
+/*
+ * Daemon stop (vhost_quiesce.c). Once g_vhost_quiescing is set no queue takes a request from its
+ * ring again; requests of paused queues still in flight are counted in g_vhost_quiesce_inflight.
+ */
+extern atomic_bool g_vhost_quiescing;
+extern atomic_uint g_vhost_quiesce_inflight;
+/* Reactor of q: takes q off the poller for good and counts its requests in flight. */
+void vhost_queue_pause(struct vhost_queue *q);
+/*
+ * Reactor 0: pauses every queue of every controller, waits until their requests are completed
+ * and published, then cb(arg) on reactor 0. At the stop bound (vt_app_stop_deadline()) with
+ * requests still in flight the process ends (vt_app_stop_bound_reached). Once done, later calls
+ * call cb at once.
+ */
+void vhost_quiesce_all(void (*cb)(void *arg), void *arg);
+/* Subsystem init (reactor 0, no session): forgets an earlier stop's drain. */
+void vhost_quiesce_reset(void);
 
 /* Personality side of a request. */
 void vhost_req_done(struct vhost_req *req, uint32_t used_len);

@@ -315,6 +315,7 @@ VT_RPC_REGISTER("vhost_scsi_controller_remove_target", rpc_vhost_scsi_controller
 static void
 vhost_scsi_subsystem_init(void)
 {
+	vhost_quiesce_reset();
 	g_shutting_down = false;
 	vt_subsystem_init_done(0);
 }
@@ -326,10 +327,17 @@ vhost_scsi_fini_done(void *arg)
 }
 
 static void
+vhost_scsi_quiesced(void *arg)
+{
+	vhost_ctrlr_delete_all(&g_vhost_scsi_ops, vhost_scsi_fini_done, NULL);
+}
+
+static void
 vhost_scsi_subsystem_fini(void)
 {
 	g_shutting_down = true;
-	vhost_ctrlr_delete_all(&g_vhost_scsi_ops, vhost_scsi_fini_done, NULL);
+	/* Every personality's requests drain before the first controller goes. */
+	vhost_quiesce_all(vhost_scsi_quiesced, NULL);
 }
 
 static void

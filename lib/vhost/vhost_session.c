@@ -326,6 +326,9 @@ req_release(struct vhost_queue *q, struct vhost_req *req)
 		if (q->dirty) {
 			queue_publish(q);
 		}
+		if (q->paused) {
+			atomic_fetch_sub(&g_vhost_quiesce_inflight, 1);
+		}
 		if (q->stopping && q->inflight == 0) {
 			vt_defer(&q->finish_defer, queue_finish_defer, q);
 		}
@@ -555,6 +558,20 @@ queue_finish(struct vhost_queue *q)
 	}
 }
 
+void
+vhost_queue_pause(struct vhost_queue *q)
+{
+	if (q->paused) {
+		return;
+	}
+	q->paused = true;
+	atomic_fetch_add(&g_vhost_quiesce_inflight, q->inflight);
+	if (q->running) {
+		run_remove(q->s, q);
+	}
+	vt_poller_unregister(&q->kick_poller);
+}
+
 /* Stops fetching; the queue finishes once its requests are done. */
 static void
 queue_begin_stop(struct vhost_queue *q)
@@ -665,6 +682,10 @@ vhost_queue_start_fn(struct vhost_call *call)
 	s->run[s->nrun++] = q;
 	q->running = true;
 	s->nqueues++;
+	if (vt_unlikely(atomic_load(&g_vhost_quiescing))) {
+		/* A front end that (re)starts a queue while the daemon stops gets it paused. */
+		vhost_queue_pause(q);
+	}
 	s->snap.features = p->vq.features;
 	/*
 	 * A restart with used entries in the ring: the notification for the last ones may have

@@ -9,6 +9,7 @@
  *   vtc scsi SOCKET     virtio-scsi commands, task management and events (vtc_scsi_cli.c)
  *   vtc dirtylog SOCKET the back end's dirty logging (migration) checked page by page
  *                       (vtc_dirtylog.c)
+ *   vtc drain SOCKET    writes in flight while the back end stops (vtc_drain.c)
  * This file: main, the options every subcommand shares, info.
  * Exit status: 0 success, 1 failure (a message on stderr), 2 usage error.
  */
@@ -40,6 +41,7 @@ cli_usage(FILE *out)
 		"       vtc scsi SOCKET [options] [COMMAND ARGS... | --stdin]   virtio-scsi\n"
 		"                     (vtc scsi --help)\n"
 		"       vtc dirtylog SOCKET [--scsi] [--log-offset BYTES] [--step] [options]\n"
+		"       vtc drain SOCKET [--count N] [--bs BYTES] [--seed N] [options]\n"
 		"options:\n" CLI_COMMON_HELP
 		"Sizes take K, M, G suffixes (1024-based). Requests go round-robin over the\n"
 		"queues.\n");
@@ -371,6 +373,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "dirtylog") == 0) {
 		return cli_cmd_dirtylog(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "drain") == 0) {
+		return cli_cmd_drain(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		cli_usage(stdout);

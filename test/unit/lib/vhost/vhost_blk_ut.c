@@ -994,6 +994,57 @@ stop_answers_only_after_in_flight_requests_complete(void)
 	session_teardown();
 }
 
+/* The daemon stop's pause: in-flight requests are counted, complete and are published; no
+ * new request is taken, on that queue or on one started while the daemon stops. */
+static void
+pause_publishes_in_flight_requests_and_takes_no_new_one(void)
+{
+	uint64_t buf, hdr, st, st2;
+	struct ut_buf b[3];
+	struct ut_q uq, uq1;
+	uint32_t len;
+
+	session_setup("ut_pause", false);
+	buf = galloc(4096);
+	hdr = galloc(16);
+	st = galloc(1);
+	st2 = galloc(1);
+	CU_ASSERT_EQUAL(queue_start(&uq, 0, F_BASE, -1), 0);
+	hdr_set(gva(hdr), VIRTIO_BLK_T_IN, 0);
+	b[0] = (struct ut_buf){ hdr, 16, false };
+	b[1] = (struct ut_buf){ buf, 4096, true };
+	b[2] = (struct ut_buf){ st, 1, true };
+	submit(&uq, b, 3);
+	vt_reactor_poll_once();
+	CU_ASSERT_EQUAL_FATAL(g_s->queues[0]->inflight, 1);
+	vhost_queue_pause(g_s->queues[0]);
+	CU_ASSERT(g_s->queues[0]->paused);
+	CU_ASSERT_EQUAL(atomic_load(&g_vhost_quiesce_inflight), 1);
+	/* Completed and published by the pause's own path, with no poller pass. */
+	CU_ASSERT(reap(&uq, &len));
+	CU_ASSERT_EQUAL(*(uint8_t *)gva(st), VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(atomic_load(&g_vhost_quiesce_inflight), 0);
+	/* A request made available now is not taken. */
+	*(uint8_t *)gva(st2) = 0xee;
+	b[2] = (struct ut_buf){ st2, 1, true };
+	submit(&uq, b, 3);
+	CU_ASSERT_FALSE(reap_within(&uq, &len, 100));
+	CU_ASSERT_EQUAL(g_s->queues[0]->inflight, 0);
+	CU_ASSERT_EQUAL(*(uint8_t *)gva(st2), 0xee);
+	/* A queue started while the daemon stops starts paused. */
+	atomic_store(&g_vhost_quiescing, true);
+	CU_ASSERT_EQUAL(queue_start(&uq1, 1, F_BASE, -1), 0);
+	CU_ASSERT(g_s->queues[1]->paused);
+	submit(&uq1, b, 3);
+	CU_ASSERT_FALSE(reap_within(&uq1, &len, 100));
+	/* The stop reports the one request taken: the front end resubmits the other. */
+	CU_ASSERT_EQUAL(queue_stop(0), 1);
+	CU_ASSERT_EQUAL(queue_stop(1), 0);
+	vhost_quiesce_reset();
+	CU_ASSERT_FALSE(atomic_load(&g_vhost_quiescing));
+	session_teardown();
+}
+
 static uint64_t
 eventfd_count(int fd)
 {
@@ -1444,6 +1495,7 @@ main(void)
 	CU_ADD_TEST(s, queue_stops_on_a_request_without_status_byte);
 	CU_ADD_TEST(s, queue_serves_chains_longer_than_the_inline_iovecs);
 	CU_ADD_TEST(s, stop_answers_only_after_in_flight_requests_complete);
+	CU_ADD_TEST(s, pause_publishes_in_flight_requests_and_takes_no_new_one);
 	CU_ADD_TEST(s, notifications_follow_the_driver_and_come_once_per_pass);
 	CU_ADD_TEST(s, hot_removed_bdev_fails_io_and_reports_capacity_zero);
 	CU_ADD_TEST(s, interrupt_mode_rearms_kicks_when_idle);
