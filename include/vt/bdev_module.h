@@ -41,6 +41,10 @@ struct vt_bdev_module {
 	/* Its bdevs' config entries form one batch when framework_get_config asks for batches
 	 * (SPDK batches malloc and null bdevs). */
 	bool config_batch;
+	/* Called on reactor 0 for every bdev of another module once it is registered, while
+	 * bdev_auto_examine is true (a raid looks for its superblock there). Optional; it may
+	 * open the bdev, but later (from a message), not from inside the call. */
+	void (*examine)(struct vt_bdev *bdev);
 	TAILQ_ENTRY(vt_bdev_module) link;
 };
 

@@ -45,6 +45,21 @@ vt_bdev_module_register(struct vt_bdev_module *module)
 	TAILQ_INSERT_TAIL(&g_modules, module, link);
 }
 
+void
+bdev_modules_examine(struct vt_bdev *bdev)
+{
+	struct vt_bdev_module *m;
+
+	if (!g_bdev_opts.bdev_auto_examine) {
+		return;
+	}
+	TAILQ_FOREACH (m, &g_modules, link) {
+		if (m->examine != NULL && m != bdev->module) {
+			m->examine(bdev);
+		}
+	}
+}
+
 struct vt_bdev_module *
 vt_bdev_module_find(const char *name)
 {
