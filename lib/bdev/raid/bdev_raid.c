@@ -38,19 +38,13 @@ struct vt_bdev_module g_bdev_raid_module = {
 };
 VT_BDEV_MODULE_REGISTER(raid, &g_bdev_raid_module)
 
-static int
-leg_state(const struct raid_leg *leg)
-{
-	return __atomic_load_n(&leg->state, __ATOMIC_ACQUIRE);
-}
-
 uint8_t
 raid_count_legs(const struct raid_bdev *raid, int state)
 {
 	uint8_t n = 0;
 
 	for (uint8_t i = 0; i < raid->num_legs; i++) {
-		n += leg_state(&raid->legs[i]) == state;
+		n += raid_leg_state(&raid->legs[i]) == state;
 	}
 	return n;
 }
@@ -126,7 +120,7 @@ raid_create_channel(void *ctx)
 	TAILQ_INIT(&ch->writes);
 	TAILQ_INIT(&ch->win_wait);
 	for (uint8_t i = 0; i < raid->num_legs; i++) {
-		st = leg_state(&raid->legs[i]);
+		st = raid_leg_state(&raid->legs[i]);
 		if (st != RAID_LEG_ONLINE && st != RAID_LEG_REBUILDING) {
 			continue;
 		}
@@ -418,7 +412,7 @@ raid_leg_failed(struct raid_bdev *raid, uint8_t l)
 {
 	struct raid_leg *leg = &raid->legs[l];
 	struct leg_failed_msg *m;
-	int st = leg_state(leg);
+	int st = raid_leg_state(leg);
 
 	while (st == RAID_LEG_ONLINE || st == RAID_LEG_REBUILDING) {
 		if (__atomic_compare_exchange_n(&leg->state, &st, RAID_LEG_FAILED, false,
@@ -455,7 +449,7 @@ raid_leg_event(enum vt_bdev_event_type type, struct vt_bdev *bdev, void *ctx)
 		return;
 	}
 	VT_NOTICELOG("raid bdev '%s': base bdev '%s' removed\n", raid->bdev.name, leg->name);
-	st = leg_state(leg);
+	st = raid_leg_state(leg);
 	if (st == RAID_LEG_EMPTY && !raid->registered) {
 		/* Attached while configuring: just let go. */
 		raid_leg_detach(leg);
@@ -513,7 +507,7 @@ attach_done(struct raid_sweep *s)
 	uint8_t l = s->leg;
 
 	free(s);
-	if (leg_state(&raid->legs[l]) != RAID_LEG_REBUILDING) {
+	if (raid_leg_state(&raid->legs[l]) != RAID_LEG_REBUILDING) {
 		return;
 	}
 	if (raid->superblock) {
@@ -660,9 +654,8 @@ raid_write_info_json(struct raid_bdev *raid, struct vt_json_write_ctx *w)
 		vt_json_write_named_string(w, "target", raid->legs[target].name);
 		vt_json_write_named_object_begin(w, "progress");
 		vt_json_write_named_uint64(w, "blocks", done);
-		vt_json_write_named_uint64(w, "percent",
-					   raid->bdev.blockcnt ? done * 100 / raid->bdev.blockcnt
-							       : 0);
+		vt_json_write_named_uint64(
+			w, "percent", raid->bdev.blockcnt ? done * 100 / raid->bdev.blockcnt : 0);
 		vt_json_write_object_end(w);
 		vt_json_write_object_end(w);
 	}

@@ -63,8 +63,8 @@ struct raid_rebuild;
 struct raid_channel {
 	struct raid_bdev *raid;
 	uint32_t reactor;
-	struct vt_bdev_channel *base_ch[RAID_MAX_LEGS]; /* NULL for legs without I/O here */
-	uint32_t leg_inflight[RAID_MAX_LEGS];           /* sub-I/Os in flight per leg */
+	struct vt_bdev_channel *base_ch[RAID_MAX_LEGS];  /* NULL for legs without I/O here */
+	uint32_t leg_inflight[RAID_MAX_LEGS];            /* sub-I/Os in flight per leg */
 	struct raid_sweep *release_sweep[RAID_MAX_LEGS]; /* waits for leg_inflight to drain */
 	uint32_t leg_reads[RAID_MAX_LEGS];               /* raid1: reads in flight per leg */
 	uint32_t rr;                                     /* raid1: round-robin tie breaker */
@@ -85,13 +85,13 @@ struct raid_bdev {
 	uint8_t num_legs;
 	struct raid_leg legs[RAID_MAX_LEGS];
 	bool superblock;
-	uint64_t sb_seq;          /* sequence number of the last superblock written or read */
-	uint64_t sb_blockcnt;     /* from a superblock: the raid's size, to be matched */
+	uint64_t sb_seq;      /* sequence number of the last superblock written or read */
+	uint64_t sb_blockcnt; /* from a superblock: the raid's size, to be matched */
 	uint8_t sb_leg_state[RAID_MAX_LEGS]; /* from a superblock: enum raid_sb_leg_state */
-	bool registered;          /* the vt_bdev is registered */
-	bool deleting;            /* bdev_raid_delete: free once the bdev is destructed */
-	bool destructing;         /* destruct waits for ctl_ops */
-	uint32_t ctl_ops;         /* reactor 0: rebuilds, superblock writes, sweeps running */
+	bool registered;                     /* the vt_bdev is registered */
+	bool deleting;    /* bdev_raid_delete: free once the bdev is destructed */
+	bool destructing; /* destruct waits for ctl_ops */
+	uint32_t ctl_ops; /* reactor 0: rebuilds, superblock writes, sweeps running */
 	bool sb_writing, sb_dirty;
 	struct raid_channel *chs[VT_MAX_REACTORS]; /* each written only by its reactor */
 	/* The rebuild's locked window (raid LBAs): writes overlapping it wait. */
@@ -106,16 +106,16 @@ struct raid_bdev {
 struct raid_io_ctx {
 	struct vt_bdev_io *io;
 	struct raid_channel *ch;
-	uint32_t pending;      /* sub-I/Os in flight */
-	uint32_t to_submit;    /* raid1 writes: legs (bit mask) still to submit (after NOMEM) */
-	uint32_t tried;        /* raid1 reads: legs (bit mask) already tried */
-	uint32_t ok_online;    /* raid1 writes: online legs that succeeded */
-	int err;               /* first error (positive errno), 0 = none */
+	uint32_t pending;   /* sub-I/Os in flight */
+	uint32_t to_submit; /* raid1 writes: legs (bit mask) still to submit (after NOMEM) */
+	uint32_t tried;     /* raid1 reads: legs (bit mask) already tried */
+	uint32_t ok_online; /* raid1 writes: online legs that succeeded */
+	int err;            /* first error (positive errno), 0 = none */
 	enum vt_bdev_io_status status;
-	uint64_t next_off;     /* raid0/concat: the next raid LBA to submit */
-	uint8_t leg;           /* leg of the piece or read in flight */
-	bool in_writes;        /* on ch->writes */
-	int cut_idx, cut_cnt;  /* raid0/concat: iovs changed for the piece in flight */
+	uint64_t next_off;    /* raid0/concat: the next raid LBA to submit */
+	uint8_t leg;          /* leg of the piece or read in flight */
+	bool in_writes;       /* on ch->writes */
+	int cut_idx, cut_cnt; /* raid0/concat: iovs changed for the piece in flight */
 	struct iovec cut_first, cut_last;
 	TAILQ_ENTRY(raid_io_ctx) link;
 	struct vt_bdev_io_wait_entry wait;
@@ -135,6 +135,13 @@ struct raid_sweep {
 	void *arg;
 };
 
+/* A leg's state, as any reactor reads it. */
+static inline int
+raid_leg_state(const struct raid_leg *leg)
+{
+	return __atomic_load_n(&leg->state, __ATOMIC_ACQUIRE);
+}
+
 extern struct vt_bdev_module g_bdev_raid_module;
 TAILQ_HEAD(raid_list, raid_bdev);
 extern struct raid_list g_raids;
@@ -144,8 +151,7 @@ int raid_parse_level(const char *s, enum raid_level *level);
 const char *raid_level_name(enum raid_level level);
 const char *raid_state_name(enum raid_state state);
 /* Strip in blocks from strip_size_kb: -EINVAL unless a power of two of at least one block. */
-int raid_strip_blocks(uint32_t strip_size_kb, uint32_t blocklen, uint32_t *blocks,
-		      uint32_t *shift);
+int raid_strip_blocks(uint32_t strip_size_kb, uint32_t blocklen, uint32_t *blocks, uint32_t *shift);
 /* The raid's size from its legs' data sizes (raid0: smallest rounded to strips times n; concat:
  * each rounded to strips, summed, concat_start filled; raid1: smallest). */
 uint64_t raid_compute_blockcnt(enum raid_level level, uint32_t strip_shift, struct raid_leg *legs,
@@ -169,14 +175,12 @@ struct raid_bdev *raid_find(const char *name);
 struct raid_bdev *raid_find_by_uuid(const struct vt_uuid *uuid);
 /* The raid and leg using base bdev name; NULL when none. */
 struct raid_bdev *raid_find_base(const char *name, uint8_t *leg);
-int raid_create(const char *name, enum raid_level level, uint32_t strip_size_kb,
-		char **base_names, uint8_t n, const struct vt_uuid *uuid, bool superblock,
-		struct raid_bdev **out);
+int raid_create(const char *name, enum raid_level level, uint32_t strip_size_kb, char **base_names,
+		uint8_t n, const struct vt_uuid *uuid, bool superblock, struct raid_bdev **out);
 /* Answers cb(arg, rc) once the raid is gone. */
 int raid_delete(struct raid_bdev *raid, void (*cb)(void *arg, int rc), void *arg);
 /* Removes the leg (as a hot-remove); cb(arg, rc) once its claim is released. */
-int raid_remove_leg(struct raid_bdev *raid, uint8_t leg, void (*cb)(void *arg, int rc),
-		    void *arg);
+int raid_remove_leg(struct raid_bdev *raid, uint8_t leg, void (*cb)(void *arg, int rc), void *arg);
 /* raid1: adds base bdev name into an empty slot and starts its rebuild. */
 int raid_add_leg(struct raid_bdev *raid, const char *name);
 /* Opens and claims base bdev name into slot leg (not yet visible to I/O). */

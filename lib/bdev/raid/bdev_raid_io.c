@@ -21,12 +21,6 @@
 #include "lib/bdev/bdev_vbdev.h"
 #include "lib/bdev/raid/bdev_raid.h"
 
-static int
-leg_state(const struct raid_leg *leg)
-{
-	return __atomic_load_n(&leg->state, __ATOMIC_ACQUIRE);
-}
-
 static uint8_t
 leg_of_io(const struct raid_bdev *raid, const struct vt_bdev_io *base_io)
 {
@@ -94,19 +88,19 @@ piece_done(struct vt_bdev_io *base_io, bool success, void *cb_arg)
 }
 
 static int
-piece_io(struct raid_io_ctx *ctx, struct raid_leg *leg, struct vt_bdev_channel *bch,
-	 uint64_t off, uint64_t len)
+piece_io(struct raid_io_ctx *ctx, struct raid_leg *leg, struct vt_bdev_channel *bch, uint64_t off,
+	 uint64_t len)
 {
 	struct vt_bdev_io *io = ctx->io;
 	struct iovec *iov = io->iovs + ctx->cut_idx;
 
 	switch (io->type) {
 	case VT_BDEV_IO_TYPE_READ:
-		return vt_bdev_readv_blocks(leg->desc, bch, iov, ctx->cut_cnt, off, len,
-					    piece_done, ctx);
+		return vt_bdev_readv_blocks(leg->desc, bch, iov, ctx->cut_cnt, off, len, piece_done,
+					    ctx);
 	case VT_BDEV_IO_TYPE_WRITE:
-		return vt_bdev_writev_blocks(leg->desc, bch, iov, ctx->cut_cnt, off, len,
-					     io->flags, piece_done, ctx);
+		return vt_bdev_writev_blocks(leg->desc, bch, iov, ctx->cut_cnt, off, len, io->flags,
+					     piece_done, ctx);
 	case VT_BDEV_IO_TYPE_UNMAP:
 		return vt_bdev_unmap_blocks(leg->desc, bch, off, len, piece_done, ctx);
 	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
@@ -129,7 +123,7 @@ piece_submit(void *arg)
 
 	len = raid_map(raid->level, raid->strip_shift, raid->legs, raid->num_legs, ctx->next_off,
 		       io->offset_blocks + io->num_blocks - ctx->next_off, &l, &leg_off);
-	if (ch->base_ch[l] == NULL || leg_state(&raid->legs[l]) != RAID_LEG_ONLINE) {
+	if (ch->base_ch[l] == NULL || raid_leg_state(&raid->legs[l]) != RAID_LEG_ONLINE) {
 		ctx->err = EIO;
 		ctx_complete(ctx);
 		return;
@@ -207,7 +201,7 @@ fanout_done(struct vt_bdev_io *base_io, bool success, void *cb_arg)
 
 	raid_leg_io_done(ctx->ch, l);
 	if (success) {
-		ctx->ok_online += leg_state(&raid->legs[l]) == RAID_LEG_ONLINE;
+		ctx->ok_online += raid_leg_state(&raid->legs[l]) == RAID_LEG_ONLINE;
 	} else {
 		ctx_set_error(ctx, base_io);
 		if (raid->level == RAID_LEVEL_1 &&
@@ -245,8 +239,9 @@ fanout_submit(void *arg)
 	while (ctx->to_submit != 0) {
 		uint8_t l = (uint8_t)__builtin_ctz(ctx->to_submit);
 
-		st = leg_state(&raid->legs[l]);
-		if (ch->base_ch[l] == NULL || (st != RAID_LEG_ONLINE && st != RAID_LEG_REBUILDING)) {
+		st = raid_leg_state(&raid->legs[l]);
+		if (ch->base_ch[l] == NULL ||
+		    (st != RAID_LEG_ONLINE && st != RAID_LEG_REBUILDING)) {
 			ctx->to_submit &= ~(1u << l);
 			continue;
 		}
@@ -278,8 +273,8 @@ fanout_submit(void *arg)
 static void
 fanout_start(struct raid_io_ctx *ctx)
 {
-	ctx->to_submit = ctx->ch->raid->num_legs >= 32 ? UINT32_MAX
-						       : (1u << ctx->ch->raid->num_legs) - 1;
+	ctx->to_submit =
+		ctx->ch->raid->num_legs >= 32 ? UINT32_MAX : (1u << ctx->ch->raid->num_legs) - 1;
 	/* Holds the I/O open until every leg is submitted. */
 	ctx->pending++;
 	fanout_submit(ctx);
@@ -303,7 +298,8 @@ raid1_write(struct raid_io_ctx *ctx)
 	struct raid_channel *ch = ctx->ch;
 	struct raid_bdev *raid = ch->raid;
 
-	if (__atomic_load_n(&raid->win_active, __ATOMIC_SEQ_CST) && overlaps_window(raid, ctx->io)) {
+	if (__atomic_load_n(&raid->win_active, __ATOMIC_SEQ_CST) &&
+	    overlaps_window(raid, ctx->io)) {
 		TAILQ_INSERT_TAIL(&ch->win_wait, ctx, link);
 		return;
 	}
@@ -374,7 +370,7 @@ raid1_readable(const struct raid_channel *ch)
 	uint32_t mask = 0;
 
 	for (uint8_t i = 0; i < raid->num_legs; i++) {
-		if (ch->base_ch[i] != NULL && leg_state(&raid->legs[i]) == RAID_LEG_ONLINE) {
+		if (ch->base_ch[i] != NULL && raid_leg_state(&raid->legs[i]) == RAID_LEG_ONLINE) {
 			mask |= 1u << i;
 		}
 	}

@@ -74,8 +74,7 @@ raid_strip_blocks(uint32_t strip_size_kb, uint32_t blocklen, uint32_t *blocks, u
 }
 
 uint64_t
-raid_compute_blockcnt(enum raid_level level, uint32_t strip_shift, struct raid_leg *legs,
-		      uint8_t n)
+raid_compute_blockcnt(enum raid_level level, uint32_t strip_shift, struct raid_leg *legs, uint8_t n)
 {
 	uint64_t min = UINT64_MAX, total = 0, size;
 
@@ -123,8 +122,8 @@ raid_map(enum raid_level level, uint32_t strip_shift, const struct raid_leg *leg
 			*leg = i;
 			*leg_off = off - legs[i].concat_start;
 			end = i + 1 < n ? legs[i + 1].concat_start
-					: legs[i].concat_start +
-						  ((legs[i].data_size >> strip_shift) << strip_shift);
+					: legs[i].concat_start + ((legs[i].data_size >> strip_shift)
+								  << strip_shift);
 			room = end - off;
 			return num < room ? num : room;
 		}

@@ -50,12 +50,6 @@ raid_rebuild_progress(const struct raid_rebuild *rb, uint8_t *target)
 	return rb->done;
 }
 
-static int
-leg_state(const struct raid_leg *leg)
-{
-	return __atomic_load_n(&leg->state, __ATOMIC_ACQUIRE);
-}
-
 static void
 rebuild_put_src(struct raid_rebuild *rb)
 {
@@ -87,7 +81,7 @@ rebuild_end(struct raid_rebuild *rb, bool ok)
 	} else {
 		VT_ERRLOG("raid bdev '%s': rebuild of '%s' stopped at block %" PRIu64 "\n",
 			  raid->bdev.name, leg->name != NULL ? leg->name : "", rb->done);
-		if (leg_state(leg) == RAID_LEG_REBUILDING) {
+		if (raid_leg_state(leg) == RAID_LEG_REBUILDING) {
 			raid_leg_failed(raid, rb->target);
 		}
 	}
@@ -104,7 +98,8 @@ rebuild_pick_source(struct raid_rebuild *rb)
 
 	rebuild_put_src(rb);
 	for (uint8_t i = 0; i < raid->num_legs; i++) {
-		if (leg_state(&raid->legs[i]) == RAID_LEG_ONLINE && raid->legs[i].desc != NULL) {
+		if (raid_leg_state(&raid->legs[i]) == RAID_LEG_ONLINE &&
+		    raid->legs[i].desc != NULL) {
 			rb->src_ch = vt_bdev_get_io_channel(raid->legs[i].desc);
 			if (rb->src_ch != NULL) {
 				rb->source = i;
@@ -116,7 +111,7 @@ rebuild_pick_source(struct raid_rebuild *rb)
 }
 
 static bool
-release_visit(struct raid_sweep *s, struct raid_channel *ch)
+unlock_visit(struct raid_sweep *s, struct raid_channel *ch)
 {
 	(void)s;
 	raid1_window_release(ch);
@@ -124,7 +119,7 @@ release_visit(struct raid_sweep *s, struct raid_channel *ch)
 }
 
 static void
-release_done(struct raid_sweep *s)
+unlock_done(struct raid_sweep *s)
 {
 	struct raid_rebuild *rb = s->arg;
 
@@ -137,8 +132,8 @@ rebuild_unlock(struct raid_rebuild *rb)
 {
 	__atomic_store_n(&rb->raid->win_active, 0, __ATOMIC_SEQ_CST);
 	memset(&rb->sweep, 0, sizeof(rb->sweep));
-	rb->sweep.visit = release_visit;
-	rb->sweep.done = release_done;
+	rb->sweep.visit = unlock_visit;
+	rb->sweep.done = unlock_done;
 	rb->sweep.arg = rb;
 	raid_sweep_start(rb->raid, &rb->sweep);
 }
@@ -173,7 +168,7 @@ rebuild_read_done(struct vt_bdev_io *io, bool success, void *arg)
 		rebuild_copy(rb);
 		return;
 	}
-	if (leg_state(dst) != RAID_LEG_REBUILDING) {
+	if (raid_leg_state(dst) != RAID_LEG_REBUILDING) {
 		rb->stopping = true;
 		rebuild_unlock(rb);
 		return;
@@ -195,7 +190,8 @@ rebuild_copy(struct raid_rebuild *rb)
 	struct raid_leg *src;
 	int rc;
 
-	if (leg_state(&raid->legs[rb->source]) != RAID_LEG_ONLINE && !rebuild_pick_source(rb)) {
+	if (raid_leg_state(&raid->legs[rb->source]) != RAID_LEG_ONLINE &&
+	    !rebuild_pick_source(rb)) {
 		rb->stopping = true;
 		rebuild_unlock(rb);
 		return;
@@ -235,7 +231,7 @@ rebuild_next(struct raid_rebuild *rb)
 	uint64_t left = raid->bdev.blockcnt - rb->done;
 
 	if (rb->stopping || raid->deleting || raid->state != RAID_STATE_ONLINE ||
-	    leg_state(&raid->legs[rb->target]) != RAID_LEG_REBUILDING) {
+	    raid_leg_state(&raid->legs[rb->target]) != RAID_LEG_REBUILDING) {
 		rebuild_end(rb, false);
 		return;
 	}

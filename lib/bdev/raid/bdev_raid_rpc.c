@@ -114,8 +114,8 @@ rpc_raid_check_bases(struct vt_jsonrpc_request *req, const struct rpc_raid_creat
 			return false;
 		}
 		blocklen = vt_bdev_get_block_size(bdev);
-		if (p->superblock && vt_bdev_get_num_blocks(bdev) * blocklen <=
-					     RAID_SB_DATA_OFFSET_BYTES) {
+		if (p->superblock &&
+		    vt_bdev_get_num_blocks(bdev) * blocklen <= RAID_SB_DATA_OFFSET_BYTES) {
 			vt_jsonrpc_send_error_response_fmt(
 				req, VT_JSONRPC_ERROR_INVALID_PARAMS,
 				"invalid parameter 'base_bdevs': '%s' is too small for a superblock "
@@ -126,11 +126,10 @@ rpc_raid_check_bases(struct vt_jsonrpc_request *req, const struct rpc_raid_creat
 	}
 	if (level != RAID_LEVEL_1 && blocklen != 0 &&
 	    (uint64_t)p->strip_size_kb * 1024 < blocklen) {
-		vt_jsonrpc_send_error_response_fmt(
-			req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-			"invalid parameter 'strip_size_kb': %" PRIu32
-			" KiB is less than a block (%" PRIu32 " bytes)",
-			p->strip_size_kb, blocklen);
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'strip_size_kb': %" PRIu32
+						   " KiB is less than a block (%" PRIu32 " bytes)",
+						   p->strip_size_kb, blocklen);
 		return false;
 	}
 	return true;
@@ -167,11 +166,10 @@ rpc_raid_check_create(struct vt_jsonrpc_request *req, const struct rpc_raid_crea
 	}
 	if (*level != RAID_LEVEL_1 &&
 	    (p->strip_size_kb == 0 || (p->strip_size_kb & (p->strip_size_kb - 1)) != 0)) {
-		vt_jsonrpc_send_error_response_fmt(
-			req, VT_JSONRPC_ERROR_INVALID_PARAMS,
-			"invalid parameter 'strip_size_kb': %" PRIu32
-			" is not a power of two (required for %s)",
-			p->strip_size_kb, raid_level_name(*level));
+		vt_jsonrpc_send_error_response_fmt(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+						   "invalid parameter 'strip_size_kb': %" PRIu32
+						   " is not a power of two (required for %s)",
+						   p->strip_size_kb, raid_level_name(*level));
 		return false;
 	}
 	return rpc_raid_check_bases(req, p, *level);
@@ -258,8 +256,8 @@ rpc_bdev_raid_delete(struct vt_jsonrpc_request *req, yajl_val params)
 	}
 	rc = raid_delete(raid, rpc_raid_answer, req);
 	if (rc != 0) {
-		vt_jsonrpc_send_error_response_fmt(req, rc, "raid bdev '%s' is already being deleted",
-						   p.name);
+		vt_jsonrpc_send_error_response_fmt(
+			req, rc, "raid bdev '%s' is already being deleted", p.name);
 	}
 out:
 	free(p.name);
@@ -345,8 +343,8 @@ rpc_bdev_raid_remove_base_bdev(struct vt_jsonrpc_request *req, yajl_val params)
 	}
 	rc = raid_remove_leg(raid, leg, rpc_raid_answer, req);
 	if (rc != 0) {
-		vt_jsonrpc_send_error_response_fmt(req, rc,
-						   "base bdev '%s' is already being removed", p.name);
+		vt_jsonrpc_send_error_response_fmt(
+			req, rc, "base bdev '%s' is already being removed", p.name);
 	}
 out:
 	free(p.name);
@@ -371,14 +369,15 @@ rpc_bdev_raid_add_base_bdev(struct vt_jsonrpc_request *req, yajl_val params)
 	struct raid_bdev *raid;
 	int rc;
 
-	if (vt_rpc_decode_params(req, params, g_raid_add_decoders,
-				 VT_COUNTOF(g_raid_add_decoders), &p) != 0) {
+	if (vt_rpc_decode_params(req, params, g_raid_add_decoders, VT_COUNTOF(g_raid_add_decoders),
+				 &p) != 0) {
 		goto out;
 	}
 	raid = raid_find(p.raid_bdev);
 	if (raid == NULL) {
 		vt_jsonrpc_send_error_response_fmt(
-			req, -ENODEV, "invalid parameter 'raid_bdev': raid bdev '%s' does not exist",
+			req, -ENODEV,
+			"invalid parameter 'raid_bdev': raid bdev '%s' does not exist",
 			p.raid_bdev);
 		goto out;
 	}

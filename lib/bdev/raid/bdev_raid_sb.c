@@ -216,8 +216,8 @@ sb_write_done(struct vt_bdev_io *io, bool success, void *arg)
 	struct sb_write *w = arg;
 
 	if (!success) {
-		VT_ERRLOG("raid bdev '%s': cannot write a superblock to '%s'\n",
-			  w->raid->bdev.name, vt_bdev_get_name(io->bdev));
+		VT_ERRLOG("raid bdev '%s': cannot write a superblock to '%s'\n", w->raid->bdev.name,
+			  vt_bdev_get_name(io->bdev));
 	}
 	if (--w->pending == 0) {
 		sb_write_finish(w);
@@ -232,7 +232,8 @@ sb_write_start(struct raid_bdev *raid)
 	int st, rc;
 
 	if (w == NULL) {
-		VT_ERRLOG("raid bdev '%s': out of memory writing its superblock\n", raid->bdev.name);
+		VT_ERRLOG("raid bdev '%s': out of memory writing its superblock\n",
+			  raid->bdev.name);
 		return;
 	}
 	w->raid = raid;
@@ -500,7 +501,8 @@ examine_msg(void *arg)
 	e->iov.iov_base = e->buf;
 	e->iov.iov_len = RAID_SB_BYTES;
 	rc = vt_bdev_readv_blocks(e->desc, e->ch, &e->iov, 1, 0,
-				  RAID_SB_BYTES / vt_bdev_get_block_size(bdev), examine_read_done, e);
+				  RAID_SB_BYTES / vt_bdev_get_block_size(bdev), examine_read_done,
+				  e);
 	if (rc != 0) {
 		examine_end(e);
 	}
