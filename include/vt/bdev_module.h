@@ -49,6 +49,10 @@ struct vt_bdev_module {
 };
 
 void vt_bdev_module_register(struct vt_bdev_module *module);
+/* On reactor 0: an examine that goes on after its hook returned (reading a superblock) holds
+ * the count of examines in progress; bdev_wait_for_examine answers once it is zero. */
+void vt_bdev_examine_hold(void);
+void vt_bdev_examine_release(void);
 #define VT_BDEV_MODULE_REGISTER(_name, _module)                                     \
 	__attribute__((constructor)) static void _name##_bdev_module_register(void) \
 	{                                                                           \

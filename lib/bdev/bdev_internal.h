@@ -237,6 +237,8 @@ int bdev_set_opts(const struct bdev_opts *opts, char *err, size_t errlen);
 void bdev_fini_continue(void);
 /* Runs the other modules' examine hooks on a newly registered bdev. */
 void bdev_modules_examine(struct vt_bdev *bdev);
+/* Examines in progress (vt_bdev_examine_hold minus releases). */
+uint32_t bdev_examines_pending(void);
 
 /* bdev_channel.c */
 void bdev_channel_deferred(void *arg);

@@ -399,6 +399,7 @@ sb_found(const char *name, const struct raid_sb *sb)
 static void
 examine_end(struct examine_ctx *e)
 {
+	vt_bdev_examine_release();
 	if (e->ch != NULL) {
 		vt_bdev_put_io_channel(e->ch);
 	}
@@ -519,7 +520,9 @@ raid_examine(struct vt_bdev *bdev)
 	}
 	memcpy(e->name, bdev->name, len);
 	/* Later, from a message: the creator of bdev is still inside vt_bdev_register. */
+	vt_bdev_examine_hold();
 	if (vt_send_msg(0, examine_msg, e) != 0) {
+		vt_bdev_examine_release();
 		free(e);
 	}
 }
