@@ -6,6 +6,7 @@ the legs' data compared afterwards; a superblock array reassembled by a restarte
 and teardown order. I/O goes through a vhost-blk controller driven by vtc."""
 
 import filecmp
+import json
 import os
 
 import rpc
@@ -99,6 +100,26 @@ class RaidRpcTest(RaidBase, SharedDaemonTestCase):
                             {"raid_bdev": "R", "base_bdev": "M4k"}, EINVAL, "raid_bdev", "raid1")
         self.assertRpcError(self.d, "bdev_raid_add_base_bdev", {"raid_bdev": "R"},
                             INVALID_PARAMS, "base_bdev")
+
+    def test_rpc_py_commands(self):
+        self.malloc("M0", 8, 512)
+        self.malloc("M1", 8, 512)
+        self.malloc("M2", 8, 512)
+        sock = self.d.sock
+
+        def rpc_py(*args):
+            r = vtlib.run_rpc_py(sock, *args)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            return r.stdout
+        rpc_py("bdev_raid_create", "-n", "R", "-r", "1", "-b", "M0 M1", "-s")
+        got = json.loads(rpc_py("bdev_raid_get_bdevs", "online"))
+        self.assertEqual([(r["name"], r["raid_level"], r["superblock"]) for r in got],
+                         [("R", "raid1", True)])
+        rpc_py("bdev_raid_remove_base_bdev", "M1")
+        rpc_py("bdev_raid_add_base_bdev", "R", "M2")
+        wait_for(lambda: raid(self.d, "R")["num_base_bdevs_operational"] == 2, 20, "rebuilt")
+        rpc_py("bdev_raid_delete", "R")
+        self.assertIsNone(raid(self.d, "R"))
 
     def test_raid0_geometry_get_bdevs_shape_and_io(self):
         self.malloc("M0", 8, 512)

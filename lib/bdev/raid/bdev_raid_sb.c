@@ -448,6 +448,25 @@ examine_by_name(struct raid_bdev *raid, uint8_t l, const char *name)
 	}
 }
 
+/*
+ * Modules whose bdevs can hold a superblock when they appear: their data outlives the daemon
+ * (files; remote disks as they come). A malloc or null bdev starts empty, and reading every
+ * stacked bdev (split, delay, error) would show in its statistics and its base's: they are not
+ * read.
+ */
+static const char *const g_sb_modules[] = { "file", "rbd", "iscsi" };
+
+static bool
+sb_module_persists(const struct vt_bdev *bdev)
+{
+	for (size_t i = 0; i < VT_COUNTOF(g_sb_modules); i++) {
+		if (strcmp(bdev->module->name, g_sb_modules[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The read in flight completes (with an error) when the bdev goes; nothing else to do. */
 static void
 examine_event(enum vt_bdev_event_type type, struct vt_bdev *bdev, void *ctx)
@@ -480,7 +499,7 @@ examine_msg(void *arg)
 		}
 	}
 	bdev = vt_bdev_get_by_name(e->name);
-	if (bdev == NULL || vt_bdev_get_claim_owner(bdev) != NULL ||
+	if (bdev == NULL || !sb_module_persists(bdev) || vt_bdev_get_claim_owner(bdev) != NULL ||
 	    vt_bdev_get_num_blocks(bdev) * vt_bdev_get_block_size(bdev) <=
 		    RAID_SB_DATA_OFFSET_BYTES ||
 	    vt_bdev_get_block_size(bdev) > RAID_SB_BYTES) {
