@@ -147,10 +147,10 @@ mkdir -p "$(dirname "$out")"
 		for (k in keys) {
 			# median by IOPS
 			m = n[k]
-			for (a = 1; a <= m; a++) { split(v[k, a], f, " "); io[a] = f[4]; id[a] = a }
-			for (a = 2; a <= m; a++)
-				for (b = a; b > 1 && io[id[b - 1]] > io[id[b]]; b--) {
-					t = id[b]; id[b] = id[b - 1]; id[b - 1] = t
+			for (x = 1; x <= m; x++) { split(v[k, x], f, " "); io[x] = f[4]; id[x] = x }
+			for (x = 2; x <= m; x++)
+				for (y = x; y > 1 && io[id[y - 1]] > io[id[y]]; y--) {
+					t = id[y]; id[y] = id[y - 1]; id[y - 1] = t
 				}
 			med[k] = v[k, id[int((m + 1) / 2)]]
 		}
