@@ -401,9 +401,13 @@ leg_failed_msg(void *arg)
 	struct leg_failed_msg *m = arg;
 	struct raid_bdev *raid = m->raid;
 
-	VT_ERRLOG("raid bdev '%s': base bdev '%s' failed; it leaves the array\n", raid->bdev.name,
-		  raid->legs[m->leg].name);
-	raid_leg_release(raid, m->leg);
+	/* The leg may have left already (removed meanwhile); a new leg in its slot is not it. */
+	if (raid_leg_state(&raid->legs[m->leg]) == RAID_LEG_FAILED &&
+	    raid->legs[m->leg].bdev != NULL) {
+		VT_ERRLOG("raid bdev '%s': base bdev '%s' failed; it leaves the array\n",
+			  raid->bdev.name, raid->legs[m->leg].name);
+		raid_leg_release(raid, m->leg);
+	}
 	free(m);
 }
 
@@ -737,8 +741,9 @@ raid_configure(struct raid_bdev *raid)
 	for (uint8_t i = 0; i < raid->num_legs; i++) {
 		if (raid->legs[i].bdev != NULL) {
 			first = first != NULL ? first : &raid->legs[i];
-		} else if (raid->sb_seq == 0) {
-			return -EAGAIN; /* created without superblock: every leg is needed */
+		} else if (raid->sb_seq == 0 || raid->level != RAID_LEVEL_1) {
+			/* Created here, or without redundancy: every leg is needed. */
+			return -EAGAIN;
 		}
 	}
 	if (first == NULL) {
