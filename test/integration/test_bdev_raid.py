@@ -348,6 +348,36 @@ class RaidFileTest(RaidBase, VtTestCase):
         s = self.create("blk.r1", "R1")
         vtc_ok("io", s, "--read", "--verify", "--size", "4M", "--bs", "256K", "--seed", "41")
 
+    def test_delete_and_stop_during_a_rebuild(self):
+        """A rebuild in progress neither blocks the raid's deletion nor the daemon's stop."""
+        self.d = self.start_daemon()
+        for round_ in ("delete", "stop"):
+            for n in ("M0", "M1", "M2"):
+                self.malloc(n, 64, 512)
+            # The new leg is slow (100 ms per write): the rebuild takes 6 s.
+            self.d.call("bdev_delay_create", {"base_bdev_name": "M2", "name": "D2",
+                                              "avg_read_latency": 0, "p99_read_latency": 0,
+                                              "avg_write_latency": 100000,
+                                              "p99_write_latency": 100000})
+            self.create_raid("R1", "raid1", ["M0", "M1"])
+            s = self.create("blk.r1", "R1")
+            self.d.call("bdev_raid_remove_base_bdev", {"name": "M1"})
+            self.d.call("bdev_raid_add_base_bdev", {"raid_bdev": "R1", "base_bdev": "D2"})
+            wait_for(lambda: "process" in raid(self.d, "R1"), 10, "rebuild running")
+            vtc_ok("io", s, "--write", "--read", "--verify", "--size", "256K", "--bs", "64K")
+            self.assertIn("process", raid(self.d, "R1"))
+            if round_ == "delete":
+                self.d.call("vhost_delete_controller", {"ctrlr": "blk.r1"})
+                self.assertIs(self.d.call("bdev_raid_delete", {"name": "R1"}), True)
+                self.assertIsNone(raid(self.d, "R1"))
+                self.assertFalse(self.claimed("D2") or self.claimed("M0"))
+                for n in ("D2", "M0", "M1", "M2"):
+                    method = "bdev_delay_delete" if n == "D2" else "bdev_malloc_delete"
+                    self.d.call(method, {"name": n})
+            else:
+                self.stop_clean(self.d)
+                self.d = self.start_daemon()  # for tearDown
+
     def test_save_config_replays_a_raid_without_superblock(self):
         self.d = self.start_daemon()
         paths = self.files(2)

@@ -399,8 +399,18 @@ static void
 leg_failed_msg(void *arg)
 {
 	struct leg_failed_msg *m = arg;
-	struct raid_bdev *raid = m->raid;
+	struct raid_bdev *raid;
 
+	/* The raid may be gone since (deleted while the failed I/O completed). */
+	TAILQ_FOREACH (raid, &g_raids, link) {
+		if (raid == m->raid) {
+			break;
+		}
+	}
+	if (raid == NULL || raid->deleting) {
+		free(m);
+		return;
+	}
 	/* The leg may have left already (removed meanwhile); a new leg in its slot is not it. */
 	if (raid_leg_state(&raid->legs[m->leg]) == RAID_LEG_FAILED &&
 	    raid->legs[m->leg].bdev != NULL) {

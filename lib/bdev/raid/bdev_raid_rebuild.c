@@ -81,7 +81,8 @@ rebuild_end(struct raid_rebuild *rb, bool ok)
 	} else {
 		VT_ERRLOG("raid bdev '%s': rebuild of '%s' stopped at block %" PRIu64 "\n",
 			  raid->bdev.name, leg->name != NULL ? leg->name : "", rb->done);
-		if (raid_leg_state(leg) == RAID_LEG_REBUILDING) {
+		if (!raid->deleting && raid->state == RAID_STATE_ONLINE &&
+		    raid_leg_state(leg) == RAID_LEG_REBUILDING) {
 			raid_leg_failed(raid, rb->target);
 		}
 	}
