@@ -267,6 +267,7 @@ class RaidFileTest(RaidBase, VtTestCase):
         finally:
             out, err = bench.communicate(timeout=60)
         self.assertEqual(bench.returncode, 0, out + err)
+        self.assertIn("errors=0", out)
         self.assertTrue(seen, "no rebuild progress seen in bdev_raid_get_bdevs")
         self.assertEqual(seen[0]["type"], "rebuild")
         self.assertEqual(seen[0]["target"], "F2")
@@ -280,6 +281,49 @@ class RaidFileTest(RaidBase, VtTestCase):
         self.assertTrue(filecmp.cmp(paths[1], paths[2], shallow=False), "legs differ")
         self.assertFalse(filecmp.cmp(paths[0], paths[1], shallow=False),
                          "the removed leg should have missed writes")
+
+    def test_two_reactors_hot_remove_and_rebuild_under_io(self):
+        """Two reactors submit to the raid (a split on it, one part per controller, one
+        controller per reactor): the leg release and the rebuild's window lock go through
+        both reactors' channels."""
+        self.d = self.start_daemon(args=("-m", "0x3"))
+        paths = self.files(3)
+        for i in range(2):
+            self.aio("F%d" % i, paths[i])
+        self.create_raid("R1", "raid1", ["F0", "F1"], superblock=True)
+        self.assertEqual(self.d.call("bdev_split_create", {"base_bdev": "R1", "split_count": 2}),
+                         ["R1p0", "R1p1"])
+        socks = [self.create("blk.p%d" % i, "R1p%d" % i, cpumask="0x%x" % (1 << i))
+                 for i in range(2)]
+        for i, s in enumerate(socks):
+            vtc_ok("io", s, "--write", "--size", "7M", "--bs", "1M", "--seed", str(60 + i))
+        benches = [start_bench(s, 4, rw="randwrite") for s in socks]
+        try:
+            wait_for(lambda: self.d.call("bdev_get_iostat", {"name": "R1"})["bdevs"][0]
+                     ["num_write_ops"] > 400, 10, "writes going")
+            self.d.call("bdev_aio_delete", {"name": "F1"})
+            wait_for(lambda: raid(self.d, "R1")["num_base_bdevs_operational"] == 1, 10,
+                     "degraded")
+            self.aio("F2", paths[2])
+            self.d.call("bdev_raid_add_base_bdev", {"raid_bdev": "R1", "base_bdev": "F2"})
+            wait_for(lambda: raid(self.d, "R1")["num_base_bdevs_operational"] == 2, 30,
+                     "rebuild done")
+        finally:
+            outs = [b.communicate(timeout=60) for b in benches]
+        for b, (out, err) in zip(benches, outs):
+            self.assertEqual(b.returncode, 0, out + err)
+            self.assertIn("errors=0", out)
+        for c in ("blk.p0", "blk.p1"):
+            self.d.call("vhost_delete_controller", {"ctrlr": c})
+        self.d.call("bdev_split_delete", {"base_bdev": "R1"})
+        self.d.call("bdev_raid_delete", {"name": "R1"})
+        self.d.call("bdev_aio_delete", {"name": "F0"})
+        self.d.call("bdev_aio_delete", {"name": "F2"})
+        # The data areas are the same; the superblocks differ only in the slot they name.
+        with open(paths[0], "rb") as a, open(paths[2], "rb") as b:
+            a.seek(MIB)
+            b.seek(MIB)
+            self.assertTrue(a.read() == b.read(), "legs differ beyond the superblock area")
 
     def test_superblock_array_reassembles_after_restart(self):
         self.d = self.start_daemon()
