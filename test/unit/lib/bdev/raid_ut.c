@@ -29,7 +29,7 @@ struct mem_leg {
 	struct vt_bdev bdev;
 	uint8_t *data;
 	int reads, writes;
-	bool fail_writes;
+	bool fail_writes, fail_reads;
 };
 
 static struct vt_bdev_module g_mem_module = { .name = "ut_mem" };
@@ -56,6 +56,10 @@ mem_submit(void *ch, struct vt_bdev_io *io)
 	switch (io->type) {
 	case VT_BDEV_IO_TYPE_READ:
 		m->reads++;
+		if (m->fail_reads) {
+			vt_bdev_io_complete_errno(io, EIO);
+			return;
+		}
 		vt_iov_from_buf(io->iovs, io->iovcnt, p, len);
 		break;
 	case VT_BDEV_IO_TYPE_WRITE:
@@ -406,6 +410,35 @@ raid1_degraded_writes_and_a_failing_leg_leaves_the_array(void)
 }
 
 static void
+raid1_failed_read_is_retried_on_another_leg(void)
+{
+	struct mem_leg *m0 = mem_create("f0", LEG_BLOCKS), *m1 = mem_create("f1", LEG_BLOCKS);
+	char *names[2] = { "f0", "f1" };
+	static uint8_t buf[8 * BS], rbuf[8 * BS];
+	struct ut_raid u;
+
+	ut_raid_create(&u, "r1f", RAID_LEVEL_1, 0, names, 2);
+	memset(buf, 0x3c, sizeof(buf));
+	ut_rw(&u, true, buf, 16, 8, true);
+	m0->fail_reads = true;
+	m1->fail_reads = false;
+	/* Whichever leg the first read picks, it succeeds; the failing leg leaves the array. */
+	for (int i = 0; i < 4; i++) {
+		memset(rbuf, 0, sizeof(rbuf));
+		ut_rw(&u, false, rbuf, 16, 8, true);
+		CU_ASSERT(memcmp(rbuf, buf, sizeof(buf)) == 0);
+	}
+	ut_poll(20);
+	CU_ASSERT(m0->reads >= 1);
+	CU_ASSERT_EQUAL(raid_leg_state(&u.raid->legs[0]), RAID_LEG_EMPTY);
+	CU_ASSERT_EQUAL(raid_count_legs(u.raid, RAID_LEG_ONLINE), 1);
+	CU_ASSERT_EQUAL(u.raid->state, RAID_STATE_ONLINE);
+	ut_raid_delete(&u);
+	mem_delete(m0);
+	mem_delete(m1);
+}
+
+static void
 rebuild_copies_and_writes_to_the_window_being_copied_are_held_then_reach_the_new_leg(void)
 {
 	struct mem_leg *m0 = mem_create("w0", LEG_BLOCKS), *m1 = mem_create("w1", LEG_BLOCKS);
@@ -507,6 +540,7 @@ main(void)
 	s = CU_add_suite("bdev_raid_io", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, raid1_reads_are_balanced_and_writes_reach_every_leg);
 	CU_ADD_TEST(s, raid1_degraded_writes_and_a_failing_leg_leaves_the_array);
+	CU_ADD_TEST(s, raid1_failed_read_is_retried_on_another_leg);
 	CU_ADD_TEST(
 		s,
 		rebuild_copies_and_writes_to_the_window_being_copied_are_held_then_reach_the_new_leg);
