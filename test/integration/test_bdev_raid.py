@@ -179,6 +179,9 @@ class RaidRpcTest(RaidBase, SharedDaemonTestCase):
         self.d.call("bdev_malloc_delete", {"name": "M1"})
         wait_for(lambda: raid(self.d, "R")["state"] == "offline", 10, "raid0 offline")
         wait_for(lambda: "R" not in bdev_names(self.d), 10, "raid bdev unregistered")
+        self.assertEqual([r["name"] for r in
+                          self.d.call("bdev_raid_get_bdevs", {"category": "offline"})], ["R"])
+        self.assertEqual(self.d.call("bdev_raid_get_bdevs", {"category": "online"}), [])
         self.assertFalse(self.claimed("M0"))
         self.assertIs(self.d.call("bdev_raid_delete", {"name": "R"}), True)
         self.assertIsNone(raid(self.d, "R"))
