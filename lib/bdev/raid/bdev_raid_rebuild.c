@@ -38,6 +38,7 @@ struct raid_rebuild {
 	struct iovec iov;
 	struct vt_bdev_channel *src_ch, *dst_ch; /* reactor 0's */
 	struct raid_sweep sweep;
+	struct vt_bdev_io_wait_entry wait; /* for an I/O object after -ENOMEM */
 	bool stopping;
 };
 
@@ -140,6 +141,7 @@ rebuild_unlock(struct raid_rebuild *rb)
 }
 
 static void rebuild_copy(struct raid_rebuild *rb);
+static void rebuild_copy_msg(void *arg);
 
 static void
 rebuild_write_done(struct vt_bdev_io *io, bool success, void *arg)
@@ -155,20 +157,25 @@ rebuild_write_done(struct vt_bdev_io *io, bool success, void *arg)
 	rebuild_unlock(rb);
 }
 
+/* Runs cb(rb) once desc's bdev has a free I/O object on ch; false when it cannot wait. */
+static bool
+rebuild_wait_nomem(struct raid_rebuild *rb, struct raid_leg *leg, struct vt_bdev_channel *ch,
+		   void (*cb)(void *arg))
+{
+	rb->wait.bdev = leg->bdev;
+	rb->wait.cb_fn = cb;
+	rb->wait.cb_arg = rb;
+	return vt_bdev_queue_io_wait(leg->bdev, ch, &rb->wait) == 0;
+}
+
 static void
-rebuild_read_done(struct vt_bdev_io *io, bool success, void *arg)
+rebuild_write(void *arg)
 {
 	struct raid_rebuild *rb = arg;
 	struct raid_bdev *raid = rb->raid;
 	struct raid_leg *dst = &raid->legs[rb->target];
 	int rc;
 
-	(void)io;
-	if (!success) {
-		raid_leg_failed(raid, rb->source);
-		rebuild_copy(rb);
-		return;
-	}
 	if (raid_leg_state(dst) != RAID_LEG_REBUILDING) {
 		rb->stopping = true;
 		rebuild_unlock(rb);
@@ -177,10 +184,27 @@ rebuild_read_done(struct vt_bdev_io *io, bool success, void *arg)
 	rc = vt_bdev_writev_blocks(dst->desc, rb->dst_ch, &rb->iov, 1,
 				   raid->win_off + dst->data_offset, raid->win_len, 0,
 				   rebuild_write_done, rb);
+	if (rc == -ENOMEM && rebuild_wait_nomem(rb, dst, rb->dst_ch, rebuild_write)) {
+		return;
+	}
 	if (rc != 0) {
 		rb->stopping = true;
 		rebuild_unlock(rb);
 	}
+}
+
+static void
+rebuild_read_done(struct vt_bdev_io *io, bool success, void *arg)
+{
+	struct raid_rebuild *rb = arg;
+
+	(void)io;
+	if (!success) {
+		raid_leg_failed(rb->raid, rb->source);
+		rebuild_copy(rb);
+		return;
+	}
+	rebuild_write(rb);
 }
 
 /* The window is locked: read it from a source. */
@@ -203,10 +227,19 @@ rebuild_copy(struct raid_rebuild *rb)
 	rc = vt_bdev_readv_blocks(src->desc, rb->src_ch, &rb->iov, 1,
 				  raid->win_off + src->data_offset, raid->win_len,
 				  rebuild_read_done, rb);
+	if (rc == -ENOMEM && rebuild_wait_nomem(rb, src, rb->src_ch, rebuild_copy_msg)) {
+		return;
+	}
 	if (rc != 0) {
 		rb->stopping = true;
 		rebuild_unlock(rb);
 	}
+}
+
+static void
+rebuild_copy_msg(void *arg)
+{
+	rebuild_copy(arg);
 }
 
 static bool
