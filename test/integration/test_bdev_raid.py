@@ -374,6 +374,40 @@ class RaidFileTest(RaidBase, VtTestCase):
         s = self.create("blk.r1", "R1")
         vtc_ok("io", s, "--read", "--verify", "--size", "8M", "--bs", "256K", "--seed", "31")
 
+    def test_superblock_raid0_and_concat_reassemble(self):
+        self.d = self.start_daemon()
+        paths = self.files(4)
+        for i in range(4):
+            self.aio("F%d" % i, paths[i])
+        self.create_raid("S0", "raid0", ["F0", "F1"], strip_size_kb=64, superblock=True)
+        self.create_raid("C0", "concat", ["F2", "F3"], strip_size_kb=64, superblock=True)
+        sizes = {n: self.d.call("bdev_get_bdevs", {"name": n})[0]["num_blocks"]
+                 for n in ("S0", "C0")}
+        self.assertEqual(sizes, {"S0": 2 * (16 * MIB // 512 - 2048),
+                                 "C0": 2 * (16 * MIB // 512 - 2048)})
+        for n in ("S0", "C0"):
+            s = self.create("blk." + n, n)
+            vtc_ok("io", s, "--write", "--offset", "13M", "--size", "4M", "--bs", "192K",
+                   "--seed", "71")
+        self.stop_clean(self.d)
+        self.sock_dir = None
+        self.d = self.start_daemon()
+        for i in (3, 1, 0):
+            self.aio("F%d" % i, paths[i])
+        self.assertIs(self.d.call("bdev_wait_for_examine"), True)
+        # One leg of each is still missing: no redundancy, so both wait.
+        self.assertEqual(raid(self.d, "S0")["state"], "online")
+        self.assertEqual(raid(self.d, "C0")["state"], "configuring")
+        self.aio("F2", paths[2])
+        self.assertIs(self.d.call("bdev_wait_for_examine"), True)
+        self.assertEqual(raid(self.d, "C0")["state"], "online")
+        for n in ("S0", "C0"):
+            self.assertEqual(self.d.call("bdev_get_bdevs", {"name": n})[0]["num_blocks"],
+                             sizes[n])
+            s = self.create("blk." + n, n)
+            vtc_ok("io", s, "--read", "--verify", "--offset", "13M", "--size", "4M", "--bs",
+                   "192K", "--seed", "71")
+
     def test_superblock_of_a_degraded_array_keeps_the_removed_leg_out(self):
         self.d = self.start_daemon()
         paths = self.files(2)
