@@ -668,6 +668,43 @@ def add_bdev_commands(sub):
     p.add_argument("base_bdev", help="base bdev name")
     p.set_defaults(func=lambda a: _call(a, "bdev_split_delete", base_bdev=a.base_bdev))
 
+    p = sub.add_parser("bdev_raid_create", help="Create new raid bdev")
+    p.add_argument("-n", "--name", required=True, help="raid bdev name")
+    p.add_argument("-z", "--strip-size-kb", type=int, help="strip size in KB")
+    p.add_argument("-r", "--raid-level", required=True,
+                   help="raid level: raid0 (0), raid1 (1), concat")
+    p.add_argument("-b", "--base-bdevs", required=True,
+                   help="base bdevs name, whitespace separated list in quotes")
+    p.add_argument("--uuid", help="UUID for this raid bdev")
+    p.add_argument("-s", "--superblock", action="store_true",
+                   help="information about raid bdev will be stored in superblock on each "
+                   "base bdev")
+    p.set_defaults(func=lambda a: _call(
+        a, "bdev_raid_create", name=a.name, strip_size_kb=a.strip_size_kb,
+        raid_level=a.raid_level, base_bdevs=a.base_bdevs.split(), uuid=a.uuid,
+        superblock=a.superblock or None))
+
+    p = sub.add_parser("bdev_raid_get_bdevs", help="Get raid bdevs of a category")
+    p.add_argument("category", nargs="?", default="all",
+                   help="all, online, configuring or offline")
+    p.set_defaults(func=lambda a: print_json(_call(a, "bdev_raid_get_bdevs",
+                                                   category=a.category)))
+
+    p = sub.add_parser("bdev_raid_delete", help="Delete existing raid bdev")
+    p.add_argument("name", help="raid bdev name")
+    p.set_defaults(func=lambda a: _call(a, "bdev_raid_delete", name=a.name))
+
+    p = sub.add_parser("bdev_raid_add_base_bdev", help="Add base bdev to existing raid bdev")
+    p.add_argument("raid_bdev", help="raid bdev name")
+    p.add_argument("base_bdev", help="base bdev name")
+    p.set_defaults(func=lambda a: _call(a, "bdev_raid_add_base_bdev", raid_bdev=a.raid_bdev,
+                                        base_bdev=a.base_bdev))
+
+    p = sub.add_parser("bdev_raid_remove_base_bdev",
+                       help="Remove base bdev from existing raid bdev")
+    p.add_argument("name", help="base bdev name")
+    p.set_defaults(func=lambda a: _call(a, "bdev_raid_remove_base_bdev", name=a.name))
+
     for module in ("aio", "uring"):
         method = "bdev_%s_rescan" % module
         p = sub.add_parser(method, help="Re-read the size of a bdev with %s backend" % module)

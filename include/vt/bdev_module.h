@@ -41,10 +41,18 @@ struct vt_bdev_module {
 	/* Its bdevs' config entries form one batch when framework_get_config asks for batches
 	 * (SPDK batches malloc and null bdevs). */
 	bool config_batch;
+	/* Called on reactor 0 for every bdev of another module once it is registered, while
+	 * bdev_auto_examine is true (a raid looks for its superblock there). Optional; it may
+	 * open the bdev, but later (from a message), not from inside the call. */
+	void (*examine)(struct vt_bdev *bdev);
 	TAILQ_ENTRY(vt_bdev_module) link;
 };
 
 void vt_bdev_module_register(struct vt_bdev_module *module);
+/* On reactor 0: an examine that goes on after its hook returned (reading a superblock) holds
+ * the count of examines in progress; bdev_wait_for_examine answers once it is zero. */
+void vt_bdev_examine_hold(void);
+void vt_bdev_examine_release(void);
 #define VT_BDEV_MODULE_REGISTER(_name, _module)                                     \
 	__attribute__((constructor)) static void _name##_bdev_module_register(void) \
 	{                                                                           \

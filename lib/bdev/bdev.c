@@ -394,6 +394,7 @@ vt_bdev_register(struct vt_bdev *bdev)
 	vt_notify_send("bdev_register", bdev->name);
 	VT_DEBUGLOG(bdev, "registered bdev '%s' (%" PRIu64 " blocks of %" PRIu32 " bytes)\n",
 		    bdev->name, bdev->blockcnt, bdev->blocklen);
+	bdev_modules_examine(bdev);
 	return 0;
 }
 

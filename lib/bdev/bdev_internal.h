@@ -42,7 +42,7 @@ _Static_assert(VT_MAX_REACTORS <= 64, "range lock waiter masks are one uint64_t"
 struct bdev_opts {
 	uint32_t bdev_io_pool_size;   /* checked against the cache size, like SPDK */
 	uint32_t bdev_io_cache_size;  /* I/O objects preallocated by each channel */
-	bool bdev_auto_examine;       /* stored and dumped; there is no examine step */
+	bool bdev_auto_examine;       /* modules' examine hooks run at register */
 	uint32_t small_buf_pool_size; /* stored and dumped; no shared buffer pools */
 	uint32_t large_buf_pool_size;
 };
@@ -235,6 +235,10 @@ extern struct bdev_opts g_bdev_opts;
 int bdev_set_opts(const struct bdev_opts *opts, char *err, size_t errlen);
 /* A bdev is gone: the subsystem's fini, if running, unregisters the next one. */
 void bdev_fini_continue(void);
+/* Runs the other modules' examine hooks on a newly registered bdev. */
+void bdev_modules_examine(struct vt_bdev *bdev);
+/* Examines in progress (vt_bdev_examine_hold minus releases). */
+uint32_t bdev_examines_pending(void);
 
 /* bdev_channel.c */
 void bdev_channel_deferred(void *arg);

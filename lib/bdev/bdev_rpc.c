@@ -644,16 +644,53 @@ VT_RPC_REGISTER("bdev_set_options", rpc_bdev_set_options, VT_RPC_STARTUP)
 
 /* ---- bdev_wait_for_examine ---------------------------------------------------------------- */
 
-/* There is no examine step: every bdev is complete when its create RPC answers. */
+#define RPC_WAIT_EXAMINE_PERIOD_US 1000
+
+struct rpc_wait_examine {
+	struct vt_jsonrpc_request *req;
+	struct vt_poller *poller;
+};
+
+static int
+rpc_wait_examine_poll(void *arg)
+{
+	struct rpc_wait_examine *w = arg;
+
+	if (bdev_examines_pending() != 0) {
+		return VT_POLLER_IDLE;
+	}
+	vt_poller_unregister(&w->poller);
+	vt_jsonrpc_send_bool_response(w->req, true);
+	free(w);
+	return VT_POLLER_BUSY;
+}
+
+/* Answers once the examines in progress (a raid reading its superblocks) are over. */
 static void
 rpc_bdev_wait_for_examine(struct vt_jsonrpc_request *req, yajl_val params)
 {
+	struct rpc_wait_examine *w;
+
 	if (params != NULL && !(YAJL_IS_OBJECT(params) && params->u.object.len == 0)) {
 		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
 					       "bdev_wait_for_examine takes no parameters");
 		return;
 	}
-	vt_jsonrpc_send_bool_response(req, true);
+	if (bdev_examines_pending() == 0) {
+		vt_jsonrpc_send_bool_response(req, true);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w != NULL) {
+		w->req = req;
+		w->poller = vt_poller_register(rpc_wait_examine_poll, w, RPC_WAIT_EXAMINE_PERIOD_US,
+					       "bdev_wait_for_examine");
+	}
+	if (w == NULL || w->poller == NULL) {
+		free(w);
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       "out of memory");
+	}
 }
 VT_RPC_REGISTER("bdev_wait_for_examine", rpc_bdev_wait_for_examine, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 

@@ -5,6 +5,7 @@
  * module_fini in reverse order; the config dump is bdev_set_options, one entry per bdev from its
  * module, and bdev_wait_for_examine, as SPDK writes it.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,6 +44,42 @@ vt_bdev_module_register(struct vt_bdev_module *module)
 			  module->name, module->io_ctx_size, VT_BDEV_IO_DRIVER_CTX);
 	}
 	TAILQ_INSERT_TAIL(&g_modules, module, link);
+}
+
+static uint32_t g_examines_pending;
+
+void
+vt_bdev_examine_hold(void)
+{
+	g_examines_pending++;
+}
+
+void
+vt_bdev_examine_release(void)
+{
+	assert(g_examines_pending > 0);
+	g_examines_pending--;
+}
+
+uint32_t
+bdev_examines_pending(void)
+{
+	return g_examines_pending;
+}
+
+void
+bdev_modules_examine(struct vt_bdev *bdev)
+{
+	struct vt_bdev_module *m;
+
+	if (!g_bdev_opts.bdev_auto_examine) {
+		return;
+	}
+	TAILQ_FOREACH (m, &g_modules, link) {
+		if (m->examine != NULL && m != bdev->module) {
+			m->examine(bdev);
+		}
+	}
 }
 
 struct vt_bdev_module *
