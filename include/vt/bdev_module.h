@@ -42,6 +42,9 @@ struct vt_bdev_module {
 	 * (SPDK batches malloc and null bdevs). */
 	bool config_batch;
 	TAILQ_ENTRY(vt_bdev_module) link;
+	/* Writes the module's own config entries (RPC objects, e.g. rbd clusters) that must come
+	 * before any bdev's in framework_get_config. Optional. */
+	void (*config_json)(struct vt_json_write_ctx *w);
 };
 
 void vt_bdev_module_register(struct vt_bdev_module *module);

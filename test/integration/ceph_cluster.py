@@ -121,6 +121,7 @@ class CephCluster:
             "osd crush update on start = true",
             # Reported down quickly when stopped, so clients wait for it to come back.
             "osd heartbeat grace = 5",
+            "osd fast shutdown = false",
             "osd max object name len = 256",
             "osd max object namespace len = 64",
         ]
@@ -203,7 +204,8 @@ class CephCluster:
         return False
 
     def stop_osd(self):
-        """Kills OSD 0 (SIGKILL: a crash, the monitor notices by heartbeat or by our mark)."""
+        """Stops OSD 0 (SIGTERM: memstore writes its data out, the next start reads it back) and
+        marks it down at once."""
         self._kill(self.osd)
         self.osd = None
         self.ceph("osd", "down", "0", check=False)
