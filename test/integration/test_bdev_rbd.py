@@ -145,7 +145,12 @@ class RbdTest(RbdBase, SharedDaemonTestCase):
         self.assertEqual(self.d.call("bdev_rbd_get_clusters_info"), [])
 
     def test_clusters_info_and_default_names_over_private_connections(self):
-        self.register("c1", user_id="admin", config_param={"rados_osd_op_timeout": "30"})
+        # Through scripts/rpc.py, with SPDK's command syntax.
+        p = vtlib.run_rpc_py(self.d.sock, "bdev_rbd_register_cluster", "c1", "--user", "admin",
+                             "--config-param", "rados_osd_op_timeout=30", "--config-file",
+                             cluster().conf)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), "c1")
         info = self.d.call("bdev_rbd_get_clusters_info", {"name": "c1"})
         self.assertEqual(info, {"cluster_name": "c1", "user_id": "admin",
                                 "config_param": {"rados_osd_op_timeout": "30"},
@@ -153,7 +158,12 @@ class RbdTest(RbdBase, SharedDaemonTestCase):
         self.assertEqual(self.d.call("bdev_rbd_get_clusters_info"), [info])
         a, b = new_image("def0", 8), new_image("def1", 8)
         self.assertEqual(self.create_rbd(a, config=private_config()), "Ceph0")
-        self.assertEqual(self.create_rbd(b, config=private_config(), read_only=True), "Ceph1")
+        args = ["bdev_rbd_create", POOL, b, "512", "-r"]
+        for k, v in private_config().items():
+            args += ["--config", "%s=%s" % (k, v)]
+        p = vtlib.run_rpc_py(self.d.sock, *args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), "Ceph1")
         d1 = self.d.call("bdev_get_bdevs", {"name": "Ceph1"})[0]
         self.assertEqual(d1["driver_specific"]["rbd"]["config"], private_config())
         self.assertNotIn("cluster_name", d1["driver_specific"]["rbd"])
