@@ -10,11 +10,10 @@ import os
 import subprocess
 import time
 
-import rpc
 import vtlib
 from vtlib import SharedDaemonTestCase, VtTestCase
 from test_vhost_blk import BlkBase, vtc, vtc_bin, vtc_ok, wait_for
-from ceph_cluster import CephCluster, missing_tools
+from ceph_cluster import CephCluster, free_port, missing_tools
 
 MIB = 1024 * 1024
 ENOENT, EBUSY, EEXIST, ENODEV = -2, -16, -17, -19
@@ -255,7 +254,7 @@ class RbdTest(RbdBase, SharedDaemonTestCase):
                          ["c0"])
 
     def test_unreachable_monitor_fails_within_the_bound(self):
-        dead = "127.0.0.1:%d" % vtlib_free_port()
+        dead = "127.0.0.1:%d" % free_port()
         t0 = time.monotonic()
         self.assertRpcError(self.d, "bdev_rbd_register_cluster",
                             {"name": "dead", "config_param": {
@@ -300,11 +299,6 @@ class RbdTest(RbdBase, SharedDaemonTestCase):
 
 
 UUID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
-
-
-def vtlib_free_port():
-    from ceph_cluster import free_port
-    return free_port()
 
 
 class RbdFaultTest(RbdBase, VtTestCase):

@@ -485,7 +485,7 @@ resize_done(void *arg)
 	struct resize_ctx *ctx = arg;
 	uint64_t blocks = ctx->bytes / ctx->disk->bdev.blocklen;
 
-	if (ctx->err.rc == 0 && blocks != ctx->disk->bdev.blockcnt) {
+	if (ctx->err.rc == 0 && !ctx->disk->destructing && blocks != ctx->disk->bdev.blockcnt) {
 		ctx->err.rc = vt_bdev_notify_blockcnt_change(&ctx->disk->bdev, blocks);
 		if (ctx->err.rc != 0) {
 			rbd_err_set(&ctx->err, ctx->err.rc, "cannot announce the new size: %s",

@@ -123,8 +123,8 @@ struct rbd_create_opts {
 
 extern struct vt_bdev_module g_bdev_rbd_module;
 
-/* Starts the creation; cb(cb_arg, rc, bdev, err) on reactor 0 when done. 0 or a negative errno
- * (then err says why and cb is not called). */
+/* Starts the creation; cb(cb_arg, bdev, NULL), or cb(cb_arg, NULL, err) after a failure, on
+ * reactor 0 when done. 0 or a negative errno (then err says why and cb is not called). */
 typedef void (*rbd_create_cb)(void *cb_arg, struct vt_bdev *bdev, const struct rbd_err *err);
 int bdev_rbd_create(const struct rbd_create_opts *opts, rbd_create_cb cb, void *cb_arg,
 		    struct rbd_err *err);
