@@ -56,6 +56,16 @@ decode_kv(yajl_val val, void *out)
 	return 0;
 }
 
+/*
+ * SPDK's core_mask pins librados' threads; vtarget leaves them to the scheduler, so any value is
+ * refused as not supported (not as an unknown parameter).
+ */
+static int
+decode_no_core_mask(yajl_val val, void *out)
+{
+	return YAJL_IS_STRING(val) ? -ENOTSUP : -EINVAL;
+}
+
 static void
 answer_err(struct vt_jsonrpc_request *req, const char *what, const char *name,
 	   const struct rbd_err *err)
@@ -82,6 +92,7 @@ static const struct vt_json_object_decoder g_register_decoders[] = {
 	  true },
 	{ "key_file", offsetof(struct rpc_register_cluster, key_file), vt_json_decode_string,
 	  true },
+	VT_JSON_DECODER_DEFAULT_ONLY("core_mask", decode_no_core_mask),
 };
 
 struct register_ctx {
