@@ -3,12 +3,19 @@
  * The slow calls of librados and librbd (connect, open, close, resize, stat) run on a thread of
  * their own, one per job: they are rare, can each wait seconds on the network, and must neither
  * block a reactor nor wait behind one another. The result goes to reactor 0 as a message.
+ *
+ * A thread inherits the CPU affinity of the thread that creates it, and librados creates its
+ * messenger and finisher threads from the connecting thread: a job thread made by reactor 0
+ * would pin all of them to reactor 0's core, where a polling reactor starves them. Job threads
+ * therefore run on the CPUs no reactor uses (all online CPUs when the reactors use every one).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vt/log.h"
 #include "vt/util.h"
@@ -44,11 +51,33 @@ rbd_job_main(void *p)
 	return NULL;
 }
 
+/* The online CPUs no reactor runs on, or every online CPU when that leaves none. */
+static void
+job_cpus(cpu_set_t *set)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t reactors = vt_reactor_count();
+
+	CPU_ZERO(set);
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++) {
+		CPU_SET(i, set);
+	}
+	for (uint32_t r = 0; r < reactors; r++) {
+		CPU_CLR(vt_reactor_core(r), set);
+	}
+	if (CPU_COUNT(set) == 0) {
+		for (long i = 0; i < n && i < CPU_SETSIZE; i++) {
+			CPU_SET(i, set);
+		}
+	}
+}
+
 int
 rbd_job_start(void (*work)(void *arg), vt_msg_fn done, void *arg)
 {
 	struct rbd_job *job = calloc(1, sizeof(*job));
 	pthread_attr_t attr;
+	cpu_set_t cpus;
 	pthread_t tid;
 	int rc;
 
@@ -60,6 +89,8 @@ rbd_job_start(void (*work)(void *arg), vt_msg_fn done, void *arg)
 	job->arg = arg;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	job_cpus(&cpus);
+	pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
 	atomic_fetch_add(&g_rbd_jobs_running, 1);
 	rc = pthread_create(&tid, &attr, rbd_job_main, job);
 	pthread_attr_destroy(&attr);
