@@ -553,19 +553,6 @@ rbd_destroy_channel(void *ctx, void *module_ch)
 {
 }
 
-static void
-dump_config(struct vt_json_write_ctx *w, const char *name, const struct rbd_kv *m)
-{
-	if (m->count == 0) {
-		return;
-	}
-	vt_json_write_named_object_begin(w, name);
-	for (size_t i = 0; i < m->count; i++) {
-		vt_json_write_named_string(w, m->kv[2 * i], m->kv[2 * i + 1]);
-	}
-	vt_json_write_object_end(w);
-}
-
 /* SPDK's shape: {"rbd": {pool_name, rbd_name, then the cluster's or the bdev's options}}. */
 static void
 rbd_dump_info_json(void *ctx, struct vt_json_write_ctx *w)
@@ -582,7 +569,7 @@ rbd_dump_info_json(void *ctx, struct vt_json_write_ctx *w)
 		if (disk->user_id != NULL) {
 			vt_json_write_named_string(w, "user_id", disk->user_id);
 		}
-		dump_config(w, "config", &disk->config);
+		rbd_kv_dump(w, "config", &disk->config);
 	}
 	vt_json_write_object_end(w);
 }
@@ -604,7 +591,7 @@ rbd_write_config_json(struct vt_bdev *bdev, struct vt_json_write_ctx *w)
 		if (disk->user_id != NULL) {
 			vt_json_write_named_string(w, "user_id", disk->user_id);
 		}
-		dump_config(w, "config", &disk->config);
+		rbd_kv_dump(w, "config", &disk->config);
 	} else {
 		vt_json_write_named_string(w, "cluster_name", disk->cluster->name);
 	}

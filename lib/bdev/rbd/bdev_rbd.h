@@ -44,6 +44,8 @@ struct rbd_kv {
 void rbd_kv_free(struct rbd_kv *m);
 int rbd_kv_dup(struct rbd_kv *dst, const struct rbd_kv *src);
 const char *rbd_kv_get(const struct rbd_kv *m, const char *key);
+/* Writes m as the object member name (nothing when m is empty). */
+void rbd_kv_dump(struct vt_json_write_ctx *w, const char *name, const struct rbd_kv *m);
 
 /* A rados connection. Named clusters are registered with bdev_rbd_register_cluster; a bdev made
  * without cluster_name has a private, unnamed one. */

@@ -238,8 +238,8 @@ rbd_cluster_remove(struct rbd_cluster *c)
 	TAILQ_REMOVE(&g_rbd_clusters, c, link);
 }
 
-static void
-dump_kv(struct vt_json_write_ctx *w, const char *name, const struct rbd_kv *m)
+void
+rbd_kv_dump(struct vt_json_write_ctx *w, const char *name, const struct rbd_kv *m)
 {
 	if (m->count == 0) {
 		return;
@@ -260,7 +260,7 @@ rbd_cluster_dump(struct rbd_cluster *c, struct vt_json_write_ctx *w, bool with_n
 	if (c->user_id != NULL) {
 		vt_json_write_named_string(w, "user_id", c->user_id);
 	}
-	dump_kv(w, "config_param", &c->config_param);
+	rbd_kv_dump(w, "config_param", &c->config_param);
 	if (c->config_file != NULL) {
 		vt_json_write_named_string(w, "config_file", c->config_file);
 	}
