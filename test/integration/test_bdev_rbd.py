@@ -14,6 +14,7 @@ import vtlib
 from vtlib import SharedDaemonTestCase, VtTestCase
 from test_vhost_blk import BlkBase, vtc, vtc_bin, vtc_ok, wait_for
 from ceph_cluster import CephCluster, free_port, missing_tools
+from test_vhost_scsi_frontend import CHECK_CONDITION, ScsiSession, num
 
 MIB = 1024 * 1024
 ENOENT, EBUSY, EEXIST, ENODEV = -2, -16, -17, -19
@@ -273,6 +274,39 @@ class RbdTest(RbdBase, SharedDaemonTestCase):
                             ETIMEDOUT, "connect")
         self.assertLess(time.monotonic() - t0, 15)
         self.assertNothingLeft()
+
+    def test_compare_and_write_over_vhost_scsi_is_librbds(self):
+        img = new_image("caw0", 8)
+        self.register("c0")
+        self.create_rbd(img, name="RbdCaw", cluster_name="c0")
+        b = self.d.call("bdev_get_bdevs", {"name": "RbdCaw"})[0]
+        self.assertTrue(b["supported_io_types"]["compare_and_write"])
+        self.d.call("vhost_create_scsi_controller", {"ctrlr": "s.caw"})
+        self.d.call("vhost_scsi_controller_add_target",
+                    {"ctrlr": "s.caw", "scsi_target_num": 0, "bdev_name": "RbdCaw"})
+        self.tmp, self.sessions = self.d.dir, []  # what ScsiSession keeps its stderr in
+        s = ScsiSession(self, os.path.join(self.d.dir, "s.caw"))
+        self.addCleanup(s.close)
+
+        def one(cmd, rc):
+            res = s.results(cmd, rc)
+            self.assertEqual(len(res), 1, res)
+            return res[0]
+
+        r = one("write 0 16 4 21", 0)
+        self.assertEqual((num(r["response"]), num(r["status"])), (0, 0), r)
+        r = one("caw 0 17 1 21 22", 0)
+        self.assertEqual((num(r["response"]), num(r["status"])), (0, 0), r)
+        # Compared with the old data now: MISCOMPARE, nothing written.
+        r = one("caw 0 17 1 21 23", 1)
+        self.assertEqual((num(r["status"]), num(r["key"]), num(r["asc"])),
+                         (CHECK_CONDITION, 0xe, 0x1d), r)
+        s.close()
+        self.d.call("vhost_delete_controller", {"ctrlr": "s.caw"})
+        data = export_image(img, self.d.dir)
+        self.assertEqual(data[16 * 512:17 * 512], pattern(16 * 512, 512, 21))
+        self.assertEqual(data[17 * 512:18 * 512], pattern(17 * 512, 512, 22))
+        self.assertEqual(data[18 * 512:20 * 512], pattern(18 * 512, 1024, 21))
 
     def test_save_config_is_replayed(self):
         img = new_image("cfg0", 8)

@@ -260,6 +260,9 @@ disk_init(struct rbd_disk *disk, const struct rbd_create_opts *opts, struct rbd_
 	disk->bdev.product_name = "Ceph Rbd Disk";
 	disk->bdev.blocklen = opts->block_size;
 	disk->bdev.write_cache = true;
+	/* Atomic in the cluster, not only in this daemon: librbd's compare-and-write, which must
+	 * stay inside one object; one block never crosses one. */
+	disk->bdev.acwu = 1;
 	disk->bdev.read_only = opts->read_only;
 	disk->bdev.ctxt = disk;
 	disk->bdev.fn_table = &g_rbd_fn_table;

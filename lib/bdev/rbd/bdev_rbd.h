@@ -144,9 +144,11 @@ bool bdev_rbd_cluster_in_use(const struct rbd_cluster *c);
 struct rbd_io {
 	struct rbd_io *next; /* on a reactor's completion list */
 	struct vt_bdev_io *bdev_io;
-	uint32_t reactor; /* where it was submitted and completes */
-	bool flush_after; /* FUA write: a flush follows the write */
-	int64_t result;   /* librbd's return value */
+	uint32_t reactor;      /* where it was submitted and completes */
+	bool flush_after;      /* FUA write: a flush follows the write */
+	int64_t result;        /* librbd's return value */
+	uint64_t mismatch_off; /* COMPARE_AND_WRITE: where librbd found a difference */
+	void *cw_bounce;       /* COMPARE_AND_WRITE over several iovecs: both buffers */
 };
 
 void rbd_submit_request(void *module_ch, struct vt_bdev_io *io);

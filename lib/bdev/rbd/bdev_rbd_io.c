@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "vt/bdev.h"
@@ -24,12 +25,35 @@ static _Atomic(struct rbd_io *) g_rbd_done[VT_MAX_REACTORS];
 
 static int rbd_submit_op(struct rbd_io *rio, enum vt_bdev_io_type type);
 
+/* librbd reports the image offset of the first difference; the layer wants it from the start. */
+static void
+rbd_io_miscompare(struct rbd_io *rio)
+{
+	struct vt_bdev_io *io = rio->bdev_io;
+	uint64_t off = io->offset_blocks * io->bdev->blocklen;
+	uint64_t len = io->num_blocks * io->bdev->blocklen;
+	uint64_t at = rio->mismatch_off;
+
+	if (at >= off && at - off < len) {
+		at -= off;
+	} else if (at >= len) {
+		at = 0;
+	}
+	vt_bdev_io_complete_miscompare(io, at);
+}
+
 static void
 rbd_io_finish(struct rbd_io *rio)
 {
 	struct vt_bdev_io *io = rio->bdev_io;
 	int rc;
 
+	free(rio->cw_bounce);
+	rio->cw_bounce = NULL;
+	if (rio->result == -EILSEQ && io->type == VT_BDEV_IO_TYPE_COMPARE_AND_WRITE) {
+		rbd_io_miscompare(rio);
+		return;
+	}
 	if (rio->result < 0) {
 		vt_bdev_io_complete_errno(io, (int)-rio->result);
 		return;
@@ -100,6 +124,33 @@ rbd_aio_done(rbd_completion_t comp, void *arg)
 	rbd_push_done(rio);
 }
 
+/*
+ * librbd's compare-and-write takes one buffer per side. The layer limits it to acwu (one block,
+ * so it never crosses an object); a block split over guest pages arrives as several iovecs and
+ * is gathered into one allocation, the only copy of the data path and a rare one.
+ */
+static int
+rbd_submit_cw(struct rbd_io *rio, rbd_image_t image, uint64_t off, uint64_t len,
+	      rbd_completion_t comp)
+{
+	struct vt_bdev_io *io = rio->bdev_io;
+	const char *cmp = io->cmp_iovs[0].iov_base;
+	const char *buf = io->iovs[0].iov_base;
+
+	if (io->cmp_iovcnt != 1 || io->iovcnt != 1) {
+		rio->cw_bounce = malloc(2 * len);
+		if (rio->cw_bounce == NULL) {
+			return -ENOMEM;
+		}
+		vt_iov_to_buf(io->cmp_iovs, io->cmp_iovcnt, rio->cw_bounce, len);
+		vt_iov_to_buf(io->iovs, io->iovcnt, (char *)rio->cw_bounce + len, len);
+		cmp = rio->cw_bounce;
+		buf = (char *)rio->cw_bounce + len;
+	}
+	return (int)rbd_aio_compare_and_write(image, off, len, cmp, buf, comp, &rio->mismatch_off,
+					      0);
+}
+
 static int
 rbd_submit_op(struct rbd_io *rio, enum vt_bdev_io_type type)
 {
@@ -132,12 +183,17 @@ rbd_submit_op(struct rbd_io *rio, enum vt_bdev_io_type type)
 		/* librbd cannot abort what it was given: a reset waits for the writes before it. */
 		rc = rbd_aio_flush(disk->image, comp);
 		break;
+	case VT_BDEV_IO_TYPE_COMPARE_AND_WRITE:
+		rc = rbd_submit_cw(rio, disk->image, off, len, comp);
+		break;
 	default:
 		rc = -ENOTSUP;
 		break;
 	}
 	if (rc < 0) {
 		rbd_aio_release(comp);
+		free(rio->cw_bounce);
+		rio->cw_bounce = NULL;
 	}
 	return rc;
 }
@@ -152,6 +208,8 @@ rbd_submit_request(void *module_ch, struct vt_bdev_io *io)
 	rio->next = NULL;
 	rio->reactor = vt_reactor_current();
 	rio->result = 0;
+	rio->cw_bounce = NULL;
+	rio->mismatch_off = 0;
 	rio->flush_after = io->type == VT_BDEV_IO_TYPE_WRITE && (io->flags & VT_BDEV_IO_FLAG_FUA);
 	if (!rbd_io_type_supported(io->bdev->ctxt, io->type)) {
 		vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_INVALID);
@@ -175,10 +233,9 @@ rbd_io_type_supported(void *ctx, enum vt_bdev_io_type type)
 	case VT_BDEV_IO_TYPE_FLUSH:
 	case VT_BDEV_IO_TYPE_RESET:
 	case VT_BDEV_IO_TYPE_WRITE_ZEROES:
+	case VT_BDEV_IO_TYPE_COMPARE_AND_WRITE:
 		return true;
 	default:
-		/* COMPARE_AND_WRITE: Pacific's rbd_aio_compare_and_write takes one buffer each
-		 * and fails across an object boundary; the bdev layer's emulation serves it. */
 		return false;
 	}
 }

@@ -30,7 +30,7 @@
 
 /* ---- fakes ------------------------------------------------------------------------------- */
 
-enum fake_op { OP_READ, OP_WRITE, OP_DISCARD, OP_ZEROES, OP_FLUSH };
+enum fake_op { OP_READ, OP_WRITE, OP_DISCARD, OP_ZEROES, OP_FLUSH, OP_CW };
 
 struct fake_comp {
 	rbd_callback_t cb;
@@ -270,6 +270,22 @@ rbd_aio_flush(rbd_image_t image, rbd_completion_t c)
 	return fake_submit(OP_FLUSH, 0, 0, NULL, 0, c);
 }
 
+/* The last compare-and-write: its buffers' first bytes and where to report a mismatch. */
+static struct {
+	char cmp0, buf0;
+	uint64_t *mismatch_off;
+} g_cw;
+
+ssize_t
+rbd_aio_compare_and_write(rbd_image_t image, uint64_t off, size_t len, const char *cmp_buf,
+			  const char *buf, rbd_completion_t c, uint64_t *mismatch_off, int op_flags)
+{
+	g_cw.cmp0 = cmp_buf[0];
+	g_cw.buf0 = buf[0];
+	g_cw.mismatch_off = mismatch_off;
+	return fake_submit(OP_CW, off, len, NULL, 0, c);
+}
+
 static ssize_t g_complete_ret;
 
 /* librbd's completion thread: completes everything pending with g_complete_ret. */
@@ -452,7 +468,8 @@ rbd_maps_each_io_to_one_aio_call_on_the_callers_iovecs(void)
 	}
 	CU_ASSERT_FALSE(vt_bdev_io_type_supported(bdev, VT_BDEV_IO_TYPE_GET_LBA_STATUS) &&
 			bdev->internal->native[VT_BDEV_IO_TYPE_GET_LBA_STATUS]);
-	CU_ASSERT_FALSE(bdev->internal->native[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE]);
+	CU_ASSERT_TRUE(bdev->internal->native[VT_BDEV_IO_TYPE_COMPARE_AND_WRITE]);
+	CU_ASSERT_EQUAL(vt_bdev_get_acwu(bdev), 1);
 	ut_close(&o);
 	ut_delete(bdev);
 	CU_ASSERT_EQUAL(g_fake.closes, 1);
@@ -514,6 +531,53 @@ rbd_errors_become_bdev_errors(void)
 	CU_ASSERT(ut_poll_until(&r2.done, 1));
 	CU_ASSERT_FALSE(r2.success);
 	CU_ASSERT_EQUAL(r2.status, VT_BDEV_IO_STATUS_FAILED);
+	ut_close(&o);
+	ut_delete(bdev);
+}
+
+static void
+rbd_compare_and_write_uses_librbds_and_reports_the_mismatch(void)
+{
+	struct vt_bdev *bdev;
+	uint8_t cmp[512], buf[512];
+	struct iovec cmp_iov = { cmp, sizeof(cmp) }, buf_iov = { buf, sizeof(buf) };
+	/* The same block split over two buffers each (a block across guest pages). */
+	struct iovec cmp2[2] = { { cmp, 100 }, { cmp + 100, 412 } };
+	struct iovec buf2[2] = { { buf, 300 }, { buf + 300, 212 } };
+	struct ut_result r1 = { 0 }, r2 = { 0 };
+	struct ut_open o;
+
+	fake_reset();
+	bdev = ut_create_rbd("ut_rbd_cw", "p", "img", false);
+	ut_open(&o, "ut_rbd_cw");
+	memset(cmp, 'c', sizeof(cmp));
+	memset(buf, 'w', sizeof(buf));
+	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(o.desc, o.ch, &cmp_iov, 1, &buf_iov, 1,
+							   9, 1, ut_io_cb, &r1),
+			0);
+	CU_ASSERT_FATAL(ut_wait_pending(1));
+	CU_ASSERT_EQUAL(g_fake.pending[0].op, OP_CW);
+	CU_ASSERT_EQUAL(g_fake.pending[0].off, 9 * 512);
+	CU_ASSERT_EQUAL(g_fake.pending[0].len, 512);
+	CU_ASSERT_EQUAL(g_cw.cmp0, 'c');
+	CU_ASSERT_EQUAL(g_cw.buf0, 'w');
+	fake_complete_all(0);
+	CU_ASSERT(ut_poll_until(&r1.done, 1));
+	CU_ASSERT_TRUE(r1.success);
+
+	CU_ASSERT_EQUAL(vt_bdev_comparev_and_writev_blocks(o.desc, o.ch, cmp2, 2, buf2, 2, 9, 1,
+							   ut_io_cb, &r2),
+			0);
+	CU_ASSERT_FATAL(ut_wait_pending(1));
+	CU_ASSERT_EQUAL(g_cw.cmp0, 'c');
+	CU_ASSERT_EQUAL(g_cw.buf0, 'w');
+	/* librbd: no match, at image byte 9 * 512 + 37. */
+	*g_cw.mismatch_off = 9 * 512 + 37;
+	fake_complete_all(-EILSEQ);
+	CU_ASSERT(ut_poll_until(&r2.done, 1));
+	CU_ASSERT_FALSE(r2.success);
+	CU_ASSERT_EQUAL(r2.status, VT_BDEV_IO_STATUS_MISCOMPARE);
+	CU_ASSERT_EQUAL(r2.miscompare, 37);
 	ut_close(&o);
 	ut_delete(bdev);
 }
@@ -724,6 +788,7 @@ main(void)
 	CU_ADD_TEST(s, rbd_maps_each_io_to_one_aio_call_on_the_callers_iovecs);
 	CU_ADD_TEST(s, rbd_fua_write_is_followed_by_a_flush);
 	CU_ADD_TEST(s, rbd_errors_become_bdev_errors);
+	CU_ADD_TEST(s, rbd_compare_and_write_uses_librbds_and_reports_the_mismatch);
 	CU_ADD_TEST(s, rbd_failed_creations_undo_every_step);
 	CU_ADD_TEST(s, rbd_read_only_opens_the_image_read_only);
 	CU_ADD_TEST(s, rbd_image_resize_seen_through_the_watch);
