@@ -712,6 +712,71 @@ def add_bdev_commands(sub):
         p.set_defaults(func=lambda a, m=method: print_json(_call(a, m, name=a.name)))
 
 
+def _key_values(entries, flag):
+    """["k=v", ...] from repeated options into {k: v}; None when none were given."""
+    if not entries:
+        return None
+    out = {}
+    for e in entries:
+        key, sep, value = e.partition("=")
+        if not sep or not key:
+            raise SystemExit("%s %r: expected key=value" % (flag, e))
+        out[key] = value
+    return out
+
+
+def add_rbd_commands(sub):
+    p = sub.add_parser("bdev_rbd_register_cluster",
+                       help="Connect to a Ceph cluster that rbd bdevs can share")
+    p.add_argument("name", help="cluster name, for bdev_rbd_create --cluster-name")
+    p.add_argument("--user", dest="user_id", help="Ceph user (admin, not client.admin)")
+    p.add_argument("--config-param", action="append", metavar="key=value",
+                   help="a rados option (repeatable)")
+    p.add_argument("--config-file", help="ceph.conf to read")
+    p.add_argument("--key-file", help="keyring file")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_rbd_register_cluster", name=a.name, user_id=a.user_id,
+        config_param=_key_values(a.config_param, "--config-param"),
+        config_file=a.config_file, key_file=a.key_file)))
+
+    p = sub.add_parser("bdev_rbd_unregister_cluster", help="Disconnect an unused Ceph cluster")
+    p.add_argument("name", help="cluster name")
+    p.set_defaults(func=lambda a: _call(a, "bdev_rbd_unregister_cluster", name=a.name))
+
+    p = sub.add_parser("bdev_rbd_get_clusters_info", help="Show the registered Ceph clusters")
+    p.add_argument("-b", "--name", help="only this cluster")
+    p.set_defaults(func=lambda a: print_json(_call(a, "bdev_rbd_get_clusters_info",
+                                                   name=a.name)))
+
+    p = sub.add_parser("bdev_rbd_create", help="Add a bdev on a Ceph RBD image")
+    p.add_argument("-b", "--name", help="bdev name (default Ceph0, Ceph1, ...)")
+    p.add_argument("--user", dest="user_id", help="Ceph user, without --cluster-name")
+    p.add_argument("--config", action="append", metavar="key=value",
+                   help="a rados option, without --cluster-name (repeatable)")
+    p.add_argument("pool_name", help="pool")
+    p.add_argument("rbd_name", help="image")
+    p.add_argument("block_size", type=int, help="block size in bytes")
+    p.add_argument("-c", "--cluster-name", help="a cluster from bdev_rbd_register_cluster")
+    p.add_argument("-u", "--uuid", help="UUID of the bdev")
+    p.add_argument("-r", "--readonly", dest="read_only", action="store_true",
+                   help="open the image read-only")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_rbd_create", name=a.name, user_id=a.user_id,
+        config=_key_values(a.config, "--config"), pool_name=a.pool_name,
+        rbd_name=a.rbd_name, block_size=a.block_size, cluster_name=a.cluster_name,
+        uuid=a.uuid, read_only=a.read_only or None)))
+
+    p = sub.add_parser("bdev_rbd_delete", help="Delete an rbd bdev")
+    p.add_argument("name", help="bdev name")
+    p.set_defaults(func=lambda a: _call(a, "bdev_rbd_delete", name=a.name))
+
+    p = sub.add_parser("bdev_rbd_resize", help="Grow an rbd bdev and its image")
+    p.add_argument("name", help="bdev name")
+    p.add_argument("new_size", type=int, help="new size in MiB")
+    p.set_defaults(func=lambda a: print_json(_call(a, "bdev_rbd_resize", name=a.name,
+                                                   new_size=a.new_size)))
+
+
 def add_vhost_commands(sub):
     p = sub.add_parser("vhost_create_blk_controller", help="Add a new vhost block controller")
     p.add_argument("ctrlr", help="controller name")
@@ -791,6 +856,7 @@ def build_parser():
     add_notify_commands(sub)
     add_bdev_commands(sub)
     add_vhost_commands(sub)
+    add_rbd_commands(sub)
     return parser
 
 

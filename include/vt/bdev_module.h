@@ -46,6 +46,9 @@ struct vt_bdev_module {
 	 * open the bdev, but later (from a message), not from inside the call. */
 	void (*examine)(struct vt_bdev *bdev);
 	TAILQ_ENTRY(vt_bdev_module) link;
+	/* Writes the module's own config entries (RPC objects, e.g. rbd clusters) that must come
+	 * before any bdev's in framework_get_config. Optional. */
+	void (*config_json)(struct vt_json_write_ctx *w);
 };
 
 void vt_bdev_module_register(struct vt_bdev_module *module);
