@@ -7,6 +7,8 @@ BUILD_PKGS=(gcc make pkg-config libc6-dev libdpdk-dev libyajl-dev libcunit1-dev 
 	libaio-dev libbsd-dev libnuma-dev)
 TEST_PKGS=(python3 util-linux qemu-system-x86 qemu-system-common linux-image-amd64 busybox-static
 	fio sg3-utils libiscsi-bin xz-utils gzip cpio clang libclang-rt-14-dev clang-format)
+BUILD_PKGS+=(libiscsi-dev)
+TEST_PKGS+=(tgt)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 missing=()
