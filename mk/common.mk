@@ -38,6 +38,8 @@ DPDK_LIBS := -Wl,--start-group -l:librte_vhost.a -l:librte_dmadev.a -l:librte_cr
 	-l:librte_telemetry.a -l:librte_kvargs.a -Wl,--end-group -lbsd -lnuma
 
 SYS_LIBS := $(DPDK_LIBS) -l:libyajl_s.a -luring -laio -latomic -lpthread -ldl -lm -lrt
+# lib/bdev/iscsi: the iSCSI initiator library (libiscsi-dev).
+SYS_LIBS += -liscsi
 LDFLAGS_BASE := -pthread $(SAN_FLAGS)
 
 VT_LIB_FILES := $(foreach l,$(VT_LIBS),$(BUILD_DIR)/lib/libvt_$(l).a)

@@ -41,6 +41,9 @@ struct vt_bdev_module {
 	/* Its bdevs' config entries form one batch when framework_get_config asks for batches
 	 * (SPDK batches malloc and null bdevs). */
 	bool config_batch;
+	/* Writes the module's own {"method", "params"} entries (its options) into the bdev
+	 * subsystem's config array, before any bdev. Optional. */
+	void (*config_json)(struct vt_json_write_ctx *w);
 	TAILQ_ENTRY(vt_bdev_module) link;
 };
 

@@ -224,6 +224,19 @@ bdev_write_all_bdevs_config(struct vt_json_write_ctx *w)
 	}
 }
 
+/* Module options (bdev_iscsi_set_options...) in registration order, before the bdevs. */
+static void
+bdev_write_modules_config(struct vt_json_write_ctx *w)
+{
+	struct vt_bdev_module *m;
+
+	TAILQ_FOREACH (m, &g_modules, link) {
+		if (m->config_json != NULL) {
+			m->config_json(w);
+		}
+	}
+}
+
 static void
 bdev_subsystem_write_config(struct vt_json_write_ctx *w)
 {
@@ -242,6 +255,7 @@ bdev_subsystem_write_config(struct vt_json_write_ctx *w)
 	vt_json_write_object_end(w);
 	vt_json_write_object_end(w);
 
+	bdev_write_modules_config(w);
 	bdev_write_all_bdevs_config(w);
 
 	vt_json_write_object_begin(w);
