@@ -228,7 +228,8 @@ class IscsiFaultTest(IscsiBase, VtTestCase):
         self.iscsi_create("iSCSI0")
         s = self.create("blk.f", "iSCSI0")
         vtc_ok("io", s, "--write", "--size", "1M", "--bs", "64K", "--seed", "11")
-        bench = subprocess.Popen([vtc_bin(), "bench", s, "--rw", "randwrite", "--bs", "4096",
+        # Reads under the fault: the data written before it must survive for the check after.
+        bench = subprocess.Popen([vtc_bin(), "bench", s, "--rw", "randread", "--bs", "4096",
                                   "--qd", "8", "--time", "6", "--io-timeout", "20000"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  stdin=subprocess.DEVNULL)

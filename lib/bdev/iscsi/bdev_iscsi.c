@@ -134,8 +134,9 @@ lun_sync_pollers(struct iscsi_lun *lun, bool force)
 		lun->fd = -1;
 		return;
 	}
-	if (lun->fd_poller != NULL && fd == lun->fd) {
-		if (ev == lun->events && !force) {
+	/* Forced: registered anew (a modify would fail, loudly, on a socket closed under it). */
+	if (lun->fd_poller != NULL && fd == lun->fd && !force) {
+		if (ev == lun->events) {
 			return;
 		}
 		if (vt_fd_poller_modify(lun->fd_poller, ev) == 0) {
