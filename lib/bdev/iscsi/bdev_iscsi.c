@@ -202,7 +202,7 @@ lun_expire(struct iscsi_lun *lun, uint64_t now)
 		}
 		VT_WARNLOG("iscsi bdev '%s': a %s command took longer than %" PRIu64
 			   " s: cancelled\n",
-			   lun->bdev.name, vt_bdev_io_type_name(vt_bdev_io_get_type(ctx->io)),
+			   lun->bdev.name, vt_bdev_io_type_name(ctx->io->type),
 			   (uint64_t)(lun->timeout_ticks / VT_TICKS_HZ));
 		/* The callback completes it (and unlinks it): start over after each. */
 		if (lun->ctx == NULL || iscsi_scsi_cancel_task(lun->ctx, ctx->task) != 0) {

@@ -133,8 +133,8 @@ static uint32_t
 chunk_limit(const struct iscsi_io *ctx)
 {
 	const struct iscsi_lun *lun = ctx->lun;
-	uint32_t max = vt_bdev_io_get_type(ctx->io) == VT_BDEV_IO_TYPE_UNMAP ? lun->max_unmap_lba
-									     : lun->max_ws_len;
+	uint32_t max =
+		ctx->io->type == VT_BDEV_IO_TYPE_UNMAP ? lun->max_unmap_lba : lun->max_ws_len;
 
 	return max != 0 ? max : BDEV_ISCSI_DEFAULT_MAX_RANGE;
 }
@@ -146,7 +146,7 @@ command_done(struct iscsi_context *iscsi, int status, void *command_data, void *
 	struct scsi_task *task = command_data != NULL ? command_data : ctx->task;
 	int err = iscsi_status_to_errno(status, task);
 
-	if (err == 0 && task != NULL && vt_bdev_io_get_type(ctx->io) == VT_BDEV_IO_TYPE_READ &&
+	if (err == 0 && task != NULL && ctx->io->type == VT_BDEV_IO_TYPE_READ &&
 	    task->residual_status != SCSI_RESIDUAL_NO_RESIDUAL && task->residual != 0) {
 		/* A short read is an error: the caller's buffer is not what it asked for. (UNMAP's
 		 * parameter list may be shorter than what libiscsi announced.) */
@@ -176,7 +176,7 @@ command_done(struct iscsi_context *iscsi, int status, void *command_data, void *
 		VT_DEBUGLOG(bdev_iscsi,
 			    "iscsi bdev '%s': %s of %" PRIu64 "+%" PRIu64 " failed: %s (status "
 			    "0x%x, sense key %d, asc/ascq 0x%04x): %s\n",
-			    ctx->lun->bdev.name, vt_bdev_io_type_name(vt_bdev_io_get_type(ctx->io)),
+			    ctx->lun->bdev.name, vt_bdev_io_type_name(ctx->io->type),
 			    ctx->io->offset_blocks, ctx->io->num_blocks, vt_strerror(-err), status,
 			    task != NULL ? (int)task->sense.key : -1,
 			    task != NULL ? (unsigned)task->sense.ascq : 0u, iscsi_get_error(iscsi));
@@ -197,7 +197,7 @@ io_make_task(struct iscsi_io *ctx)
 	struct unmap_list range;
 	uint32_t n;
 
-	switch (vt_bdev_io_get_type(io)) {
+	switch (io->type) {
 	case VT_BDEV_IO_TYPE_READ:
 		return iscsi_read16_iov_task(is, lun->lun_id, io->offset_blocks, len, bs, 0, 0, 0,
 					     0, 0, command_done, ctx, (struct scsi_iovec *)io->iovs,
@@ -250,8 +250,7 @@ iscsi_io_start(struct iscsi_io *ctx)
 	ctx->task = io_make_task(ctx);
 	if (ctx->task == NULL) {
 		VT_ERRLOG("iscsi bdev '%s': cannot queue a %s command: %s\n", lun->bdev.name,
-			  vt_bdev_io_type_name(vt_bdev_io_get_type(ctx->io)),
-			  iscsi_get_error(lun->ctx));
+			  vt_bdev_io_type_name(ctx->io->type), iscsi_get_error(lun->ctx));
 		iscsi_io_finish(ctx, -EIO);
 		return;
 	}
@@ -279,8 +278,7 @@ iscsi_submit(void *module_ch, struct vt_bdev_io *io)
 	ctx->reactor = vt_reactor_current();
 	ctx->deadline = timeout != 0 ? vt_get_ticks() + timeout : 0;
 	ctx->next_lba = io->offset_blocks;
-	if (vt_bdev_io_get_type(io) == VT_BDEV_IO_TYPE_UNMAP ||
-	    vt_bdev_io_get_type(io) == VT_BDEV_IO_TYPE_WRITE_ZEROES) {
+	if (io->type == VT_BDEV_IO_TYPE_UNMAP || io->type == VT_BDEV_IO_TYPE_WRITE_ZEROES) {
 		ctx->left = io->num_blocks;
 	}
 	if (ctx->reactor == 0) {
