@@ -174,6 +174,19 @@ class IscsiBdevTest(IscsiBase, SharedDaemonTestCase):
         self.assertRpcError(self.d, "bdev_iscsi_set_options", {"timeout_sec": 10 ** 9},
                             INVALID_PARAMS, "timeout_sec")
 
+    def test_rpc_py_commands(self):
+        r = vtlib.run_rpc_py(self.d.sock, "bdev_iscsi_set_options", "-t", "9")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = vtlib.run_rpc_py(self.d.sock, "bdev_iscsi_create", "-b", "iSCSI0", "-i", IQN,
+                             "--url", self.tgt.url(2))
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "iSCSI0"), r.stderr)
+        b = self.d.call("bdev_get_bdevs", {"name": "iSCSI0"})[0]
+        self.assertEqual(b["driver_specific"]["iscsi"]["timeout_sec"], 9)
+        self.assertEqual(b["driver_specific"]["iscsi"]["url"], self.tgt.url(2))
+        r = vtlib.run_rpc_py(self.d.sock, "bdev_iscsi_delete", "iSCSI0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.bdev_names(), [])
+
     def test_delete_while_exposed_hot_removes(self):
         self.iscsi_create("iSCSI0")
         s = self.create("blk.d", "iSCSI0")

@@ -400,6 +400,7 @@ def io_uring_available():
 DELETE_BY_PRODUCT = {"Malloc disk": "bdev_malloc_delete", "Null disk": "bdev_null_delete",
                      "Error Injection Disk": "bdev_error_delete", "delay": "bdev_delay_delete",
                      "AIO disk": "bdev_aio_delete", "URING bdev": "bdev_uring_delete"}
+DELETE_BY_PRODUCT["iSCSI LUN"] = "bdev_iscsi_delete"
 
 
 def delete_all_bdevs(d):
