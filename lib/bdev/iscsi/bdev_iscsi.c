@@ -450,6 +450,18 @@ create_register(struct iscsi_lun *lun)
 	lun->create_req = NULL;
 }
 
+/* A creation step answered while the creation is being abandoned (its context torn down): the
+ * task is freed and nothing more is started. */
+static bool
+create_cancelled(struct iscsi_lun *lun, int status, struct scsi_task *task)
+{
+	if (!lun->removing && status != SCSI_STATUS_CANCELLED) {
+		return false;
+	}
+	scsi_free_scsi_task(task);
+	return true;
+}
+
 static void
 readcap_done(struct iscsi_context *iscsi, int status, void *command_data, void *private_data)
 {
@@ -457,6 +469,9 @@ readcap_done(struct iscsi_context *iscsi, int status, void *command_data, void *
 	struct scsi_task *task = command_data;
 	struct scsi_readcapacity16 *rc16 = NULL;
 
+	if (create_cancelled(lun, status, task)) {
+		return;
+	}
 	if (status == SCSI_STATUS_GOOD) {
 		rc16 = scsi_datain_unmarshall(task);
 	}
@@ -496,6 +511,9 @@ block_limits_done(struct iscsi_context *iscsi, int status, void *command_data, v
 	struct scsi_task *task = command_data;
 	struct scsi_inquiry_block_limits *bl = NULL;
 
+	if (create_cancelled(lun, status, task)) {
+		return;
+	}
 	(void)iscsi;
 	if (status == SCSI_STATUS_GOOD) {
 		bl = scsi_datain_unmarshall(task);
@@ -520,6 +538,9 @@ lbp_done(struct iscsi_context *iscsi, int status, void *command_data, void *priv
 	struct scsi_task *task = command_data;
 	struct scsi_inquiry_logical_block_provisioning *lbp = NULL;
 
+	if (create_cancelled(lun, status, task)) {
+		return;
+	}
 	if (status == SCSI_STATUS_GOOD) {
 		lbp = scsi_datain_unmarshall(task);
 	}
