@@ -8,7 +8,7 @@ BUILD_PKGS=(gcc make pkg-config libc6-dev libdpdk-dev libyajl-dev libcunit1-dev 
 TEST_PKGS=(python3 util-linux qemu-system-x86 qemu-system-common linux-image-amd64 busybox-static
 	fio sg3-utils libiscsi-bin xz-utils gzip cpio clang libclang-rt-14-dev clang-format)
 BUILD_PKGS+=(libiscsi-dev)
-TEST_PKGS+=(tgt)
+TEST_PKGS+=(tgt qemu-block-extra)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 missing=()
