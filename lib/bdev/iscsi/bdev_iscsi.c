@@ -289,11 +289,18 @@ attempt_cb(struct iscsi_context *iscsi, int status, void *command_data, void *pr
 	}
 	lun->attempt_done = true;
 	if (status == SCSI_STATUS_GOOD) {
+		/* Commands time out by our own deadlines (0 = never), not the login's bound. */
+		iscsi_set_timeout(iscsi, 0);
 		lun->attempt_rc = 0;
 		return;
 	}
-	snprintf(lun->errmsg, sizeof(lun->errmsg), "%s", iscsi_get_error(iscsi));
-	lun->attempt_rc = login_errno(lun->errmsg);
+	lun->attempt_rc = login_errno(iscsi_get_error(iscsi));
+	if (lun->attempt_rc == -ETIMEDOUT) {
+		snprintf(lun->errmsg, sizeof(lun->errmsg), "no login within %" PRIu64 " s (%s)",
+			 lun_connect_bound(lun), iscsi_get_error(iscsi));
+	} else {
+		snprintf(lun->errmsg, sizeof(lun->errmsg), "%s", iscsi_get_error(iscsi));
+	}
 }
 
 /* A new context and an asynchronous login to the LUN; 0 or -errno (message in lun->errmsg). */
@@ -317,7 +324,11 @@ lun_attempt_start(struct iscsi_lun *lun)
 	lun->ctx = ctx;
 	lun->attempt_done = false;
 	lun->attempt_rc = 0;
-	lun->connect_deadline = vt_get_ticks() + lun_connect_bound(lun) * VT_TICKS_HZ;
+	/* libiscsi times the login out itself (and frees its login state, which destroying the
+	 * context mid-login would leak); the deadline, a second later, is the backstop for a TCP
+	 * connect that never ends. */
+	rc = rc != 0 ? rc : iscsi_set_timeout(ctx, (int)lun_connect_bound(lun));
+	lun->connect_deadline = vt_get_ticks() + (lun_connect_bound(lun) + 1) * VT_TICKS_HZ;
 	rc = rc != 0 ? rc
 		     : iscsi_full_connect_async(ctx, lun->portal, lun->lun_id, attempt_cb, lun);
 	if (rc != 0) {

@@ -334,8 +334,10 @@ write_carries_fua_and_sense_fails_it(void)
 	answer(ctx, SCSI_STATUS_CHECK_CONDITION);
 	CU_ASSERT_EQUAL(g_errno, -EROFS);
 	g_io.flags = 0;
-	submit(VT_BDEV_IO_TYPE_WRITE, 7, 2);
+	ctx = submit(VT_BDEV_IO_TYPE_WRITE, 7, 2);
 	CU_ASSERT_EQUAL(g_last.fua, 0);
+	answer(ctx, SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(g_tasks_freed, 2);
 }
 
 static void
@@ -439,6 +441,8 @@ io_without_session_waits_for_the_login(void)
 	iscsi_io_start(ctx);
 	CU_ASSERT_EQUAL(g_last.calls, 1);
 	CU_ASSERT_PTR_EQUAL(TAILQ_FIRST(&g_lun.inflight), ctx);
+	answer(ctx, SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(g_completed, 1);
 }
 
 static void
