@@ -199,6 +199,37 @@ class IscsiBdevTest(IscsiBase, SharedDaemonTestCase):
         self.iscsi_create("iSCSI0")
 
 
+class IscsiTwoReactorsTest(IscsiBase, VtTestCase):
+    """I/O submitted on reactor 1 travels to the sessions' reactor 0 and back, from a
+    vhost-blk disk and from a vhost-scsi LUN."""
+
+    def setUp(self):
+        self.tgt = self.start_target(size_mib=8, luns=2)
+        self.addCleanup(self.tgt.stop)
+
+    def test_blk_and_scsi_on_reactor_1(self):
+        self.d = self.start_daemon(interrupt=True, args=("-m", "0x3"))
+        self.iscsi_create("iSCSI0")
+        self.iscsi_create("iSCSI1", lun=2)
+        s = self.create("blk.r1", "iSCSI0", cpumask="0x2")
+        self.assertEqual(self.controller("blk.r1")["reactor"], 1)
+        vtc_ok("io", s, "--write", "--read", "--verify", "--offset", "1M", "--size", "512K",
+               "--bs", "32K", "--seed", "21", "--queues", "2")
+        self.assertEqual(self.tgt.read_backing(MIB, 512 * 1024), pattern(MIB, 512 * 1024, 21))
+        self.d.call("vhost_create_scsi_controller", {"ctrlr": "scsi.r1", "cpumask": "0x2"})
+        self.d.call("vhost_scsi_controller_add_target", {"ctrlr": "scsi.r1",
+                                                         "scsi_target_num": 0,
+                                                         "bdev_name": "iSCSI1"})
+        ss = self.sock("scsi.r1")
+        out = vtc_ok("scsi", ss, "write", "0", "64", "16", "22")
+        self.assertIn("status=0", out)
+        out = vtc_ok("scsi", ss, "read", "0", "64", "16", "22")
+        self.assertIn("verify=ok", out)
+        self.assertEqual(self.tgt.read_backing(64 * 512, 16 * 512, lun=2),
+                         pattern(64 * 512, 16 * 512, 22))
+        self.stop_clean(self.d)
+
+
 class IscsiConfigTest(IscsiBase, VtTestCase):
     def setUp(self):
         self.tgt = self.start_target(size_mib=8)
