@@ -33,22 +33,10 @@ usage() {
 	exit "${1:-0}"
 }
 
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--time) time_s=$2; shift 2 ;;
-	--repeat) repeat=$2; shift 2 ;;
-	--targets) targets=$2; shift 2 ;;
-	--no-build) build=0; shift ;;
-	--out) out=$2; shift 2 ;;
-	-h | --help) usage 0 ;;
-	*) echo "iscsi.sh: unknown option '$1'" >&2; usage 2 >&2 ;;
-	esac
-done
+. bench/bench_lib.sh
+bench_parse_options "$@"
 case "$time_s" in
 '' | *[!0-9]*) echo "iscsi.sh: --time takes whole seconds" >&2; exit 2 ;;
-esac
-case "$repeat" in
-'' | *[!0-9]* | 0) echo "iscsi.sh: --repeat takes a count >= 1" >&2; exit 2 ;;
 esac
 
 VTARGET=$BUILD_DIR/bin/vtarget
@@ -142,17 +130,6 @@ start_tgtd() {
 	tgtadm_ --mode target --op bind --tid 1 --initiator-address ALL
 }
 
-wait_socket() {
-	local path=$1 log=$2
-	for _ in $(seq 200); do
-		[ -S "$path" ] && return 0
-		kill -0 "$target_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$log" >&2
-	die "no socket at $path"
-}
-
 start_vtarget() {
 	local rpc_sock=$tmp/vt.sock
 	rm -rf "$tmp/vt" && mkdir -p "$tmp/vt"
@@ -178,10 +155,6 @@ start_qsd() {
 		--export "$export" >"$tmp/target.log" 2>&1 &
 	target_pid=$!
 	wait_socket "$sock" "$tmp/target.log"
-}
-
-kv() {
-	tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
 }
 
 rows=$tmp/rows # target rw bs qd round iops mib_s p50 p99 errors

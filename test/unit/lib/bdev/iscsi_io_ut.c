@@ -112,10 +112,9 @@ fake_task(enum fake_cmd cmd)
 	return calloc(1, sizeof(struct scsi_task));
 }
 
-struct scsi_task *
-iscsi_read16_iov_task(struct iscsi_context *iscsi, int lun, uint64_t lba, uint32_t datalen,
-		      int blocksize, int rdprotect, int dpo, int fua, int fua_nv, int group_number,
-		      iscsi_command_cb cb, void *private_data, struct scsi_iovec *iov, int niov)
+static void
+record_rw(int lun, uint64_t lba, uint32_t datalen, int blocksize, int fua, struct scsi_iovec *iov,
+	  int niov)
 {
 	g_last.lun = lun;
 	g_last.lba = lba;
@@ -124,6 +123,14 @@ iscsi_read16_iov_task(struct iscsi_context *iscsi, int lun, uint64_t lba, uint32
 	g_last.fua = fua;
 	g_last.iov = iov;
 	g_last.niov = niov;
+}
+
+struct scsi_task *
+iscsi_read16_iov_task(struct iscsi_context *iscsi, int lun, uint64_t lba, uint32_t datalen,
+		      int blocksize, int rdprotect, int dpo, int fua, int fua_nv, int group_number,
+		      iscsi_command_cb cb, void *private_data, struct scsi_iovec *iov, int niov)
+{
+	record_rw(lun, lba, datalen, blocksize, fua, iov, niov);
 	return fake_task(CMD_READ16);
 }
 
@@ -133,13 +140,7 @@ iscsi_write16_iov_task(struct iscsi_context *iscsi, int lun, uint64_t lba, unsig
 		       int group_number, iscsi_command_cb cb, void *private_data,
 		       struct scsi_iovec *iov, int niov)
 {
-	g_last.lun = lun;
-	g_last.lba = lba;
-	g_last.len = datalen;
-	g_last.blocksize = blocksize;
-	g_last.fua = fua;
-	g_last.iov = iov;
-	g_last.niov = niov;
+	record_rw(lun, lba, datalen, blocksize, fua, iov, niov);
 	g_last.data = data;
 	return fake_task(CMD_WRITE16);
 }
