@@ -22,7 +22,8 @@ from tgt_server import TgtServer
 MIB = 1024 * 1024
 IQN = "iqn.2026-12.io.vtarget:init"
 INVALID_PARAMS = -32602
-ENOENT, EIO, ENODEV, EEXIST, ECONNREFUSED, ETIMEDOUT = -2, -5, -19, -17, -111, -110
+ENOENT, EIO, EACCES, ENODEV, EEXIST = -2, -5, -13, -19, -17
+ECONNREFUSED, ETIMEDOUT = -111, -110
 
 
 def pattern(offset, size, seed):
@@ -227,6 +228,34 @@ class IscsiTwoReactorsTest(IscsiBase, VtTestCase):
         self.assertIn("verify=ok", out)
         self.assertEqual(self.tgt.read_backing(64 * 512, 16 * 512, lun=2),
                          pattern(64 * 512, 16 * 512, 22))
+        self.stop_clean(self.d)
+
+
+class IscsiChapTest(IscsiBase, VtTestCase):
+    def setUp(self):
+        self.tgt = self.start_target(size_mib=8)
+        self.addCleanup(self.tgt.stop)
+        self.tgt.add_chap("vtuser", "secretsecret12")
+
+    def test_chap_credentials_from_the_url(self):
+        self.d = self.start_daemon()
+        url = "iscsi://vtuser%%%s@127.0.0.1:%d/%s/1"
+        for bad in (self.tgt.url(1), url % ("wrongwrongwrong", self.tgt.port, self.tgt.iqn)):
+            err = self.assertRpcError(self.d, "bdev_iscsi_create",
+                                      {"name": "c0", "initiator_iqn": IQN, "url": bad}, EACCES,
+                                      "login refused", "Authentication")
+            # The password never shows in a message.
+            self.assertNotIn("wrongwrongwrong", err["message"])
+        good = url % ("secretsecret12", self.tgt.port, self.tgt.iqn)
+        self.assertEqual(self.d.call("bdev_iscsi_create",
+                                     {"name": "c0", "initiator_iqn": IQN, "url": good}), "c0")
+        spec = self.d.call("bdev_get_bdevs", {"name": "c0"})[0]["driver_specific"]["iscsi"]
+        self.assertEqual(spec["url"], "iscsi://vtuser%%***@127.0.0.1:%d/%s/1"
+                         % (self.tgt.port, self.tgt.iqn))
+        # save_config keeps what replays it.
+        cfg = self.d.call("framework_get_config", {"name": "bdev"})
+        self.assertIn(good, [e.get("params", {}).get("url") for e in cfg])
+        self.assertNotIn("secretsecret12", self.d.stderr())
         self.stop_clean(self.d)
 
 

@@ -139,6 +139,11 @@ class TgtServer:
         self.tgtadm("--mode", "target", "--op", "bind", "--tid", "1", "--initiator-address",
                     "ALL")
 
+    def add_chap(self, user, password):
+        """From now on initiators of the target log in with CHAP as user / password."""
+        self.tgtadm("--mode", "account", "--op", "new", "--user", user, "--password", password)
+        self.tgtadm("--mode", "account", "--op", "bind", "--tid", "1", "--user", user)
+
     def log(self):
         try:
             with open(self.log_path, "r", errors="replace") as f:

@@ -368,6 +368,7 @@ lun_free(struct iscsi_lun *lun)
 	free(lun->zero_block);
 	free(lun->bdev.name);
 	free(lun->url);
+	free(lun->shown_url);
 	free(lun->initiator_iqn);
 	free(lun->portal);
 	free(lun->target);
@@ -411,11 +412,11 @@ create_what(const struct iscsi_lun *lun)
 static void
 create_fail(struct iscsi_lun *lun, int rc, const char *what)
 {
-	VT_ERRLOG("cannot create iscsi bdev '%s' (%s): %s: %s\n", lun->bdev.name, lun->url, what,
-		  lun->errmsg);
+	VT_ERRLOG("cannot create iscsi bdev '%s' (%s): %s: %s\n", lun->bdev.name, lun->shown_url,
+		  what, lun->errmsg);
 	vt_jsonrpc_send_error_response_fmt(lun->create_req, rc,
 					   "cannot create iscsi bdev '%s': %s (%s): %s",
-					   lun->bdev.name, what, lun->url, lun->errmsg);
+					   lun->bdev.name, what, lun->shown_url, lun->errmsg);
 	lun->create_req = NULL;
 	TAILQ_REMOVE(&g_luns, lun, link);
 	lun->removing = true;
@@ -454,7 +455,7 @@ create_register(struct iscsi_lun *lun)
 	}
 	lun->state = ISCSI_LUN_ONLINE;
 	VT_NOTICELOG("iscsi bdev '%s': %s, %" PRIu64 " blocks of %u bytes\n", lun->bdev.name,
-		     lun->url, lun->bdev.blockcnt, lun->bdev.blocklen);
+		     lun->shown_url, lun->bdev.blockcnt, lun->bdev.blocklen);
 	w = vt_jsonrpc_begin_result(lun->create_req);
 	vt_json_write_string(w, lun->bdev.name);
 	vt_jsonrpc_end_result(lun->create_req, w);
@@ -703,6 +704,30 @@ lun_parse_url(struct iscsi_lun *lun, const char *url, char *err, size_t errlen)
 	return rc;
 }
 
+/* url with the CHAP password (as it stands between '%' and '@') replaced by "***". */
+static char *
+shown_url(const char *url, const char *password)
+{
+	const char *at = strchr(url, '@');
+	const char *pct;
+	size_t len;
+	char *out;
+
+	if (password == NULL || at == NULL) {
+		return vt_strdup(url);
+	}
+	pct = memchr(url, '%', (size_t)(at - url));
+	if (pct == NULL) {
+		return vt_strdup(url);
+	}
+	len = (size_t)(pct - url) + 4 + strlen(at) + 1;
+	out = malloc(len);
+	if (out != NULL) {
+		snprintf(out, len, "%.*s%%***%s", (int)(pct - url), url, at);
+	}
+	return out;
+}
+
 bool
 bdev_iscsi_name_in_use(const char *name)
 {
@@ -742,6 +767,12 @@ bdev_iscsi_create(struct vt_jsonrpc_request *req, const char *name, const char *
 	}
 	rc = lun_parse_url(lun, url, err, errlen);
 	if (rc != 0) {
+		goto err;
+	}
+	lun->shown_url = shown_url(url, lun->password);
+	if (lun->shown_url == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
 		goto err;
 	}
 	lun->timeout_ticks = g_opts.timeout_sec * VT_TICKS_HZ;
@@ -810,7 +841,7 @@ iscsi_dump_info_json(void *ctx, struct vt_json_write_ctx *w)
 
 	vt_json_write_named_object_begin(w, "iscsi");
 	vt_json_write_named_string(w, "initiator_name", lun->initiator_iqn);
-	vt_json_write_named_string(w, "url", lun->url);
+	vt_json_write_named_string(w, "url", lun->shown_url);
 	vt_json_write_named_string(w, "state",
 				   lun->state == ISCSI_LUN_ONLINE ? "online" : "reconnecting");
 	vt_json_write_named_uint64(w, "timeout_sec", (uint64_t)(lun->timeout_ticks / VT_TICKS_HZ));

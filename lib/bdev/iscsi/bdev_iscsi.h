@@ -43,7 +43,8 @@ struct iscsi_io;
 
 struct iscsi_lun {
 	struct vt_bdev bdev;
-	char *url;
+	char *url;       /* as given (save_config replays it) */
+	char *shown_url; /* the URL with its CHAP password replaced by "***": logs, errors, dumps */
 	char *initiator_iqn;
 	char *portal;   /* host[:port] from the URL */
 	char *target;   /* target IQN from the URL */
