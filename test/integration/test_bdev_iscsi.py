@@ -136,7 +136,7 @@ class IscsiBdevTest(IscsiBase, SharedDaemonTestCase):
         self.assertRpcError(self.d, "bdev_iscsi_create", dict(good, initiator_iqn=""),
                             INVALID_PARAMS, "initiator_iqn")
         for url in ("http://127.0.0.1/iqn.x/1", "iscsi://127.0.0.1/iqn.x",
-                    "iscsi://127.0.0.1/iqn.x/notalun", "iscsi://"):
+                    "iscsi://127.0.0.1/iqn.x/notalun", "iscsi://", "iscsi:///iqn.x/1"):
             self.assertRpcError(self.d, "bdev_iscsi_create", dict(good, url=url),
                                 INVALID_PARAMS, "url", url)
         # Unknown target, missing LUN, nothing listening: named, with the URL.
