@@ -689,7 +689,8 @@ lun_parse_url(struct iscsi_lun *lun, const char *url, char *err, size_t errlen)
 	u = iscsi_parse_full_url(ctx, url);
 	if (u != NULL && (u->portal[0] == '\0' || u->portal[0] == ':' || u->target[0] == '\0')) {
 		/* libiscsi takes an empty host ("iscsi:///iqn/1"); a connection would fail later. */
-		snprintf(err, errlen, "invalid parameter 'url': '%s' has no host or no target", url);
+		snprintf(err, errlen, "invalid parameter 'url': '%s' has no host or no target",
+			 url);
 		iscsi_destroy_url(u);
 		iscsi_destroy_context(ctx);
 		return -EINVAL;
