@@ -295,6 +295,9 @@ class IscsiFaultTest(IscsiBase, VtTestCase):
         self.tgt = self.start_target(size_mib=16)
         self.addCleanup(self.tgt.stop)
 
+    def reads(self):
+        return self.d.call("bdev_get_iostat", {"name": "iSCSI0"})["bdevs"][0]["num_read_ops"]
+
     def test_target_killed_under_io_fails_within_timeout_and_reconnects(self):
         self.d = self.start_daemon(interrupt=True)
         self.d.call("bdev_iscsi_set_options", {"timeout_sec": 2})
@@ -307,7 +310,9 @@ class IscsiFaultTest(IscsiBase, VtTestCase):
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  stdin=subprocess.DEVNULL)
         self.addCleanup(lambda: bench.poll() is None and bench.kill())
-        time.sleep(0.5)  # let the bench get I/O going before the crash (not a state wait)
+        # The crash comes once the bench's reads are flowing.
+        reads0 = self.reads()
+        wait_for(lambda: self.reads() > reads0 + 50, 20, "the bench's reads to flow")
         self.tgt.kill()
         t0 = time.monotonic()
         # The daemon answers while the target is gone; requests end within the bound.
