@@ -131,7 +131,20 @@ void iscsi_io_finish(struct iscsi_io *ctx, int err);
 /* The message that completes ctx's I/O on its submitting reactor. */
 void iscsi_io_complete_msg(void *arg);
 
-/* bdev_iscsi.c, for the I/O path: re-arms the pollers after libiscsi queued something. */
+/* bdev_iscsi_session.c. For the I/O path: re-arms the pollers after libiscsi queued something. */
 void iscsi_lun_kick(struct iscsi_lun *lun);
+/* A new context and an asynchronous login to the LUN; 0 or -errno (message in lun->errmsg). */
+int iscsi_session_start(struct iscsi_lun *lun);
+/* Tears the session down (not from inside iscsi_service): libiscsi hands every request back. */
+void iscsi_session_drop(struct iscsi_lun *lun);
+/* The LUN's timed poller (every BDEV_ISCSI_TICK_US). */
+int iscsi_session_tick(void *arg);
+/* Seconds a login attempt may take. */
+uint64_t iscsi_session_connect_bound(const struct iscsi_lun *lun);
+/* The -errno a failed login stands for, from libiscsi's message. */
+int iscsi_login_errno(const char *msg);
+
+/* bdev_iscsi.c: the creation's next step once its login or inquiries answered. */
+void iscsi_create_step(struct iscsi_lun *lun);
 
 #endif

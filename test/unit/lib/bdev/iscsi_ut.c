@@ -16,19 +16,20 @@
 static void
 login_messages_become_errnos(void)
 {
-	CU_ASSERT_EQUAL(login_errno("Failed to log in to target. Status: Target not found(515)"),
-			-ENOENT);
-	CU_ASSERT_EQUAL(login_errno("SENSE KEY:ILLEGAL_REQUEST(5) "
-				    "ASCQ:LOGICAL_UNIT_NOT_SUPPORTED(0x2500)"),
+	CU_ASSERT_EQUAL(
+		iscsi_login_errno("Failed to log in to target. Status: Target not found(515)"),
+		-ENOENT);
+	CU_ASSERT_EQUAL(iscsi_login_errno("SENSE KEY:ILLEGAL_REQUEST(5) "
+					  "ASCQ:LOGICAL_UNIT_NOT_SUPPORTED(0x2500)"),
 			-ENODEV);
-	CU_ASSERT_EQUAL(login_errno("iscsi_service: socket error Connection refused(111)."),
+	CU_ASSERT_EQUAL(iscsi_login_errno("iscsi_service: socket error Connection refused(111)."),
 			-ECONNREFUSED);
-	CU_ASSERT_EQUAL(login_errno("Status: Authentication failure(513)"), -EACCES);
-	CU_ASSERT_EQUAL(login_errno("Status: Authorization failure(514)"), -EACCES);
-	CU_ASSERT_EQUAL(login_errno("No route to host"), -EHOSTUNREACH);
-	CU_ASSERT_EQUAL(login_errno("command timed out"), -ETIMEDOUT);
-	CU_ASSERT_EQUAL(login_errno("something else"), -EIO);
-	CU_ASSERT_EQUAL(login_errno(NULL), -EIO);
+	CU_ASSERT_EQUAL(iscsi_login_errno("Status: Authentication failure(513)"), -EACCES);
+	CU_ASSERT_EQUAL(iscsi_login_errno("Status: Authorization failure(514)"), -EACCES);
+	CU_ASSERT_EQUAL(iscsi_login_errno("No route to host"), -EHOSTUNREACH);
+	CU_ASSERT_EQUAL(iscsi_login_errno("command timed out"), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(iscsi_login_errno("something else"), -EIO);
+	CU_ASSERT_EQUAL(iscsi_login_errno(NULL), -EIO);
 }
 
 static void
@@ -71,11 +72,11 @@ login_bound_follows_a_shorter_timeout(void)
 {
 	struct iscsi_lun lun = { 0 };
 
-	CU_ASSERT_EQUAL(lun_connect_bound(&lun), BDEV_ISCSI_CONNECT_TIMEOUT_SEC);
+	CU_ASSERT_EQUAL(iscsi_session_connect_bound(&lun), BDEV_ISCSI_CONNECT_TIMEOUT_SEC);
 	lun.timeout_ticks = 3 * VT_TICKS_HZ;
-	CU_ASSERT_EQUAL(lun_connect_bound(&lun), 3);
+	CU_ASSERT_EQUAL(iscsi_session_connect_bound(&lun), 3);
 	lun.timeout_ticks = 60 * VT_TICKS_HZ;
-	CU_ASSERT_EQUAL(lun_connect_bound(&lun), BDEV_ISCSI_CONNECT_TIMEOUT_SEC);
+	CU_ASSERT_EQUAL(iscsi_session_connect_bound(&lun), BDEV_ISCSI_CONNECT_TIMEOUT_SEC);
 }
 
 static void
