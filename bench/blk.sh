@@ -30,22 +30,10 @@ usage() {
 	exit "${1:-0}"
 }
 
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--time) time_s=$2; shift 2 ;;
-	--repeat) repeat=$2; shift 2 ;;
-	--targets) targets=$2; shift 2 ;;
-	--no-build) build=0; shift ;;
-	--out) out=$2; shift 2 ;;
-	-h | --help) usage 0 ;;
-	*) echo "blk.sh: unknown option '$1'" >&2; usage 2 >&2 ;;
-	esac
-done
+. bench/bench_lib.sh
+bench_parse_options "$@"
 case "$time_s" in
 '' | *[!0-9.]*) echo "blk.sh: --time takes seconds" >&2; exit 2 ;;
-esac
-case "$repeat" in
-'' | *[!0-9]* | 0) echo "blk.sh: --repeat takes a count >= 1" >&2; exit 2 ;;
 esac
 
 VTARGET=$BUILD_DIR/bin/vtarget
@@ -98,17 +86,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_socket() {
-	local path=$1 log=$2
-	for _ in $(seq 200); do
-		[ -S "$path" ] && return 0
-		kill -0 "$target_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$log" >&2
-	die "no socket at $path"
-}
-
 # start_vtarget [--interrupt]: the target with a 1 GiB null bdev behind controller vhost.0.
 start_vtarget() {
 	local rpc_sock=$tmp/vt.sock
@@ -140,11 +117,6 @@ start_qsd() {
 # CPU time (user + system, every thread) of the target so far, in clock ticks.
 cpu_ticks() {
 	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$target_pid/stat"
-}
-
-# kv LINE KEY: the value of KEY in a key=value line.
-kv() {
-	tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
 }
 
 rows=$tmp/rows	# target rw qd round iops p50 p99 p999 target_cpu_pct errors

@@ -40,6 +40,8 @@ DPDK_LIBS := -Wl,--start-group -l:librte_vhost.a -l:librte_dmadev.a -l:librte_cr
 SYS_LIBS := $(DPDK_LIBS) -l:libyajl_s.a -luring -laio -latomic -lpthread -ldl -lm -lrt
 # The rbd bdev module (lib/bdev/rbd).
 SYS_LIBS += -lrbd -lrados
+# lib/bdev/iscsi: the iSCSI initiator library (libiscsi-dev).
+SYS_LIBS += -liscsi
 LDFLAGS_BASE := -pthread $(SAN_FLAGS)
 
 VT_LIB_FILES := $(foreach l,$(VT_LIBS),$(BUILD_DIR)/lib/libvt_$(l).a)

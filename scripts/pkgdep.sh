@@ -10,6 +10,8 @@ TEST_PKGS=(python3 util-linux qemu-system-x86 qemu-system-common linux-image-amd
 # The RBD bdev module (librbd, librados) and the single-node Ceph cluster its tests start.
 BUILD_PKGS+=(librbd-dev librados-dev)
 TEST_PKGS+=(ceph-mon ceph-osd ceph-common)
+BUILD_PKGS+=(libiscsi-dev)
+TEST_PKGS+=(tgt qemu-block-extra)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 missing=()

@@ -711,6 +711,23 @@ def add_bdev_commands(sub):
         p.add_argument("name", help="Block device name")
         p.set_defaults(func=lambda a, m=method: print_json(_call(a, m, name=a.name)))
 
+    p = sub.add_parser("bdev_iscsi_set_options", help="Set options of the iSCSI bdev module")
+    p.add_argument("-t", "--timeout-sec", type=int,
+                   help="request timeout in seconds (0: none); applies to bdevs created later")
+    p.set_defaults(func=lambda a: _call(a, "bdev_iscsi_set_options", timeout_sec=a.timeout_sec))
+
+    p = sub.add_parser("bdev_iscsi_create", help="Add a bdev on a LUN of an iSCSI target")
+    p.add_argument("-b", "--name", required=True, help="name of the bdev")
+    p.add_argument("-i", "--initiator-iqn", required=True, help="our initiator IQN")
+    p.add_argument("--url", required=True,
+                   help="iscsi://[user[%%password]@]host[:port]/target-iqn/lun")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_iscsi_create", name=a.name, initiator_iqn=a.initiator_iqn, url=a.url)))
+
+    p = sub.add_parser("bdev_iscsi_delete", help="Delete an iSCSI bdev")
+    p.add_argument("name", help="iSCSI bdev name")
+    p.set_defaults(func=lambda a: _call(a, "bdev_iscsi_delete", name=a.name))
+
 
 def _key_values(entries, flag):
     """["k=v", ...] from repeated options into {k: v}; None when none were given."""

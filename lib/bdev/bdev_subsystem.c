@@ -261,7 +261,8 @@ bdev_write_all_bdevs_config(struct vt_json_write_ctx *w)
 	}
 }
 
-/* The modules' own entries (an rbd cluster), which the bdevs' entries may refer to. */
+/* The modules' own entries (module options such as bdev_iscsi_set_options, rbd clusters),
+ * which the bdevs' entries may depend on: before any bdev. */
 static void
 bdev_write_modules_config(struct vt_json_write_ctx *w)
 {

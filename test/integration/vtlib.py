@@ -400,7 +400,8 @@ def io_uring_available():
 DELETE_BY_PRODUCT = {"Malloc disk": "bdev_malloc_delete", "Null disk": "bdev_null_delete",
                      "Error Injection Disk": "bdev_error_delete", "delay": "bdev_delay_delete",
                      "AIO disk": "bdev_aio_delete", "URING bdev": "bdev_uring_delete",
-                     "Raid Volume": "bdev_raid_delete", "Ceph Rbd Disk": "bdev_rbd_delete"}
+                     "Raid Volume": "bdev_raid_delete", "Ceph Rbd Disk": "bdev_rbd_delete",
+                     "iSCSI LUN": "bdev_iscsi_delete"}
 
 
 def delete_all_bdevs(d):
