@@ -66,8 +66,13 @@ bdev_qos_check_limit(enum bdev_qos_limit type, uint64_t value)
 static void
 qos_refill(struct bdev_qos *qos, uint64_t now)
 {
-	uint64_t dt = now > qos->last_ticks ? now - qos->last_ticks : 0;
+	uint64_t dt;
 
+	/* A reactor may bring a time read before another's that got the lock first. */
+	if (now <= qos->last_ticks) {
+		return;
+	}
+	dt = now - qos->last_ticks;
 	qos->last_ticks = now;
 	for (int i = 0; i < BDEV_QOS_NUM_LIMITS; i++) {
 		struct bdev_qos_bucket *b = &qos->buckets[i];
