@@ -47,7 +47,7 @@ if [ "$build" = 1 ]; then
 	make --no-print-directory -s app BUILD_DIR="$BUILD_DIR" >/dev/null
 	make --no-print-directory -s -C test/vhost_client BUILD_DIR="$BUILD_DIR" >/dev/null
 fi
-[ -x "$VTARGET" ] && [ -x "$VTC" ] || die "build vtarget and vtc first"
+{ [ -x "$VTARGET" ] && [ -x "$VTC" ]; } || die "build vtarget and vtc first"
 
 tmp=$(mktemp -d /tmp/vt-bench-qos.XXXXXX)
 pid=""

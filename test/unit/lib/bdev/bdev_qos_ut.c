@@ -46,6 +46,17 @@ limits_of(uint64_t limits[BDEV_QOS_NUM_LIMITS], uint64_t iops, uint64_t rw, uint
 	limits[BDEV_QOS_W_BPS] = w;
 }
 
+/* Buckets with these limits set at now; true when any limit is set. */
+static bool
+qos_start(struct bdev_qos *qos, uint64_t now, uint64_t iops, uint64_t rw, uint64_t r, uint64_t w)
+{
+	uint64_t l[BDEV_QOS_NUM_LIMITS];
+
+	bdev_qos_init(qos);
+	limits_of(l, iops, rw, r, w);
+	return bdev_qos_set(qos, l, now);
+}
+
 /* Offers an I/O every step ticks from *now for duration ticks; returns how many passed. */
 static uint64_t
 offer(struct bdev_qos *qos, uint64_t *now, uint64_t duration, uint64_t step, bool read,
@@ -65,11 +76,9 @@ static void
 iops_limit_passes_its_rate_and_no_more(void)
 {
 	struct bdev_qos qos;
-	uint64_t l[BDEV_QOS_NUM_LIMITS], now = 5 * SEC, n;
+	uint64_t now = 5 * SEC, n;
 
-	bdev_qos_init(&qos);
-	limits_of(l, 1000, 0, 0, 0);
-	CU_ASSERT(bdev_qos_set(&qos, l, now));
+	CU_ASSERT(qos_start(&qos, now, 1000, 0, 0, 0));
 	/* A new limit starts with an empty bucket: no burst at once. */
 	CU_ASSERT_FALSE(bdev_qos_admit(&qos, true, 4 * KIB, now));
 	n = offer(&qos, &now, 5 * SEC, 10 * 1000, true, 4 * KIB);
@@ -84,11 +93,9 @@ static void
 idle_time_saves_at_most_one_burst(void)
 {
 	struct bdev_qos qos;
-	uint64_t l[BDEV_QOS_NUM_LIMITS], now = 0, n;
+	uint64_t now = 0, n;
 
-	bdev_qos_init(&qos);
-	limits_of(l, 10000, 0, 0, 0);
-	bdev_qos_set(&qos, l, now);
+	CU_ASSERT(qos_start(&qos, now, 10000, 0, 0, 0));
 	now += 10 * SEC;
 	/* All at the same instant: the burst (BDEV_QOS_BURST_US of the rate) and not more. */
 	n = offer(&qos, &now, 1, 1, true, 512);
@@ -107,11 +114,9 @@ static void
 byte_limit_counts_bytes_of_each_io(void)
 {
 	struct bdev_qos qos;
-	uint64_t l[BDEV_QOS_NUM_LIMITS], now = 0, n;
+	uint64_t now = 0, n;
 
-	bdev_qos_init(&qos);
-	limits_of(l, 0, 1, 0, 0);
-	bdev_qos_set(&qos, l, now);
+	CU_ASSERT(qos_start(&qos, now, 0, 1, 0, 0));
 	/* 1 MiB/s of 4 KiB I/O: 256 per second. */
 	n = offer(&qos, &now, 4 * SEC, 100 * 1000, true, 4 * KIB);
 	CU_ASSERT(n >= 1023 && n <= 1025);
@@ -125,11 +130,9 @@ static void
 io_larger_than_the_bucket_passes_and_leaves_a_debt(void)
 {
 	struct bdev_qos qos;
-	uint64_t l[BDEV_QOS_NUM_LIMITS], now = 0;
+	uint64_t now = 0;
 
-	bdev_qos_init(&qos);
-	limits_of(l, 0, 1, 0, 0);
-	bdev_qos_set(&qos, l, now);
+	CU_ASSERT(qos_start(&qos, now, 0, 1, 0, 0));
 	now += 1 * MS;
 	/* 4 MiB while 1 KiB is saved: it passes, then nothing for about 4 s. */
 	CU_ASSERT(bdev_qos_admit(&qos, false, 4 * MIB, now));
@@ -224,15 +227,13 @@ static void
 several_reactors_share_one_limit(void)
 {
 	struct bdev_qos qos;
-	uint64_t l[BDEV_QOS_NUM_LIMITS], total = 0, expect;
+	uint64_t total = 0, expect;
 	atomic_uint_fast64_t clock = 0;
 	atomic_bool go = false;
 	struct mt_ctx ctx[MT_THREADS];
 	pthread_t t[MT_THREADS];
 
-	bdev_qos_init(&qos);
-	limits_of(l, 100000, 0, 0, 0);
-	bdev_qos_set(&qos, l, 0);
+	CU_ASSERT(qos_start(&qos, 0, 100000, 0, 0, 0));
 	for (int i = 0; i < MT_THREADS; i++) {
 		ctx[i] = (struct mt_ctx){ .qos = &qos, .clock = &clock, .go = &go };
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, mt_thread, &ctx[i]), 0);
