@@ -282,7 +282,7 @@ enum bdev_qos_limit {
 #define BDEV_QOS_MAX_IOS_PER_SEC (1000ULL * 1000 * 1000 * 1000)
 #define BDEV_QOS_MAX_MBYTES_PER_SEC (1000ULL * 1000 * 1000)
 #define BDEV_QOS_TIMESLICE_US 1000
-#define BDEV_QOS_BURST_US 100000 /* what a bucket saves up at most: 100 ms of its rate */
+#define BDEV_QOS_BURST_US 250000 /* what a bucket saves up at most: 250 ms of its rate */
 
 struct bdev_qos_bucket {
 	double rate_per_tick; /* tokens (I/O or bytes) per tick; 0: no limit */
