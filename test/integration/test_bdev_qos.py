@@ -17,6 +17,7 @@ is queued under a limit (the front end gets errors, nothing hangs)."""
 import json
 import os
 import subprocess
+import sys
 import time
 
 import rpc
@@ -153,6 +154,8 @@ class QosRateTest(QosBase, SharedDaemonTestCase):
         rates = [w[index] for w in sampler.windows(WINDOW_S)]
         self.assertTrue(rates, "no %.0f s window measured" % WINDOW_S)
         shown = ", ".join("%.0f" % r for r in rates)
+        print("%s windows of %.0f s under a limit of %d: %s" % (what, WINDOW_S, limit, shown),
+              file=sys.stderr)
         self.assertLessEqual(max(rates), limit * (1 + TOLERANCE),
                              "%s above the limit %d: %s" % (what, limit, shown))
         self.assertTrue(any(abs(r - limit) <= TOLERANCE * limit for r in rates),
@@ -181,6 +184,7 @@ class QosRateTest(QosBase, SharedDaemonTestCase):
         # Unlimited, the machine drives well above the limit, or the test shows nothing.
         need = 1.5 * IOPS_LIMIT
         free = self.best_iops(sampler, need, PHASE_MAX_S)
+        print("unlimited: best %.0f IOPS over %.0f s" % (free, WINDOW_S), file=sys.stderr)
         self.assertGreaterEqual(free, need, "unlimited, vtc sustains only %.0f IOPS over "
                                 "%.0f s: this machine (now) cannot show a %d IOPS limit"
                                 % (free, WINDOW_S, IOPS_LIMIT))
@@ -203,6 +207,7 @@ class QosRateTest(QosBase, SharedDaemonTestCase):
         self.assertEqual(list(limits(self.d, "Null0").values()), [0, 0, 0, 0])
         time.sleep(WARMUP_S)
         free = self.best_iops(sampler, need, PHASE_MAX_S)
+        print("after removal: best %.0f IOPS over %.0f s" % (free, WINDOW_S), file=sys.stderr)
         self.assertGreaterEqual(free, need, "after removal only %.0f IOPS" % free)
 
         self.assertIsNone(vtc_proc.poll(), "vtc stopped: %s" % (vtc_proc.stderr.read()
