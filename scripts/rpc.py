@@ -39,6 +39,7 @@ DEPRECATED_ALIASES = {
     "bdev_get_bdevs": ["get_bdevs"],
     "bdev_get_iostat": ["get_bdevs_iostat"],
     "bdev_set_options": ["set_bdev_options"],
+    "bdev_set_qos_limit": ["set_bdev_qos_limit"],
     "framework_wait_init": ["wait_subsystem_init"],
     "framework_get_subsystems": ["get_subsystems"],
     "framework_get_config": ["get_subsystem_config"],
@@ -531,6 +532,19 @@ def add_bdev_commands(sub):
 
     p = sub.add_parser("bdev_wait_for_examine", help="Report when all bdevs have been examined")
     p.set_defaults(func=lambda a: _call(a, "bdev_wait_for_examine"))
+
+    p = sub.add_parser("bdev_set_qos_limit",
+                       help="Set QoS rate limits on a bdev (0 removes a limit)")
+    p.add_argument("name", help="Blockdev name to set QoS")
+    p.add_argument("--rw_ios_per_sec", "--rw-ios-per-sec", type=int,
+                   help="R/W IOs per second limit (>=1000, multiple of 1000; 0 = unlimited)")
+    for kind, what in (("rw", "R/W"), ("r", "Read"), ("w", "Write")):
+        p.add_argument("--%s_mbytes_per_sec" % kind, "--%s-mbytes-per-sec" % kind, type=int,
+                       help="%s megabytes per second limit (0 = unlimited)" % what)
+    p.set_defaults(func=lambda a: _call(
+        a, "bdev_set_qos_limit", name=a.name, rw_ios_per_sec=a.rw_ios_per_sec,
+        rw_mbytes_per_sec=a.rw_mbytes_per_sec, r_mbytes_per_sec=a.r_mbytes_per_sec,
+        w_mbytes_per_sec=a.w_mbytes_per_sec))
 
     p = sub.add_parser("bdev_malloc_create", help="Create a bdev with malloc backend")
     p.add_argument("-b", "--name", help="Name of the bdev")

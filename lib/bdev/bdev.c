@@ -312,6 +312,7 @@ bdev_internal_alloc(struct vt_bdev *bdev)
 	bi->bdev = bdev;
 	atomic_init(&bi->removing, false);
 	atomic_init(&bi->range_count, 0);
+	atomic_init(&bi->qos_on, false);
 	atomic_init(&bi->refs, 1); /* the registration's */
 	TAILQ_INIT(&bi->ranges);
 	TAILQ_INIT(&bi->descs);
@@ -339,6 +340,7 @@ bdev_internal_free(struct bdev_internal *bi)
 		free(a);
 	}
 	free(bi->claim_owner);
+	bdev_qos_free(bi);
 	pthread_spin_destroy(&bi->range_lock);
 	free(bi);
 }

@@ -194,6 +194,7 @@ ch_create(struct bdev_internal *bi, uint32_t reactor)
 	TAILQ_INIT(&ch->frozen_q);
 	TAILQ_INIT(&ch->lock_drains);
 	TAILQ_INIT(&ch->io_wait_q);
+	TAILQ_INIT(&ch->qos_q);
 	bdev_stat_init(&ch->stat);
 	bi->channels[reactor] = ch;
 	bdev_ref(bi);
@@ -220,6 +221,7 @@ ch_destroy(struct vt_bdev_channel *ch)
 		bdev->fn_table->destroy_channel(bdev->ctxt, ch->module_ch);
 	}
 	vt_poller_unregister(&ch->retry_poller);
+	bdev_qos_channel_fini(ch);
 	pthread_mutex_lock(&g_bdev_mutex);
 	bdev_stat_add(&bi->retired, &ch->stat);
 	pthread_mutex_unlock(&g_bdev_mutex);

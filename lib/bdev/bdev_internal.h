@@ -68,6 +68,7 @@ enum bdev_io_state {
 	BIO_MODULE,     /* in the module */
 	BIO_RESET_WAIT, /* emulated reset waiting for the channel's I/O */
 	BIO_DONE,       /* completed, callback pending */
+	BIO_QOS,        /* held by a QoS rate limit on the channel's qos_q */
 };
 
 /* Multi-step I/O the layer drives itself. */
@@ -166,6 +167,8 @@ struct vt_bdev_channel {
 	TAILQ_HEAD(, vt_bdev_io_wait_entry) io_wait_q;
 	struct vt_poller *retry_poller;
 	struct vt_bdev_io_stat stat;
+	struct bdev_io_list qos_q;    /* held by the QoS limits, in submission order */
+	struct vt_poller *qos_poller; /* releases qos_q each timeslice while it is not empty */
 };
 
 struct bdev_alias {
@@ -201,6 +204,9 @@ struct bdev_internal {
 
 	pthread_spinlock_t range_lock;
 	TAILQ_HEAD(, bdev_range) ranges;
+
+	atomic_bool qos_on;   /* some QoS limit is set: READ and WRITE go through bdev_qos_hold */
+	struct bdev_qos *qos; /* created by the first bdev_set_qos_limit, freed with the bdev */
 
 	/* Under g_bdev_mutex. */
 	TAILQ_ENTRY(bdev_internal) link;
@@ -266,6 +272,57 @@ void bdev_range_lock(struct bdev_io_internal *bio);
 void bdev_range_unlock(struct bdev_io_internal *bio);
 /* An I/O that was running left the running states on ch. */
 void bdev_range_drain_io_done(struct vt_bdev_channel *ch, struct bdev_io_internal *bio);
+
+/* bdev_qos.c */
+enum bdev_qos_limit {
+	BDEV_QOS_RW_IOPS, /* I/O per second, reads and writes */
+	BDEV_QOS_RW_BPS,  /* bytes per second, reads and writes (set in MiB/s) */
+	BDEV_QOS_R_BPS,   /* bytes per second, reads */
+	BDEV_QOS_W_BPS,   /* bytes per second, writes */
+	BDEV_QOS_NUM_LIMITS,
+};
+#define BDEV_QOS_LIMIT_KEEP UINT64_MAX /* bdev_qos_set: leave this limit as it is */
+#define BDEV_QOS_MIN_IOS_PER_SEC 1000ULL
+#define BDEV_QOS_MAX_IOS_PER_SEC (1000ULL * 1000 * 1000 * 1000)
+#define BDEV_QOS_MAX_MBYTES_PER_SEC (1000ULL * 1000 * 1000)
+#define BDEV_QOS_TIMESLICE_US 1000
+#define BDEV_QOS_BURST_US 250000 /* what a bucket saves up at most: 250 ms of its rate */
+
+struct bdev_qos_bucket {
+	double rate_per_tick; /* tokens (I/O or bytes) per tick; 0: no limit */
+	double avail;         /* tokens at hand; negative after an I/O larger than what was left */
+	double burst;         /* most tokens a bucket holds */
+};
+
+struct bdev_qos {
+	pthread_spinlock_t lock;              /* every field, taken on any reactor */
+	uint64_t limits[BDEV_QOS_NUM_LIMITS]; /* as set: I/O per second or MiB per second */
+	struct bdev_qos_bucket buckets[BDEV_QOS_NUM_LIMITS];
+	uint64_t last_ticks; /* when the buckets were last filled */
+};
+
+extern uint64_t (*g_bdev_qos_now)(void);
+const char *bdev_qos_limit_name(enum bdev_qos_limit type);
+/* -EINVAL when value is not a valid setting of that limit (IOPS: a multiple of 1000). */
+int bdev_qos_check_limit(enum bdev_qos_limit type, uint64_t value);
+void bdev_qos_init(struct bdev_qos *qos);
+void bdev_qos_fini(struct bdev_qos *qos);
+/* Sets the limits (BDEV_QOS_LIMIT_KEEP leaves one); true when any limit is left. */
+bool bdev_qos_set(struct bdev_qos *qos, const uint64_t limits[BDEV_QOS_NUM_LIMITS], uint64_t now);
+void bdev_qos_get(struct bdev_qos *qos, uint64_t limits[BDEV_QOS_NUM_LIMITS]);
+/* True when an I/O of that direction and size may start now (its cost is then taken). */
+bool bdev_qos_admit(struct bdev_qos *qos, bool read, uint64_t bytes, uint64_t now);
+/* On submission while qos_on or the channel's qos_q is not empty: true when bio was queued. */
+bool bdev_qos_hold(struct bdev_io_internal *bio);
+void bdev_qos_channel_fini(struct vt_bdev_channel *ch);
+/* Reactor 0 (RPC, config replay). */
+int bdev_qos_set_limits(struct bdev_internal *bi, const uint64_t limits[BDEV_QOS_NUM_LIMITS]);
+void bdev_qos_get_limits(struct bdev_internal *bi, uint64_t limits[BDEV_QOS_NUM_LIMITS]);
+void bdev_qos_free(struct bdev_internal *bi);
+/* bdev_qos_rpc.c: bdev_get_bdevs' assigned_rate_limits; save_config's bdev_set_qos_limit lines. */
+struct vt_json_write_ctx;
+void bdev_qos_write_limits_json(struct vt_json_write_ctx *w, struct bdev_internal *bi);
+void bdev_qos_write_config_json(struct vt_json_write_ctx *w);
 
 /* Runs the channel's deferred work on the next iteration (no-op when already queued). */
 static inline void

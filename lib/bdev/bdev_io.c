@@ -263,6 +263,11 @@ bdev_submit(struct vt_bdev_desc *desc, struct vt_bdev_channel *ch, enum vt_bdev_
 	if (type != VT_BDEV_IO_TYPE_RESET) {
 		ch->active++;
 	}
+	if (vt_unlikely(atomic_load_explicit(&ch->bi->qos_on, memory_order_relaxed) ||
+			!TAILQ_EMPTY(&ch->qos_q)) &&
+	    bdev_qos_hold(bio)) {
+		return 0;
+	}
 	bdev_io_start(bio);
 	return 0;
 }
@@ -309,6 +314,7 @@ bdev_reset_start(struct bdev_io_internal *bio)
 	ch->resets = 1;
 	ch_abort_queue(ch, &ch->nomem_q);
 	ch_abort_queue(ch, &ch->lock_wait_q);
+	ch_abort_queue(ch, &ch->qos_q);
 	if (ch->bi->native[VT_BDEV_IO_TYPE_RESET]) {
 		bdev_io_to_module(bio);
 		return;

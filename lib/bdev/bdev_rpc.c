@@ -84,12 +84,7 @@ rpc_dump_bdev(struct vt_json_write_ctx *w, struct bdev_internal *bi)
 	vt_json_write_named_uint64(w, "num_blocks", vt_bdev_get_num_blocks(bdev));
 	vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid);
 	vt_json_write_named_string(w, "uuid", uuid);
-	vt_json_write_named_object_begin(w, "assigned_rate_limits");
-	vt_json_write_named_uint64(w, "rw_ios_per_sec", 0);
-	vt_json_write_named_uint64(w, "rw_mbytes_per_sec", 0);
-	vt_json_write_named_uint64(w, "r_mbytes_per_sec", 0);
-	vt_json_write_named_uint64(w, "w_mbytes_per_sec", 0);
-	vt_json_write_object_end(w);
+	bdev_qos_write_limits_json(w, bi);
 	vt_json_write_named_bool(w, "claimed", bi->claim_desc != NULL);
 	if (bi->claim_desc != NULL) {
 		vt_json_write_named_string(w, "claim_type", "exclusive_write");

@@ -295,6 +295,7 @@ bdev_subsystem_write_config(struct vt_json_write_ctx *w)
 
 	bdev_write_modules_config(w);
 	bdev_write_all_bdevs_config(w);
+	bdev_qos_write_config_json(w);
 
 	vt_json_write_object_begin(w);
 	vt_json_write_named_string(w, "method", "bdev_wait_for_examine");
