@@ -523,10 +523,16 @@ indirect_table(struct vhost_vq *vq, const struct vhost_vq_mem *mem, uint64_t add
  * reach the shared mapping once it is killed, in program order as the CPU executed them: only
  * the compiler could reorder them, and this stops it (no CPU fence, no syscall).
  */
+#ifndef VQ_INF_STEP
+/* Unit tests define it to take a snapshot (a simulated crash) at every ordering point. */
+#define VQ_INF_STEP()
+#endif
+
 static inline void
 inf_order(void)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	VQ_INF_STEP();
 }
 
 /* A head was taken from the avail ring: counter first, then the flag that makes it count. */
