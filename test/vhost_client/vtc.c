@@ -9,6 +9,7 @@
  *   vtc scsi SOCKET     virtio-scsi commands, task management and events (vtc_scsi_cli.c)
  *   vtc dirtylog SOCKET the back end's dirty logging (migration) checked page by page
  *                       (vtc_dirtylog.c)
+ *   vtc reconnect SOCKET the inflight record across a back-end crash (vtc_reconnect.c)
  * This file: main, the options every subcommand shares, info.
  * Exit status: 0 success, 1 failure (a message on stderr), 2 usage error.
  */
@@ -40,6 +41,8 @@ cli_usage(FILE *out)
 		"       vtc scsi SOCKET [options] [COMMAND ARGS... | --stdin]   virtio-scsi\n"
 		"                     (vtc scsi --help)\n"
 		"       vtc dirtylog SOCKET [--scsi] [--log-offset BYTES] [--step] [options]\n"
+		"       vtc reconnect SOCKET [--scsi] [--requests N] [--done N] [--bad-region K]\n"
+		"                     [options]   (vtc reconnect --help)\n"
 		"options:\n" CLI_COMMON_HELP
 		"Sizes take K, M, G suffixes (1024-based). Requests go round-robin over the\n"
 		"queues.\n");
@@ -371,6 +374,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "dirtylog") == 0) {
 		return cli_cmd_dirtylog(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "reconnect") == 0) {
+		return cli_cmd_reconnect(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		cli_usage(stdout);
