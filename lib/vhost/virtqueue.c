@@ -886,6 +886,29 @@ packed_indirect(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhos
 	}
 }
 
+/*
+ * One descriptor of a packed chain (from the ring or from its copy in the inflight record). An
+ * indirect descriptor must stand alone: first of its chain, no NEXT.
+ */
+static inline void
+packed_add_desc(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_chain *c,
+		struct walk *w, const struct vring_packed_desc *d, bool alone)
+{
+	uint16_t flags = le16toh(d->flags);
+
+	if (vt_unlikely(flags & VRING_DESC_F_INDIRECT)) {
+		if (alone) {
+			packed_indirect(vq, mem, c, w, d);
+		} else {
+			walk_fail(w, VHOST_VQ_ERR_INDIRECT_POS, false);
+			w->last_len = 0;
+		}
+		return;
+	}
+	chain_add(vq, mem, c, w, le64toh(d->addr), le32toh(d->len),
+		  (flags & VRING_DESC_F_WRITE) != 0);
+}
+
 /* A queue-breaking fault in the middle of a chain: nothing is consumed, nor recorded. */
 static int
 packed_pop_break(struct vhost_vq *vq, enum vhost_vq_err reason, uint32_t value, uint32_t limit)
@@ -939,18 +962,7 @@ packed_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_
 							vq->inf_desc_num);
 			}
 		}
-		if (vt_unlikely(flags & VRING_DESC_F_INDIRECT)) {
-			/* An indirect descriptor stands alone: no NEXT, not after one. */
-			if (ndescs == 1 && !(flags & VRING_DESC_F_NEXT)) {
-				packed_indirect(vq, mem, c, &w, &d);
-			} else {
-				walk_fail(&w, VHOST_VQ_ERR_INDIRECT_POS, false);
-				w.last_len = 0;
-			}
-		} else {
-			chain_add(vq, mem, c, &w, le64toh(d.addr), le32toh(d.len),
-				  (flags & VRING_DESC_F_WRITE) != 0);
-		}
+		packed_add_desc(vq, mem, c, &w, &d, ndescs == 1 && !(flags & VRING_DESC_F_NEXT));
 		if (!(flags & VRING_DESC_F_NEXT)) {
 			break;
 		}
@@ -1084,7 +1096,7 @@ inf_packed_resubmit(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct 
 	const struct vhost_inflight_packed *r = vq->inf.packed;
 	struct walk w = { .err = VHOST_VQ_OK };
 	struct vring_packed_desc d = { 0 };
-	uint16_t num = r->desc[head].num, e = head, flags, id;
+	uint16_t num = r->desc[head].num, e = head, id;
 
 	if (num == 0 || num > vq->size) {
 		return vq_break(vq, VHOST_VQ_ERR_INFLIGHT, num, vq->size);
@@ -1099,18 +1111,7 @@ inf_packed_resubmit(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct 
 		d.flags = r->desc[e].flags;
 		/* Same rule as desc_fetch: every use below sees these values. */
 		__asm__ __volatile__("" : "+m"(d));
-		flags = le16toh(d.flags);
-		if (vt_unlikely(flags & VRING_DESC_F_INDIRECT)) {
-			if (num == 1) {
-				packed_indirect(vq, mem, c, &w, &d);
-			} else {
-				walk_fail(&w, VHOST_VQ_ERR_INDIRECT_POS, false);
-				w.last_len = 0;
-			}
-		} else {
-			chain_add(vq, mem, c, &w, le64toh(d.addr), le32toh(d.len),
-				  (flags & VRING_DESC_F_WRITE) != 0);
-		}
+		packed_add_desc(vq, mem, c, &w, &d, num == 1);
 		e = r->desc[e].next;
 	}
 	id = le16toh(d.id);
