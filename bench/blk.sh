@@ -314,7 +314,7 @@ EOF
 			for (k = 1; k <= nw; k++) {
 				split(order[k], w, " ")
 				a = median("vtarget " order[k]); b = median("vtarget-inflight " order[k])
-				printf "| %s | %d | %d | %d | %.3f |\n", w[1], w[2], a, b, a > 0 ? b / a : 0
+				printf "| %s | %d | %d | %d | %.3f |\n", w[1], w[2], a, b, (a > 0 ? b / a : 0)
 			}
 		}' "$rows"
 	fi

@@ -583,9 +583,12 @@ on_get_inflight_fd(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	if (!(s->ve.protocol_features & (1ull << VHOST_USER_PROTO_F_INFLIGHT_SHMFD))) {
 		return refuse(s, ctx, "GET_INFLIGHT_FD without INFLIGHT_SHMFD negotiated");
 	}
-	if (!size_ok(&ctx->msg, sizeof(m))) {
-		return refuse(s, ctx, "GET_INFLIGHT_FD of %" PRIu32 " bytes (%zu expected)",
-			      ctx->msg.size, sizeof(m));
+	if (!size_ok(&ctx->msg, sizeof(m)) || ctx->fd_num != 0) {
+		/* The reply's fd takes the first slot: none may come with the request. */
+		return refuse(s, ctx,
+			      "GET_INFLIGHT_FD of %" PRIu32 " bytes with %d fds (%zu and "
+			      "none expected)",
+			      ctx->msg.size, ctx->fd_num, sizeof(m));
 	}
 	memcpy(&m, ctx->msg.payload.raw, sizeof(m));
 	r = vhost_inflight_create(ve_packed(s), m.num_queues, m.queue_size, VHOST_MAX_QUEUES, &fd,
