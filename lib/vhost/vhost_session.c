@@ -660,6 +660,18 @@ vhost_queue_start_fn(struct vhost_call *call)
 		queue_begin_stop(old);
 		old->detached = true;
 		s->queues[idx] = NULL;
+		if (p->inflight != NULL && old->inflight > 0) {
+			/*
+			 * Its requests are still in the record: a new queue would resubmit them
+			 * while they run. The next vring message tries again.
+			 */
+			VT_ERRLOG(
+				"session %s: cannot start queue %u: the previous one still has %u "
+				"requests in flight in the inflight record\n",
+				s->name, idx, old->inflight);
+			start_fail(call, -EBUSY);
+			return;
+		}
 	}
 	rc = queue_init_ring(q, p);
 	if (rc != 0) {
