@@ -433,15 +433,11 @@ reconnect_base(struct vtc_vq *vq)
 	return vtc_load16_acquire(&((struct vring_used *)vq->device)->idx);
 }
 
-int
-vtc_dev_reconnect(struct vtc_dev *dev)
+static int
+reconnect_once(struct vtc_dev *dev, uint64_t features)
 {
-	uint64_t features = dev->features;
 	int rc;
 
-	if (dev->offline || !dev->started) {
-		return -EINVAL;
-	}
 	vtc_disconnect(dev);
 	dev->peer_closed = false;
 	dev->started = false;
@@ -475,6 +471,30 @@ vtc_dev_reconnect(struct vtc_dev *dev)
 	}
 	for (uint16_t i = 0; rc == 0 && i < dev->num_queues; i++) {
 		rc = vtc_vq_resume(&dev->vqs[i], reconnect_base(&dev->vqs[i]));
+	}
+	return rc;
+}
+
+int
+vtc_dev_reconnect(struct vtc_dev *dev)
+{
+	uint64_t deadline = vtc_now_ns() + (uint64_t)dev->opts.connect_timeout_ms * 1000000ull;
+	uint64_t features = dev->features;
+	int rc;
+
+	if (dev->offline || !dev->started) {
+		return -EINVAL;
+	}
+	for (;;) {
+		rc = reconnect_once(dev, features);
+		/*
+		 * A dying back end's listening socket may still take the connection and then drop
+		 * it: try again, as QEMU's reconnect does, until the connect timeout.
+		 */
+		if ((rc != -ECONNRESET && rc != -EPIPE) || vtc_now_ns() >= deadline) {
+			break;
+		}
+		usleep(20000);
 	}
 	if (rc != 0) {
 		VT_ERRLOG("cannot reconnect to '%s': %s", dev->opts.path, strerror(-rc));
