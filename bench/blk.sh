@@ -3,6 +3,8 @@
 #
 #   vtarget        null bdev (1 GiB, 512 B blocks), -m 0x1 (one reactor on core 0), poll mode
 #   vtarget-intr   the same with --interrupt (reactor sleeps on the kick eventfds)
+#   vtarget-inflight  the same as vtarget, the front end negotiating INFLIGHT_SHMFD (the
+#                  inflight record kept on every request: its cost)
 #   qsd            qemu-storage-daemon, null-co export with read-zeroes=on (1 GiB), one queue
 #
 # Every target process is pinned to core 0 (taskset: all its threads); the front end (vtc bench,
@@ -11,7 +13,8 @@
 # whole set --repeat times (default 3; the report shows the run of median IOPS and the range).
 # Writes bench/results/blk.md (machine, versions, load, table) and prints it.
 #
-# Usage: bench/blk.sh [--time S] [--repeat N] [--targets vtarget,vtarget-intr,qsd]
+# Usage: bench/blk.sh [--time S] [--repeat N]
+#                     [--targets vtarget,vtarget-intr,vtarget-inflight,qsd]
 #                     [--no-build] [--out FILE]
 # Not part of `make test`: it is a measurement. Run it on a quiet machine (load < 1).
 set -euo pipefail
@@ -20,13 +23,14 @@ root=$(pwd)
 
 time_s=5
 repeat=3
-targets="vtarget,vtarget-intr,qsd"
+targets="vtarget,vtarget-intr,vtarget-inflight,qsd"
+vtc_extra=()
 build=1
 out=bench/results/blk.md
 BUILD_DIR=${BUILD_DIR:-$root/build}
 
 usage() {
-	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -131,7 +135,7 @@ run_workloads() {
 		t0=$(date +%s.%N)
 		if ! line=$(timeout $((${time_s%.*} + 60)) "$VTC" bench "$sock" --rw "$rw" \
 			--bs 4096 --qd "$qd" --time "$time_s" --cpu "$FRONT_CPU" --poll \
-			2>"$tmp/vtc.err"); then
+			"${vtc_extra[@]}" 2>"$tmp/vtc.err"); then
 			cat "$tmp/vtc.err" >&2
 			die "vtc bench $rw QD $qd against $name failed"
 		fi
@@ -154,16 +158,18 @@ fi
 IFS=, read -r -a list <<<"$targets"
 for t in "${list[@]}"; do
 	case "$t" in
-	vtarget | vtarget-intr | qsd) ;;
-	*) die "unknown target '$t' (vtarget, vtarget-intr, qsd)" ;;
+	vtarget | vtarget-intr | vtarget-inflight | qsd) ;;
+	*) die "unknown target '$t' (vtarget, vtarget-intr, vtarget-inflight, qsd)" ;;
 	esac
 done
 # Rounds interleave the targets, so that a slow spell of the machine hits them alike.
 for round in $(seq "$repeat"); do
 	for t in "${list[@]}"; do
+		vtc_extra=()
 		case "$t" in
 		vtarget) start_vtarget ;;
 		vtarget-intr) start_vtarget --interrupt ;;
+		vtarget-inflight) start_vtarget; vtc_extra=(--inflight) ;;
 		qsd) start_qsd ;;
 		esac
 		run_workloads "$t" "$round"
@@ -252,6 +258,38 @@ EOF
 			printf "| %s | %s |\n", r1, r2
 		}
 	}' "$rows"
+	if grep -q '^vtarget-inflight ' "$rows" && grep -q '^vtarget ' "$rows"; then
+		echo
+		echo "Cost of the inflight record (issue 10): median IOPS of \`vtarget-inflight\`"
+		echo "(INFLIGHT_SHMFD negotiated) / \`vtarget\` (not negotiated), same daemon build,"
+		echo "same front end, same run."
+		echo
+		echo "| rw | QD | IOPS without | IOPS with | with / without |"
+		echo "|---|---:|---:|---:|---:|"
+		awk '
+		$1 == "vtarget" || $1 == "vtarget-inflight" {
+			key = $1 " " $2 " " $3; wl = $2 " " $3
+			if (!(wl in seen)) { order[++nw] = wl; seen[wl] = 1 }
+			v[key, ++n[key]] = $5
+		}
+		function median(key,   a, b, t, m) {
+			m = n[key]
+			for (a = 1; a <= m; a++) { s[a] = v[key, a] }
+			for (a = 2; a <= m; a++) {
+				for (b = a; b > 1 && s[b - 1] > s[b]; b--) {
+					t = s[b]; s[b] = s[b - 1]; s[b - 1] = t
+				}
+			}
+			return s[int((m + 1) / 2)]
+		}
+		END {
+			for (k = 1; k <= nw; k++) {
+				split(order[k], w, " ")
+				a = median("vtarget " order[k]); b = median("vtarget-inflight " order[k])
+				printf "| %s | %d | %d | %d | %.3f |\n", w[1], w[2], a, b, (a > 0 ? b / a : 0)
+			}
+		}' "$rows"
+	fi
 	echo
 	echo "Aim (issue 3, a benchmark figure, not a test): at QD 128 with one target core"
 	echo "vtarget serves at least 3x the IOPS of qemu-storage-daemon, and at QD 1 its p99"

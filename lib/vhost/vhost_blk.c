@@ -36,7 +36,7 @@
 #define BLK_PROTOCOL_FEATURES                                                             \
 	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) |       \
 	 (1ull << VHOST_USER_PROTO_F_CONFIG) | (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) | \
-	 (1ull << VHOST_USER_PROTO_F_LOG_SHMFD))
+	 (1ull << VHOST_USER_PROTO_F_LOG_SHMFD) | (1ull << VHOST_USER_PROTO_F_INFLIGHT_SHMFD))
 
 _Static_assert(sizeof(struct virtio_blk_outhdr) == BLK_HDR_SIZE, "virtio-blk header size");
 _Static_assert(sizeof(struct virtio_blk_discard_write_zeroes) == 16, "discard range size");

@@ -30,6 +30,7 @@
 #include "vt/util.h"
 
 #include "lib/vhost/virtqueue.h"
+#include "lib/vhost/vhost_inflight.h"
 #include "lib/vhost/vhost_log.h"
 #include "lib/vhost/vhost_user_spec.h"
 
@@ -302,6 +303,8 @@ struct vhost_queue_params {
 	/* Where ring stores are logged while logging is on (struct vhost_vq's log_*_gpa). */
 	uint64_t log_ring_gpa;
 	uint64_t log_event_gpa;
+	/* The session's inflight record (INFLIGHT_SHMFD), NULL for none; a reference is handed. */
+	struct vhost_inflight *inflight;
 };
 
 struct vhost_queue {
@@ -329,7 +332,9 @@ struct vhost_queue {
 	int kickfd;
 	struct vt_poller *kick_poller;
 	struct vhost_mem_map *map;
-	struct vhost_log *log; /* a reference to vq.log while logging is on */
+	struct vhost_log *log;             /* a reference to vq.log while logging is on */
+	struct vhost_inflight *inf_record; /* the record vq.inf lies in, NULL for none */
+	uint16_t *inf_work;                /* the virtqueue's inflight lists (2 * size) */
 	struct iovec *spare[VHOST_QUEUE_SPARE_IOVS];
 	uint32_t nspare;
 	uint32_t big_iov_max;         /* capacity of the large arrays */
@@ -374,6 +379,9 @@ struct vhost_session_ve {
 	uint64_t log_size;                        /* its bytes of bitmap */
 	uint64_t vring_log_gpa[VHOST_MAX_QUEUES]; /* SET_VRING_ADDR's log_guest_addr (flag set) */
 	bool vring_log[VHOST_MAX_QUEUES]; /* ... and whether its VHOST_VRING_F_LOG was set */
+	/* Inflight record (reconnection). */
+	struct vhost_inflight *inflight; /* SET_INFLIGHT_FD's region, NULL before */
+	int inflight_fd;                 /* GET_INFLIGHT_FD's memfd, kept until replaced */
 };
 
 struct vhost_session {

@@ -41,9 +41,10 @@
  * virtio-scsi config space from its own properties and never asks for ours, and warns at each
  * start when a back end offers CONFIG. GET_CONFIG is still answered if a front end sends it.
  */
-#define SCSI_PROTOCOL_FEATURES                                                      \
-	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) | \
-	 (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) | (1ull << VHOST_USER_PROTO_F_LOG_SHMFD))
+#define SCSI_PROTOCOL_FEATURES                                                               \
+	((1ull << VHOST_USER_PROTO_F_MQ) | (1ull << VHOST_USER_PROTO_F_REPLY_ACK) |          \
+	 (1ull << VHOST_USER_PROTO_F_BACKEND_REQ) | (1ull << VHOST_USER_PROTO_F_LOG_SHMFD) | \
+	 (1ull << VHOST_USER_PROTO_F_INFLIGHT_SHMFD))
 
 _Static_assert(sizeof(struct virtio_scsi_cmd_req) == 51, "virtio-scsi request header size");
 _Static_assert(sizeof(struct virtio_scsi_cmd_resp) == 108, "virtio-scsi response header size");

@@ -139,6 +139,7 @@ vhost_session_alloc(struct vhost_ctrlr *c, int vid)
 	s->ctrlr = c;
 	s->vid = vid;
 	s->conn_fd = -1;
+	s->ve.inflight_fd = -1;
 	snprintf(s->name, sizeof(s->name), "%s:vid%d", c->name, vid);
 	return s;
 }
@@ -176,7 +177,8 @@ vhost_queue_alloc(struct vhost_session *s, uint16_t size)
 	q->reqs = aligned_alloc(16, q->nreqs * q->req_stride);
 	q->chain.iov = malloc(big_bytes);
 	q->chain.iov_max = q->big_iov_max;
-	if (q->reqs == NULL || q->chain.iov == NULL) {
+	q->inf_work = calloc(2 * (size_t)size, sizeof(uint16_t));
+	if (q->reqs == NULL || q->chain.iov == NULL || q->inf_work == NULL) {
 		goto fail;
 	}
 	for (uint32_t i = 0; i < VHOST_QUEUE_SPARE_IOVS; i++) {
@@ -213,6 +215,7 @@ vhost_queue_free(struct vhost_queue *q)
 	}
 	free(q->chain.iov);
 	free(q->reqs);
+	free(q->inf_work);
 	free(q);
 }
 
@@ -551,6 +554,7 @@ queue_finish(struct vhost_queue *q)
 	queue_close_fds(q);
 	vhost_mem_map_unref(q->map);
 	vhost_log_unref(q->log);
+	vhost_inflight_unref(q->inf_record);
 	vhost_queue_free(q);
 	s->nqueues--;
 	if (s->destroying && s->nqueues == 0) {
@@ -600,6 +604,7 @@ start_fail(struct vhost_call *call, int rc)
 	if (p->callfd >= 0) {
 		close(p->callfd);
 	}
+	vhost_inflight_unref(p->inflight);
 	vhost_queue_free(p->q);
 	vhost_call_done(call, rc);
 }
@@ -629,6 +634,30 @@ queue_init_ring(struct vhost_queue *q, const struct vhost_queue_params *p)
 	return vhost_vq_init_split(&q->vq, &p->vq, p->desc, p->driver, p->device);
 }
 
+/* Recovers the queue's state from the inflight record, which the queue keeps (the reference). */
+static int
+queue_attach_inflight(struct vhost_queue *q, struct vhost_queue_params *p)
+{
+	struct vhost_inflight *r = p->inflight;
+	void *area = vhost_inflight_queue(r, p->vq.index);
+	int rc;
+
+	if (area == NULL || r->packed != q->vq.is_packed) {
+		VT_ERRLOG("session %s: cannot start queue %u: the inflight record has %u %s queues "
+			  "and the ring is %s\n",
+			  q->s->name, p->vq.index, r->nqueues, r->packed ? "packed" : "split",
+			  q->vq.is_packed ? "packed" : "split");
+		return -EINVAL;
+	}
+	rc = vhost_vq_inflight_attach(&q->vq, area, r->desc_num, q->inf_work);
+	if (rc < 0) {
+		return rc;
+	}
+	q->inf_record = r;
+	p->inflight = NULL;
+	return 0;
+}
+
 void
 vhost_queue_start_fn(struct vhost_call *call)
 {
@@ -648,12 +677,31 @@ vhost_queue_start_fn(struct vhost_call *call)
 		queue_begin_stop(old);
 		old->detached = true;
 		s->queues[idx] = NULL;
+		if (p->inflight != NULL && old->inflight > 0) {
+			/*
+			 * Its requests are still in the record: a new queue would resubmit them
+			 * while they run. The next vring message tries again.
+			 */
+			VT_ERRLOG(
+				"session %s: cannot start queue %u: the previous one still has %u "
+				"requests in flight in the inflight record\n",
+				s->name, idx, old->inflight);
+			start_fail(call, -EBUSY);
+			return;
+		}
 	}
 	rc = queue_init_ring(q, p);
 	if (rc != 0) {
 		VT_ERRLOG("session %s: cannot start queue %u: invalid ring layout\n", s->name, idx);
 		start_fail(call, rc);
 		return;
+	}
+	if (p->inflight != NULL) {
+		rc = queue_attach_inflight(q, p);
+		if (rc != 0) {
+			start_fail(call, rc);
+			return;
+		}
 	}
 	q->index = idx;
 	q->mem = &p->map->mem;
@@ -824,6 +872,12 @@ session_destroy_finish(struct vhost_session *s)
 	s->map = NULL;
 	vhost_log_unref(s->log);
 	s->log = NULL;
+	/* The vhost-events thread is done with the session: its inflight state is ours to free. */
+	vhost_inflight_unref(s->ve.inflight);
+	s->ve.inflight = NULL;
+	if (s->ve.inflight_fd >= 0) {
+		close(s->ve.inflight_fd);
+	}
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_REMOVE(&c->sessions, s, link);
 	if (TAILQ_EMPTY(&c->sessions) && c->drained_fn != NULL) {

@@ -216,6 +216,14 @@ ve_send_log(struct vhost_session *s, struct vhost_log *log)
 	return 0;
 }
 
+/* INFLIGHT_SHMFD negotiated and a record handed over: queues start from it. */
+static bool
+ve_inflight_on(const struct vhost_session *s)
+{
+	return (s->ve.protocol_features & (1ull << VHOST_USER_PROTO_F_INFLIGHT_SHMFD)) &&
+	       s->ve.inflight != NULL;
+}
+
 /* Starts queue idx when the front end has made it usable. */
 static void
 ve_maybe_start(struct vhost_session *s, uint16_t idx)
@@ -272,8 +280,13 @@ ve_maybe_start(struct vhost_session *s, uint16_t idx)
 	p->map = ve->map;
 	p->kickfd = dup_fd(vr.kickfd);
 	p->callfd = dup_fd(vr.callfd);
+	if (ve_inflight_on(s)) {
+		p->inflight = ve->inflight;
+		vhost_inflight_ref(p->inflight);
+	}
 	rc = vhost_call_run(call, "a queue start");
 	if (!call->sent) {
+		vhost_inflight_unref(p->inflight);
 		vhost_queue_free(p->q);
 		if (p->kickfd >= 0) {
 			close(p->kickfd);
@@ -548,6 +561,98 @@ on_set_log_base(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	return reply(ctx, 0);
 }
 
+static bool
+ve_packed(const struct vhost_session *s)
+{
+	return (s->ve.features >> VIRTIO_F_RING_PACKED) & 1;
+}
+
+/*
+ * GET_INFLIGHT_FD: a fresh record for the queue count and size the front end asks for, in the
+ * layout of the negotiated rings (the front end sets the features first). The memfd is ours
+ * until the next one or the session's end: the reply carries it.
+ */
+static enum rte_vhost_msg_result
+on_get_inflight_fd(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
+{
+	struct vhost_user_inflight m;
+	struct vhost_inflight *r;
+	char err[256];
+	int fd;
+
+	if (!(s->ve.protocol_features & (1ull << VHOST_USER_PROTO_F_INFLIGHT_SHMFD))) {
+		return refuse(s, ctx, "GET_INFLIGHT_FD without INFLIGHT_SHMFD negotiated");
+	}
+	if (!size_ok(&ctx->msg, sizeof(m)) || ctx->fd_num != 0) {
+		/* The reply's fd takes the first slot: none may come with the request. */
+		return refuse(s, ctx,
+			      "GET_INFLIGHT_FD of %" PRIu32 " bytes with %d fds (%zu and "
+			      "none expected)",
+			      ctx->msg.size, ctx->fd_num, sizeof(m));
+	}
+	memcpy(&m, ctx->msg.payload.raw, sizeof(m));
+	r = vhost_inflight_create(ve_packed(s), m.num_queues, m.queue_size, VHOST_MAX_QUEUES, &fd,
+				  err, sizeof(err));
+	if (r == NULL) {
+		return refuse(s, ctx, "%s", err);
+	}
+	m.mmap_size = r->size;
+	m.mmap_offset = 0;
+	/* The front end maps the memfd itself; our mapping is made again by SET_INFLIGHT_FD. */
+	vhost_inflight_unref(r);
+	if (s->ve.inflight_fd >= 0) {
+		close(s->ve.inflight_fd);
+	}
+	s->ve.inflight_fd = fd;
+	VT_NOTICELOG("session %s: inflight record of %u %s queues of %u entries (%" PRIu64
+		     " bytes)\n",
+		     s->name, m.num_queues, ve_packed(s) ? "packed" : "split", m.queue_size,
+		     m.mmap_size);
+	memcpy(ctx->msg.payload.raw, &m, sizeof(m));
+	ctx->msg.size = sizeof(m);
+	ctx->fds[0] = fd;
+	ctx->fd_num = 1;
+	return RTE_VHOST_MSG_RESULT_REPLY;
+}
+
+/*
+ * SET_INFLIGHT_FD: the record the queues start from (after a reconnection, what the previous
+ * back end left in it). Checked before anything uses it; a bad one ends the connection.
+ */
+static enum rte_vhost_msg_result
+on_set_inflight_fd(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
+{
+	struct vhost_user_inflight m;
+	struct vhost_inflight *r;
+	char err[256];
+
+	if (!(s->ve.protocol_features & (1ull << VHOST_USER_PROTO_F_INFLIGHT_SHMFD))) {
+		return refuse(s, ctx, "SET_INFLIGHT_FD without INFLIGHT_SHMFD negotiated");
+	}
+	if (!size_ok(&ctx->msg, sizeof(m)) || ctx->fd_num != 1 || ctx->fds[0] < 0) {
+		return refuse(s, ctx,
+			      "SET_INFLIGHT_FD of %" PRIu32 " bytes with %d fds (%zu bytes and "
+			      "one fd expected)",
+			      ctx->msg.size, ctx->fd_num, sizeof(m));
+	}
+	memcpy(&m, ctx->msg.payload.raw, sizeof(m));
+	r = vhost_inflight_map(ctx->fds[0], &m, ve_packed(s), VHOST_MAX_QUEUES, err, sizeof(err));
+	if (r == NULL) {
+		return refuse(s, ctx, "bad inflight region: %s", err);
+	}
+	close(ctx->fds[0]);
+	ctx->fds[0] = -1;
+	ctx->fd_num = 0;
+	/* Queues that run on the old record stop first (drained: nothing left in it). */
+	ve_stop_all(s);
+	vhost_inflight_unref(s->ve.inflight);
+	s->ve.inflight = r;
+	VT_NOTICELOG("session %s: inflight record of %u %s queues of %u entries\n", s->name,
+		     r->nqueues, r->packed ? "packed" : "split", r->desc_num);
+	ve_maybe_start_all(s);
+	return RTE_VHOST_MSG_RESULT_OK;
+}
+
 static enum rte_vhost_msg_result
 on_vring_num(struct vhost_session *s, struct vhost_user_msg_ctx *ctx, uint16_t idx)
 {
@@ -666,6 +771,8 @@ ve_reset(struct vhost_session *s)
 	s->ve.features_set = false;
 	s->ve.protocol_features = 0;
 	s->ve.has_mem = false;
+	vhost_inflight_unref(s->ve.inflight);
+	s->ve.inflight = NULL;
 	if (s->ve.log_all) {
 		s->ve.log_all = false;
 		ve_send_log(s, NULL);
@@ -713,6 +820,10 @@ pre_msg(int vid, void *arg)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	case VHOST_USER_REQ_SET_LOG_BASE:
 		return on_set_log_base(s, ctx);
+	case VHOST_USER_REQ_GET_INFLIGHT_FD:
+		return on_get_inflight_fd(s, ctx);
+	case VHOST_USER_REQ_SET_INFLIGHT_FD:
+		return on_set_inflight_fd(s, ctx);
 	case VHOST_USER_REQ_SET_LOG_FD:
 	case VHOST_USER_REQ_SEND_RARP:
 	case VHOST_USER_REQ_NET_SET_MTU:
@@ -722,8 +833,6 @@ pre_msg(int vid, void *arg)
 	case VHOST_USER_REQ_POSTCOPY_ADVISE:
 	case VHOST_USER_REQ_POSTCOPY_LISTEN:
 	case VHOST_USER_REQ_POSTCOPY_END:
-	case VHOST_USER_REQ_GET_INFLIGHT_FD:
-	case VHOST_USER_REQ_SET_INFLIGHT_FD:
 		return refuse(s, ctx, "a feature this device does not offer");
 	default:
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;

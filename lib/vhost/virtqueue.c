@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vt/log.h"
 #include "vt/util.h"
 
 #include "lib/vhost/virtqueue.h"
+#include "lib/vhost/vhost_inflight.h"
 #include "lib/vhost/vhost_log.h"
 
 VT_LOG_REGISTER_COMPONENT(vhost_ring)
@@ -50,6 +52,7 @@ static const char *const g_err_str[VHOST_VQ_ERR_COUNT] = {
 	[VHOST_VQ_ERR_HEAD_RANGE] = "head descriptor index out of range",
 	[VHOST_VQ_ERR_ID_RANGE] = "buffer id out of range",
 	[VHOST_VQ_ERR_CHAIN_LEN] = "descriptor chain longer than the queue",
+	[VHOST_VQ_ERR_INFLIGHT] = "inflight record changed under the device",
 };
 
 const char *
@@ -513,6 +516,179 @@ indirect_table(struct vhost_vq *vq, const struct vhost_vq_mem *mem, uint64_t add
 	return table;
 }
 
+/* ---- inflight record: split rings ------------------------------------------------------------ */
+
+/*
+ * The record must be recoverable after a SIGKILL at any instruction. The process's stores all
+ * reach the shared mapping once it is killed, in program order as the CPU executed them: only
+ * the compiler could reorder them, and this stops it (no CPU fence, no syscall).
+ */
+#ifndef VQ_INF_STEP
+/* Unit tests define it to take a snapshot (a simulated crash) at every ordering point. */
+#define VQ_INF_STEP()
+#endif
+
+static inline void
+inf_order(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	VQ_INF_STEP();
+}
+
+/* A head was taken from the avail ring: counter first, then the flag that makes it count. */
+static inline void
+inf_split_take(struct vhost_vq *vq, uint16_t head)
+{
+	struct vhost_inflight_desc_split *d = &vq->inf.split->desc[head];
+
+	d->counter = vq->inf_counter++;
+	inf_order();
+	d->inflight = 1;
+}
+
+/* A used element for head id is about to be written: chain it into the last batch. */
+static inline void
+inf_split_done(struct vhost_vq *vq, uint16_t id)
+{
+	struct vhost_inflight_split *r = vq->inf.split;
+
+	r->desc[id].next = r->last_batch_head;
+	inf_order();
+	r->last_batch_head = id;
+}
+
+/*
+ * used->idx was just stored (n entries since the last publish, the newest at last_batch_head):
+ * clear their flags, then say so with used_idx. Indexes read back from the record are bounded:
+ * the front end can write it.
+ */
+static inline void
+inf_split_commit(struct vhost_vq *vq, uint16_t n, uint16_t used_idx)
+{
+	struct vhost_inflight_split *r = vq->inf.split;
+	uint16_t e = r->last_batch_head;
+
+	inf_order();
+	for (uint16_t i = 0; i < n && e < vq->inf_desc_num; i++) {
+		r->desc[e].inflight = 0;
+		e = r->desc[e].next;
+	}
+	inf_order();
+	r->used_idx = used_idx;
+}
+
+/* ---- inflight record: packed rings ----------------------------------------------------------- */
+
+/*
+ * Records descriptor n (1-based) of the chain being taken into the entry at the free list's
+ * head; the chain's head entry is inf_head. Returns false when the free list runs out (the
+ * record was changed under us).
+ */
+static inline bool
+inf_packed_take(struct vhost_vq *vq, const struct vring_packed_desc *d, uint16_t n, bool last)
+{
+	struct vhost_inflight_packed *r = vq->inf.packed;
+	uint16_t head = vq->inf_head, cur = vq->inf_free, next;
+	struct vhost_inflight_desc_packed *h, *e;
+
+	if (vt_unlikely(cur >= vq->inf_desc_num || head >= vq->inf_desc_num)) {
+		return false;
+	}
+	h = &r->desc[head];
+	e = &r->desc[cur];
+	if (n == 1) {
+		h->num = 0;
+		h->counter = vq->inf_counter++;
+		inf_order();
+		h->inflight = 1;
+	}
+	if (last) {
+		h->last = cur;
+	}
+	e->id = d->id;
+	e->flags = d->flags;
+	e->len = d->len;
+	e->addr = d->addr;
+	h->num = n;
+	next = e->next;
+	inf_order();
+	r->free_head = next;
+	vq->inf_free = next;
+	if (last) {
+		inf_order();
+		r->old_free_head = next;
+		vq->inf_head = next;
+	}
+	return true;
+}
+
+/* A chain was only partly taken (the queue breaks): give its entries back. */
+static void
+inf_packed_untake(struct vhost_vq *vq)
+{
+	struct vhost_inflight_packed *r = vq->inf.packed;
+
+	if (vq->inf_head < vq->inf_desc_num) {
+		r->desc[vq->inf_head].inflight = 0;
+	}
+	inf_order();
+	r->free_head = vq->inf_head;
+	vq->inf_free = vq->inf_head;
+}
+
+/*
+ * Buffer id is about to be written as used, the used position moving to (slot, wrap): its
+ * entries go back to the head of the free list and the position is recorded, both uncommitted
+ * until inf_packed_commit.
+ */
+static inline void
+inf_packed_done(struct vhost_vq *vq, uint16_t id, uint16_t slot, bool wrap)
+{
+	struct vhost_inflight_packed *r = vq->inf.packed;
+	uint16_t e = vq->inf_id_entry[id], last;
+
+	last = e < vq->inf_desc_num ? r->desc[e].last : vq->inf_desc_num;
+	if (vt_unlikely(last >= vq->inf_desc_num)) {
+		vq_break(vq, VHOST_VQ_ERR_INFLIGHT, last, vq->inf_desc_num);
+		return;
+	}
+	r->desc[last].next = vq->inf_free;
+	inf_order();
+	r->free_head = e;
+	vq->inf_free = e;
+	r->used_idx = slot;
+	r->used_wrap_counter = wrap;
+	vq->inf_pending++;
+}
+
+/*
+ * The used descriptors pushed so far were just exposed (the batch's first flags): clear the
+ * heads' flags (they lead the free list, newest first), then commit free_head and the used
+ * position in the old_* fields.
+ */
+static void
+inf_packed_commit(struct vhost_vq *vq)
+{
+	struct vhost_inflight_packed *r = vq->inf.packed;
+	uint16_t e = vq->inf_free, last;
+
+	inf_order();
+	for (uint32_t i = 0; i < vq->inf_pending && e < vq->inf_desc_num; i++) {
+		r->desc[e].inflight = 0;
+		last = r->desc[e].last;
+		if (last >= vq->inf_desc_num) {
+			break;
+		}
+		e = r->desc[last].next;
+	}
+	inf_order();
+	r->old_free_head = vq->inf_free;
+	r->old_used_idx = vq->last_used_idx;
+	r->old_used_wrap_counter = vq->used_wrap;
+	vq->inf_head = vq->inf_free;
+	vq->inf_pending = 0;
+}
+
 /* ---- split rings --------------------------------------------------------------------------- */
 
 /*
@@ -597,6 +773,9 @@ split_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_c
 		return vq_break(vq, VHOST_VQ_ERR_HEAD_RANGE, head, vq->size);
 	}
 	vq->last_avail_idx = last + 1;
+	if (vq->inf.any != NULL) {
+		inf_split_take(vq, head);
+	}
 	if ((uint16_t)(last + 1) != vq->avail_shadow) {
 		/*
 		 * The next chain is already published: start pulling its head descriptor in now,
@@ -638,6 +817,9 @@ split_push(struct vhost_vq *vq, uint16_t id, uint32_t len)
 	uint16_t slot = vq->last_used_idx & vq->mask;
 	struct vring_used_elem *e = &vq->split.used->ring[slot];
 
+	if (vq->inf.any != NULL) {
+		inf_split_done(vq, id);
+	}
 	e->id = htole32(id);
 	e->len = htole32(len);
 	vq_log(vq, vq->log_ring_gpa,
@@ -655,6 +837,9 @@ split_publish(struct vhost_vq *vq)
 	/* Release: the used elements are visible before the index that exposes them. */
 	__atomic_store_n(&vq->split.used->idx, htole16(new), __ATOMIC_RELEASE);
 	vq_log(vq, vq->log_ring_gpa, offsetof(struct vring_used, idx), sizeof(uint16_t));
+	if (vq->inf.any != NULL) {
+		inf_split_commit(vq, (uint16_t)(new - old), new);
+	}
 	/*
 	 * Full barrier: the index store must be visible before we read the driver's suppression
 	 * fields, or a driver re-enabling notifications in between would miss this one.
@@ -701,6 +886,39 @@ packed_indirect(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhos
 	}
 }
 
+/*
+ * One descriptor of a packed chain (from the ring or from its copy in the inflight record). An
+ * indirect descriptor must stand alone: first of its chain, no NEXT.
+ */
+static inline void
+packed_add_desc(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_chain *c,
+		struct walk *w, const struct vring_packed_desc *d, bool alone)
+{
+	uint16_t flags = le16toh(d->flags);
+
+	if (vt_unlikely(flags & VRING_DESC_F_INDIRECT)) {
+		if (alone) {
+			packed_indirect(vq, mem, c, w, d);
+		} else {
+			walk_fail(w, VHOST_VQ_ERR_INDIRECT_POS, false);
+			w->last_len = 0;
+		}
+		return;
+	}
+	chain_add(vq, mem, c, w, le64toh(d->addr), le32toh(d->len),
+		  (flags & VRING_DESC_F_WRITE) != 0);
+}
+
+/* A queue-breaking fault in the middle of a chain: nothing is consumed, nor recorded. */
+static int
+packed_pop_break(struct vhost_vq *vq, enum vhost_vq_err reason, uint32_t value, uint32_t limit)
+{
+	if (vq->inf.any != NULL) {
+		inf_packed_untake(vq);
+	}
+	return vq_break(vq, reason, value, limit);
+}
+
 static int
 packed_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_chain *c)
 {
@@ -720,7 +938,7 @@ packed_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_
 	for (;;) {
 		if (vt_unlikely(ndescs == vq->size)) {
 			/* The buffer id sits in the last descriptor: this chain has none. */
-			return vq_break(vq, VHOST_VQ_ERR_CHAIN_LEN, ndescs, vq->size);
+			return packed_pop_break(vq, VHOST_VQ_ERR_CHAIN_LEN, ndescs, vq->size);
 		}
 		desc_fetch(&d, ring + (size_t)slot * DESC_SIZE);
 		ndescs++;
@@ -729,18 +947,22 @@ packed_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_
 			wrap = !wrap;
 		}
 		flags = le16toh(d.flags);
-		if (vt_unlikely(flags & VRING_DESC_F_INDIRECT)) {
-			/* An indirect descriptor stands alone: no NEXT, not after one. */
-			if (ndescs == 1 && !(flags & VRING_DESC_F_NEXT)) {
-				packed_indirect(vq, mem, c, &w, &d);
-			} else {
-				walk_fail(&w, VHOST_VQ_ERR_INDIRECT_POS, false);
-				w.last_len = 0;
+		if (vq->inf.any != NULL) {
+			bool last = !(flags & VRING_DESC_F_NEXT);
+
+			if (last && le16toh(d.id) >= vq->size) {
+				return packed_pop_break(vq, VHOST_VQ_ERR_ID_RANGE, le16toh(d.id),
+							vq->size);
 			}
-		} else {
-			chain_add(vq, mem, c, &w, le64toh(d.addr), le32toh(d.len),
-				  (flags & VRING_DESC_F_WRITE) != 0);
+			if (last) {
+				vq->inf_id_entry[le16toh(d.id)] = vq->inf_head;
+			}
+			if (!inf_packed_take(vq, &d, ndescs, last)) {
+				return packed_pop_break(vq, VHOST_VQ_ERR_INFLIGHT, vq->inf_free,
+							vq->inf_desc_num);
+			}
 		}
+		packed_add_desc(vq, mem, c, &w, &d, ndescs == 1 && !(flags & VRING_DESC_F_NEXT));
 		if (!(flags & VRING_DESC_F_NEXT)) {
 			break;
 		}
@@ -769,6 +991,9 @@ packed_flush_held(struct vhost_vq *vq)
 	       sizeof(struct vring_packed_desc));
 	vq->batch_flags = 0;
 	vq->batch_held = false;
+	if (vq->inf.any != NULL) {
+		inf_packed_commit(vq);
+	}
 }
 
 static inline void
@@ -778,6 +1003,7 @@ packed_push(struct vhost_vq *vq, uint16_t id, uint16_t ndescs, uint32_t len)
 	struct vring_packed_desc *d = &vq->packed.desc[slot];
 	uint16_t flags = vq->used_wrap ? (PACKED_F_AVAIL | PACKED_F_USED) : 0;
 	uint32_t next;
+	bool next_wrap;
 
 	if (len > 0) {
 		flags |= VRING_DESC_F_WRITE;
@@ -788,6 +1014,16 @@ packed_push(struct vhost_vq *vq, uint16_t id, uint16_t ndescs, uint32_t len)
 	 */
 	if (vt_unlikely(vq->batch_held && vq->batch_run + ndescs > vq->size)) {
 		packed_flush_held(vq);
+	}
+	next = (uint32_t)slot + ndescs;
+	next_wrap = vq->used_wrap;
+	if (next >= vq->size) {
+		next -= vq->size;
+		next_wrap = !next_wrap;
+	}
+	if (vq->inf.any != NULL) {
+		/* Recorded before the ring stores: a rollback scrubs every slot they may reach. */
+		inf_packed_done(vq, id, (uint16_t)next, next_wrap);
 	}
 	d->id = htole16(id);
 	d->len = htole32(len);
@@ -802,11 +1038,7 @@ packed_push(struct vhost_vq *vq, uint16_t id, uint16_t ndescs, uint32_t len)
 	}
 	vq_log(vq, vq->log_ring_gpa, (uint64_t)slot * sizeof(*d), sizeof(*d));
 	vq->batch_run += ndescs;
-	next = (uint32_t)slot + ndescs;
-	if (next >= vq->size) {
-		next -= vq->size;
-		vq->used_wrap = !vq->used_wrap;
-	}
+	vq->used_wrap = next_wrap;
 	vq->last_used_idx = (uint16_t)next;
 	vq->batch_ndescs += ndescs;
 }
@@ -854,6 +1086,320 @@ packed_publish(struct vhost_vq *vq)
 	return packed_need_notify(vq, vq->batch_ndescs);
 }
 
+/* ---- inflight record: resubmission and recovery ---------------------------------------------- */
+
+/* Walks a packed chain from its copy in the record (the ring may hold used descriptors now). */
+static int
+inf_packed_resubmit(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_chain *c,
+		    uint16_t head)
+{
+	const struct vhost_inflight_packed *r = vq->inf.packed;
+	struct walk w = { .err = VHOST_VQ_OK };
+	struct vring_packed_desc d = { 0 };
+	uint16_t num = r->desc[head].num, e = head, id;
+
+	if (num == 0 || num > vq->size) {
+		return vq_break(vq, VHOST_VQ_ERR_INFLIGHT, num, vq->size);
+	}
+	for (uint16_t k = 0; k < num; k++) {
+		if (e >= vq->inf_desc_num) {
+			return vq_break(vq, VHOST_VQ_ERR_INFLIGHT, e, vq->inf_desc_num);
+		}
+		d.addr = r->desc[e].addr;
+		d.len = r->desc[e].len;
+		d.id = r->desc[e].id;
+		d.flags = r->desc[e].flags;
+		/* Same rule as desc_fetch: every use below sees these values. */
+		__asm__ __volatile__("" : "+m"(d));
+		packed_add_desc(vq, mem, c, &w, &d, num == 1);
+		e = r->desc[e].next;
+	}
+	id = le16toh(d.id);
+	if (id >= vq->size) {
+		return vq_break(vq, VHOST_VQ_ERR_ID_RANGE, id, vq->size);
+	}
+	vq->inf_id_entry[id] = head;
+	c->id = id;
+	c->ndescs = num;
+	if (vt_unlikely(w.err != VHOST_VQ_OK)) {
+		return chain_fail(vq, mem, c, &w);
+	}
+	return 0;
+}
+
+/* The next request the record held in flight, as vhost_vq_pop returns chains. */
+static int
+inf_resubmit_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_vq_chain *c)
+{
+	uint16_t head = vq->inf_resubmit[vq->inf_next++];
+
+	chain_reset(c);
+	c->pos = 0;
+	if (vq->is_packed) {
+		return inf_packed_resubmit(vq, mem, c, head);
+	}
+	c->id = head;
+	return split_walk(vq, mem, c, head);
+}
+
+/* A request found in flight: its counter and its entry. */
+struct inf_found {
+	uint64_t counter;
+	uint16_t idx;
+};
+
+static int
+inf_found_cmp(const void *a, const void *b)
+{
+	const struct inf_found *x = a, *y = b;
+
+	if (x->counter != y->counter) {
+		return x->counter < y->counter ? -1 : 1;
+	}
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Sorts the n requests found by counter into the resubmit list; the next counter follows. */
+static void
+inf_queue_found(struct vhost_vq *vq, struct inf_found *found, uint32_t n)
+{
+	qsort(found, n, sizeof(*found), inf_found_cmp);
+	vq->inf_counter = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		vq->inf_resubmit[i] = found[i].idx;
+		vq->inf_counter = found[i].counter + 1;
+	}
+	vq->inf_nresubmit = n;
+	vq->inf_next = 0;
+}
+
+static int
+inf_bad(const struct vhost_vq *vq, const char *why, uint32_t value)
+{
+	VT_ERRLOG("inflight record of virtqueue %s:%u is inconsistent: %s (%" PRIu32 "); the queue "
+		  "is not started\n",
+		  vq->name, vq->index, why, value);
+	return -EINVAL;
+}
+
+/*
+ * Split: a batch whose used->idx was stored but whose flags were not all cleared is finished
+ * (used->idx - used_idx heads from last_batch_head); what is still flagged is in flight.
+ */
+static int
+inf_split_recover(struct vhost_vq *vq, struct inf_found *found)
+{
+	struct vhost_inflight_split *r = vq->inf.split;
+	uint16_t used = load16_acquire(&vq->split.used->idx), n = (uint16_t)(used - r->used_idx);
+	uint16_t e = r->last_batch_head;
+	uint32_t nfound = 0;
+
+	if (n > vq->size) {
+		return inf_bad(vq, "used index ahead of the record by more than the queue size", n);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		if (e >= vq->inf_desc_num) {
+			return inf_bad(vq, "last batch entry out of range", e);
+		}
+		r->desc[e].inflight = 0;
+		e = r->desc[e].next;
+	}
+	inf_order();
+	r->used_idx = used;
+	for (uint32_t j = 0; j < vq->inf_desc_num; j++) {
+		if (r->desc[j].inflight == 0) {
+			continue;
+		}
+		if (j >= vq->size) {
+			return inf_bad(vq, "head in flight beyond the queue size", j);
+		}
+		found[nfound].counter = r->desc[j].counter;
+		found[nfound].idx = (uint16_t)j;
+		nfound++;
+	}
+	inf_queue_found(vq, found, nfound);
+	vq->last_used_idx = used;
+	vq->signalled_used = used;
+	vq->last_avail_idx = (uint16_t)(used + nfound);
+	vq->avail_shadow = vq->last_avail_idx;
+	return (int)nfound;
+}
+
+/* Slots from (slot, wrap) onwards: the position n descriptors later. */
+static void
+packed_advance(const struct vhost_vq *vq, uint16_t *slot, bool *wrap, uint32_t n)
+{
+	uint32_t next = (uint32_t)*slot + n;
+
+	while (next >= vq->size) {
+		next -= vq->size;
+		*wrap = !*wrap;
+	}
+	*slot = (uint16_t)next;
+}
+
+/*
+ * Packed: an update cut short is committed when its first used descriptor was exposed (its
+ * USED flag matches the committed wrap counter), else rolled back; a rollback also turns the
+ * ring slots it may have written back to "available" so the driver never sees them as used.
+ */
+static int
+inf_packed_settle(struct vhost_vq *vq)
+{
+	struct vhost_inflight_packed *r = vq->inf.packed;
+	uint16_t used = r->used_idx, old = r->old_used_idx, slot, flags;
+	bool wrap = r->used_wrap_counter != 0, old_wrap = r->old_used_wrap_counter != 0, w;
+	uint32_t dist;
+
+	if (used >= vq->size || old >= vq->size) {
+		return inf_bad(vq, "used index beyond the queue size", VT_MAX(used, old));
+	}
+	if (used == old && wrap == old_wrap) {
+		return 0;
+	}
+	dist = (uint32_t)used + (wrap != old_wrap ? vq->size : 0) - old;
+	if (dist == 0 || dist > vq->size) {
+		return inf_bad(vq, "uncommitted used batch longer than the queue", dist);
+	}
+	flags = load16_acquire(&vq->packed.desc[old].flags);
+	if (((flags & PACKED_F_USED) != 0) == old_wrap) {
+		r->old_free_head = r->free_head;
+		inf_order();
+		r->old_used_idx = used;
+		r->old_used_wrap_counter = wrap;
+		return 0;
+	}
+	slot = old;
+	w = old_wrap;
+	for (uint32_t k = 1; k < dist; k++) {
+		packed_advance(vq, &slot, &w, 1);
+		flags = load16(&vq->packed.desc[slot].flags);
+		if (((flags & PACKED_F_USED) != 0) == w) {
+			store16(&vq->packed.desc[slot].flags, w ? PACKED_F_AVAIL : PACKED_F_USED);
+		}
+	}
+	return 0;
+}
+
+/* Checks the chain of head entry h; returns its buffer id, or -1. */
+static int
+inf_packed_check_chain(struct vhost_vq *vq, uint16_t h)
+{
+	const struct vhost_inflight_packed *r = vq->inf.packed;
+	uint16_t num = r->desc[h].num, e = h, id;
+
+	if (num == 0 || num > vq->size) {
+		return -1;
+	}
+	for (uint16_t k = 1; k < num; k++) {
+		e = r->desc[e].next;
+		if (e >= vq->inf_desc_num) {
+			return -1;
+		}
+	}
+	if (e != r->desc[h].last) {
+		return -1;
+	}
+	id = le16toh(r->desc[e].id);
+	return id < vq->size ? id : -1;
+}
+
+static int
+inf_packed_recover(struct vhost_vq *vq, struct inf_found *found)
+{
+	struct vhost_inflight_packed *r = vq->inf.packed;
+	uint32_t nfound = 0, ndescs = 0;
+	uint16_t e, slot;
+	bool wrap;
+	int rc, id;
+
+	rc = inf_packed_settle(vq);
+	if (rc != 0) {
+		return rc;
+	}
+	r->free_head = r->old_free_head;
+	r->used_idx = r->old_used_idx;
+	r->used_wrap_counter = r->old_used_wrap_counter;
+	/* Entries of a chain taken only in part are in the free list again: not in flight. */
+	e = r->free_head;
+	for (uint32_t i = 0; i < vq->inf_desc_num && e < vq->inf_desc_num; i++) {
+		r->desc[e].inflight = 0;
+		e = r->desc[e].next;
+	}
+	for (uint16_t j = 0; j < vq->size; j++) {
+		vq->inf_id_entry[j] = UINT16_MAX;
+	}
+	for (uint32_t j = 0; j < vq->inf_desc_num; j++) {
+		if (r->desc[j].inflight == 0) {
+			continue;
+		}
+		id = inf_packed_check_chain(vq, (uint16_t)j);
+		if (id < 0) {
+			return inf_bad(vq, "chain in flight with a bad length, link or id", j);
+		}
+		if (vq->inf_id_entry[id] != UINT16_MAX) {
+			return inf_bad(vq, "two chains in flight with one buffer id", (uint32_t)id);
+		}
+		ndescs += r->desc[j].num;
+		if (ndescs > vq->size) {
+			return inf_bad(vq, "more descriptors in flight than the queue holds",
+				       ndescs);
+		}
+		vq->inf_id_entry[id] = (uint16_t)j;
+		found[nfound].counter = r->desc[j].counter;
+		found[nfound].idx = (uint16_t)j;
+		nfound++;
+	}
+	inf_queue_found(vq, found, nfound);
+	slot = r->old_used_idx;
+	wrap = r->old_used_wrap_counter != 0;
+	vq->last_used_idx = slot;
+	vq->used_wrap = wrap;
+	packed_advance(vq, &slot, &wrap, ndescs);
+	vq->last_avail_idx = slot;
+	vq->avail_wrap = wrap;
+	vq->inf_free = r->free_head;
+	vq->inf_head = r->free_head;
+	return (int)nfound;
+}
+
+int
+vhost_vq_inflight_attach(struct vhost_vq *vq, void *area, uint16_t desc_num, uint16_t *work)
+{
+	struct inf_found *found;
+	int rc;
+
+	if (area == NULL || work == NULL || desc_num < vq->size) {
+		VT_ERRLOG(
+			"cannot track virtqueue %s:%u in flight: the record holds %u entries, the "
+			"queue has %u\n",
+			vq->name, vq->index, desc_num, vq->size);
+		return -EINVAL;
+	}
+	found = calloc(desc_num, sizeof(*found));
+	if (found == NULL) {
+		return -ENOMEM;
+	}
+	vq->inf.any = area;
+	vq->inf_desc_num = desc_num;
+	vq->inf_resubmit = work;
+	vq->inf_id_entry = work + vq->size;
+	vq->inf_pending = 0;
+	rc = vq->is_packed ? inf_packed_recover(vq, found) : inf_split_recover(vq, found);
+	free(found);
+	if (rc < 0) {
+		vq->inf.any = NULL;
+		vq->inf_nresubmit = 0;
+		return rc;
+	}
+	if (rc > 0) {
+		VT_NOTICELOG("virtqueue %s:%u: %d requests in flight before the reconnection are "
+			     "submitted again\n",
+			     vq->name, vq->index, rc);
+	}
+	return rc;
+}
+
 /* ---- common entry points ------------------------------------------------------------------- */
 
 int
@@ -861,6 +1407,18 @@ vhost_vq_pop(struct vhost_vq *vq, const struct vhost_vq_mem *mem, struct vhost_v
 {
 	if (vt_unlikely(vq->broken)) {
 		return -EIO;
+	}
+	if (vt_unlikely(vq->inf.any != NULL)) {
+		if (vq->inf_next < vq->inf_nresubmit) {
+			return inf_resubmit_pop(vq, mem, chain);
+		}
+		if (vq->is_packed && vq->batch_held) {
+			/*
+			 * The record's free list and old_* fields serve both directions: a chain
+			 * is taken only once every push before it is committed (exposed).
+			 */
+			packed_flush_held(vq);
+		}
 	}
 	if (vq->is_packed) {
 		return packed_pop(vq, mem, chain);

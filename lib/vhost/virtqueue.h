@@ -79,6 +79,8 @@ bool vhost_vq_mem_host_range_valid(const struct vhost_vq_mem *mem, const void *h
 /* ---- virtqueues -------------------------------------------------------------------------- */
 
 struct vhost_log;
+struct vhost_inflight_split;
+struct vhost_inflight_packed;
 
 /* Largest queue size (split and packed). */
 #define VHOST_VQ_MAX_SIZE 32768
@@ -112,6 +114,7 @@ enum vhost_vq_err {
 	VHOST_VQ_ERR_HEAD_RANGE, /* split: head index >= queue size */
 	VHOST_VQ_ERR_ID_RANGE,   /* packed: buffer id >= queue size */
 	VHOST_VQ_ERR_CHAIN_LEN,  /* packed: chain longer than the queue size */
+	VHOST_VQ_ERR_INFLIGHT,   /* the inflight record changed under the device */
 	VHOST_VQ_ERR_COUNT,
 };
 
@@ -209,6 +212,26 @@ struct vhost_vq {
 	uint64_t log_ring_gpa;
 	uint64_t log_event_gpa;
 
+	/*
+	 * Inflight record (INFLIGHT_SHMFD), NULL while off: a pop marks its chain in it, a
+	 * publish clears it (see vhost_vq_inflight_attach). The local copies are the truth; the
+	 * record's fields are written, and read back only with bounds.
+	 */
+	union {
+		void *any;
+		struct vhost_inflight_split *split;
+		struct vhost_inflight_packed *packed;
+	} inf;
+	uint16_t inf_desc_num;  /* entries of the record */
+	uint16_t inf_free;      /* packed: free_head */
+	uint16_t inf_head;      /* packed: old_free_head (head entry of the next chain) */
+	uint32_t inf_pending;   /* packed: pushes not yet committed */
+	uint64_t inf_counter;   /* the next request's counter */
+	uint16_t *inf_resubmit; /* recovered heads (split) or head entries (packed), oldest first */
+	uint16_t *inf_id_entry; /* packed: buffer id -> head entry */
+	uint32_t inf_nresubmit; /* entries of inf_resubmit */
+	uint32_t inf_next;      /* the next one to hand out */
+
 	/* Cold. */
 	enum vhost_vq_err broken_reason;
 	uint64_t nmalformed; /* chains rejected with -EINVAL */
@@ -283,6 +306,18 @@ bool vhost_vq_kick_enable(struct vhost_vq *vq);
  */
 void vhost_vq_set_log(struct vhost_vq *vq, const struct vhost_log *log, uint64_t ring_gpa,
 		      uint64_t event_gpa);
+
+/*
+ * Attaches the queue's area of the inflight record and recovers from it, after init and before
+ * the first pop: completes or rolls back an update a crash cut short (the vhost-user spec's
+ * procedure), moves the queue's positions to what the record and the ring say (split: used->idx
+ * and the requests in flight; packed: the committed used position and the descriptors in
+ * flight), and queues the requests in flight for resubmission: the next pops return them, oldest
+ * (lowest counter) first, before any new chain of the ring. desc_num: the area's entries (>= the
+ * queue size); work: 2 * queue size entries owned by the caller for the queue's life. Returns the
+ * number of requests to resubmit, or -EINVAL (logged) when the record is inconsistent.
+ */
+int vhost_vq_inflight_attach(struct vhost_vq *vq, void *area, uint16_t desc_num, uint16_t *work);
 
 /* Positions for GET_VRING_BASE, in the encoding of struct vhost_vq_params. */
 uint16_t vhost_vq_get_avail_base(const struct vhost_vq *vq);

@@ -209,6 +209,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == RTE_VHOST_MSG_RESULT_NOT_HANDLED) {
 			use_accepted(g_fs_s, &ctx);
 		}
+		/* A GET_INFLIGHT_FD reply carries the session's memfd: it stays the session's. */
+		if (rc == RTE_VHOST_MSG_RESULT_REPLY &&
+		    ctx.msg.request == VHOST_USER_REQ_GET_INFLIGHT_FD) {
+			ctx.fds[0] = -1;
+		}
 		/* rte_vhost closes or keeps them; here they are done with. */
 		for (int i = 0; i < VHOST_USER_MAX_MEM_REGIONS; i++) {
 			if (ctx.fds[i] >= 0) {

@@ -37,9 +37,10 @@ def vtc_bin():
     return os.path.join(vtlib.build_dir(), "test", "vhost_client", "vtc")
 
 
-# vhost-user protocol feature bits a scsi controller offers: MQ, LOG_SHMFD, REPLY_ACK, BACKEND_REQ.
+# vhost-user protocol feature bits a scsi controller offers: MQ, LOG_SHMFD, REPLY_ACK, BACKEND_REQ,
+# INFLIGHT_SHMFD.
 PROTO_F_CONFIG = 9
-SCSI_PROTOCOL_FEATURES = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 5)
+SCSI_PROTOCOL_FEATURES = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 5) | (1 << 12)
 
 
 def parse(line):

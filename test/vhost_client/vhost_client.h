@@ -174,6 +174,15 @@ int vtc_dev_alloc_rings(struct vtc_dev *dev);
 int vtc_dev_set_features(struct vtc_dev *dev, uint64_t features);
 int vtc_dev_set_mem_table(struct vtc_dev *dev);
 int vtc_dev_set_inflight(struct vtc_dev *dev);
+/*
+ * After the back end died (its end of the socket closed): connects again (retrying for the
+ * connect timeout while it restarts), negotiates the same features, hands back the inflight
+ * record kept since the start (SET_INFLIGHT_FD, no GET), the same memory and rings, and resumes
+ * every queue at the base QEMU would send. Requests in flight stay in flight.
+ */
+int vtc_dev_reconnect(struct vtc_dev *dev);
+/* The inflight region mapped since the start (NULL without one) and its geometry. */
+void *vtc_dev_inflight_area(struct vtc_dev *dev, struct vhost_user_inflight *geometry);
 /* Empties the ring (fresh free lists, zeroed ring memory), then NUM, BASE, ADDR, KICK, CALL. */
 int vtc_vq_setup(struct vtc_vq *vq);
 int vtc_vq_enable(struct vtc_vq *vq, bool enable);

@@ -10,6 +10,7 @@
  *   vtc dirtylog SOCKET the back end's dirty logging (migration) checked page by page
  *                       (vtc_dirtylog.c)
  *   vtc drain SOCKET    writes in flight while the back end stops (vtc_drain.c)
+ *   vtc reconnect SOCKET the inflight record across a back-end crash (vtc_reconnect.c)
  * This file: main, the options every subcommand shares, info.
  * Exit status: 0 success, 1 failure (a message on stderr), 2 usage error.
  */
@@ -42,6 +43,8 @@ cli_usage(FILE *out)
 		"                     (vtc scsi --help)\n"
 		"       vtc dirtylog SOCKET [--scsi] [--log-offset BYTES] [--step] [options]\n"
 		"       vtc drain SOCKET [--count N] [--bs BYTES] [--seed N] [options]\n"
+		"       vtc reconnect SOCKET [--scsi] [--requests N] [--done N] [--bad-region K]\n"
+		"                     [options]   (vtc reconnect --help)\n"
 		"options:\n" CLI_COMMON_HELP
 		"Sizes take K, M, G suffixes (1024-based). Requests go round-robin over the\n"
 		"queues.\n");
@@ -376,6 +379,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "drain") == 0) {
 		return cli_cmd_drain(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "reconnect") == 0) {
+		return cli_cmd_reconnect(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		cli_usage(stdout);

@@ -102,5 +102,6 @@ int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_scsi(int argc, char **argv);
 int cli_cmd_dirtylog(int argc, char **argv);
 int cli_cmd_drain(int argc, char **argv);
+int cli_cmd_reconnect(int argc, char **argv);
 
 #endif

@@ -385,13 +385,20 @@ vtc_dev_start(struct vtc_dev *dev)
 		dev->started = true;
 		return 0;
 	}
+	rc = 0;
 	if (dev->opts.inflight && vtc_has_protocol(dev, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)) {
-		rc = vtc_dev_set_inflight(dev);
-		if (rc != 0) {
-			return rc;
+		/*
+		 * QEMU (vhost_dev_prepare_inflight) sets the features first: the record's
+		 * layout follows the ring layout. Then again as every start does.
+		 */
+		rc = vtc_dev_set_features(dev, features);
+		if (rc == 0) {
+			rc = vtc_dev_set_inflight(dev);
 		}
 	}
-	rc = vtc_dev_set_features(dev, features);
+	if (rc == 0) {
+		rc = vtc_dev_set_features(dev, features);
+	}
 	if (rc == 0) {
 		rc = vtc_dev_set_mem_table(dev);
 	}
@@ -410,6 +417,100 @@ vtc_dev_start(struct vtc_dev *dev)
 	}
 	dev->started = true;
 	return 0;
+}
+
+/*
+ * The base QEMU sends when it reconnects to a back end that died: split, the used index (it
+ * rewinds the ring to what was completed); packed, the last base it knew (here the start's),
+ * which only an inflight record can correct.
+ */
+static uint32_t
+reconnect_base(struct vtc_vq *vq)
+{
+	if (vq->packed) {
+		return 1u << 15;
+	}
+	return vtc_load16_acquire(&((struct vring_used *)vq->device)->idx);
+}
+
+static int
+reconnect_once(struct vtc_dev *dev, uint64_t features)
+{
+	int rc;
+
+	vtc_disconnect(dev);
+	dev->peer_closed = false;
+	dev->started = false;
+	for (uint16_t i = 0; i < dev->num_queues; i++) {
+		dev->vqs[i].started = false;
+	}
+	rc = vtc_connect(dev);
+	if (rc == 0) {
+		rc = negotiate_features(dev);
+	}
+	if (rc == 0) {
+		rc = negotiate_protocol(dev);
+	}
+	if (rc == 0 && dev->features != features) {
+		VT_ERRLOG("back end '%s' came back with other features", dev->opts.path);
+		rc = -EPROTO;
+	}
+	if (rc == 0) {
+		rc = vtc_request(dev, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, NULL);
+	}
+	if (rc == 0) {
+		rc = vtc_dev_set_features(dev, features);
+	}
+	/* The record kept across the crash goes back as it is: no GET_INFLIGHT_FD. */
+	if (rc == 0 && dev->inflight_fd >= 0) {
+		rc = vtc_request(dev, VHOST_USER_SET_INFLIGHT_FD, &dev->inflight,
+				 sizeof(dev->inflight), &dev->inflight_fd, 1, NULL);
+	}
+	if (rc == 0) {
+		rc = vtc_dev_set_mem_table(dev);
+	}
+	for (uint16_t i = 0; rc == 0 && i < dev->num_queues; i++) {
+		rc = vtc_vq_resume(&dev->vqs[i], reconnect_base(&dev->vqs[i]));
+	}
+	return rc;
+}
+
+int
+vtc_dev_reconnect(struct vtc_dev *dev)
+{
+	uint64_t deadline = vtc_now_ns() + (uint64_t)dev->opts.connect_timeout_ms * 1000000ull;
+	uint64_t features = dev->features;
+	int rc;
+
+	if (dev->offline || !dev->started) {
+		return -EINVAL;
+	}
+	for (;;) {
+		rc = reconnect_once(dev, features);
+		/*
+		 * A dying back end's listening socket may still take the connection and then drop
+		 * it: try again, as QEMU's reconnect does, until the connect timeout.
+		 */
+		if ((rc != -ECONNRESET && rc != -EPIPE) || vtc_now_ns() >= deadline) {
+			break;
+		}
+		usleep(20000);
+	}
+	if (rc != 0) {
+		VT_ERRLOG("cannot reconnect to '%s': %s", dev->opts.path, strerror(-rc));
+		return rc;
+	}
+	dev->started = true;
+	return 0;
+}
+
+void *
+vtc_dev_inflight_area(struct vtc_dev *dev, struct vhost_user_inflight *geometry)
+{
+	if (dev->inflight_addr != NULL && geometry != NULL) {
+		*geometry = dev->inflight;
+	}
+	return dev->inflight_addr;
 }
 
 int

@@ -259,6 +259,7 @@ negotiation_and_start_follow_qemu_order(void)
 		VHOST_USER_SET_OWNER,
 		VHOST_USER_GET_FEATURES,
 		VHOST_USER_GET_CONFIG,
+		VHOST_USER_SET_FEATURES,
 		VHOST_USER_GET_INFLIGHT_FD,
 		VHOST_USER_SET_INFLIGHT_FD,
 		VHOST_USER_SET_FEATURES,
@@ -311,10 +312,10 @@ negotiation_and_start_follow_qemu_order(void)
 	CU_ASSERT(!(f.flags[2] & VHOST_USER_FLAG_NEED_REPLY));
 	CU_ASSERT(f.flags[4] & VHOST_USER_FLAG_NEED_REPLY);
 	CU_ASSERT(!(f.flags[6] & VHOST_USER_FLAG_NEED_REPLY));
-	CU_ASSERT(f.flags[10] & VHOST_USER_FLAG_NEED_REPLY);
+	CU_ASSERT(f.flags[11] & VHOST_USER_FLAG_NEED_REPLY);
 	/* One memfd per region; kick and call eventfds; the inflight area sent back. */
-	CU_ASSERT(f.mem_nregions == 1 && f.nfds[10] == 1);
-	CU_ASSERT(f.nfds[14] == 1 && f.nfds[15] == 1);
+	CU_ASSERT(f.mem_nregions == 1 && f.nfds[11] == 1);
+	CU_ASSERT(f.nfds[15] == 1 && f.nfds[16] == 1);
 	CU_ASSERT(f.inflight_size_back == 8192);
 }
 

@@ -54,6 +54,11 @@ def main():
         queue_setup(1, 100, 0x80008000, UA + 0x400000),
         'config_and_queue_num': [msg(24, struct.pack('<III', 0, 60, 0) + bytes(60)),
                                  msg(17), msg(24, struct.pack('<III', 20, 40, 0) + bytes(40))],
+        # GET_INFLIGHT_FD, then SET_INFLIGHT_FD with a zeroed 64 KiB memfd (version 0: refused).
+        'inflight_get_set': [u64(2, F_VERSION_1 | F_PROTOCOL | F_EVENT_IDX),
+                             u64(16, 1 << 0 | 1 << 3 | 1 << 12),
+                             msg(31, struct.pack('<QQHHI', 0, 0, 1, 64, 0)),
+                             msg(32, struct.pack('<QQHHI', 1088, 0, 1, 64, 0), [2])],
         'small_table_ring_outside_refused': [table, msg(4), u64(2, F_VERSION_1),
                              mem_table([(0, 4096, UA, 0, 1)])] + queue_setup(63, 1, 0, UA),
     }

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The inflight region (vhost_inflight.h): its size, its creation for GET_INFLIGHT_FD and the
+ * checks of what SET_INFLIGHT_FD hands back. What the data path writes into it, and the recovery
+ * after a reconnection, live with the rings in virtqueue.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vt/log.h"
+#include "vt/util.h"
+
+#include "lib/vhost/vhost_inflight.h"
+#include "lib/vhost/virtqueue.h"
+
+uint64_t
+vhost_inflight_queue_bytes(bool packed, uint16_t queue_size)
+{
+	uint64_t bytes;
+
+	if (packed) {
+		bytes = sizeof(struct vhost_inflight_packed) +
+			(uint64_t)queue_size * sizeof(struct vhost_inflight_desc_packed);
+	} else {
+		bytes = sizeof(struct vhost_inflight_split) +
+			(uint64_t)queue_size * sizeof(struct vhost_inflight_desc_split);
+	}
+	return VT_ALIGN_UP(bytes, (uint64_t)VHOST_INFLIGHT_ALIGN);
+}
+
+void
+vhost_inflight_queue_init(void *area, bool packed, uint16_t queue_size)
+{
+	memset(area, 0, vhost_inflight_queue_bytes(packed, queue_size));
+	if (packed) {
+		struct vhost_inflight_packed *r = area;
+
+		r->version = VHOST_INFLIGHT_VERSION;
+		r->desc_num = queue_size;
+		r->used_wrap_counter = 1;
+		r->old_used_wrap_counter = 1;
+		for (uint32_t i = 0; i < queue_size; i++) {
+			/* The last entry's next is desc_num: the end of the free list. */
+			r->desc[i].next = (uint16_t)(i + 1);
+		}
+	} else {
+		struct vhost_inflight_split *r = area;
+
+		r->version = VHOST_INFLIGHT_VERSION;
+		r->desc_num = queue_size;
+	}
+}
+
+/* Checks the queue count and size of a message; 0 or -EINVAL with a message in err. */
+static int
+check_geometry(bool packed, uint16_t nqueues, uint16_t queue_size, uint16_t max_queues, char *err,
+	       size_t errlen)
+{
+	if (nqueues == 0 || nqueues > max_queues) {
+		snprintf(err, errlen, "inflight region for %u queues (1 to %u)", nqueues,
+			 max_queues);
+		return -EINVAL;
+	}
+	if (queue_size == 0 || queue_size > VHOST_VQ_MAX_SIZE ||
+	    (!packed && !VT_IS_POW2(queue_size))) {
+		snprintf(err, errlen, "inflight region for a queue size of %u (a %s of 1 to %d)",
+			 queue_size, packed ? "number" : "power of two", VHOST_VQ_MAX_SIZE);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct vhost_inflight *
+region_new(void *map_base, size_t map_len, uint8_t *base, bool packed, uint16_t nqueues,
+	   uint16_t queue_size)
+{
+	struct vhost_inflight *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		return NULL;
+	}
+	atomic_init(&r->refs, 1);
+	r->map_base = map_base;
+	r->map_len = map_len;
+	r->base = base;
+	r->queue_size = vhost_inflight_queue_bytes(packed, queue_size);
+	r->size = r->queue_size * nqueues;
+	r->nqueues = nqueues;
+	r->desc_num = queue_size;
+	r->packed = packed;
+	return r;
+}
+
+struct vhost_inflight *
+vhost_inflight_create(bool packed, uint16_t nqueues, uint16_t queue_size, uint16_t max_queues,
+		      int *fd, char *err, size_t errlen)
+{
+	struct vhost_inflight *r;
+	uint64_t per = vhost_inflight_queue_bytes(packed, queue_size);
+	size_t len = (size_t)(per * nqueues);
+	void *base;
+
+	*fd = -1;
+	if (check_geometry(packed, nqueues, queue_size, max_queues, err, errlen) != 0) {
+		return NULL;
+	}
+	*fd = memfd_create("vtarget-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (*fd < 0) {
+		snprintf(err, errlen, "cannot create the inflight memfd: %s", vt_strerror(errno));
+		return NULL;
+	}
+	if (ftruncate(*fd, (off_t)len) != 0) {
+		snprintf(err, errlen, "cannot size the inflight memfd to %zu bytes: %s", len,
+			 vt_strerror(errno));
+		goto fail;
+	}
+	/* The front end keeps the fd: it must not be able to shrink it under our mapping. */
+	fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL);
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (base == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the inflight memfd: %s", vt_strerror(errno));
+		goto fail;
+	}
+	for (uint16_t i = 0; i < nqueues; i++) {
+		vhost_inflight_queue_init((uint8_t *)base + per * i, packed, queue_size);
+	}
+	r = region_new(base, len, base, packed, nqueues, queue_size);
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		munmap(base, len);
+		goto fail;
+	}
+	return r;
+fail:
+	close(*fd);
+	*fd = -1;
+	return NULL;
+}
+
+/* Each queue's area: the version this back end writes and desc_num equal to the queue size. */
+static int
+check_areas(const struct vhost_inflight *r, char *err, size_t errlen)
+{
+	for (uint16_t i = 0; i < r->nqueues; i++) {
+		const uint8_t *area = r->base + r->queue_size * i;
+		uint16_t version, desc_num;
+
+		/* version and desc_num sit at the same offsets in both layouts. */
+		memcpy(&version, area + offsetof(struct vhost_inflight_split, version), 2);
+		memcpy(&desc_num, area + offsetof(struct vhost_inflight_split, desc_num), 2);
+		if (version != VHOST_INFLIGHT_VERSION) {
+			snprintf(err, errlen,
+				 "inflight area of queue %u has version %u (%d expected)", i,
+				 version, VHOST_INFLIGHT_VERSION);
+			return -EINVAL;
+		}
+		if (desc_num != r->desc_num) {
+			snprintf(err, errlen,
+				 "inflight area of queue %u holds %u entries; the message says "
+				 "a queue size of %u",
+				 i, desc_num, r->desc_num);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+struct vhost_inflight *
+vhost_inflight_map(int fd, const struct vhost_user_inflight *msg, bool packed, uint16_t max_queues,
+		   char *err, size_t errlen)
+{
+	uint64_t per = vhost_inflight_queue_bytes(packed, msg->queue_size), end;
+	struct vhost_inflight *r;
+	struct stat st;
+	void *base;
+
+	if (check_geometry(packed, msg->num_queues, msg->queue_size, max_queues, err, errlen) !=
+	    0) {
+		return NULL;
+	}
+	if (msg->mmap_size < per * msg->num_queues) {
+		snprintf(err, errlen,
+			 "inflight region of %" PRIu64 " bytes; %u %s queues of %u entries need "
+			 "%" PRIu64,
+			 msg->mmap_size, msg->num_queues, packed ? "packed" : "split",
+			 msg->queue_size, per * msg->num_queues);
+		return NULL;
+	}
+	end = msg->mmap_offset + msg->mmap_size;
+	if (end < msg->mmap_offset || end > SIZE_MAX) {
+		snprintf(err, errlen, "inflight region offset %" PRIu64 " + size %" PRIu64 " wraps",
+			 msg->mmap_offset, msg->mmap_size);
+		return NULL;
+	}
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "inflight fd is not a regular file (memfd or tmpfs file)");
+		return NULL;
+	}
+	if ((uint64_t)st.st_size < end) {
+		/* Touching a mapping beyond the file's end would fault (SIGBUS). */
+		snprintf(err, errlen,
+			 "inflight file of %" PRIu64 " bytes is shorter than offset %" PRIu64
+			 " + size %" PRIu64,
+			 (uint64_t)st.st_size, msg->mmap_offset, msg->mmap_size);
+		return NULL;
+	}
+	/* From offset 0: an offset that is not page-aligned cannot be mapped directly. */
+	base = mmap(NULL, (size_t)end, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the inflight region: %s", vt_strerror(errno));
+		return NULL;
+	}
+	r = region_new(base, (size_t)end, (uint8_t *)base + msg->mmap_offset, packed,
+		       msg->num_queues, msg->queue_size);
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		munmap(base, (size_t)end);
+		return NULL;
+	}
+	if (check_areas(r, err, errlen) != 0) {
+		vhost_inflight_unref(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct vhost_inflight *
+vhost_inflight_wrap(void *base, bool packed, uint16_t nqueues, uint16_t queue_size)
+{
+	return region_new(NULL, 0, base, packed, nqueues, queue_size);
+}
+
+void *
+vhost_inflight_queue(const struct vhost_inflight *r, uint16_t idx)
+{
+	if (r == NULL || idx >= r->nqueues) {
+		return NULL;
+	}
+	return r->base + r->queue_size * idx;
+}
+
+void
+vhost_inflight_ref(struct vhost_inflight *r)
+{
+	if (r != NULL) {
+		atomic_fetch_add(&r->refs, 1);
+	}
+}
+
+void
+vhost_inflight_unref(struct vhost_inflight *r)
+{
+	if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1) {
+		return;
+	}
+	if (r->map_base != NULL) {
+		munmap(r->map_base, r->map_len);
+	}
+	free(r);
+}
