@@ -59,6 +59,7 @@ DEPRECATED_ALIASES = {
     "vhost_get_controllers": ["get_vhost_controllers"],
     "vhost_delete_controller": ["remove_vhost_controller", "remove_vhost_scsi_controller",
                                 "remove_vhost_blk_controller"],
+    "vhost_controller_set_coalescing": ["set_vhost_controller_coalescing"],
 }
 ALIAS_OF = {old: new for new, olds in DEPRECATED_ALIASES.items() for old in olds}
 
@@ -726,6 +727,16 @@ def add_vhost_commands(sub):
     p = sub.add_parser("vhost_delete_controller", help="Delete a vhost controller")
     p.add_argument("ctrlr", help="controller name")
     p.set_defaults(func=lambda a: _call(a, "vhost_delete_controller", ctrlr=a.ctrlr))
+
+    p = sub.add_parser("vhost_controller_set_coalescing",
+                       help="Set vhost controller coalescing")
+    p.add_argument("ctrlr", help="controller name")
+    p.add_argument("delay_base_us", type=int, help="longest call delay in microseconds (0: off)")
+    p.add_argument("iops_threshold", type=int,
+                   help="IOPS per queue above which calls are delayed (at least 100)")
+    p.set_defaults(func=lambda a: _call(
+        a, "vhost_controller_set_coalescing", ctrlr=a.ctrlr, delay_base_us=a.delay_base_us,
+        iops_threshold=a.iops_threshold))
 
 
 def build_parser():
