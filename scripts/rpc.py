@@ -501,6 +501,23 @@ def add_bdev_commands(sub):
     p.set_defaults(func=lambda a: print_dict(_call(a, "bdev_reset_iostat", name=a.name,
                                                    mode=a.mode)))
 
+    p = sub.add_parser("bdev_enable_histogram",
+                       help="Enable or disable histogram for specified bdev")
+    p.add_argument("--histogram", dest="enable", action=argparse.BooleanOptionalAction,
+                   required=True, help="Enable or disable histograms on specified device")
+    p.add_argument("-o", "--opc", help="Only this I/O type (default: every type)")
+    p.add_argument("--granularity", type=int, help="Histogram bucket granularity (default 7)")
+    p.add_argument("--min-nsec", type=int, help="Histogram min value in nanoseconds")
+    p.add_argument("--max-nsec", type=int, help="Histogram max value in nanoseconds")
+    p.add_argument("name", help="bdev name")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_enable_histogram", name=a.name, enable=a.enable, opc=a.opc,
+        granularity=a.granularity, min_nsec=a.min_nsec, max_nsec=a.max_nsec)))
+
+    p = sub.add_parser("bdev_get_histogram", help="Get histogram for specified bdev")
+    p.add_argument("name", help="bdev name")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "bdev_get_histogram", name=a.name)))
+
     p = sub.add_parser("delete_bdev", help="Delete a bdev of any module (deprecated: use "
                        "bdev_malloc_delete, bdev_null_delete, bdev_aio_delete...)")
     p.add_argument("bdev_name", help="Block device name")

@@ -339,6 +339,7 @@ bdev_internal_free(struct bdev_internal *bi)
 		free(a);
 	}
 	free(bi->claim_owner);
+	bdev_hist_free(bi);
 	pthread_spin_destroy(&bi->range_lock);
 	free(bi);
 }
