@@ -40,6 +40,7 @@ DEPRECATED_ALIASES = {
     "bdev_get_iostat": ["get_bdevs_iostat"],
     "bdev_set_options": ["set_bdev_options"],
     "framework_wait_init": ["wait_subsystem_init"],
+    "framework_start_init": ["start_subsystem_init"],
     "framework_get_subsystems": ["get_subsystems"],
     "framework_get_config": ["get_subsystem_config"],
     "spdk_kill_instance": ["kill_instance"],
@@ -367,6 +368,10 @@ def add_app_commands(sub):
 
     p = sub.add_parser("framework_wait_init", help="Block until subsystems have been initialized")
     p.set_defaults(func=lambda a: _call(a, "framework_wait_init"))
+
+    p = sub.add_parser("framework_start_init",
+                       help="Start initialization of subsystems (daemon started with -w)")
+    p.set_defaults(func=lambda a: _call(a, "framework_start_init"))
 
     p = sub.add_parser("framework_get_subsystems",
                        help="Print subsystems in initialization order with their dependencies")

@@ -35,6 +35,7 @@ enum {
 	OPT_INTERRUPT = 256,
 	OPT_DEFAULT_CONFIG,
 	OPT_PRINT_DEFAULT_CONFIG,
+	OPT_WAIT_FOR_RPC,
 };
 
 static const struct option g_long_opts[] = {
@@ -45,6 +46,7 @@ static const struct option g_long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "json", required_argument, NULL, 'c' }, /* SPDK's name for the same */
 	{ "interrupt", no_argument, NULL, OPT_INTERRUPT },
+	{ "wait-for-rpc", no_argument, NULL, OPT_WAIT_FOR_RPC },
 	{ "logflag", required_argument, NULL, 'L' },
 	{ "default-config", no_argument, NULL, OPT_DEFAULT_CONFIG },
 	{ "print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT_CONFIG },
@@ -98,6 +100,7 @@ usage(void)
 	       "      --default-config       replay the built-in config (below)\n"
 	       "      --print-default-config print the built-in config and exit\n"
 	       "      --interrupt            reactors sleep when idle instead of polling\n"
+	       "  -w, --wait-for-rpc         start the subsystems only at framework_start_init\n"
 	       "  -L, --logflag FLAG         enable debug logs of a component (or 'all');"
 	       " repeatable\n"
 	       "  -h, --help                 this text\n"
@@ -286,6 +289,10 @@ parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
 	case OPT_INTERRUPT:
 		opts->interrupt_mode = true;
 		return 0;
+	case 'w':
+	case OPT_WAIT_FOR_RPC:
+		opts->wait_for_rpc = true;
+		return 0;
 	case OPT_DEFAULT_CONFIG:
 		*default_config = true;
 		return 0;
@@ -301,7 +308,7 @@ parse_args(int argc, char **argv, struct vt_app_opts *opts, bool *default_config
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:s:r:S:c:L:hv", g_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:s:r:S:c:L:hvw", g_long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage();

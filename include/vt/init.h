@@ -19,6 +19,7 @@ struct vt_app_opts {
 	const char *json_config_file; /* -c: replayed before the ready line; NULL = none */
 	const char *json_config_text; /* the same from a string (make run's embedded default) */
 	bool interrupt_mode;          /* --interrupt */
+	bool wait_for_rpc;            /* --wait-for-rpc: subsystems start at framework_start_init */
 	bool no_rpc_server;           /* tools that need no socket */
 	bool no_eal;                  /* tools and tests that need no DPDK memory */
 	/* -S: folder for vhost-user sockets; NULL = VT_APP_DEFAULT_VHOST_SOCK_DIR. */

@@ -27,6 +27,11 @@
 /* Method availability: while the config file is replayed (STARTUP) and afterwards (RUNTIME). */
 #define VT_RPC_STARTUP 0x1
 #define VT_RPC_RUNTIME 0x2
+/*
+ * Before the subsystems are initialised (--wait-for-rpc, until framework_start_init): the
+ * methods SPDK allows in its start-up state, which set options the initialisation reads.
+ */
+#define VT_RPC_PREINIT 0x4
 
 struct vt_jsonrpc_request;
 

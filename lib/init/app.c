@@ -73,7 +73,9 @@ struct app {
 	bool subsystems_started;
 	bool rpc_listening;
 	bool shutting_down;
-	struct vt_defer stop_defer; /* vt_app_stop() called on reactor 0 */
+	bool waiting_init;                     /* --wait-for-rpc: framework_start_init not yet */
+	struct vt_jsonrpc_request *start_init; /* framework_start_init, answered when ready */
+	struct vt_defer stop_defer;            /* vt_app_stop() called on reactor 0 */
 };
 
 static struct app g_app = { .sigfd = -1 };
@@ -129,6 +131,10 @@ app_shutdown(void)
 	}
 	g_app.shutting_down = true;
 	VT_NOTICELOG("%s shutting down\n", g_app.name);
+	if (g_app.start_init != NULL) {
+		vt_jsonrpc_send_error_response(g_app.start_init, -ESHUTDOWN, "shutting down");
+		g_app.start_init = NULL;
+	}
 	init_framework_rpc_shutdown();
 	if (g_app.rpc_listening) {
 		vt_rpc_server_close();
@@ -202,6 +208,10 @@ app_ready(void)
 	uint64_t ms;
 
 	vt_rpc_set_state(VT_RPC_RUNTIME);
+	if (g_app.start_init != NULL) {
+		vt_jsonrpc_send_bool_response(g_app.start_init, true);
+		g_app.start_init = NULL;
+	}
 	if (opts->start_fn != NULL) {
 		opts->start_fn(opts->start_arg);
 		if (atomic_load(&g_stop_requested)) {
@@ -218,11 +228,40 @@ app_ready(void)
 	}
 }
 
+/* A failed start-up step: framework_start_init, if it started it, gets the reason. */
+static void
+app_start_init_fail(const char *msg)
+{
+	if (g_app.start_init != NULL) {
+		vt_jsonrpc_send_error_response(g_app.start_init, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       msg);
+		g_app.start_init = NULL;
+	}
+}
+
+/* Opens the RPC socket; on a failure the application stops. */
+static int
+app_rpc_listen(void)
+{
+	int rc = vt_rpc_server_listen(g_app.rpc_addr);
+
+	if (rc != 0) {
+		VT_ERRLOG("cannot listen on RPC socket '%s': %s%s\n", g_app.rpc_addr,
+			  vt_strerror(-rc),
+			  rc == -EADDRINUSE ? "; choose another path with -r" : "");
+		vt_app_stop(1);
+		return rc;
+	}
+	g_app.rpc_listening = true;
+	return 0;
+}
+
 static void
 app_config_done(int rc, const char *err, void *arg)
 {
 	if (rc != 0) {
 		VT_ERRLOG("%s; in %s\n", err, g_app.config_source);
+		app_start_init_fail(err);
 	}
 	if (app_step_end(rc)) {
 		app_ready();
@@ -234,20 +273,13 @@ app_subsystems_done(int rc, void *arg)
 {
 	if (rc != 0) {
 		VT_ERRLOG("cannot initialize subsystems: %s\n", vt_strerror(-rc));
+		app_start_init_fail("cannot initialize subsystems");
 	}
 	if (!app_step_end(rc)) {
 		return;
 	}
-	if (!g_app.opts->no_rpc_server) {
-		rc = vt_rpc_server_listen(g_app.rpc_addr);
-		if (rc != 0) {
-			VT_ERRLOG("cannot listen on RPC socket '%s': %s%s\n", g_app.rpc_addr,
-				  vt_strerror(-rc),
-				  rc == -EADDRINUSE ? "; choose another path with -r" : "");
-			vt_app_stop(1);
-			return;
-		}
-		g_app.rpc_listening = true;
+	if (!g_app.opts->no_rpc_server && !g_app.rpc_listening && app_rpc_listen() != 0) {
+		return;
 	}
 	if (g_app.config != NULL) {
 		g_app.busy = true;
@@ -294,6 +326,28 @@ app_signal_poll(void *arg, uint32_t events)
 }
 
 static void
+app_init_subsystems(void)
+{
+	vt_rpc_set_state(VT_RPC_STARTUP);
+	g_app.busy = true;
+	g_app.subsystems_started = true;
+	vt_subsystem_init(app_subsystems_done, NULL);
+}
+
+/* --wait-for-rpc: the RPC server first, in the pre-init state, until framework_start_init. */
+static void
+app_wait_for_rpc(void)
+{
+	if (app_rpc_listen() != 0) {
+		return;
+	}
+	g_app.waiting_init = true;
+	vt_rpc_set_state(VT_RPC_PREINIT);
+	VT_NOTICELOG("%s waiting for framework_start_init, RPC socket at %s\n", g_app.name,
+		     vt_rpc_server_path());
+}
+
+static void
 app_start_msg(void *arg)
 {
 	if (atomic_load(&g_stop_requested)) {
@@ -308,10 +362,24 @@ app_start_msg(void *arg)
 		vt_app_stop(1);
 		return;
 	}
-	vt_rpc_set_state(VT_RPC_STARTUP);
-	g_app.busy = true;
-	g_app.subsystems_started = true;
-	vt_subsystem_init(app_subsystems_done, NULL);
+	if (g_app.opts->wait_for_rpc && !g_app.opts->no_rpc_server) {
+		app_wait_for_rpc();
+		return;
+	}
+	app_init_subsystems();
+}
+
+int
+init_app_start_init(struct vt_jsonrpc_request *req)
+{
+	if (!g_app.waiting_init || g_app.shutting_down) {
+		return -EALREADY;
+	}
+	g_app.waiting_init = false;
+	g_app.start_init = req;
+	VT_NOTICELOG("framework_start_init: initializing the subsystems\n");
+	app_init_subsystems();
+	return 0;
 }
 
 /* ---- set-up and clean-up (calling thread) ------------------------------------------------- */
