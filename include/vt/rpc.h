@@ -96,6 +96,8 @@ int vt_rpc_decode_params(struct vt_jsonrpc_request *req, yajl_val params,
 
 /* Listens on path (mode 0600) guarded by path.lock. -EADDRINUSE when another daemon holds it. */
 int vt_rpc_server_listen(const char *path);
+/* Before listening: the socket gets this group and mode 0660 (gid -1: mode 0600, the default). */
+void vt_rpc_server_set_group(int64_t gid);
 /* Closes the listener and every connection, removes the socket and the lock file. */
 void vt_rpc_server_close(void);
 const char *vt_rpc_server_path(void);

@@ -94,6 +94,20 @@ vt_app_opts_init(struct vt_app_opts *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->name = APP_DEFAULT_NAME;
 	opts->mem_size_mb = VT_APP_DEFAULT_MEM_MB;
+	opts->vhost_sock_uid = -1;
+	opts->vhost_sock_gid = -1;
+	opts->vhost_sock_mode = -1;
+	opts->rpc_sock_gid = -1;
+}
+
+void
+vt_app_vhost_sock_perms(int64_t *uid, int64_t *gid, int32_t *mode)
+{
+	const struct vt_app_opts *o = g_app.opts;
+
+	*uid = o != NULL ? o->vhost_sock_uid : -1;
+	*gid = o != NULL ? o->vhost_sock_gid : -1;
+	*mode = o != NULL ? o->vhost_sock_mode : -1;
 }
 
 uint64_t
@@ -442,6 +456,7 @@ app_parse_opts(const struct vt_app_opts *opts)
 
 	g_app.opts = opts;
 	g_app.name = opts->name != NULL ? opts->name : APP_DEFAULT_NAME;
+	vt_rpc_server_set_group(opts->rpc_sock_gid);
 	g_app.rpc_addr = opts->rpc_addr != NULL ? opts->rpc_addr : VT_APP_DEFAULT_RPC_ADDR;
 	if (vt_cpuset_parse(&g_app.cpus, mask) != 0) {
 		VT_ERRLOG("invalid cpumask '%s': expected a hex mask (0x3) or a core list "
