@@ -497,10 +497,7 @@ vhost_ctrlr_dump_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w)
 	struct vhost_session *s;
 	uint32_t delay, iops;
 
-	pthread_mutex_lock(&g_vhost_mutex);
-	delay = c->coal_delay_us;
-	iops = c->coal_iops_threshold;
-	pthread_mutex_unlock(&g_vhost_mutex);
+	vhost_coal_get(c, &delay, &iops);
 	vt_json_write_object_begin(w);
 	vt_json_write_named_string(w, "ctrlr", c->name);
 	vt_json_write_named_string(w, "cpumask", vt_cpuset_fmt(&c->cpumask, mask, sizeof(mask)));

@@ -354,14 +354,20 @@ VT_RPC_REGISTER("vhost_controller_set_coalescing", rpc_vhost_controller_set_coal
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
 void
+vhost_coal_get(struct vhost_ctrlr *c, uint32_t *delay_us, uint32_t *iops_threshold)
+{
+	pthread_mutex_lock(&g_vhost_mutex);
+	*delay_us = c->coal_delay_us;
+	*iops_threshold = c->coal_iops_threshold;
+	pthread_mutex_unlock(&g_vhost_mutex);
+}
+
+void
 vhost_coal_write_config_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w)
 {
 	uint32_t delay, iops;
 
-	pthread_mutex_lock(&g_vhost_mutex);
-	delay = c->coal_delay_us;
-	iops = c->coal_iops_threshold;
-	pthread_mutex_unlock(&g_vhost_mutex);
+	vhost_coal_get(c, &delay, &iops);
 	if (delay == 0) {
 		return;
 	}

@@ -514,6 +514,8 @@ void vhost_coal_queue_stop(struct vhost_queue *q);
 void vhost_coal_session_apply(struct vhost_session *s);
 /* The session ends: releases the pollers and the timer. */
 void vhost_coal_session_fini(struct vhost_session *s);
+/* Any thread: c's settings (delay_base_us 0: off). */
+void vhost_coal_get(struct vhost_ctrlr *c, uint32_t *delay_us, uint32_t *iops_threshold);
 /* Reactor 0: the vhost_controller_set_coalescing call that restores c's settings, if on. */
 void vhost_coal_write_config_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
 
