@@ -81,10 +81,26 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	$(Q)test/fuzz/run.sh smoke $(FUZZ_BUILD_DIR) $(FUZZ_SMOKE_TIME)
 
+# Install folders: ./configure --prefix, or PREFIX=... on the make command line.
+PREFIX ?= $(CONFIG_PREFIX)
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+
+# The daemon, the RPC client (vtarget-rpc), the systemd unit with the paths filled in, a default
+# (empty) config that an existing one is never replaced by, and the man page.
 install: app
-	install -d $(DESTDIR)$(CONFIG_PREFIX)/bin
-	install -m 0755 $(BUILD_DIR)/bin/vtarget $(DESTDIR)$(CONFIG_PREFIX)/bin/vtarget
-	install -m 0755 scripts/rpc.py $(DESTDIR)$(CONFIG_PREFIX)/bin/vtarget-rpc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/vtarget
+	install -m 0755 $(BUILD_DIR)/bin/vtarget $(DESTDIR)$(BINDIR)/vtarget
+	install -m 0755 scripts/rpc.py $(DESTDIR)$(BINDIR)/vtarget-rpc
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/vtarget.service.in \
+		> $(DESTDIR)$(UNITDIR)/vtarget.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vtarget.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/vtarget/vtarget.json || \
+		install -m 0644 etc/vtarget.json $(DESTDIR)$(SYSCONFDIR)/vtarget/vtarget.json
+	install -m 0644 doc/vtarget.8 $(DESTDIR)$(MANDIR)/man8/vtarget.8
 
 # Every C file as .clang-format lays it out (clang-format -i FILE to fix one).
 format-check:

@@ -6,7 +6,8 @@ set -euo pipefail
 BUILD_PKGS=(gcc make pkg-config libc6-dev libdpdk-dev libyajl-dev libcunit1-dev liburing-dev
 	libaio-dev libbsd-dev libnuma-dev)
 TEST_PKGS=(python3 util-linux qemu-system-x86 qemu-system-common linux-image-amd64 busybox-static
-	fio sg3-utils libiscsi-bin xz-utils gzip cpio clang libclang-rt-14-dev clang-format)
+	fio sg3-utils libiscsi-bin xz-utils gzip cpio clang libclang-rt-14-dev clang-format
+	systemd groff-base)
 # The RBD bdev module (librbd, librados) and the single-node Ceph cluster its tests start.
 BUILD_PKGS+=(librbd-dev librados-dev)
 TEST_PKGS+=(ceph-mon ceph-osd ceph-common)

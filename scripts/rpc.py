@@ -41,6 +41,7 @@ DEPRECATED_ALIASES = {
     "bdev_set_options": ["set_bdev_options"],
     "bdev_set_qos_limit": ["set_bdev_qos_limit"],
     "framework_wait_init": ["wait_subsystem_init"],
+    "framework_start_init": ["start_subsystem_init"],
     "framework_get_subsystems": ["get_subsystems"],
     "framework_get_config": ["get_subsystem_config"],
     "spdk_kill_instance": ["kill_instance"],
@@ -60,6 +61,7 @@ DEPRECATED_ALIASES = {
     "vhost_get_controllers": ["get_vhost_controllers"],
     "vhost_delete_controller": ["remove_vhost_controller", "remove_vhost_scsi_controller",
                                 "remove_vhost_blk_controller"],
+    "vhost_controller_set_coalescing": ["set_vhost_controller_coalescing"],
 }
 ALIAS_OF = {old: new for new, olds in DEPRECATED_ALIASES.items() for old in olds}
 
@@ -368,6 +370,10 @@ def add_app_commands(sub):
     p = sub.add_parser("framework_wait_init", help="Block until subsystems have been initialized")
     p.set_defaults(func=lambda a: _call(a, "framework_wait_init"))
 
+    p = sub.add_parser("framework_start_init",
+                       help="Start initialization of subsystems (daemon started with -w)")
+    p.set_defaults(func=lambda a: _call(a, "framework_start_init"))
+
     p = sub.add_parser("framework_get_subsystems",
                        help="Print subsystems in initialization order with their dependencies")
     p.set_defaults(func=lambda a: print_dict(_call(a, "framework_get_subsystems")))
@@ -500,6 +506,23 @@ def add_bdev_commands(sub):
                    help="What to reset (default: all)")
     p.set_defaults(func=lambda a: print_dict(_call(a, "bdev_reset_iostat", name=a.name,
                                                    mode=a.mode)))
+
+    p = sub.add_parser("bdev_enable_histogram",
+                       help="Enable or disable histogram for specified bdev")
+    p.add_argument("--histogram", dest="enable", action=argparse.BooleanOptionalAction,
+                   required=True, help="Enable or disable histograms on specified device")
+    p.add_argument("-o", "--opc", help="Only this I/O type (default: every type)")
+    p.add_argument("--granularity", type=int, help="Histogram bucket granularity (default 7)")
+    p.add_argument("--min-nsec", type=int, help="Histogram min value in nanoseconds")
+    p.add_argument("--max-nsec", type=int, help="Histogram max value in nanoseconds")
+    p.add_argument("name", help="bdev name")
+    p.set_defaults(func=lambda a: print_json(_call(
+        a, "bdev_enable_histogram", name=a.name, enable=a.enable, opc=a.opc,
+        granularity=a.granularity, min_nsec=a.min_nsec, max_nsec=a.max_nsec)))
+
+    p = sub.add_parser("bdev_get_histogram", help="Get histogram for specified bdev")
+    p.add_argument("name", help="bdev name")
+    p.set_defaults(func=lambda a: print_dict(_call(a, "bdev_get_histogram", name=a.name)))
 
     p = sub.add_parser("delete_bdev", help="Delete a bdev of any module (deprecated: use "
                        "bdev_malloc_delete, bdev_null_delete, bdev_aio_delete...)")
@@ -859,6 +882,16 @@ def add_vhost_commands(sub):
     p = sub.add_parser("vhost_delete_controller", help="Delete a vhost controller")
     p.add_argument("ctrlr", help="controller name")
     p.set_defaults(func=lambda a: _call(a, "vhost_delete_controller", ctrlr=a.ctrlr))
+
+    p = sub.add_parser("vhost_controller_set_coalescing",
+                       help="Set vhost controller coalescing")
+    p.add_argument("ctrlr", help="controller name")
+    p.add_argument("delay_base_us", type=int, help="longest call delay in microseconds (0: off)")
+    p.add_argument("iops_threshold", type=int,
+                   help="IOPS per queue above which calls are delayed (at least 100)")
+    p.set_defaults(func=lambda a: _call(
+        a, "vhost_controller_set_coalescing", ctrlr=a.ctrlr, delay_base_us=a.delay_base_us,
+        iops_threshold=a.iops_threshold))
 
 
 def build_parser():

@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,6 +41,11 @@ enum {
 	OPT_DEFAULT_CONFIG,
 	OPT_PRINT_DEFAULT_CONFIG,
 	OPT_STOP_TIMEOUT,
+	OPT_WAIT_FOR_RPC,
+	OPT_VHOST_SOCK_OWNER,
+	OPT_VHOST_SOCK_GROUP,
+	OPT_VHOST_SOCK_MODE,
+	OPT_RPC_SOCK_GROUP,
 };
 
 static const struct option g_long_opts[] = {
@@ -48,6 +56,11 @@ static const struct option g_long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "json", required_argument, NULL, 'c' }, /* SPDK's name for the same */
 	{ "interrupt", no_argument, NULL, OPT_INTERRUPT },
+	{ "wait-for-rpc", no_argument, NULL, OPT_WAIT_FOR_RPC },
+	{ "vhost-sock-owner", required_argument, NULL, OPT_VHOST_SOCK_OWNER },
+	{ "vhost-sock-group", required_argument, NULL, OPT_VHOST_SOCK_GROUP },
+	{ "vhost-sock-mode", required_argument, NULL, OPT_VHOST_SOCK_MODE },
+	{ "rpc-sock-group", required_argument, NULL, OPT_RPC_SOCK_GROUP },
 	{ "logflag", required_argument, NULL, 'L' },
 	{ "default-config", no_argument, NULL, OPT_DEFAULT_CONFIG },
 	{ "print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT_CONFIG },
@@ -104,6 +117,11 @@ usage(void)
 	       "      --interrupt            reactors sleep when idle instead of polling\n"
 	       "      --stop-timeout SECONDS how long a stop waits for requests in flight;"
 	       " default %u\n"
+	       "  -w, --wait-for-rpc         start the subsystems only at framework_start_init\n"
+	       "      --vhost-sock-owner USER  owner of each vhost-user socket (name or uid)\n"
+	       "      --vhost-sock-group GROUP group of each vhost-user socket (name or gid)\n"
+	       "      --vhost-sock-mode MODE   mode of each vhost-user socket (octal, e.g. 0660)\n"
+	       "      --rpc-sock-group GROUP   group of the RPC socket (its mode becomes 0660)\n"
 	       "  -L, --logflag FLAG         enable debug logs of a component (or 'all');"
 	       " repeatable\n"
 	       "  -h, --help                 this text\n"
@@ -283,6 +301,46 @@ bad_option(char **argv, int c)
 	return usage_error("unknown option '%s'", opt);
 }
 
+/* A number of at most max, or -1. */
+static int64_t
+parse_id(const char *s, int base, int64_t max)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, base);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max) {
+		return -1;
+	}
+	return v;
+}
+
+static int
+parse_owner(const char *s, int64_t *uid)
+{
+	struct passwd *pw = getpwnam(s);
+
+	*uid = pw != NULL ? (int64_t)pw->pw_uid : parse_id(s, 10, UINT32_MAX - 1);
+	return *uid < 0 ? usage_error("--vhost-sock-owner: no user '%s'", s) : 0;
+}
+
+static int
+parse_group(const char *s, int64_t *gid)
+{
+	struct group *gr = getgrnam(s);
+
+	*gid = gr != NULL ? (int64_t)gr->gr_gid : parse_id(s, 10, UINT32_MAX - 1);
+	return *gid < 0 ? usage_error("no group '%s'", s) : 0;
+}
+
+static int
+parse_mode(const char *s, int32_t *mode)
+{
+	*mode = (int32_t)parse_id(s, 8, 07777);
+	return *mode < 0 ? usage_error("--vhost-sock-mode: '%s' is not an octal mode", s) : 0;
+}
+
 /* Applies one option; returns 0 or the exit code of a bad one. */
 static int
 parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
@@ -307,6 +365,18 @@ parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
 	case OPT_INTERRUPT:
 		opts->interrupt_mode = true;
 		return 0;
+	case 'w':
+	case OPT_WAIT_FOR_RPC:
+		opts->wait_for_rpc = true;
+		return 0;
+	case OPT_VHOST_SOCK_OWNER:
+		return parse_owner(optarg, &opts->vhost_sock_uid);
+	case OPT_VHOST_SOCK_GROUP:
+		return parse_group(optarg, &opts->vhost_sock_gid);
+	case OPT_RPC_SOCK_GROUP:
+		return parse_group(optarg, &opts->rpc_sock_gid);
+	case OPT_VHOST_SOCK_MODE:
+		return parse_mode(optarg, &opts->vhost_sock_mode);
 	case OPT_DEFAULT_CONFIG:
 		*default_config = true;
 		return 0;
@@ -324,7 +394,7 @@ parse_args(int argc, char **argv, struct vt_app_opts *opts, bool *default_config
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:s:r:S:c:L:hv", g_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:s:r:S:c:L:hvw", g_long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage();

@@ -19,8 +19,14 @@ struct vt_app_opts {
 	const char *json_config_file; /* -c: replayed before the ready line; NULL = none */
 	const char *json_config_text; /* the same from a string (make run's embedded default) */
 	bool interrupt_mode;          /* --interrupt */
-	bool no_rpc_server;           /* tools that need no socket */
-	bool no_eal;                  /* tools and tests that need no DPDK memory */
+	bool wait_for_rpc;            /* --wait-for-rpc: subsystems start at framework_start_init */
+	/* Given to each vhost-user socket once created; -1: left as created (root, umask). */
+	int64_t vhost_sock_uid;  /* --vhost-sock-owner */
+	int64_t vhost_sock_gid;  /* --vhost-sock-group */
+	int32_t vhost_sock_mode; /* --vhost-sock-mode */
+	int64_t rpc_sock_gid;    /* --rpc-sock-group: the RPC socket's group, mode 0660 */
+	bool no_rpc_server;      /* tools that need no socket */
+	bool no_eal;             /* tools and tests that need no DPDK memory */
 	/* -S: folder for vhost-user sockets; NULL = VT_APP_DEFAULT_VHOST_SOCK_DIR. */
 	const char *vhost_sock_dir;
 	/* Runs on reactor 0 after the config is replayed; NULL = nothing. */
@@ -47,6 +53,8 @@ void vt_app_stop(int rc);
 uint64_t vt_app_start_ticks(void);
 /* Folder where vhost-user sockets are created (opts->vhost_sock_dir, or the default). */
 const char *vt_app_vhost_sock_dir(void);
+/* The owner, group and mode each vhost-user socket gets (-1 for those not given). */
+void vt_app_vhost_sock_perms(int64_t *uid, int64_t *gid, int32_t *mode);
 /* The daemon's private runtime folder (removed at exit); "" when there is none. */
 const char *vt_app_runtime_dir(void);
 /*

@@ -27,6 +27,11 @@
 /* Method availability: while the config file is replayed (STARTUP) and afterwards (RUNTIME). */
 #define VT_RPC_STARTUP 0x1
 #define VT_RPC_RUNTIME 0x2
+/*
+ * Before the subsystems are initialised (--wait-for-rpc, until framework_start_init): the
+ * methods SPDK allows in its start-up state, which set options the initialisation reads.
+ */
+#define VT_RPC_PREINIT 0x4
 
 struct vt_jsonrpc_request;
 
@@ -91,6 +96,8 @@ int vt_rpc_decode_params(struct vt_jsonrpc_request *req, yajl_val params,
 
 /* Listens on path (mode 0600) guarded by path.lock. -EADDRINUSE when another daemon holds it. */
 int vt_rpc_server_listen(const char *path);
+/* Before listening: the socket gets this group and mode 0660 (gid -1: mode 0600, the default). */
+void vt_rpc_server_set_group(int64_t gid);
 /* Closes the listener and every connection, removes the socket and the lock file. */
 void vt_rpc_server_close(void);
 const char *vt_rpc_server_path(void);

@@ -341,6 +341,7 @@ bdev_internal_free(struct bdev_internal *bi)
 	}
 	free(bi->claim_owner);
 	bdev_qos_free(bi);
+	bdev_hist_free(bi);
 	pthread_spin_destroy(&bi->range_lock);
 	free(bi);
 }

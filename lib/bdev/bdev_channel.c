@@ -82,6 +82,9 @@ ch_account(struct vt_bdev_channel *ch, const struct bdev_io_internal *bio, uint6
 	uint64_t bytes = bio->io.num_blocks * ch->bdev->blocklen;
 	uint64_t lat = now - bio->submit_ticks;
 
+	if (vt_unlikely(ch->hist != NULL)) {
+		bdev_hist_tally(ch, bio->utype, lat);
+	}
 	if (vt_unlikely(bio->status != VT_BDEV_IO_STATUS_SUCCESS)) {
 		s->num_errors++;
 		return;
@@ -196,6 +199,7 @@ ch_create(struct bdev_internal *bi, uint32_t reactor)
 	TAILQ_INIT(&ch->io_wait_q);
 	TAILQ_INIT(&ch->qos_q);
 	bdev_stat_init(&ch->stat);
+	bdev_hist_channel_init(ch);
 	bi->channels[reactor] = ch;
 	bdev_ref(bi);
 	return ch;
@@ -225,6 +229,7 @@ ch_destroy(struct vt_bdev_channel *ch)
 	pthread_mutex_lock(&g_bdev_mutex);
 	bdev_stat_add(&bi->retired, &ch->stat);
 	pthread_mutex_unlock(&g_bdev_mutex);
+	bdev_hist_channel_fini(ch);
 	munmap(ch->pool, ch_pool_bytes(ch->pool_size));
 	free(ch);
 	bdev_unref(bi);

@@ -85,6 +85,15 @@ enum bdev_io_step {
 
 struct bdev_internal;
 
+/* The shape of a latency histogram (SPDK's histogram_data layout), in ticks (nanoseconds). */
+struct bdev_hist_cfg {
+	uint32_t granularity; /* each power-of-two range split in (1 << granularity) buckets */
+	uint32_t min_range;
+	uint32_t max_range;
+	int io_type;  /* the only type counted, or -1 for every type */
+	uint64_t gen; /* changes with each bdev_enable_histogram */
+};
+
 /* A locked LBA range; embedded in the COMPARE_AND_WRITE, OR_WRITE or WRITE_ATOMIC I/O that
  * holds it. */
 struct bdev_range {
@@ -169,6 +178,9 @@ struct vt_bdev_channel {
 	struct vt_bdev_io_stat stat;
 	struct bdev_io_list qos_q;    /* held by the QoS limits, in submission order */
 	struct vt_poller *qos_poller; /* releases qos_q each timeslice while it is not empty */
+	/* Latency histogram (bdev_enable_histogram): NULL while off; its shape is hist_cfg. */
+	uint64_t *hist;
+	struct bdev_hist_cfg hist_cfg;
 };
 
 struct bdev_alias {
@@ -215,6 +227,9 @@ struct bdev_internal {
 	struct vt_bdev_desc *claim_desc;
 	char *claim_owner;
 	struct vt_bdev_io_stat retired; /* statistics of destroyed channels */
+	bool hist_on;                   /* bdev_enable_histogram */
+	struct bdev_hist_cfg hist_cfg;
+	uint64_t *hist_retired; /* the histograms of destroyed channels while on */
 
 	atomic_uint refs;
 	void (*unregister_cb)(void *cb_arg, int rc);
@@ -245,6 +260,13 @@ void bdev_fini_continue(void);
 void bdev_modules_examine(struct vt_bdev *bdev);
 /* Examines in progress (vt_bdev_examine_hold minus releases). */
 uint32_t bdev_examines_pending(void);
+
+/* bdev_histogram.c (on the channel's reactor) */
+void bdev_hist_channel_init(struct vt_bdev_channel *ch);
+void bdev_hist_channel_fini(struct vt_bdev_channel *ch);
+void bdev_hist_tally(struct vt_bdev_channel *ch, uint8_t type, uint64_t ticks);
+/* The bdev is freed. */
+void bdev_hist_free(struct bdev_internal *bi);
 
 /* bdev_channel.c */
 void bdev_channel_deferred(void *arg);

@@ -635,7 +635,7 @@ rpc_bdev_set_options(struct vt_jsonrpc_request *req, yajl_val params)
 	}
 	vt_jsonrpc_send_bool_response(req, true);
 }
-VT_RPC_REGISTER("bdev_set_options", rpc_bdev_set_options, VT_RPC_STARTUP)
+VT_RPC_REGISTER("bdev_set_options", rpc_bdev_set_options, VT_RPC_STARTUP | VT_RPC_PREINIT)
 
 /* ---- bdev_wait_for_examine ---------------------------------------------------------------- */
 

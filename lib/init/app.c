@@ -73,7 +73,9 @@ struct app {
 	bool subsystems_started;
 	bool rpc_listening;
 	bool shutting_down;
-	struct vt_defer stop_defer; /* vt_app_stop() called on reactor 0 */
+	bool waiting_init;                     /* --wait-for-rpc: framework_start_init not yet */
+	struct vt_jsonrpc_request *start_init; /* framework_start_init, answered when ready */
+	struct vt_defer stop_defer;            /* vt_app_stop() called on reactor 0 */
 };
 
 static struct app g_app = { .sigfd = -1 };
@@ -94,6 +96,20 @@ vt_app_opts_init(struct vt_app_opts *opts)
 	opts->name = APP_DEFAULT_NAME;
 	opts->mem_size_mb = VT_APP_DEFAULT_MEM_MB;
 	opts->stop_timeout_ms = VT_APP_DEFAULT_STOP_TIMEOUT_MS;
+	opts->vhost_sock_uid = -1;
+	opts->vhost_sock_gid = -1;
+	opts->vhost_sock_mode = -1;
+	opts->rpc_sock_gid = -1;
+}
+
+void
+vt_app_vhost_sock_perms(int64_t *uid, int64_t *gid, int32_t *mode)
+{
+	const struct vt_app_opts *o = g_app.opts;
+
+	*uid = o != NULL ? o->vhost_sock_uid : -1;
+	*gid = o != NULL ? o->vhost_sock_gid : -1;
+	*mode = o != NULL ? o->vhost_sock_mode : -1;
 }
 
 uint64_t
@@ -156,6 +172,10 @@ app_shutdown(void)
 	atomic_store(&g_stop_deadline,
 		     vt_get_ticks() + (uint64_t)g_app.opts->stop_timeout_ms * 1000000u);
 	VT_NOTICELOG("%s shutting down\n", g_app.name);
+	if (g_app.start_init != NULL) {
+		vt_jsonrpc_send_error_response(g_app.start_init, -ESHUTDOWN, "shutting down");
+		g_app.start_init = NULL;
+	}
 	init_framework_rpc_shutdown();
 	if (g_app.rpc_listening) {
 		vt_rpc_server_close();
@@ -229,6 +249,10 @@ app_ready(void)
 	uint64_t ms;
 
 	vt_rpc_set_state(VT_RPC_RUNTIME);
+	if (g_app.start_init != NULL) {
+		vt_jsonrpc_send_bool_response(g_app.start_init, true);
+		g_app.start_init = NULL;
+	}
 	if (opts->start_fn != NULL) {
 		opts->start_fn(opts->start_arg);
 		if (atomic_load(&g_stop_requested)) {
@@ -245,11 +269,40 @@ app_ready(void)
 	}
 }
 
+/* A failed start-up step: framework_start_init, if it started it, gets the reason. */
+static void
+app_start_init_fail(const char *msg)
+{
+	if (g_app.start_init != NULL) {
+		vt_jsonrpc_send_error_response(g_app.start_init, VT_JSONRPC_ERROR_INTERNAL_ERROR,
+					       msg);
+		g_app.start_init = NULL;
+	}
+}
+
+/* Opens the RPC socket; on a failure the application stops. */
+static int
+app_rpc_listen(void)
+{
+	int rc = vt_rpc_server_listen(g_app.rpc_addr);
+
+	if (rc != 0) {
+		VT_ERRLOG("cannot listen on RPC socket '%s': %s%s\n", g_app.rpc_addr,
+			  vt_strerror(-rc),
+			  rc == -EADDRINUSE ? "; choose another path with -r" : "");
+		vt_app_stop(1);
+		return rc;
+	}
+	g_app.rpc_listening = true;
+	return 0;
+}
+
 static void
 app_config_done(int rc, const char *err, void *arg)
 {
 	if (rc != 0) {
 		VT_ERRLOG("%s; in %s\n", err, g_app.config_source);
+		app_start_init_fail(err);
 	}
 	if (app_step_end(rc)) {
 		app_ready();
@@ -261,20 +314,13 @@ app_subsystems_done(int rc, void *arg)
 {
 	if (rc != 0) {
 		VT_ERRLOG("cannot initialize subsystems: %s\n", vt_strerror(-rc));
+		app_start_init_fail("cannot initialize subsystems");
 	}
 	if (!app_step_end(rc)) {
 		return;
 	}
-	if (!g_app.opts->no_rpc_server) {
-		rc = vt_rpc_server_listen(g_app.rpc_addr);
-		if (rc != 0) {
-			VT_ERRLOG("cannot listen on RPC socket '%s': %s%s\n", g_app.rpc_addr,
-				  vt_strerror(-rc),
-				  rc == -EADDRINUSE ? "; choose another path with -r" : "");
-			vt_app_stop(1);
-			return;
-		}
-		g_app.rpc_listening = true;
+	if (!g_app.opts->no_rpc_server && !g_app.rpc_listening && app_rpc_listen() != 0) {
+		return;
 	}
 	if (g_app.config != NULL) {
 		g_app.busy = true;
@@ -321,6 +367,28 @@ app_signal_poll(void *arg, uint32_t events)
 }
 
 static void
+app_init_subsystems(void)
+{
+	vt_rpc_set_state(VT_RPC_STARTUP);
+	g_app.busy = true;
+	g_app.subsystems_started = true;
+	vt_subsystem_init(app_subsystems_done, NULL);
+}
+
+/* --wait-for-rpc: the RPC server first, in the pre-init state, until framework_start_init. */
+static void
+app_wait_for_rpc(void)
+{
+	if (app_rpc_listen() != 0) {
+		return;
+	}
+	g_app.waiting_init = true;
+	vt_rpc_set_state(VT_RPC_PREINIT);
+	VT_NOTICELOG("%s waiting for framework_start_init, RPC socket at %s\n", g_app.name,
+		     vt_rpc_server_path());
+}
+
+static void
 app_start_msg(void *arg)
 {
 	if (atomic_load(&g_stop_requested)) {
@@ -335,10 +403,24 @@ app_start_msg(void *arg)
 		vt_app_stop(1);
 		return;
 	}
-	vt_rpc_set_state(VT_RPC_STARTUP);
-	g_app.busy = true;
-	g_app.subsystems_started = true;
-	vt_subsystem_init(app_subsystems_done, NULL);
+	if (g_app.opts->wait_for_rpc && !g_app.opts->no_rpc_server) {
+		app_wait_for_rpc();
+		return;
+	}
+	app_init_subsystems();
+}
+
+int
+init_app_start_init(struct vt_jsonrpc_request *req)
+{
+	if (!g_app.waiting_init || g_app.shutting_down) {
+		return -EALREADY;
+	}
+	g_app.waiting_init = false;
+	g_app.start_init = req;
+	VT_NOTICELOG("framework_start_init: initializing the subsystems\n");
+	app_init_subsystems();
+	return 0;
 }
 
 /* ---- set-up and clean-up (calling thread) ------------------------------------------------- */
@@ -401,6 +483,7 @@ app_parse_opts(const struct vt_app_opts *opts)
 
 	g_app.opts = opts;
 	g_app.name = opts->name != NULL ? opts->name : APP_DEFAULT_NAME;
+	vt_rpc_server_set_group(opts->rpc_sock_gid);
 	g_app.rpc_addr = opts->rpc_addr != NULL ? opts->rpc_addr : VT_APP_DEFAULT_RPC_ADDR;
 	if (vt_cpuset_parse(&g_app.cpus, mask) != 0) {
 		VT_ERRLOG("invalid cpumask '%s': expected a hex mask (0x3) or a core list "

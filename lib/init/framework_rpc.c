@@ -110,6 +110,25 @@ out:
 }
 VT_RPC_REGISTER("framework_get_config", rpc_framework_get_config, VT_RPC_STARTUP | VT_RPC_RUNTIME)
 
+/*
+ * framework_start_init: only in the pre-init state (--wait-for-rpc), once; answered once the
+ * subsystems are up and the config is replayed (SPDK answers when its subsystems are up).
+ */
+static void
+rpc_framework_start_init(struct vt_jsonrpc_request *req, yajl_val params)
+{
+	if (!params_empty(params)) {
+		vt_jsonrpc_send_error_response(req, VT_JSONRPC_ERROR_INVALID_PARAMS,
+					       "framework_start_init takes no parameters");
+		return;
+	}
+	if (init_app_start_init(req) != 0) {
+		vt_jsonrpc_send_error_response(req, -EALREADY,
+					       "the subsystems are already being initialized");
+	}
+}
+VT_RPC_REGISTER("framework_start_init", rpc_framework_start_init, VT_RPC_PREINIT)
+
 /* A framework_wait_init request that arrived during start-up. */
 struct init_waiter {
 	struct vt_jsonrpc_request *req;
@@ -141,7 +160,8 @@ rpc_framework_wait_init(struct vt_jsonrpc_request *req, yajl_val params)
 	waiter->req = req;
 	STAILQ_INSERT_TAIL(&g_init_waiters, waiter, link);
 }
-VT_RPC_REGISTER("framework_wait_init", rpc_framework_wait_init, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("framework_wait_init", rpc_framework_wait_init,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 static void
 init_waiters_answer(bool ready)
@@ -278,6 +298,7 @@ VT_RPC_REGISTER("spdk_kill_instance", rpc_spdk_kill_instance, VT_RPC_STARTUP | V
 /* SPDK's names before its 19.10 renaming. */
 static const struct vt_rpc_alias g_framework_aliases[] = {
 	{ "wait_subsystem_init", "framework_wait_init" },
+	{ "start_subsystem_init", "framework_start_init" },
 	{ "get_subsystems", "framework_get_subsystems" },
 	{ "get_subsystem_config", "framework_get_config" },
 	{ "kill_instance", "spdk_kill_instance" },

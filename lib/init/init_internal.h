@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+struct vt_jsonrpc_request;
+
 /*
  * Config replay with the error text handed to the caller instead of logged: err is
  * "config: <method> failed: <message> (code N)" or another "config: ..." line, NULL on success.
@@ -13,6 +15,12 @@
  */
 typedef void (*init_json_config_cb)(int rc, const char *err, void *arg);
 void init_json_config_load(const char *text, size_t len, init_json_config_cb cb, void *arg);
+
+/*
+ * framework_start_init (--wait-for-rpc, reactor 0): starts the subsystems, replays the config,
+ * then answers req (true, or the error). -EALREADY when the start-up is not waiting for it.
+ */
+int init_app_start_init(struct vt_jsonrpc_request *req);
 
 /* framework_wait_init: answers the requests that wait for the end of start-up. */
 void init_framework_rpc_ready(void);

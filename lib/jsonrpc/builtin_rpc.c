@@ -58,7 +58,8 @@ rpc_rpc_get_methods(struct vt_jsonrpc_request *req, yajl_val params)
 	vt_json_write_array_end(w);
 	vt_jsonrpc_end_result(req, w);
 }
-VT_RPC_REGISTER("rpc_get_methods", rpc_rpc_get_methods, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("rpc_get_methods", rpc_rpc_get_methods,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 /*
  * Splits "major.minor.patch[suffix]" (suffix: anything after the patch number, e.g. "-pre").
@@ -114,7 +115,8 @@ rpc_spdk_get_version(struct vt_jsonrpc_request *req, yajl_val params)
 	vt_json_write_object_end(w);
 	vt_jsonrpc_end_result(req, w);
 }
-VT_RPC_REGISTER("spdk_get_version", rpc_spdk_get_version, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("spdk_get_version", rpc_spdk_get_version,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 /* SPDK's names before its 19.10 renaming. */
 static const struct vt_rpc_alias g_builtin_aliases[] = {

@@ -70,14 +70,15 @@ rpc_log_set_flag(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	rpc_log_change_flag(req, params, true);
 }
-VT_RPC_REGISTER("log_set_flag", rpc_log_set_flag, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("log_set_flag", rpc_log_set_flag, VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 static void
 rpc_log_clear_flag(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	rpc_log_change_flag(req, params, false);
 }
-VT_RPC_REGISTER("log_clear_flag", rpc_log_clear_flag, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("log_clear_flag", rpc_log_clear_flag,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 static void
 rpc_log_get_flags(struct vt_jsonrpc_request *req, yajl_val params)
@@ -99,7 +100,8 @@ rpc_log_get_flags(struct vt_jsonrpc_request *req, yajl_val params)
 	}
 	vt_jsonrpc_end_result(req, w);
 }
-VT_RPC_REGISTER("log_get_flags", rpc_log_get_flags, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("log_get_flags", rpc_log_get_flags,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 static void
 rpc_log_change_level(struct vt_jsonrpc_request *req, yajl_val params, bool print)
@@ -147,28 +149,32 @@ rpc_log_set_level(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	rpc_log_change_level(req, params, false);
 }
-VT_RPC_REGISTER("log_set_level", rpc_log_set_level, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("log_set_level", rpc_log_set_level,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 static void
 rpc_log_get_level(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	rpc_log_send_level(req, params, "log_get_level", vt_log_get_level());
 }
-VT_RPC_REGISTER("log_get_level", rpc_log_get_level, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("log_get_level", rpc_log_get_level,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 static void
 rpc_log_set_print_level(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	rpc_log_change_level(req, params, true);
 }
-VT_RPC_REGISTER("log_set_print_level", rpc_log_set_print_level, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("log_set_print_level", rpc_log_set_print_level,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 static void
 rpc_log_get_print_level(struct vt_jsonrpc_request *req, yajl_val params)
 {
 	rpc_log_send_level(req, params, "log_get_print_level", vt_log_get_print_level());
 }
-VT_RPC_REGISTER("log_get_print_level", rpc_log_get_print_level, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("log_get_print_level", rpc_log_get_print_level,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 struct rpc_log_timestamps {
 	bool enabled;
@@ -190,7 +196,8 @@ rpc_log_enable_timestamps(struct vt_jsonrpc_request *req, yajl_val params)
 	vt_log_enable_timestamps(p.enabled);
 	vt_jsonrpc_send_bool_response(req, true);
 }
-VT_RPC_REGISTER("log_enable_timestamps", rpc_log_enable_timestamps, VT_RPC_STARTUP | VT_RPC_RUNTIME)
+VT_RPC_REGISTER("log_enable_timestamps", rpc_log_enable_timestamps,
+		VT_RPC_STARTUP | VT_RPC_RUNTIME | VT_RPC_PREINIT)
 
 /* SPDK's names before its 19.10 renaming (and the trace_flag names before 19.01). */
 static const struct vt_rpc_alias g_log_aliases[] = {

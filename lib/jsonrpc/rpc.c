@@ -169,6 +169,8 @@ rpc_state_name(uint32_t state)
 		return "startup";
 	case VT_RPC_RUNTIME:
 		return "runtime";
+	case VT_RPC_PREINIT:
+		return "pre-init (--wait-for-rpc: call framework_start_init first)";
 	default:
 		return "current";
 	}

@@ -95,6 +95,9 @@ struct rpc_server {
 	bool accept_error_logged;
 };
 
+/* --rpc-sock-group: the RPC socket's group (mode 0660), -1 for none (mode 0600). */
+static int64_t g_rpc_sock_gid = -1;
+
 static struct rpc_server g_server = {
 	.listen_fd = -1,
 	.lock_fd = -1,
@@ -833,12 +836,20 @@ rpc_bind(const char *path)
 	}
 	g_server.listen_fd = fd;
 	/* Nobody can connect before listen(), so the mode is right before anyone can use it. */
-	if (chmod(path, 0600) != 0 || listen(fd, RPC_LISTEN_BACKLOG) != 0) {
+	if ((g_rpc_sock_gid >= 0 && chown(path, (uid_t)-1, (gid_t)g_rpc_sock_gid) != 0) ||
+	    chmod(path, g_rpc_sock_gid >= 0 ? 0660 : 0600) != 0 ||
+	    listen(fd, RPC_LISTEN_BACKLOG) != 0) {
 		rc = -errno;
 		VT_ERRLOG("cannot listen on rpc socket '%s': %s\n", path, vt_strerror(-rc));
 		return rc;
 	}
 	return 0;
+}
+
+void
+vt_rpc_server_set_group(int64_t gid)
+{
+	g_rpc_sock_gid = gid;
 }
 
 static void

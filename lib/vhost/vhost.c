@@ -29,9 +29,6 @@ static TAILQ_HEAD(, vhost_ctrlr) g_ctrlrs = TAILQ_HEAD_INITIALIZER(g_ctrlrs);
 /* Controllers per reactor (reactor 0 only), for the least-loaded choice. */
 static uint32_t g_reactor_load[VT_MAX_REACTORS];
 
-/* SPDK's default interrupt coalescing threshold, reported as SPDK reports it. */
-#define VHOST_IOPS_THRESHOLD_DEFAULT 60000
-
 /* ---- messages ------------------------------------------------------------------------------ */
 
 /* Per sending reactor (touched by that reactor only): messages waiting for room, oldest first. */
@@ -229,6 +226,7 @@ vhost_ctrlr_alloc(const char *name, const char *cpumask, const struct vhost_back
 	c->ops = ops;
 	c->state = VHOST_CTRLR_CREATING;
 	TAILQ_INIT(&c->sessions);
+	c->coal_iops_threshold = VHOST_COAL_IOPS_DEFAULT;
 	pthread_mutex_lock(&g_vhost_mutex);
 	TAILQ_INSERT_TAIL(&g_ctrlrs, c, link);
 	pthread_mutex_unlock(&g_vhost_mutex);
@@ -462,6 +460,7 @@ vhost_ctrlr_write_config_all(const struct vhost_backend_ops *ops, struct vt_json
 	TAILQ_FOREACH (c, &g_ctrlrs, link) {
 		if (c->ops == ops && c->state == VHOST_CTRLR_RUNNING) {
 			ops->write_config_json(c, w);
+			vhost_coal_write_config_json(c, w);
 		}
 	}
 	vt_json_write_array_end(w);
@@ -496,12 +495,14 @@ vhost_ctrlr_dump_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w)
 {
 	char mask[VT_CPUSET_FMT_LEN];
 	struct vhost_session *s;
+	uint32_t delay, iops;
 
+	vhost_coal_get(c, &delay, &iops);
 	vt_json_write_object_begin(w);
 	vt_json_write_named_string(w, "ctrlr", c->name);
 	vt_json_write_named_string(w, "cpumask", vt_cpuset_fmt(&c->cpumask, mask, sizeof(mask)));
-	vt_json_write_named_uint64(w, "delay_base_us", 0);
-	vt_json_write_named_uint64(w, "iops_threshold", VHOST_IOPS_THRESHOLD_DEFAULT);
+	vt_json_write_named_uint64(w, "delay_base_us", delay);
+	vt_json_write_named_uint64(w, "iops_threshold", iops);
 	vt_json_write_named_string(w, "socket", c->path);
 	vt_json_write_named_uint64(w, "reactor", c->reactor);
 	vt_json_write_named_array_begin(w, "sessions");

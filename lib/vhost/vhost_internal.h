@@ -132,6 +132,9 @@ struct vhost_ctrlr {
 	uint64_t features;          /* virtio features offered */
 	uint64_t protocol_features; /* vhost-user protocol features offered */
 	bool socket_registered;     /* rte_vhost knows the path */
+	/* Interrupt coalescing (vhost_controller_set_coalescing), under g_vhost_mutex. */
+	uint32_t coal_delay_us;       /* 0: off */
+	uint32_t coal_iops_threshold; /* per queue */
 
 	/* Under g_vhost_mutex (reactor 0, the vhost-events thread, the reactor). */
 	enum vhost_ctrlr_state state;
@@ -344,6 +347,13 @@ struct vhost_queue {
 	size_t req_stride;
 	uint32_t nreqs;
 	uint64_t completed; /* requests done since the start */
+	/* Interrupt coalescing (vhost_coalesce.c). */
+	uint64_t coal_next_ns;       /* no call before this vt_get_ticks() */
+	uint64_t coal_delay_ns;      /* the current delay between two calls */
+	uint64_t coal_last_done;     /* completed at the last rate check */
+	uint64_t coal_last_check_ns; /* when it was */
+	bool coal_pending;           /* a call is owed (sent at coal_next_ns at the latest) */
+	bool coal_measured;          /* a rate was measured (the first window is short) */
 };
 
 struct vhost_req {
@@ -414,6 +424,16 @@ struct vhost_session {
 	void *backend_ctx;     /* the personality's per-session state */
 	struct vhost_log *log; /* the front end's dirty log, NULL before SET_LOG_BASE */
 	bool log_all;          /* LOG_ALL: queues log into log */
+	/* Interrupt coalescing: off while base_ns is 0. */
+	struct {
+		uint64_t base_ns;              /* delay_base_us, the longest delay */
+		uint32_t iops_threshold;       /* per queue, above which calls wait */
+		uint32_t npending;             /* queues that owe a call */
+		struct vt_poller *rate_poller; /* every VHOST_COAL_CHECK_MS */
+		int timerfd;                   /* interrupt mode: wakes the reactor for a call */
+		struct vt_poller *timer_poller;
+		uint64_t armed_ns; /* when timerfd fires, 0: disarmed */
+	} coal;
 
 	/* Snapshot for vhost_get_controllers, taken on the reactor under g_vhost_mutex. */
 	struct {
@@ -496,6 +516,34 @@ void vhost_queue_pause(struct vhost_queue *q);
 void vhost_quiesce_all(void (*cb)(void *arg), void *arg);
 /* Subsystem init (reactor 0, no session): forgets an earlier stop's drain. */
 void vhost_quiesce_reset(void);
+/* Reactor: writes the queue's call eventfd. */
+void vhost_queue_notify(struct vhost_queue *q);
+
+/* ---- interrupt coalescing (vhost_coalesce.c, reactor side) ------------------------------- */
+
+/* How often a queue's completion rate is measured (SPDK's interval). */
+#define VHOST_COAL_CHECK_MS 10
+/* SPDK's default threshold, reported while coalescing is off. */
+#define VHOST_COAL_IOPS_DEFAULT 60000
+/* The lowest threshold: one completion per check interval. */
+#define VHOST_COAL_IOPS_MIN (1000 / VHOST_COAL_CHECK_MS)
+/* The longest delay accepted (vtarget's bound; SPDK's depends on its tick rate). */
+#define VHOST_COAL_DELAY_MAX_US 1000000
+
+/* A call is due on q while its session coalesces: sends it now or owes it (bounded). */
+void vhost_coal_notify(struct vhost_queue *q);
+/* Sends the calls whose time came (the session poller, while some are owed). */
+void vhost_coal_flush(struct vhost_session *s);
+/* q stops: its owed call goes now. */
+void vhost_coal_queue_stop(struct vhost_queue *q);
+/* Under g_vhost_mutex: the session takes its controller's settings (on, off or changed). */
+void vhost_coal_session_apply(struct vhost_session *s);
+/* The session ends: releases the pollers and the timer. */
+void vhost_coal_session_fini(struct vhost_session *s);
+/* Any thread: c's settings (delay_base_us 0: off). */
+void vhost_coal_get(struct vhost_ctrlr *c, uint32_t *delay_us, uint32_t *iops_threshold);
+/* Reactor 0: the vhost_controller_set_coalescing call that restores c's settings, if on. */
+void vhost_coal_write_config_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w);
 
 /* Personality side of a request. */
 void vhost_req_done(struct vhost_req *req, uint32_t used_len);

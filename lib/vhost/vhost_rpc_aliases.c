@@ -17,5 +17,6 @@ static const struct vt_rpc_alias g_vhost_aliases[] = {
 	{ "remove_vhost_controller", "vhost_delete_controller" },
 	{ "remove_vhost_scsi_controller", "vhost_delete_controller" },
 	{ "remove_vhost_blk_controller", "vhost_delete_controller" },
+	{ "set_vhost_controller_coalescing", "vhost_controller_set_coalescing" },
 };
 VT_RPC_REGISTER_ALIASES(g_vhost_aliases)

@@ -140,6 +140,7 @@ vhost_session_alloc(struct vhost_ctrlr *c, int vid)
 	s->vid = vid;
 	s->conn_fd = -1;
 	s->ve.inflight_fd = -1;
+	s->coal.timerfd = -1;
 	snprintf(s->name, sizeof(s->name), "%s:vid%d", c->name, vid);
 	return s;
 }
@@ -221,8 +222,8 @@ vhost_queue_free(struct vhost_queue *q)
 
 /* ---- the data path ------------------------------------------------------------------------ */
 
-static void
-queue_notify(struct vhost_queue *q)
+void
+vhost_queue_notify(struct vhost_queue *q)
 {
 	uint64_t one = 1;
 
@@ -238,7 +239,11 @@ queue_publish(struct vhost_queue *q)
 {
 	q->dirty = false;
 	if (vhost_vq_publish(&q->vq) && q->callfd >= 0) {
-		queue_notify(q);
+		if (vt_likely(q->s->coal.base_ns == 0)) {
+			vhost_queue_notify(q);
+		} else {
+			vhost_coal_notify(q);
+		}
 	}
 }
 
@@ -494,6 +499,9 @@ session_poll(void *arg)
 			busy |= queue_poll(q);
 		}
 	}
+	if (vt_unlikely(s->coal.npending > 0)) {
+		vhost_coal_flush(s);
+	}
 	return busy;
 }
 
@@ -539,6 +547,7 @@ queue_finish(struct vhost_queue *q)
 	if (q->dirty) {
 		queue_publish(q);
 	}
+	vhost_coal_queue_stop(q);
 	if (call != NULL) {
 		call->u.stop.avail_base = vhost_vq_get_avail_base(&q->vq);
 		call->u.stop.used_base = vhost_vq_get_used_base(&q->vq);
@@ -584,6 +593,7 @@ queue_begin_stop(struct vhost_queue *q)
 		return;
 	}
 	q->stopping = true;
+	vhost_coal_queue_stop(q);
 	if (q->running) {
 		run_remove(q->s, q);
 	}
@@ -743,7 +753,7 @@ vhost_queue_start_fn(struct vhost_call *call)
 	 */
 	if (q->callfd >= 0 &&
 	    p->vq.used_base != (q->vq.is_packed ? VHOST_VQ_PACKED_INITIAL_BASE : 0)) {
-		queue_notify(q);
+		vhost_queue_notify(q);
 	}
 	VT_DEBUGLOG(vhost,
 		    "session %s: queue %u started (%s, %" PRIu16 " entries, avail %" PRIu16
@@ -791,8 +801,9 @@ vhost_queue_set_callfd_fn(struct vhost_call *call)
 	}
 	q->callfd = call->u.fd;
 	/* A notification may have gone to the old fd meanwhile: one spurious one is harmless. */
+	vhost_coal_queue_stop(q);
 	if (q->callfd >= 0) {
-		queue_notify(q);
+		vhost_queue_notify(q);
 	}
 	vhost_call_done(call, 0);
 }
@@ -852,6 +863,11 @@ vhost_session_attach_fn(struct vhost_call *call)
 		rc = ops->session_start(s);
 	}
 	s->attached = rc == 0;
+	if (s->attached) {
+		pthread_mutex_lock(&g_vhost_mutex);
+		vhost_coal_session_apply(s);
+		pthread_mutex_unlock(&g_vhost_mutex);
+	}
 	vhost_call_done(call, rc);
 }
 
@@ -865,6 +881,7 @@ session_destroy_finish(struct vhost_session *s)
 	void *drained_arg = NULL;
 
 	vt_poller_unregister(&s->poller);
+	vhost_coal_session_fini(s);
 	if (s->attached && c->ops->session_stop != NULL) {
 		c->ops->session_stop(s);
 	}

@@ -1157,6 +1157,33 @@ check_socket_path(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The owner, group and mode the operator asked for (--vhost-sock-owner/-group/-mode), so that a
+ * front end running as another user (libvirt's QEMU as libvirt-qemu) may connect. The socket
+ * listens already: a front end that connects before this is one root let in anyway.
+ */
+static int
+apply_sock_perms(const char *path, char *err, size_t errlen)
+{
+	int64_t uid, gid;
+	int32_t mode;
+
+	vt_app_vhost_sock_perms(&uid, &gid, &mode);
+	if ((uid >= 0 || gid >= 0) && chown(path, (uid_t)uid, (gid_t)gid) != 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot set the owner of '%s': %s", path, vt_strerror(-rc));
+		return rc;
+	}
+	if (mode >= 0 && chmod(path, (mode_t)mode) != 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot set the mode of '%s': %s", path, vt_strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
 int
 vhost_user_register(struct vhost_ctrlr *c, char *err, size_t errlen)
 {
@@ -1185,6 +1212,9 @@ vhost_user_register(struct vhost_ctrlr *c, char *err, size_t errlen)
 	if (rte_vhost_driver_start(c->path) != 0) {
 		snprintf(err, errlen, "cannot listen on '%s' (is the folder there and writable?)",
 			 c->path);
+		goto fail;
+	}
+	if (apply_sock_perms(c->path, err, errlen) != 0) {
 		goto fail;
 	}
 	c->socket_registered = true;

@@ -101,7 +101,7 @@ class SchemaParamsTest(VtTestCase):
                     self.assertNotIn("unknown parameter", err.get("message", ""),
                                      "%s refuses SPDK's parameter %r" % (method, p["name"]))
         self.assertGreater(tried, 60)
-        self.assertEqual(startup_only, ["bdev_set_options"])
+        self.assertEqual(startup_only, ["bdev_set_options", "framework_start_init"])
         self.check_startup_only(d, c, data, startup_only)
         self.stop_clean(d)
 

@@ -360,6 +360,8 @@ uint32_t vtc_vq_inflight(const struct vtc_vq *vq);   /* chains submitted, not re
 uint32_t vtc_vq_free_descs(const struct vtc_vq *vq); /* ring entries free */
 int vtc_vq_call_fd(const struct vtc_vq *vq);
 int vtc_vq_kick_fd(const struct vtc_vq *vq);
+/* The back end's writes to the call eventfd that were read (several may make one call). */
+uint64_t vtc_vq_call_writes(const struct vtc_vq *vq);
 /* Kicks sent and suppressed, notifications seen (call eventfd reads). */
 void vtc_vq_stats(const struct vtc_vq *vq, uint64_t *kicks, uint64_t *kicks_suppressed,
 		  uint64_t *calls);

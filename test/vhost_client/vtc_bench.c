@@ -37,6 +37,7 @@ struct bench_args {
 	uint64_t offset; /* the range requests fall into */
 	uint64_t size;
 	uint64_t seed;
+	uint32_t call_timeout_ms; /* interrupt mode: one sleep on the call fds at most */
 };
 
 struct bench_queue {
@@ -57,6 +58,9 @@ struct bench {
 	uint64_t ios;     /* completed before the end */
 	uint64_t errors;
 	struct vtc_hist hist;
+	/* Interrupt mode: how long the sleeps on the call fds lasted. */
+	uint64_t call_wait_max_ns; /* the longest sleep a call ended */
+	uint64_t call_timeouts;    /* sleeps no call ended (100 ms with requests in flight) */
 };
 
 enum {
@@ -68,6 +72,7 @@ enum {
 	BENCH_OPT_OFFSET,
 	BENCH_OPT_SIZE,
 	BENCH_OPT_SEED,
+	BENCH_OPT_CALL_TIMEOUT,
 };
 
 static void
@@ -76,12 +81,13 @@ bench_usage(FILE *out)
 	fprintf(out,
 		"usage: vtc bench SOCKET --rw randread|randwrite|read|write [--bs BYTES] [--qd N]\n"
 		"                 [--time S] [--cpu CORE] [--offset BYTES] [--size BYTES]\n"
-		"                 [--seed N] [options]\n"
+		"                 [--seed N] [--call-timeout MS] [options]\n"
 		"  --bs BYTES   request size (default 4096)\n"
 		"  --qd N       requests in flight per queue (default 1)\n"
 		"  --time S     run time in seconds (default 2)\n"
 		"  --cpu CORE   pin the front end to this core\n"
 		"  --offset, --size  the range requests fall into (default the whole disk)\n"
+		"  --call-timeout MS  --interrupt: longest sleep on the call fds (default 100)\n"
 		"options:\n" CLI_COMMON_HELP
 		"Output: one line of key=value pairs; latencies in microseconds.\n");
 }
@@ -140,6 +146,8 @@ bench_opt(struct bench_args *a, int opt, const char *arg)
 		return cli_parse_u64("size", arg, &a->size);
 	case BENCH_OPT_SEED:
 		return cli_parse_u64("seed", arg, &a->seed);
+	case BENCH_OPT_CALL_TIMEOUT:
+		return cli_parse_u32("call-timeout", arg, &a->call_timeout_ms);
 	default:
 		return -1;
 	}
@@ -158,6 +166,7 @@ parse_args(struct bench *b, int argc, char **argv)
 		{ "offset", required_argument, NULL, BENCH_OPT_OFFSET },
 		{ "size", required_argument, NULL, BENCH_OPT_SIZE },
 		{ "seed", required_argument, NULL, BENCH_OPT_SEED },
+		{ "call-timeout", required_argument, NULL, BENCH_OPT_CALL_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,7 +189,8 @@ parse_args(struct bench *b, int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc || b->a.bs == 0 || b->a.bs % SECTOR || b->a.bs > (16u << 20) ||
-	    b->a.qd == 0 || b->a.qd > VTC_MAX_QUEUE_SIZE || b->a.offset % SECTOR) {
+	    b->a.qd == 0 || b->a.qd > VTC_MAX_QUEUE_SIZE || b->a.offset % SECTOR ||
+	    b->a.call_timeout_ms == 0 || b->a.call_timeout_ms > INT32_MAX) {
 		bench_usage(stderr);
 		return -1;
 	}
@@ -333,6 +343,8 @@ static int
 sleep_on_calls(struct bench *b, int timeout_ms)
 {
 	struct pollfd pfds[VTC_MAX_QUEUES];
+	uint64_t start;
+	int n;
 
 	for (uint16_t q = 0; q < b->nq; q++) {
 		if (vtc_vq_arm_interrupt(b->qs[q].vq)) {
@@ -340,8 +352,19 @@ sleep_on_calls(struct bench *b, int timeout_ms)
 		}
 		pfds[q] = (struct pollfd){ .fd = vtc_vq_call_fd(b->qs[q].vq), .events = POLLIN };
 	}
-	if (poll(pfds, b->nq, timeout_ms) < 0 && errno != EINTR) {
+	start = vtc_now_ns();
+	n = poll(pfds, b->nq, timeout_ms);
+	if (n < 0 && errno != EINTR) {
 		return -errno;
+	}
+	if (n == 0) {
+		b->call_timeouts++;
+	} else if (n > 0) {
+		uint64_t waited = vtc_now_ns() - start;
+
+		if (waited > b->call_wait_max_ns) {
+			b->call_wait_max_ns = waited;
+		}
 	}
 	for (uint16_t q = 0; q < b->nq; q++) {
 		if (pfds[q].revents & POLLIN) {
@@ -404,7 +427,8 @@ run_loop(struct bench *b, uint64_t end, bool running)
 		if (running ? now >= end : outstanding(b) == 0) {
 			return 0;
 		}
-		if (got == 0 && b->c.opts.interrupt && sleep_on_calls(b, 100) != 0) {
+		if (got == 0 && b->c.opts.interrupt &&
+		    sleep_on_calls(b, (int)b->a.call_timeout_ms) != 0) {
 			return -1;
 		}
 		if (got == 0 && !b->c.opts.interrupt) {
@@ -416,7 +440,7 @@ run_loop(struct bench *b, uint64_t end, bool running)
 static void
 report(struct bench *b, double elapsed_s)
 {
-	uint64_t kicks = 0, suppressed = 0, calls = 0;
+	uint64_t kicks = 0, suppressed = 0, calls = 0, writes = 0;
 	double iops = (double)b->ios / elapsed_s;
 
 	for (uint16_t q = 0; q < b->nq; q++) {
@@ -426,11 +450,13 @@ report(struct bench *b, double elapsed_s)
 		kicks += k;
 		suppressed += s;
 		calls += c;
+		writes += vtc_vq_call_writes(b->qs[q].vq);
 	}
 	printf("rw=%s bs=%u qd=%u queues=%u ring=%s event_idx=%d indirect=%d notify=%s "
 	       "time_s=%.3f ios=%" PRIu64 " iops=%.0f mib_s=%.1f lat_avg_us=%.2f lat_min_us=%.2f "
 	       "lat_p50_us=%.2f lat_p99_us=%.2f lat_p999_us=%.2f lat_max_us=%.2f errors=%" PRIu64
-	       " kicks=%" PRIu64 " kicks_suppressed=%" PRIu64 " calls=%" PRIu64 "\n",
+	       " kicks=%" PRIu64 " kicks_suppressed=%" PRIu64 " calls=%" PRIu64
+	       " call_writes=%" PRIu64 " call_wait_max_us=%.1f call_timeouts=%" PRIu64 "\n",
 	       g_rw_names[b->a.rw], b->a.bs, b->a.qd, b->nq,
 	       vtc_dev_has_feature(b->dev, VIRTIO_F_RING_PACKED) ? "packed" : "split",
 	       vtc_dev_has_feature(b->dev, VIRTIO_RING_F_EVENT_IDX), b->c.indirect,
@@ -441,7 +467,8 @@ report(struct bench *b, double elapsed_s)
 	       (double)vtc_hist_quantile(&b->hist, 0.50) / 1000.0,
 	       (double)vtc_hist_quantile(&b->hist, 0.99) / 1000.0,
 	       (double)vtc_hist_quantile(&b->hist, 0.999) / 1000.0, (double)b->hist.max_ns / 1000.0,
-	       b->errors, kicks, suppressed, calls);
+	       b->errors, kicks, suppressed, calls, writes, (double)b->call_wait_max_ns / 1000.0,
+	       b->call_timeouts);
 	fflush(stdout);
 }
 
@@ -503,7 +530,8 @@ cli_cmd_bench(int argc, char **argv)
 				    .qd = 1,
 				    .time_s = 2,
 				    .cpu = -1,
-				    .seed = 1 };
+				    .seed = 1,
+				    .call_timeout_ms = 100 };
 	cli_common_init(&b->c);
 	vtc_hist_init(&b->hist);
 	b->rng = 0x853c49e6748fea9bull;

@@ -67,6 +67,7 @@ struct vtc_vq {
 	uint64_t kicks;
 	uint64_t kicks_suppressed;
 	uint64_t calls;
+	uint64_t call_writes; /* the eventfd counts read: the back end's writes */
 };
 
 struct vtc_dev {

@@ -409,6 +409,7 @@ drain_call(struct vtc_vq *vq)
 
 	if (read(vq->call_fd, &value, sizeof(value)) == sizeof(value)) {
 		vq->calls++;
+		vq->call_writes += value;
 	}
 }
 
@@ -653,6 +654,12 @@ vtc_vq_stats(const struct vtc_vq *vq, uint64_t *kicks, uint64_t *kicks_suppresse
 	if (calls != NULL) {
 		*calls = vq->calls;
 	}
+}
+
+uint64_t
+vtc_vq_call_writes(const struct vtc_vq *vq)
+{
+	return vq->call_writes;
 }
 
 void

@@ -22,6 +22,14 @@ vt_app_stop(int rc)
 	g_stop_rc = rc;
 }
 
+/* The application is not waiting for framework_start_init here. */
+int
+init_app_start_init(struct vt_jsonrpc_request *req)
+{
+	(void)req;
+	return -EALREADY;
+}
+
 static void
 ut_a_write_config(struct vt_json_write_ctx *w)
 {
