@@ -47,7 +47,7 @@ done < <(find "$build/test/unit" "$build/test/vhost_client" -type f -name '*_ut'
 
 echo "== integration tests"
 log=$log_dir/integration.log
-if timeout 1500 python3 test/integration/run.py --build-dir "$build" 2>&1 | tee "$log"; then
+if timeout 2700 python3 test/integration/run.py --build-dir "$build" 2>&1 | tee "$log"; then
 	rc=0
 else
 	rc=$?
