@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """make install (issue 11, item 5): the files a DESTDIR install lays out, the systemd unit
-(systemd-analyze verify, on an install whose paths exist), the man page (groff without warnings,
-every --help option described), and the installed daemon started from the unit's ExecStart
-line with the installed default config, then stopped with SIGTERM."""
+(systemd-analyze verify, on an install whose paths exist), the man page (generated from
+doc/app.md by scripts/gen_manpage.py and the same as the committed doc/vtarget.8, groff without
+warnings, every --help option described; doc/app.md's option table lists exactly the options of
+--help), and the installed daemon started from the unit's ExecStart line with the installed
+default config, then stopped with SIGTERM."""
 
+import difflib
 import os
 import re
 import shlex
@@ -11,6 +14,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 
 import vtlib
@@ -27,6 +31,18 @@ def make_install(**variables):
                        timeout=300 * vtlib.SLOW)
     if p.returncode != 0:
         raise AssertionError("make install failed: %s%s" % (p.stdout, p.stderr))
+
+
+def help_text():
+    p = subprocess.run([vtlib.daemon_binary(), "--help"], stdout=subprocess.PIPE, text=True,
+                       timeout=30)
+    assert p.returncode == 0, p.returncode
+    return p.stdout
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
 
 
 def unit_lines(path, key):
@@ -74,6 +90,9 @@ class InstallTest(VtTestCase):
         make_install(DESTDIR=dest, PREFIX="/usr")
         with open(conf) as f:
             self.assertEqual(f.read(), '{"subsystems": []}\n')
+        # The man page installed is the one generated from doc/app.md.
+        self.assertEqual(read(os.path.join(dest, "usr/share/man/man8/vtarget.8")),
+                         read(os.path.join(ROOT, "doc", "vtarget.8")))
         # The installed client is the same CLI.
         r = subprocess.run([os.path.join(dest, "usr/bin/vtarget-rpc"), "--help"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
@@ -86,12 +105,39 @@ class InstallTest(VtTestCase):
                            stderr=subprocess.PIPE, text=True, timeout=30)
         self.assertEqual((r.returncode, r.stderr), (0, ""))
         text = re.sub(r".\x08", "", r.stdout)
-        helptext = subprocess.run([vtlib.daemon_binary(), "--help"], stdout=subprocess.PIPE,
-                                  text=True, timeout=30).stdout
-        longs = set(re.findall(r"--[a-z][a-z-]+", helptext))
+        longs = set(re.findall(r"--[a-z][a-z-]+", help_text()))
         self.assertGreater(len(longs), 10)
         for opt in sorted(longs):
             self.assertIn(opt.replace("-", "\u2010"), text.replace("-", "\u2010"), opt)
+
+    def test_man_page_is_generated_from_app_md(self):
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen_manpage.py")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        committed = read(os.path.join(ROOT, "doc", "vtarget.8"))
+        diff = "".join(difflib.unified_diff(committed.splitlines(True), r.stdout.splitlines(True),
+                                            "doc/vtarget.8", "scripts/gen_manpage.py"))
+        if diff:
+            self.fail("doc/vtarget.8 differs from what scripts/gen_manpage.py makes of doc/app.md "
+                      "and doc/vtarget.8.in: run `make man` and commit it\n" + diff)
+        # The page holds app.md's parts: its stop bound paragraph, its exit code 137.
+        self.assertIn("\\fBThe stop bound\\fR (\\fB\\-\\-stop\\-timeout\\fR", committed)
+        self.assertIn(".TP\n137\n", committed)
+
+    def test_app_md_option_table_is_the_help_options(self):
+        # Every -x and --name of --help's option lines (--json is "also --json").
+        helped = set()
+        for line in help_text().split("\n"):
+            if re.match(r"\s+-", line):
+                helped |= set(re.findall(r"(?<![\w-])(--?[a-zA-Z][a-z-]*)", line))
+        # The first cell of every row of the table of doc/app.md's "## Options".
+        md = read(os.path.join(ROOT, "doc", "app.md"))
+        table = md.split("\n## Options\n", 1)[1].split("\n## ", 1)[0]
+        tabled = set()
+        for row in re.findall(r"^\| (`-.*?) \|", table, re.M):
+            tabled |= set(re.findall(r"`(--?[a-zA-Z][a-z-]*)`", row))
+        self.assertGreater(len(helped), 20)
+        self.assertEqual(tabled, helped)
 
     def test_unit_verifies_and_installed_daemon_runs_from_exec_start(self):
         prefix = os.path.join(self.tmp, "usr")
