@@ -4,6 +4,9 @@
  * thread (pinned with --cpu), busy-polling the used rings (--poll, notifications suppressed) or
  * sleeping on the call eventfds (--interrupt). Prints one line of key=value pairs: IOPS,
  * bandwidth, latency percentiles from a log-linear histogram, kicks and notifications.
+ * --log: dirty logging on during the run, as in a live migration (LOG_SHMFD, a memfd log handed
+ * over with SET_LOG_BASE, LOG_ALL on), to measure what logging costs the back end; the bitmap
+ * is cleared every --log-clear-ms, as QEMU does when it syncs the log.
  */
 
 #include <errno.h>
@@ -37,6 +40,8 @@ struct bench_args {
 	uint64_t offset; /* the range requests fall into */
 	uint64_t size;
 	uint64_t seed;
+	bool log;              /* dirty logging on during the run */
+	uint32_t log_clear_ms; /* clear the bitmap this often (0: never) */
 };
 
 struct bench_queue {
@@ -57,6 +62,8 @@ struct bench {
 	uint64_t ios;     /* completed before the end */
 	uint64_t errors;
 	struct vtc_hist hist;
+	struct vtc_log log;
+	uint64_t log_clears;
 };
 
 enum {
@@ -68,6 +75,8 @@ enum {
 	BENCH_OPT_OFFSET,
 	BENCH_OPT_SIZE,
 	BENCH_OPT_SEED,
+	BENCH_OPT_LOG,
+	BENCH_OPT_LOG_CLEAR_MS,
 };
 
 static void
@@ -76,12 +85,14 @@ bench_usage(FILE *out)
 	fprintf(out,
 		"usage: vtc bench SOCKET --rw randread|randwrite|read|write [--bs BYTES] [--qd N]\n"
 		"                 [--time S] [--cpu CORE] [--offset BYTES] [--size BYTES]\n"
-		"                 [--seed N] [options]\n"
+		"                 [--seed N] [--log [--log-clear-ms MS]] [options]\n"
 		"  --bs BYTES   request size (default 4096)\n"
 		"  --qd N       requests in flight per queue (default 1)\n"
 		"  --time S     run time in seconds (default 2)\n"
 		"  --cpu CORE   pin the front end to this core\n"
 		"  --offset, --size  the range requests fall into (default the whole disk)\n"
+		"  --log        dirty logging on (LOG_SHMFD, SET_LOG_BASE, LOG_ALL) during the run\n"
+		"  --log-clear-ms MS  clear the log this often, as QEMU's sync does (default 100)\n"
 		"options:\n" CLI_COMMON_HELP
 		"Output: one line of key=value pairs; latencies in microseconds.\n");
 }
@@ -140,6 +151,11 @@ bench_opt(struct bench_args *a, int opt, const char *arg)
 		return cli_parse_u64("size", arg, &a->size);
 	case BENCH_OPT_SEED:
 		return cli_parse_u64("seed", arg, &a->seed);
+	case BENCH_OPT_LOG:
+		a->log = true;
+		return 0;
+	case BENCH_OPT_LOG_CLEAR_MS:
+		return cli_parse_u32("log-clear-ms", arg, &a->log_clear_ms);
 	default:
 		return -1;
 	}
@@ -158,6 +174,8 @@ parse_args(struct bench *b, int argc, char **argv)
 		{ "offset", required_argument, NULL, BENCH_OPT_OFFSET },
 		{ "size", required_argument, NULL, BENCH_OPT_SIZE },
 		{ "seed", required_argument, NULL, BENCH_OPT_SEED },
+		{ "log", no_argument, NULL, BENCH_OPT_LOG },
+		{ "log-clear-ms", required_argument, NULL, BENCH_OPT_LOG_CLEAR_MS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -185,6 +203,9 @@ parse_args(struct bench *b, int argc, char **argv)
 		return -1;
 	}
 	b->c.max_io = b->a.bs;
+	if (b->a.log) {
+		b->c.opts.protocol_features |= 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD;
+	}
 	/* Room for qd direct chains (header, data, status), unless the user chose. */
 	if (!queue_size_set) {
 		uint32_t seg = b->c.opts.seg_size ? b->c.opts.seg_size : b->a.bs;
@@ -245,6 +266,13 @@ setup(struct bench *b)
 			if (writes) {
 				cli_pattern_fill(req->data, 0, b->a.bs, b->a.seed + i);
 			}
+		}
+	}
+	if (b->a.log) {
+		if (vtc_log_set_base(b->dev, &b->log, vtc_log_size_for(b->dev), 0) != 0 ||
+		    vtc_log_enable(b->dev, true) != 0) {
+			fprintf(stderr, "vtc: cannot turn dirty logging on\n");
+			return -1;
 		}
 	}
 	return 0;
@@ -368,8 +396,10 @@ static int
 run_loop(struct bench *b, uint64_t end, bool running)
 {
 	uint64_t timeout_ns = (uint64_t)b->c.opts.io_timeout_ms * 1000000ull;
+	uint64_t clear_ns = (uint64_t)b->a.log_clear_ms * 1000000ull;
 	uint64_t last_progress = vtc_now_ns();
 	uint64_t last_check = last_progress;
+	uint64_t last_clear = last_progress;
 
 	for (;;) {
 		uint64_t now;
@@ -384,6 +414,11 @@ run_loop(struct bench *b, uint64_t end, bool running)
 			got += n;
 		}
 		now = vtc_now_ns();
+		if (b->a.log && clear_ns != 0 && now - last_clear >= clear_ns) {
+			vtc_log_clear(&b->log);
+			b->log_clears++;
+			last_clear = now;
+		}
 		if (got > 0) {
 			last_progress = now;
 		} else if (now - last_progress > timeout_ns) {
@@ -430,7 +465,8 @@ report(struct bench *b, double elapsed_s)
 	printf("rw=%s bs=%u qd=%u queues=%u ring=%s event_idx=%d indirect=%d notify=%s "
 	       "time_s=%.3f ios=%" PRIu64 " iops=%.0f mib_s=%.1f lat_avg_us=%.2f lat_min_us=%.2f "
 	       "lat_p50_us=%.2f lat_p99_us=%.2f lat_p999_us=%.2f lat_max_us=%.2f errors=%" PRIu64
-	       " kicks=%" PRIu64 " kicks_suppressed=%" PRIu64 " calls=%" PRIu64 "\n",
+	       " kicks=%" PRIu64 " kicks_suppressed=%" PRIu64 " calls=%" PRIu64 " log=%d"
+	       " log_clears=%" PRIu64 "\n",
 	       g_rw_names[b->a.rw], b->a.bs, b->a.qd, b->nq,
 	       vtc_dev_has_feature(b->dev, VIRTIO_F_RING_PACKED) ? "packed" : "split",
 	       vtc_dev_has_feature(b->dev, VIRTIO_RING_F_EVENT_IDX), b->c.indirect,
@@ -441,7 +477,7 @@ report(struct bench *b, double elapsed_s)
 	       (double)vtc_hist_quantile(&b->hist, 0.50) / 1000.0,
 	       (double)vtc_hist_quantile(&b->hist, 0.99) / 1000.0,
 	       (double)vtc_hist_quantile(&b->hist, 0.999) / 1000.0, (double)b->hist.max_ns / 1000.0,
-	       b->errors, kicks, suppressed, calls);
+	       b->errors, kicks, suppressed, calls, b->a.log, b->log_clears);
 	fflush(stdout);
 }
 
@@ -503,7 +539,9 @@ cli_cmd_bench(int argc, char **argv)
 				    .qd = 1,
 				    .time_s = 2,
 				    .cpu = -1,
-				    .seed = 1 };
+				    .seed = 1,
+				    .log_clear_ms = 100 };
+	b->log.fd = -1;
 	cli_common_init(&b->c);
 	vtc_hist_init(&b->hist);
 	b->rng = 0x853c49e6748fea9bull;
@@ -528,6 +566,7 @@ cli_cmd_bench(int argc, char **argv)
 	}
 out:
 	vtc_dev_close(b->dev);
+	vtc_log_free(&b->log);
 	for (uint16_t q = 0; q < VTC_MAX_QUEUES; q++) {
 		free(b->qs[q].reqs);
 	}
