@@ -51,11 +51,15 @@ test-san:
 	$(Q)VT_SANITIZED=1 test/run_tests.sh $(ROOT)/build-san
 
 # Long runs of the tests `make test` runs once: 1000 scsi attach/detach cycles under fio in a
-# guest (make test: 100). Not part of `make test`.
+# guest (make test: 100); 5 live-migration round trips under fio (make test: 1). Not part of
+# `make test`.
 SOAK_CYCLES ?= 1000
+SOAK_MIGRATE_ROUNDS ?= 5
 soak: all
 	$(Q)VT_VM_LIFE_CYCLES=$(SOAK_CYCLES) python3 test/integration/run.py --build-dir $(BUILD_DIR) \
 		-k attach_detach_cycles
+	$(Q)VT_VM_MIGRATE_ROUNDS=$(SOAK_MIGRATE_ROUNDS) python3 test/integration/run.py \
+		--build-dir $(BUILD_DIR) -k test_migrate_under_fio
 
 test-quick: all
 	$(Q)test/run_tests.sh $(BUILD_DIR)

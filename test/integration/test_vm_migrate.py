@@ -1,0 +1,378 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Live migration of a QEMU guest with vtarget disks (issue 9), same host, TCG.
+
+Two vtarget daemons stand for two hosts ("source" and "destination"): each has its own RPC
+socket and vhost socket folder, and file bdevs (aio) over the same four disk files. The guest
+boots the standalone image of test/vm (busybox + fio, no virtio-9p: QEMU refuses to migrate a
+guest with a mounted 9p export) and has three disks:
+
+  vda  vhost-user-blk, split ring, 1 queue            (bdev B0)
+  vdb  vhost-user-blk, packed ring (packed=on), 2 queues (bdev B1; one fio job per vCPU)
+  sdX  vhost-user-scsi, two targets                   (bdevs S0, S1)
+
+A destination QEMU with the same device lines starts with `-incoming defer` on the other
+daemon; QMP `migrate` and `query-migrate` polled until completed (vm.VM.migrate).
+
+test_migrate_under_fio_and_back, per round (VT_VM_MIGRATE_ROUNDS, 1 in `make test`):
+  1. the guest runs fio randrw with crc32c verify (verify_fatal, verify_backlog) on all four
+     disks in a loop; once I/O flows on every disk the guest migrates to the other daemon;
+  2. on the destination the loop finishes the fio run that spanned the migration and one more
+     run, all with exit status 0, verify OK and err=0 on every job; the guest's kernel log has
+     no I/O error; the destination daemon served I/O;
+  3. a read-back verify (fio --verify_only) of a region written before the first migration,
+     on the source, passes;
+  4. the idle guest migrates back to a new QEMU on the first daemon, and the read-back verify
+     passes again.
+Total migration time and downtime from query-migrate, with and without guest load, are printed.
+
+test_negative_control_destination_sees_other_data: the same read-back check on a destination
+whose daemon serves other disk files (a destination that does not see what the guest wrote on
+the source) fails on every disk: the check can fail. It shows the checks detect data that differ
+after a migration; it does not switch dirty logging off (that is covered page by page by
+test_dirty_log.py, which has its own negative control).
+
+Environment: VT_VM_MIGRATE_ROUNDS=N (round trips; `make soak` runs more), VT_VM_MIGRATE_VERBOSE=1
+(guest console on stdout).
+"""
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+import vtlib
+from vtlib import VtTestCase
+
+sys.path.insert(0, os.path.join(vtlib.ROOT, "test", "vm"))
+
+import vm  # noqa: E402  (test/vm/vm.py)
+
+MiB = 1024 * 1024
+VERBOSE = os.environ.get("VT_VM_MIGRATE_VERBOSE", "") not in ("", "0")
+ROUNDS = int(os.environ.get("VT_VM_MIGRATE_ROUNDS", "1"))
+SLOW = 2.0 if vtlib.SANITIZED else 1.0
+DISK_SIZE = 32 * MiB
+GUEST_MB = 256
+FIRST_SLOT = 0x10
+# Guest side: each fio run of the loop covers LOOP_SIZE per job; the read-back region is written
+# once, before the first migration, at READBACK_OFF.
+LOOP_SIZE = "2M"
+READBACK_OFF = "16M"
+READBACK_SIZE = "4M"
+# guest kernel messages that mean a request failed, hung or needed error handling
+DMESG_BAD = re.compile(r"I/O error|blk_update_request|critical (medium|target)|timing out|"
+                       r"abort|resetting|reset (host|bus|target)|hung_task|Buffer I/O|"
+                       r"FAILED Result|Sense Key : (Medium|Hardware|Aborted)", re.I)
+# sd logs the unit attention a target reports on its first command to a new initiator (at the
+# first I/O, and again on the destination's daemon): information, not an error
+DMESG_INFO = "Power-on or device reset occurred"
+
+
+def missing_tools():
+    for prog in ("qemu-system-x86_64", "fio", "busybox"):
+        if not shutil.which(prog) and not os.path.exists("/bin/" + prog):
+            return "%s is not installed" % prog
+    return None
+
+
+# The fio loop (guest, busybox sh): fio runs until /tmp/loop.stop holds a run number that has
+# been reached; each run's exit status goes to /tmp/loop.rcs, its output to /tmp/fio.N.txt.
+LOOP_SH = r"""
+i=0
+: > /tmp/loop.rcs
+while :; do
+	i=$((i + 1))
+	fio $FIO_ARGS --output=/tmp/fio.$i.txt > /tmp/fio.$i.err 2>&1
+	rc=$?
+	echo "$i $rc" >> /tmp/loop.rcs
+	[ $rc -eq 0 ] || break
+	if [ -s /tmp/loop.stop ] && [ $i -ge $(cat /tmp/loop.stop) ]; then
+		break
+	fi
+done
+echo done >> /tmp/loop.rcs
+"""
+
+
+@vtlib.require(missing_tools())
+class VmMigrateTest(VtTestCase):
+    # A hang guard: two guest boots (about 10 s each under TCG), fio runs of a few seconds and
+    # migrations of 1-3 s, per round.
+    TIME_LIMIT = 240.0 + 150.0 * ROUNDS
+
+    @classmethod
+    def setUpClass(cls):
+        vm.build_images(standalone=True)    # cached after the first build
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="vt-it-vmmig-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    # ---- hosts -------------------------------------------------------------------------------
+
+    def disk_files(self, tag):
+        paths = {}
+        for name in ("B0", "B1", "S0", "S1"):
+            p = os.path.join(self.tmp, "%s-%s.img" % (tag, name))
+            with open(p, "wb") as f:
+                f.truncate(DISK_SIZE)
+            paths[name] = p
+        return paths
+
+    def host(self, files, label):
+        """A daemon standing for one host: the four file bdevs and the three controllers."""
+        d = self.start_daemon(name="vtarget-" + label)
+        for name, path in sorted(files.items()):
+            d.call("bdev_aio_create", {"name": name, "filename": path, "block_size": 512})
+        d.call("vhost_create_blk_controller", {"ctrlr": "blk0", "dev_name": "B0"})
+        d.call("vhost_create_blk_controller", {"ctrlr": "blk1", "dev_name": "B1",
+                                               "packed_ring": True})
+        d.call("vhost_create_scsi_controller", {"ctrlr": "scsi0"})
+        for t, name in ((0, "S0"), (1, "S1")):
+            self.assertEqual(d.call("vhost_scsi_controller_add_target",
+                                    {"ctrlr": "scsi0", "scsi_target_num": t, "bdev_name": name}),
+                             t)
+        return d
+
+    def qemu_args(self, d):
+        """The same device lines on every host; only the socket folder differs."""
+        s = lambda c: os.path.join(d.dir, c)  # noqa: E731
+        return [
+            "-chardev", "socket,id=vu0,path=%s" % s("blk0"),
+            "-device", "vhost-user-blk-pci,id=blk0,chardev=vu0,num-queues=1,bus=pcie.0,"
+            "addr=0x%x" % FIRST_SLOT,
+            "-chardev", "socket,id=vu1,path=%s" % s("blk1"),
+            "-device", "vhost-user-blk-pci,id=blk1,chardev=vu1,num-queues=2,packed=on,bus=pcie.0,"
+            "addr=0x%x" % (FIRST_SLOT + 1),
+            "-chardev", "socket,id=vu2,path=%s" % s("scsi0"),
+            "-device", "vhost-user-scsi-pci,id=scsi0,chardev=vu2,num_queues=2,bus=pcie.0,"
+            "addr=0x%x" % (FIRST_SLOT + 2),
+        ]
+
+    def guest(self, d, incoming=None):
+        g = vm.VM(self.qemu_args(d), standalone=True, incoming=incoming, mem_mb=GUEST_MB,
+                  echo=sys.stdout if VERBOSE else None, start_timeout=30 * SLOW)
+        self.addCleanup(g.close)
+        return g
+
+    def wait_no_session(self, d, timeout=30.0):
+        """Until no controller of d has a session (the previous QEMU on it is gone)."""
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            busy = [c["ctrlr"] for c in d.call("vhost_get_controllers") if c.get("sessions")]
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                self.fail("sessions still open on %s: %s" % (d.name, busy))
+            time.sleep(0.05)
+
+    def migrate(self, g, d_dst, label):
+        """Migrates guest g to a new QEMU on daemon d_dst; closes g; returns (new guest, info)."""
+        g2 = self.guest(d_dst, incoming="defer")
+        g2.launch()
+        info = g.migrate(g2, timeout=120 * SLOW)
+        g.close()
+        fig = "%s: total %d ms, downtime %d ms, setup %d ms, %.1f MiB sent" % (
+            label, info.get("total-time", -1), info.get("downtime", -1),
+            info.get("setup-time", -1), info.get("ram", {}).get("transferred", 0) / MiB)
+        print("\n    migration %s" % fig, end="")
+        self.figures.append(fig)
+        return g2, info
+
+    # ---- guest side --------------------------------------------------------------------------
+
+    def find_disks(self, g):
+        """{bdev name: /dev/NAME} from the guest's sysfs (blk: serial = bdev name; scsi: target)."""
+        rc, out = g.cmd(
+            "for b in /sys/block/vd*; do echo \"$(cat $b/serial) ${b##*/}\"; done; "
+            "for d in /sys/bus/scsi/devices/*:*:*:*; do [ -d $d/block ] || continue; "
+            "h=${d##*/}; t=${h#*:}; t=${t#*:}; t=${t%%:*}; echo \"S$t $(ls $d/block)\"; done",
+            timeout=60)
+        self.assertEqual(rc, 0, out)
+        disks = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                disks[parts[0]] = "/dev/" + parts[1]
+        self.assertEqual(sorted(disks), ["B0", "B1", "S0", "S1"], out)
+        return disks
+
+    def fio_jobs(self, disks, size, offset):
+        """fio job options: one job per disk, two on the packed 2-queue disk (one per vCPU,
+        disjoint halves), alternating vCPUs."""
+        jobs = []
+        cpu = 0
+        for name in ("B0", "B1", "S0", "S1"):
+            parts = 2 if name == "B1" else 1
+            for p in range(parts):
+                sz = int(size[:-1]) * MiB // parts
+                jobs.append("--name=%s_%d --filename=%s --cpus_allowed=%d --offset=%d --size=%d"
+                            % (name, p, disks[name], cpu % 2,
+                               int(offset[:-1]) * MiB + p * sz, sz))
+                cpu += 1
+        return " ".join(jobs)
+
+    def readback_args(self, disks):
+        return ("--ioengine=libaio --direct=1 --bs=4k --iodepth=8 --rw=randwrite "
+                "--verify=crc32c --verify_fatal=1 " + self.fio_jobs(disks, READBACK_SIZE,
+                                                                   READBACK_OFF))
+
+    def write_readback(self, g, disks):
+        rc, out = g.cmd("fio %s --do_verify=0" % self.readback_args(disks), timeout=180 * SLOW)
+        self.assertEqual(rc, 0, "writing the read-back region: %s" % out)
+
+    def verify_readback(self, g, disks):
+        """Returns (rc, fio output) of fio --verify_only over the read-back region."""
+        return g.cmd("fio %s --verify_only" % self.readback_args(disks), timeout=180 * SLOW)
+
+    def assert_readback(self, g, disks, where):
+        rc, out = self.verify_readback(g, disks)
+        self.assertEqual(rc, 0, "read-back verify %s failed:\n%s" % (where, out))
+        self.assert_fio_clean(out, 5, "read-back verify " + where)
+
+    def assert_fio_clean(self, out, njobs, what):
+        errs = re.findall(r"\berr=\s*(\d+)", out)
+        self.assertEqual(len(errs), njobs, "%s: one err= per job expected:\n%s" % (what, out))
+        self.assertEqual(set(errs), {"0"}, "%s: I/O errors:\n%s" % (what, out))
+        self.assertNotRegex(out, r"verify: bad|bad magic|crc32c: verify failed|verify failed",
+                            "%s: verify failure:\n%s" % (what, out))
+
+    def assert_dmesg_clean(self, g, where):
+        rc, out = g.cmd("dmesg", timeout=60)
+        self.assertEqual(rc, 0, out)
+        bad = [ln for ln in out.splitlines() if DMESG_BAD.search(ln) and DMESG_INFO not in ln]
+        self.assertEqual(bad, [], "guest kernel errors %s:\n%s" % (where, "\n".join(bad)))
+
+    def start_loop(self, g, disks):
+        args = ("--ioengine=libaio --direct=1 --bs=4k --iodepth=8 --rw=randrw --verify=crc32c "
+                "--verify_fatal=1 --verify_backlog=32 --do_verify=1 "
+                + self.fio_jobs(disks, LOOP_SIZE, "0M"))
+        g.put_file("/tmp/loop.sh", LOOP_SH)
+        devs = " ".join(os.path.basename(disks[n]) for n in sorted(disks))
+        g.cmd("for d in %s; do cat /sys/block/$d/stat > /tmp/base.$d; done" % devs, timeout=30,
+              check=True)
+        g.cmd("rm -f /tmp/loop.stop /tmp/fio.*; FIO_ARGS='%s' setsid sh /tmp/loop.sh "
+              "> /tmp/loop.log 2>&1 < /dev/null &" % args, timeout=30, check=True)
+
+    def wait_io_flowing(self, g, disks, timeout):
+        """Until every disk completed 64 reads and 64 writes more than when the loop started
+        (one guest command that polls /sys/block/*/stat; its counters since boot are in
+        /tmp/base.DEV)."""
+        devs = " ".join(os.path.basename(disks[n]) for n in sorted(disks))
+        script = ("end=$(($(cut -d. -f1 /proc/uptime) + %d)); "
+                  "while [ $(cut -d. -f1 /proc/uptime) -lt $end ]; do ok=1; for d in %s; do "
+                  "set -- $(cat /tmp/base.$d); r=$1; w=$5; set -- $(cat /sys/block/$d/stat); "
+                  "[ $1 -gt $((r + 64)) ] && [ $5 -gt $((w + 64)) ] || ok=0; done; "
+                  "[ $ok = 1 ] && exit 0; grep -q ' [1-9]' /tmp/loop.rcs 2>/dev/null && exit 2; "
+                  "sleep 0.05; done; exit 1" % (int(timeout), devs))
+        rc, out = g.cmd(script, timeout=timeout + 30)
+        if rc != 0:
+            self.fail("fio I/O not flowing on every disk (rc %d): %s\n%s"
+                      % (rc, out, self.loop_state(g)))
+
+    def loop_state(self, g):
+        rc, out = g.cmd("cat /tmp/loop.rcs /tmp/loop.log; tail -n 40 /tmp/fio.*.txt "
+                        "/tmp/fio.*.err", timeout=60)
+        return out
+
+    def runs_done(self, g):
+        rc, out = g.cmd("cat /tmp/loop.rcs", timeout=30)
+        return out.split("\n")
+
+    def finish_loop(self, g, timeout):
+        """Lets the run in progress and one more finish; returns the outputs of all runs."""
+        lines = [ln for ln in self.runs_done(g) if ln.strip()]
+        n = len([ln for ln in lines if ln != "done"])
+        g.cmd("echo %d > /tmp/loop.stop" % (n + 2), timeout=30, check=True)
+        rc, out = g.cmd("i=0; while ! grep -q done /tmp/loop.rcs; do sleep 0.1; i=$((i+1)); "
+                        "[ $i -lt %d ] || exit 1; done; cat /tmp/loop.rcs" % int(timeout * 10),
+                        timeout=timeout + 30)
+        self.assertEqual(rc, 0, "the fio loop did not end:\n%s" % self.loop_state(g))
+        runs = [ln.split() for ln in out.splitlines() if ln != "done" and ln.strip()]
+        bad = [r for r in runs if r[1] != "0"]
+        self.assertEqual(bad, [], "fio runs failed:\n%s" % self.loop_state(g))
+        self.assertGreaterEqual(len(runs), n + 1, out)
+        outs = []
+        for i, _ in runs:
+            rc, text = g.cmd("cat /tmp/fio.%s.txt /tmp/fio.%s.err" % (i, i), timeout=30)
+            self.assertEqual(rc, 0, text)
+            outs.append(text)
+        return outs
+
+    def iostat(self, d):
+        res = d.call("bdev_get_iostat")
+        return {b["name"]: (b["num_read_ops"], b["num_write_ops"]) for b in res["bdevs"]}
+
+    # ---- the tests ---------------------------------------------------------------------------
+
+    def test_migrate_under_fio_and_back(self):
+        self.figures = []
+        files = self.disk_files("shared")
+        hosts = [self.host(files, "source"), self.host(files, "destination")]
+        g = self.guest(hosts[0])
+        t0 = time.monotonic()
+        g.start(timeout=120 * SLOW)
+        print("\n    guest booted in %.1f s" % (time.monotonic() - t0), end="")
+        disks = self.find_disks(g)
+        self.write_readback(g, disks)
+        cur = 0
+        for r in range(ROUNDS):
+            # 1. under fio load, to the other daemon
+            self.start_loop(g, disks)
+            self.wait_io_flowing(g, disks, 60 * SLOW)
+            before = self.iostat(hosts[1 - cur])
+            g, _ = self.migrate(g, hosts[1 - cur], "%d under fio, daemon %d -> %d"
+                                % (r + 1, cur + 1, 2 - cur))
+            self.wait_no_session(hosts[cur])
+            cur = 1 - cur
+            # 2. the run that spanned the migration and one more finish with verify OK
+            outs = self.finish_loop(g, 240 * SLOW)
+            for i, text in enumerate(outs):
+                self.assert_fio_clean(text, 5, "fio run %d" % (i + 1))
+            self.assert_dmesg_clean(g, "after the migration under load")
+            self.assertEqual(self.find_disks(g), disks, "the disks on the destination")
+            after = self.iostat(hosts[cur])
+            for name in ("B0", "B1", "S0", "S1"):
+                self.assertGreater(after[name][0], before[name][0], "no reads on %s" % name)
+                self.assertGreater(after[name][1], before[name][1], "no writes on %s" % name)
+            # 3. read-back of what was written on the first daemon
+            self.assert_readback(g, disks, "after migration %d" % (2 * r + 1))
+            # 4. back, idle
+            g, _ = self.migrate(g, hosts[1 - cur], "%d idle, daemon %d -> %d"
+                                % (r + 1, cur + 1, 2 - cur))
+            self.wait_no_session(hosts[cur])
+            cur = 1 - cur
+            self.assert_readback(g, disks, "after migration %d" % (2 * r + 2))
+            self.assert_dmesg_clean(g, "after the migration back")
+        g.stop()
+        print("\n    figures (guest %d MiB, TCG):\n      %s" % (GUEST_MB, "\n      ".join(
+            self.figures)))
+        for d in hosts:
+            self.stop_clean(d)
+
+    def test_negative_control_destination_sees_other_data(self):
+        self.figures = []
+        src = self.host(self.disk_files("src"), "source")
+        dst = self.host(self.disk_files("other"), "destination")
+        g = self.guest(src)
+        g.start(timeout=120 * SLOW)
+        disks = self.find_disks(g)
+        self.write_readback(g, disks)
+        self.assert_readback(g, disks, "on the source")
+        g, _ = self.migrate(g, dst, "negative control, idle")
+        # The guest runs on the destination (its agent answers), but the data differ.
+        self.assertEqual(g.cmd("true", timeout=30)[0], 0)
+        rc, out = self.verify_readback(g, disks)
+        self.assertNotEqual(rc, 0, "the read-back verify passed on disks that never held the "
+                            "data:\n%s" % out)
+        self.assertRegex(out, r"verify|bad magic|crc", out)
+        g.stop()
+        for d in (src, dst):
+            self.stop_clean(d)
+
+
+if __name__ == "__main__":
+    unittest.main()
