@@ -178,7 +178,7 @@ class VmMigrateTest(VtTestCase):
         fig = "%s: total %d ms, downtime %d ms, setup %d ms, %.1f MiB sent" % (
             label, info.get("total-time", -1), info.get("downtime", -1),
             info.get("setup-time", -1), info.get("ram", {}).get("transferred", 0) / MiB)
-        print("\n    migration %s" % fig, end="")
+        print("\n    migration %s" % fig)
         self.figures.append(fig)
         return g2, info
 

@@ -6,8 +6,9 @@
 #   OUTDIR/initramfs.cpio.gz  busybox-static, the guest init (test/vm/init.sh) and the
 #                             virtio / 9p / SCSI modules of KVER with their dependencies
 #   OUTDIR/initramfs-standalone.cpio  (-s) instead of the 9p image: busybox-static, fio with
-#                             the libraries ldd lists, init_standalone.sh as /init and the guest
-#                             agent (agent.sh); no 9p: a guest on it can be live-migrated;
+#                             the libraries ldd lists, init.sh and the guest agent (agent.sh,
+#                             which init.sh runs when present); no 9p: a guest on it can be
+#                             live-migrated;
 #                             not compressed (gunzip of its 85 MB takes seconds under TCG)
 # Both are cached: a stamp file next to each records what it was built from (kernel version
 # and the identity of every input); nothing is rebuilt while the stamp matches.
@@ -49,7 +50,6 @@ compress="gzip -6"
 extra=()	# host files copied into the image at the same path (standalone: fio and its libraries)
 if [ "$standalone" = 1 ]; then
 	modules=(virtio_pci virtio_blk virtio_scsi sd_mod sg virtio_console)
-	init_src=$here/init_standalone.sh
 	initrd_name=initramfs-standalone.cpio
 	compress=cat
 	fio=$(command -v fio || true)
