@@ -27,10 +27,10 @@ Total migration time and downtime from query-migrate, with and without guest loa
 
 test_negative_control_destination_sees_other_data: the same read-back check on a destination
 whose daemon serves other disk files (a destination that does not see what the guest wrote on
-the source) fails on every disk: the check can fail. It shows the checks detect data that differ
-after a migration; it does not switch dirty logging off. This test is not sensitive to dirty
-logging of data buffers: a daemon built without those marks passed it (doc/migration.md);
-test_dirty_log.py proves them page by page, with its own negative control.
+the source) fails: the check can fail. It shows the checks detect data that differ after a
+migration; it does not switch dirty logging off. test_migrate_under_fio_and_back is not
+sensitive to the dirty logging of data buffers: a daemon built without those marks passed it
+(doc/migration.md); test_dirty_log.py proves them page by page, with its own negative control.
 
 Environment: VT_VM_MIGRATE_ROUNDS=N (round trips; `make soak` runs more), VT_VM_MIGRATE_VERBOSE=1
 (guest console on stdout).
