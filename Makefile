@@ -11,7 +11,7 @@ include mk/common.mk
 LIB_DIRS := $(foreach l,$(VT_LIBS),lib/$(l))
 SUBMAKE := $(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)
 
-all: app tools unit
+all: app tools unit nolog
 
 libs:
 	$(Q)for d in $(LIB_DIRS); do $(SUBMAKE) -C $$d || exit 1; done
@@ -25,6 +25,10 @@ tools: libs
 
 unit: libs
 	$(Q)$(SUBMAKE) -C test/unit
+
+# test/nolog: vtarget-nolog, the daemon without data-buffer dirty logging (migration VM test)
+nolog: app
+	$(Q)$(SUBMAKE) -C test/nolog
 
 # Installs any missing Debian package (needs root or sudo), builds, starts the daemon in the
 # foreground on the built-in config (app/vtarget/default_config.c; `vtarget --help` describes it).
@@ -95,5 +99,5 @@ clean:
 distclean: clean
 	rm -f mk/config.mk
 
-.PHONY: all libs app tools unit run test test-san test-quick soak install format-check \
+.PHONY: all libs app tools unit nolog run test test-san test-quick soak install format-check \
 	fuzz-build fuzz fuzz-smoke clean distclean
