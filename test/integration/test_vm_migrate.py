@@ -423,14 +423,18 @@ class VmMigrateTest(VtTestCase):
                         "sleep 0.05; done; cat %s; exit 1"
                         % (int(60 * SLOW), logs, len(names), logs), timeout=90 * SLOW)
         self.assertEqual(rc, 0, "stale_check did not start on every disk:\n%s" % out)
-        g, _ = self.migrate(g, dst, label, bandwidth=STALE_BANDWIDTH)
+        g, info = self.migrate(g, dst, label, bandwidth=STALE_BANDWIDTH)
+        print("    %d RAM passes" % info.get("ram", {}).get("dirty-sync-count", -1), end="")
         g.cmd("touch /tmp/sc.stop", timeout=30 * SLOW, check=True)
         rcs = " ".join("/tmp/sc.%s.rc" % n for n in names)
         rc, out = g.cmd("end=$(($(cut -d. -f1 /proc/uptime) + %d)); "
                         "while [ $(cut -d. -f1 /proc/uptime) -lt $end ]; do "
                         "[ $(cat %s 2>/dev/null | wc -l) = %d ] && exit 0; sleep 0.1; done; exit 1"
                         % (int(120 * SLOW), rcs, len(names)), timeout=150 * SLOW)
-        self.assertEqual(rc, 0, "stale_check did not end on every disk")
+        if rc != 0:
+            rc, out = g.cmd("tail -n 5 /tmp/sc.*; grep . /sys/block/*/inflight; dmesg | tail -n 20",
+                            timeout=60 * SLOW)
+            self.fail("stale_check did not end on every disk:\n%s" % out)
         res = {}
         for n in names:
             rc, text = g.cmd("cat /tmp/sc.%s.rc /tmp/sc.%s.log" % (n, n), timeout=30 * SLOW,
