@@ -11,7 +11,7 @@ include mk/common.mk
 LIB_DIRS := $(foreach l,$(VT_LIBS),lib/$(l))
 SUBMAKE := $(MAKE) --no-print-directory BUILD_DIR=$(BUILD_DIR)
 
-all: app tools unit
+all: app tools unit nolog
 
 libs:
 	$(Q)for d in $(LIB_DIRS); do $(SUBMAKE) -C $$d || exit 1; done
@@ -25,6 +25,10 @@ tools: libs
 
 unit: libs
 	$(Q)$(SUBMAKE) -C test/unit
+
+# test/nolog: vtarget-nolog, the daemon without data-buffer dirty logging (migration VM test)
+nolog: app
+	$(Q)$(SUBMAKE) -C test/nolog
 
 # Installs any missing Debian package (needs root or sudo), builds, starts the daemon in the
 # foreground on the built-in config (app/vtarget/default_config.c; `vtarget --help` describes it).
@@ -51,16 +55,20 @@ test-san:
 	$(Q)VT_SANITIZED=1 test/run_tests.sh $(ROOT)/build-san
 
 # Long runs of the tests `make test` runs once: 1000 scsi attach/detach cycles under fio in a
-# guest (make test: 100). Not part of `make test`.
+# guest (make test: 100); 5 live-migration round trips under fio (make test: 1). Not part of
+# `make test`.
 SOAK_CYCLES ?= 1000
 # test_vm_reconnect: daemon SIGKILLs and SIGTERMs under a guest's fio (make test: 3 and 1).
 SOAK_KILLS ?= 20
 SOAK_TERMS ?= 3
+SOAK_MIGRATE_ROUNDS ?= 5
 soak: all
 	$(Q)VT_VM_LIFE_CYCLES=$(SOAK_CYCLES) python3 test/integration/run.py --build-dir $(BUILD_DIR) \
 		-k attach_detach_cycles
 	$(Q)VT_VM_RECONNECT_KILLS=$(SOAK_KILLS) VT_VM_RECONNECT_TERMS=$(SOAK_TERMS) \
 		python3 test/integration/run.py --build-dir $(BUILD_DIR) -k test_vm_reconnect
+	$(Q)VT_VM_MIGRATE_ROUNDS=$(SOAK_MIGRATE_ROUNDS) python3 test/integration/run.py \
+		--build-dir $(BUILD_DIR) -k test_migrate_under_fio
 
 test-quick: all
 	$(Q)test/run_tests.sh $(BUILD_DIR)
@@ -121,5 +129,5 @@ clean:
 distclean: clean
 	rm -f mk/config.mk
 
-.PHONY: all libs app tools unit run test test-san test-quick soak install format-check \
+.PHONY: all libs app tools unit nolog run test test-san test-quick soak install format-check \
 	fuzz-build fuzz fuzz-smoke clean distclean man

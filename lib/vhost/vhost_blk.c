@@ -317,9 +317,9 @@ blk_finish(struct vhost_req *req, uint8_t status, uint32_t used_len)
 	 */
 	if (vt_unlikely(req->q->vq.log != NULL)) {
 		if (br->type == VIRTIO_BLK_T_IN && br->data_written) {
-			vhost_req_log_iov(req, br->data, br->ndata, br->data_len);
+			vhost_req_log_data(req, br->data, br->ndata, br->data_len);
 		} else if (br->type == VIRTIO_BLK_T_GET_ID) {
-			vhost_req_log_iov(req, br->data, br->ndata, used_len - 1);
+			vhost_req_log_data(req, br->data, br->ndata, used_len - 1);
 		}
 	}
 	*br->status = status;

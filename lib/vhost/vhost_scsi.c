@@ -292,7 +292,7 @@ scsi_log_data_in(struct scsi_req *sr, const struct vt_scsi_task *task)
 			       ? VT_MIN(task->data_transferred, task->transfer_len)
 			       : task->transfer_len;
 
-	vhost_req_log_iov(sr->req, task->iovs, task->iovcnt, len);
+	vhost_req_log_data(sr->req, task->iovs, task->iovcnt, len);
 }
 
 static void

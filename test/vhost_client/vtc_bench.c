@@ -4,6 +4,9 @@
  * thread (pinned with --cpu), busy-polling the used rings (--poll, notifications suppressed) or
  * sleeping on the call eventfds (--interrupt). Prints one line of key=value pairs: IOPS,
  * bandwidth, latency percentiles from a log-linear histogram, kicks and notifications.
+ * --log: dirty logging on during the run, as in a live migration (LOG_SHMFD, a memfd log handed
+ * over with SET_LOG_BASE, LOG_ALL on), to measure what logging costs the back end; the bitmap
+ * is cleared every --log-clear-ms, as QEMU does when it syncs the log.
  */
 
 #include <errno.h>
@@ -38,6 +41,8 @@ struct bench_args {
 	uint64_t size;
 	uint64_t seed;
 	uint32_t call_timeout_ms; /* interrupt mode: one sleep on the call fds at most */
+	bool log;                 /* dirty logging on during the run */
+	uint32_t log_clear_ms;    /* clear the bitmap this often (0: never) */
 };
 
 struct bench_queue {
@@ -61,6 +66,8 @@ struct bench {
 	/* Interrupt mode: how long the sleeps on the call fds lasted. */
 	uint64_t call_wait_max_ns; /* the longest sleep a call ended */
 	uint64_t call_timeouts;    /* sleeps no call ended (100 ms with requests in flight) */
+	struct vtc_log log;
+	uint64_t log_clears;
 };
 
 enum {
@@ -73,6 +80,8 @@ enum {
 	BENCH_OPT_SIZE,
 	BENCH_OPT_SEED,
 	BENCH_OPT_CALL_TIMEOUT,
+	BENCH_OPT_LOG,
+	BENCH_OPT_LOG_CLEAR_MS,
 };
 
 static void
@@ -81,13 +90,16 @@ bench_usage(FILE *out)
 	fprintf(out,
 		"usage: vtc bench SOCKET --rw randread|randwrite|read|write [--bs BYTES] [--qd N]\n"
 		"                 [--time S] [--cpu CORE] [--offset BYTES] [--size BYTES]\n"
-		"                 [--seed N] [--call-timeout MS] [options]\n"
+		"                 [--seed N] [--call-timeout MS] [--log [--log-clear-ms MS]]\n"
+		"                 [options]\n"
 		"  --bs BYTES   request size (default 4096)\n"
 		"  --qd N       requests in flight per queue (default 1)\n"
 		"  --time S     run time in seconds (default 2)\n"
 		"  --cpu CORE   pin the front end to this core\n"
 		"  --offset, --size  the range requests fall into (default the whole disk)\n"
 		"  --call-timeout MS  --interrupt: longest sleep on the call fds (default 100)\n"
+		"  --log        dirty logging on (LOG_SHMFD, SET_LOG_BASE, LOG_ALL) during the run\n"
+		"  --log-clear-ms MS  clear the log this often, as QEMU's sync does (default 100)\n"
 		"options:\n" CLI_COMMON_HELP
 		"Output: one line of key=value pairs; latencies in microseconds.\n");
 }
@@ -148,6 +160,11 @@ bench_opt(struct bench_args *a, int opt, const char *arg)
 		return cli_parse_u64("seed", arg, &a->seed);
 	case BENCH_OPT_CALL_TIMEOUT:
 		return cli_parse_u32("call-timeout", arg, &a->call_timeout_ms);
+	case BENCH_OPT_LOG:
+		a->log = true;
+		return 0;
+	case BENCH_OPT_LOG_CLEAR_MS:
+		return cli_parse_u32("log-clear-ms", arg, &a->log_clear_ms);
 	default:
 		return -1;
 	}
@@ -167,6 +184,8 @@ parse_args(struct bench *b, int argc, char **argv)
 		{ "size", required_argument, NULL, BENCH_OPT_SIZE },
 		{ "seed", required_argument, NULL, BENCH_OPT_SEED },
 		{ "call-timeout", required_argument, NULL, BENCH_OPT_CALL_TIMEOUT },
+		{ "log", no_argument, NULL, BENCH_OPT_LOG },
+		{ "log-clear-ms", required_argument, NULL, BENCH_OPT_LOG_CLEAR_MS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -195,6 +214,9 @@ parse_args(struct bench *b, int argc, char **argv)
 		return -1;
 	}
 	b->c.max_io = b->a.bs;
+	if (b->a.log) {
+		b->c.opts.protocol_features |= 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD;
+	}
 	/* Room for qd direct chains (header, data, status), unless the user chose. */
 	if (!queue_size_set) {
 		uint32_t seg = b->c.opts.seg_size ? b->c.opts.seg_size : b->a.bs;
@@ -255,6 +277,13 @@ setup(struct bench *b)
 			if (writes) {
 				cli_pattern_fill(req->data, 0, b->a.bs, b->a.seed + i);
 			}
+		}
+	}
+	if (b->a.log) {
+		if (vtc_log_set_base(b->dev, &b->log, vtc_log_size_for(b->dev), 0) != 0 ||
+		    vtc_log_enable(b->dev, true) != 0) {
+			fprintf(stderr, "vtc: cannot turn dirty logging on\n");
+			return -1;
 		}
 	}
 	return 0;
@@ -391,8 +420,10 @@ static int
 run_loop(struct bench *b, uint64_t end, bool running)
 {
 	uint64_t timeout_ns = (uint64_t)b->c.opts.io_timeout_ms * 1000000ull;
+	uint64_t clear_ns = (uint64_t)b->a.log_clear_ms * 1000000ull;
 	uint64_t last_progress = vtc_now_ns();
 	uint64_t last_check = last_progress;
+	uint64_t last_clear = last_progress;
 
 	for (;;) {
 		uint64_t now;
@@ -407,6 +438,11 @@ run_loop(struct bench *b, uint64_t end, bool running)
 			got += n;
 		}
 		now = vtc_now_ns();
+		if (b->a.log && clear_ns != 0 && now - last_clear >= clear_ns) {
+			vtc_log_clear(&b->log);
+			b->log_clears++;
+			last_clear = now;
+		}
 		if (got > 0) {
 			last_progress = now;
 		} else if (now - last_progress > timeout_ns) {
@@ -456,7 +492,8 @@ report(struct bench *b, double elapsed_s)
 	       "time_s=%.3f ios=%" PRIu64 " iops=%.0f mib_s=%.1f lat_avg_us=%.2f lat_min_us=%.2f "
 	       "lat_p50_us=%.2f lat_p99_us=%.2f lat_p999_us=%.2f lat_max_us=%.2f errors=%" PRIu64
 	       " kicks=%" PRIu64 " kicks_suppressed=%" PRIu64 " calls=%" PRIu64
-	       " call_writes=%" PRIu64 " call_wait_max_us=%.1f call_timeouts=%" PRIu64 "\n",
+	       " call_writes=%" PRIu64 " call_wait_max_us=%.1f call_timeouts=%" PRIu64 " log=%d"
+	       " log_clears=%" PRIu64 "\n",
 	       g_rw_names[b->a.rw], b->a.bs, b->a.qd, b->nq,
 	       vtc_dev_has_feature(b->dev, VIRTIO_F_RING_PACKED) ? "packed" : "split",
 	       vtc_dev_has_feature(b->dev, VIRTIO_RING_F_EVENT_IDX), b->c.indirect,
@@ -468,7 +505,7 @@ report(struct bench *b, double elapsed_s)
 	       (double)vtc_hist_quantile(&b->hist, 0.99) / 1000.0,
 	       (double)vtc_hist_quantile(&b->hist, 0.999) / 1000.0, (double)b->hist.max_ns / 1000.0,
 	       b->errors, kicks, suppressed, calls, writes, (double)b->call_wait_max_ns / 1000.0,
-	       b->call_timeouts);
+	       b->call_timeouts, b->a.log, b->log_clears);
 	fflush(stdout);
 }
 
@@ -531,7 +568,9 @@ cli_cmd_bench(int argc, char **argv)
 				    .time_s = 2,
 				    .cpu = -1,
 				    .seed = 1,
-				    .call_timeout_ms = 100 };
+				    .call_timeout_ms = 100,
+				    .log_clear_ms = 100 };
+	b->log.fd = -1;
 	cli_common_init(&b->c);
 	vtc_hist_init(&b->hist);
 	b->rng = 0x853c49e6748fea9bull;
@@ -556,6 +595,7 @@ cli_cmd_bench(int argc, char **argv)
 	}
 out:
 	vtc_dev_close(b->dev);
+	vtc_log_free(&b->log);
 	for (uint16_t q = 0; q < VTC_MAX_QUEUES; q++) {
 		free(b->qs[q].reqs);
 	}

@@ -5,10 +5,15 @@
 #                             /boot/vmlinuz-KVER; QEMU boots it directly through PVH
 #   OUTDIR/initramfs.cpio.gz  busybox-static, the guest init (test/vm/init.sh) and the
 #                             virtio / 9p / SCSI modules of KVER with their dependencies
+#   OUTDIR/initramfs-standalone.cpio  (-s) instead of the 9p image: busybox-static, fio with
+#                             the libraries ldd lists, init.sh and the guest agent (agent.sh,
+#                             which init.sh runs when present); no 9p: a guest on it can be
+#                             live-migrated;
+#                             not compressed (gunzip of its 85 MB takes seconds under TCG)
 # Both are cached: a stamp file next to each records what it was built from (kernel version
 # and the identity of every input); nothing is rebuilt while the stamp matches.
 #
-# Usage: build_initramfs.sh [-k KVER] OUTDIR
+# Usage: build_initramfs.sh [-k KVER] [-s] OUTDIR
 #   KVER defaults to $VMTEST_KVER, else the newest /boot/vmlinuz-* whose /lib/modules exists.
 # Prints the two paths (vmlinux first) on stdout. Needs: busybox (static; also makes the cpio),
 # the decompressor of the kernel's compression (xz for Debian's), gzip, awk, flock.
@@ -16,6 +21,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 init_src=$here/init.sh
+standalone=0
 
 # Modules the guest needs; their dependencies are added from modules.dep.
 modules=(virtio_pci virtio_blk virtio_scsi sd_mod sg 9pnet_virtio 9p virtio_console)
@@ -26,18 +32,35 @@ die() {
 }
 
 kver=${VMTEST_KVER:-}
-while getopts "k:h" opt; do
+while getopts "k:sh" opt; do
 	case $opt in
 	k) kver=$OPTARG ;;
+	s) standalone=1 ;;
 	h)
-		sed -n '3,14p' "$0"
+		sed -n '3,17p' "$0"
 		exit 0
 		;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || die "usage: build_initramfs.sh [-k KVER] OUTDIR"
+[ $# -eq 1 ] || die "usage: build_initramfs.sh [-k KVER] [-s] OUTDIR"
+initrd_name=initramfs.cpio.gz
+compress="gzip -6"
+extra=()	# host files copied into the image at the same path (standalone: fio and its libraries)
+if [ "$standalone" = 1 ]; then
+	modules=(virtio_pci virtio_blk virtio_scsi sd_mod sg virtio_console)
+	initrd_name=initramfs-standalone.cpio
+	compress=cat
+	fio=$(command -v fio || true)
+	[ -n "$fio" ] || die "fio not found (apt-get install fio)"
+	extra+=("$(readlink -f "$fio")")
+	# every library the dynamic loader maps for fio (ldd: "name => /path (addr)" or "/path (addr)")
+	while read -r lib; do
+		extra+=("$lib")
+	done < <(ldd "$fio" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+	[ ${#extra[@]} -gt 1 ] || die "ldd found no libraries for $fio"
+fi
 outdir=$1
 
 if [ -z "$kver" ]; then
@@ -200,10 +223,14 @@ modlist=""
 for p in "${order[@]}"; do
 	modlist+="$(ident "$moddir/$p")"$'\n'
 done
-initrd=$outdir/initramfs.cpio.gz
+for f in "${extra[@]}"; do
+	modlist+="$(ident "$f")"$'\n'
+done
+initrd=$outdir/$initrd_name
 istamp_want="kver=$kver
 $(ident "$busybox")
 init $(sha256sum <"$init_src" | cut -d' ' -f1)
+agent $(sha256sum <"$here/agent.sh" | cut -d' ' -f1)
 builder $(sha256sum <"$0" | cut -d' ' -f1)
 $modlist"
 istamp_want=$(printf '%s\n' "$istamp_want")	# as $(cat stamp) reads it back: no trailing newline
@@ -211,7 +238,7 @@ if [ -f "$initrd" ] && [ "$(cat "$initrd.stamp" 2>/dev/null)" = "$istamp_want" ]
 	:
 else
 	stage=$(mktemp -d "$outdir/.initramfs.XXXXXX")
-	trap 'rm -rf "$stage" "$outdir/.initramfs.tmp"' EXIT
+	trap 'rm -rf "$stage" "$outdir/.$initrd_name.tmp"' EXIT
 	mkdir -p "$stage"/{bin,dev,proc,sys,newroot,lib/modules}
 	cp "$busybox" "$stage/bin/busybox"
 	for a in $("$busybox" --list); do
@@ -234,10 +261,21 @@ else
 		echo "$b" >>"$stage/modules.order"
 	done
 	echo "$kver" >"$stage/kver"
+	if [ "$standalone" = 1 ]; then
+		install -m 0644 "$here/agent.sh" "$stage/agent.sh"
+		mkdir -p "$stage/usr/bin"
+		cp -L "${extra[0]}" "$stage/usr/bin/fio"
+		for f in "${extra[@]:1}"; do
+			mkdir -p "$stage$(dirname "$f")"
+			cp -L "$f" "$stage$f"
+		done
+		# merged /usr: the loader finds libraries under /lib and /usr/lib alike
+		[ -e "$stage/usr/lib" ] || ln -s ../lib "$stage/usr/lib"
+	fi
 	# no /dev/console node: the init script reopens its console once devtmpfs is mounted
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null) |
-		gzip -6 >"$outdir/.initramfs.tmp"
-	mv -f "$outdir/.initramfs.tmp" "$initrd"
+		$compress >"$outdir/.$initrd_name.tmp"
+	mv -f "$outdir/.$initrd_name.tmp" "$initrd"
 	echo "$istamp_want" >"$initrd.stamp"
 	rm -rf "$stage"
 	trap - EXIT

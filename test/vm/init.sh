@@ -9,10 +9,15 @@
 #   VMTEST-BOOTED uptime=SECONDS   the script is about to start
 #   VMTEST-ERROR MESSAGE           the guest could not be set up
 #   VMTEST-RESULT rc=N             run.sh ended with status N (125: setup failed)
-# then the guest powers off. Kernel command line options:
+# then the guest powers off.
+#
+# The standalone image (build_initramfs.sh -s: it carries /agent.sh, busybox and fio) mounts no
+# 9p, so that the guest can be live-migrated: after the modules it mounts dev/pts, dev/shm and
+# tmpfs /tmp, prints VMTEST-BOOTED and runs the control-mode agent (/agent.sh) in /tmp; its exit
+# status is the VMTEST-RESULT. Kernel command line options:
 #   vmtest.msize=BYTES  9p msize (default 262144)     vmtest.cache=MODE  9p cache mode of the root
 #   vmtest.shell=1      start a shell on the console instead of powering off after run.sh
-export PATH=/bin
+export PATH=/usr/bin:/bin
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -48,6 +53,20 @@ fail() {
 while read -r m; do
 	insmod "/lib/modules/$m" || fail "insmod $m failed"
 done </modules.order
+
+if [ -f /agent.sh ]; then
+	mkdir -p /dev/pts /dev/shm /tmp
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+	mount -t tmpfs -o mode=1777,size=50% tmpfs /tmp || fail "cannot mount tmpfs on /tmp"
+	read -r up _ </proc/uptime
+	echo "VMTEST-BOOTED uptime=$up"
+	cd /tmp
+	env -i PATH=/usr/bin:/bin HOME=/tmp TERM=dumb /bin/sh /agent.sh </dev/null
+	rc=$?
+	sync
+	finish $rc
+fi
 
 opts=trans=virtio,version=9p2000.L,msize=$msize
 mount -t 9p -o "$opts,ro,cache=$cache" hostroot /newroot || fail "cannot mount the host root (9p tag hostroot)"
