@@ -51,6 +51,11 @@ DISK_BYTES = 64 * MiB
 # the guest writes 4 MiB at 1 MiB on each disk
 PAT_OFF, PAT_LEN = MiB, 4 * MiB
 
+# The passthrough device: no reconnect= on its chardev (QEMU 7.2's vhost-user-scsi does not wait
+# for a reconnecting chardev: "Failed to set msg fds"), and a fixed slot on pcie.0 (without one
+# QEMU takes slot 1, where libvirt puts its first pcie-root-port, and the start fails).
+SCSI_DEV = "vhost-user-scsi-pci,chardev=vtscsi0,num_queues=2,id=vtscsi0dev,bus=pcie.0,addr=0x10"
+
 CHECK_RE = re.compile(r"^VTLV-CHECK (ok|FAIL) (\S+) ?(.*)$", re.M)
 DONE_RE = re.compile(r"^VTLV-DONE rc=(\d+)", re.M)
 
@@ -114,7 +119,7 @@ DOMAIN_XML = """\
     <qemu:arg value='-chardev'/>
     <qemu:arg value='socket,id=vtscsi0,path=%(scsi_sock)s'/>
     <qemu:arg value='-device'/>
-    <qemu:arg value='vhost-user-scsi-pci,chardev=vtscsi0,num_queues=2,id=vtscsi0dev,bus=pcie.0,addr=0x10'/>
+    <qemu:arg value='%(scsi_dev)s'/>
   </qemu:commandline>
 </domain>
 """
@@ -305,7 +310,7 @@ class VmLibvirtTest(VtTestCase):
             f.write(DOMAIN_XML % {"name": DOMAIN, "kernel": kernel, "initrd": guest_initrd,
                                   "emulator": shutil.which("qemu-system-x86_64"),
                                   "blk_sock": blk_sock, "scsi_sock": scsi_sock,
-                                  "console": console})
+                                  "console": console, "scsi_dev": SCSI_DEV})
         lv.virsh("define", xml)
         self.addCleanup(lv.virsh, "undefine", DOMAIN, check=False)
         self.addCleanup(self.kill_qemu, lv)
