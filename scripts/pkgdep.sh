@@ -13,6 +13,8 @@ BUILD_PKGS+=(librbd-dev librados-dev)
 TEST_PKGS+=(ceph-mon ceph-osd ceph-common)
 BUILD_PKGS+=(libiscsi-dev)
 TEST_PKGS+=(tgt qemu-block-extra)
+# test_vm_libvirt.py: a private libvirtd (issue 11)
+TEST_PKGS+=(libvirt-daemon-system libvirt-clients)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 missing=()
