@@ -10,13 +10,13 @@ one memstore OSD) and one tgtd (tgt_server.py) and stops them at the end.
   while fio writes to both disks. Both bounds are "fail", not "stall": the cluster is
   registered with rados_osd_op_timeout=RADOS_TIMEOUT and the iSCSI requests time out after
   bdev_iscsi_set_options timeout_sec=ISCSI_TIMEOUT, so each guest fio ends with an I/O error
-  within FAULT_BOUND (the bounds plus the guest's retries, scaled by vtlib.SLOW). The guest's
-  SCSI command timer is set above the iSCSI bound so the guest does not abort and reset the
-  LUN first. While the fault lasts the daemon answers every RPC (polled, each answer within a
-  second) and keeps running. Then the OSD and tgtd start again: I/O resumes without rebooting
-  the guest (the iSCSI session reconnects, RBD once the OSD is back), the bdevs' write counters
-  move again, a fresh fio write+verify completes on both disks, and fio --verify_only of the
-  data written before the fault passes.
+  within its bound (RBD_BOUND, ISCSI_BOUND: the timeout, the guest's SCSI retries and a slack,
+  scaled by vtlib.SLOW). The guest's SCSI command timer is set above the iSCSI bound so the
+  guest does not abort and reset the LUN first. While the fault lasts the daemon answers every
+  RPC (polled, each answer within a second) and keeps running. Then the OSD and tgtd start
+  again: I/O resumes without rebooting the guest (the iSCSI session reconnects, RBD once the OSD
+  is back), the bdevs' write counters move again, a fresh fio write+verify completes on both
+  disks, and fio --verify_only of the data written before the fault passes.
 
 Environment: VT_VM_REMOTE_VERBOSE=1 (the guest console on stdout).
 """
@@ -45,9 +45,14 @@ IQN = "iqn.2026-12.io.vtarget:vm"
 DISK_MIB = 64
 RADOS_TIMEOUT = 6       # s, rados_osd_op_timeout of the registered cluster
 ISCSI_TIMEOUT = 4       # s, bdev_iscsi_set_options timeout_sec
-# A guest request fails within its backend's timeout; the guest may retry a failed SCSI command
-# (sd: up to 5 times) and the host sees the fio process end a little later.
-FAULT_BOUND = (6 * max(RADOS_TIMEOUT, ISCSI_TIMEOUT) + 15) * SLOW
+# A guest request fails within its backend's timeout. fio on the RBD disk (virtio-blk: no
+# retry) ends within RADOS_TIMEOUT; on the iSCSI LUN the guest's sd driver retries a failed
+# write up to 5 times, each attempt failing within ISCSI_TIMEOUT. Plus slack for a TCG guest on
+# a loaded host (measured: 5.6 s and 28.8 s).
+SLACK = 20
+RBD_BOUND = (RADOS_TIMEOUT + SLACK) * SLOW
+ISCSI_BOUND = (6 * ISCSI_TIMEOUT + SLACK) * SLOW
+BOUND = {"vda": RBD_BOUND, "sda": ISCSI_BOUND}
 # fio job shape shared by the write and the --verify_only runs (same seed: same offsets).
 FIO_COMMON = ("fio --ioengine=libaio --direct=1 --bs=4k --iodepth=8 --rw=randwrite "
               "--verify=crc32c --verify_fatal=1 --randrepeat=1 --verify_state_save=0 "
@@ -185,7 +190,8 @@ class VmRemoteTest(VtTestCase):
 
     def wait_guest_fio_ends(self, g, d, t0):
         """Polls the daemon (each RPC answered within a second, the process alive) until both
-        background fio runs ended; returns {disk: (rc, seconds after the fault)}."""
+        background fio runs ended, each within its bound from t0[disk]; returns
+        {disk: (rc, seconds after the fault)}."""
         ended = {}
         while len(ended) < 2:
             t = time.monotonic()
@@ -193,16 +199,19 @@ class VmRemoteTest(VtTestCase):
             self.assertEqual(d.call("bdev_get_bdevs", {"name": "iSCSI0"})[0]["name"], "iSCSI0")
             self.assertLess(time.monotonic() - t, 1.0 * SLOW, "RPC slow during the fault")
             self.assertTrue(d.alive(), "the daemon died during the fault:\n" + d.describe_logs())
-            rc, out = g.cmd("cat /tmp/vmtest/*.rc 2>/dev/null; true", timeout=30 * SLOW)
-            for line in out.split():
-                disk, _, code = line.partition("=")
-                if disk in ("vda", "sda") and disk not in ended:
-                    ended[disk] = (int(code), time.monotonic() - t0)
-            if len(ended) < 2:
-                self.assertLess(time.monotonic() - t0, FAULT_BOUND,
-                                "guest I/O neither failed nor ended within %.0f s of the fault "
-                                "(ended: %s)" % (FAULT_BOUND, ended))
-                time.sleep(0.5)
+            for disk in ("vda", "sda"):
+                # The guest's job folder is the host's g.job_dir (9p).
+                path = os.path.join(g.job_dir, disk + ".rc")
+                if disk not in ended and os.path.exists(path):
+                    with open(path) as f:
+                        text = f.read().strip()
+                    if text:
+                        ended[disk] = (int(text), time.monotonic() - t0[disk])
+                if disk not in ended:
+                    self.assertLess(time.monotonic() - t0[disk], BOUND[disk],
+                                    "guest I/O on %s neither failed nor ended within %.0f s of "
+                                    "the fault (ended: %s)" % (disk, BOUND[disk], ended))
+            time.sleep(0.2)
         return ended
 
     def test_osd_stopped_and_tgtd_killed_under_guest_io_then_io_resumes(self):
@@ -211,27 +220,30 @@ class VmRemoteTest(VtTestCase):
         before = "--size=8M --name=rbd --filename=/dev/vda --name=iscsi --filename=/dev/sda"
         self.fio(g, "--do_verify=0 " + before, 240 * SLOW)
         # The guest must not time out and reset the LUN before the target's own bound.
-        g.cmd("echo %d > /sys/block/sda/device/timeout" % int(FAULT_BOUND + 30), timeout=30,
+        g.cmd("echo %d > /sys/block/sda/device/timeout" % int(ISCSI_BOUND + 30), timeout=30,
               check=True)
         # 2. Writes away from that data, running until an I/O error ends them.
         for disk in ("vda", "sda"):
             g.cmd("(%s --do_verify=0 --offset=16M --size=32M --time_based --runtime=600 "
                   "--name=bg --filename=/dev/%s >/tmp/vmtest/%s.fio 2>&1; "
-                  "echo %s=$? >/tmp/vmtest/%s.rc) </dev/null >/dev/null 2>&1 &"
-                  % (FIO_COMMON, disk, disk, disk, disk), timeout=30, check=True)
+                  "echo $? >/tmp/vmtest/%s.rc.tmp; mv /tmp/vmtest/%s.rc.tmp /tmp/vmtest/%s.rc) "
+                  "</dev/null >/dev/null 2>&1 &" % (FIO_COMMON, disk, disk, disk, disk, disk),
+                  timeout=30, check=True)
         w0 = (self.writes("Rbd0"), self.writes("iSCSI0"))
         wait_for(lambda: self.writes("Rbd0") > w0[0] + 50 and
                  self.writes("iSCSI0") > w0[1] + 50, 60,
                  "the guest's writes to flow on both disks")
         # 3. The fault: both servers gone.
         try:
+            # Each disk's time counts from the start of its own fault (the OSD's SIGTERM).
+            t0 = {"vda": time.monotonic()}
             _ceph.stop_osd()
+            t0["sda"] = time.monotonic()
             _tgt.kill()
-            t0 = time.monotonic()
             ended = self.wait_guest_fio_ends(g, d, t0)
-            print("\n    guest fio ended after the fault: vda (RBD) rc %d at %.1f s, sda (iSCSI) "
-                  "rc %d at %.1f s (bound %.0f s)" % (ended["vda"] + ended["sda"] +
-                                                      (FAULT_BOUND,)))
+            print("\n    guest fio ended after the fault: vda (RBD) rc %d at %.1f s (bound %.0f s),"
+                  " sda (iSCSI) rc %d at %.1f s (bound %.0f s)"
+                  % (ended["vda"] + (RBD_BOUND,) + ended["sda"] + (ISCSI_BOUND,)))
             for disk in ("vda", "sda"):
                 self.assertNotEqual(ended[disk][0], 0, "fio on %s ended without an error" % disk)
             # The daemon still answers a few more RPCs with both servers down.
@@ -258,6 +270,11 @@ class VmRemoteTest(VtTestCase):
         self.assertGreater(self.writes("iSCSI0"), w1[1])
         spec = d.call("bdev_get_bdevs", {"name": "iSCSI0"})[0]["driver_specific"]["iscsi"]
         self.assertEqual(spec["state"], "online")
+        # What the guest kernel saw during the fault (allowed: the fault was a failure).
+        rc, log = g.cmd("dmesg", timeout=30 * SLOW)
+        print("    guest kernel: %d I/O error lines on vda, %d on sda"
+              % tuple(sum(1 for ln in log.splitlines() if "I/O error" in ln and dev in ln)
+                      for dev in ("vda", "sda")))
         # 5. The data written before the fault is intact.
         self.fio(g, "--verify_only " + before, 240 * SLOW)
         self.stop_all(d, g)
