@@ -46,8 +46,9 @@ DISK_MIB = 64
 RADOS_TIMEOUT = 6       # s, rados_osd_op_timeout of the registered cluster
 ISCSI_TIMEOUT = 4       # s, bdev_iscsi_set_options timeout_sec
 # A guest request fails within its backend's timeout. fio on the RBD disk (virtio-blk: no
-# retry) ends within RADOS_TIMEOUT; on the iSCSI LUN the guest's sd driver retries a failed
-# write up to 5 times, each attempt failing within ISCSI_TIMEOUT. Plus slack for a TCG guest on
+# retry) ends within RADOS_TIMEOUT; on the iSCSI LUN a failed write comes back as MEDIUM ERROR /
+# WRITE ERROR, which the guest's sd driver retries up to 5 times, each attempt failing within
+# ISCSI_TIMEOUT. Plus slack for a TCG guest on
 # a loaded host (measured: 5.6 s and 28.8 s).
 SLACK = 20
 RBD_BOUND = (RADOS_TIMEOUT + SLACK) * SLOW
