@@ -38,7 +38,7 @@ MiB = 1024 * 1024
 VERBOSE = os.environ.get("VT_VM_CHAIN_VERBOSE", "") not in ("", "0")
 KEEP = os.environ.get("VT_VM_CHAIN_KEEP", "") not in ("", "0")
 SLOW = vtlib.SLOW
-LEG_MIB = 128
+LEG_MIB = 256
 QOS_IOPS = 200000
 CTRLR = "vhost.chain"
 # Guest requests completed between two steps (about 1 to 3 s of fio under TCG).
