@@ -168,17 +168,25 @@ bdev_registry_next(struct bdev_internal *bi)
 struct bdev_internal *
 bdev_registry_newest_live(bool *empty)
 {
-	struct bdev_internal *bi;
+	struct bdev_internal *bi, *newest = NULL;
 
 	pthread_mutex_lock(&g_bdev_mutex);
 	*empty = TAILQ_EMPTY(&g_bdevs);
 	TAILQ_FOREACH_REVERSE (bi, &g_bdevs, bdev_list, link) {
-		if (!atomic_load(&bi->removing)) {
+		if (atomic_load(&bi->removing)) {
+			continue;
+		}
+		if (newest == NULL) {
+			newest = bi;
+		}
+		/* A claimed bdev goes after its claimer (a raid leg added after the raid was
+		 * created is newer than the raid, yet removing it first would degrade the array). */
+		if (bi->claim_desc == NULL) {
 			break;
 		}
 	}
 	pthread_mutex_unlock(&g_bdev_mutex);
-	return bi;
+	return bi != NULL ? bi : newest;
 }
 
 struct vt_bdev *

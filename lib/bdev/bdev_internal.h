@@ -245,7 +245,8 @@ struct bdev_internal *bdev_lookup_locked(const char *name);
 /* Registry iteration on reactor 0, including bdevs being removed. */
 struct bdev_internal *bdev_registry_first(void);
 struct bdev_internal *bdev_registry_next(struct bdev_internal *bi);
-/* The most recently registered bdev not being removed; *empty tells if any bdev is left. */
+/* The most recently registered unclaimed bdev not being removed (the newest one not being
+ * removed when all are claimed); *empty tells if any bdev is left. */
 struct bdev_internal *bdev_registry_newest_live(bool *empty);
 
 /* bdev_desc.c */

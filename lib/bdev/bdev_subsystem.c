@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Modules, bdev_set_options and the "bdev" subsystem: init runs every module's module_init;
- * fini unregisters every bdev, newest first, each after the previous one is gone, then runs
- * module_fini in reverse order; the config dump is bdev_set_options, one entry per bdev from its
- * module, and bdev_wait_for_examine, as SPDK writes it.
+ * fini unregisters every bdev, newest first but a claimed one after its claimer, each after the
+ * previous one is gone, then runs module_fini in reverse order; the config dump is
+ * bdev_set_options, one entry per bdev from its module, and bdev_wait_for_examine, as SPDK
+ * writes it, then the QoS limits (a bdev the examine creates exists only after it).
  */
 #include <assert.h>
 #include <errno.h>
@@ -295,11 +296,14 @@ bdev_subsystem_write_config(struct vt_json_write_ctx *w)
 
 	bdev_write_modules_config(w);
 	bdev_write_all_bdevs_config(w);
-	bdev_qos_write_config_json(w);
 
 	vt_json_write_object_begin(w);
 	vt_json_write_named_string(w, "method", "bdev_wait_for_examine");
 	vt_json_write_object_end(w);
+
+	/* After the examine: a bdev that the examine creates (a raid reassembled from its
+	 * superblocks) exists only then. */
+	bdev_qos_write_config_json(w);
 
 	vt_json_write_array_end(w);
 }

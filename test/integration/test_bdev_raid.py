@@ -374,6 +374,39 @@ class RaidFileTest(RaidBase, VtTestCase):
         s = self.create("blk.r1", "R1")
         vtc_ok("io", s, "--read", "--verify", "--size", "8M", "--bs", "256K", "--seed", "31")
 
+    def test_restart_keeps_a_leg_added_after_the_raid_and_its_qos_limit(self):
+        """A leg added by bdev_raid_add_base_bdev is newer than the raid: the daemon's stop must
+        still remove the raid before it (else the leg's removal degrades the array and the
+        superblocks keep it out), and the raid's QoS limit replays after bdev_wait_for_examine
+        (the reassembled raid exists only then)."""
+        self.d = self.start_daemon()
+        paths = self.files(3)
+        for i in range(2):
+            self.aio("F%d" % i, paths[i])
+        self.create_raid("R1", "raid1", ["F0", "F1"], superblock=True)
+        self.d.call("bdev_aio_delete", {"name": "F1"})
+        wait_for(lambda: raid(self.d, "R1")["num_base_bdevs_operational"] == 1, 10, "degraded")
+        self.aio("F2", paths[2])
+        self.d.call("bdev_raid_add_base_bdev", {"raid_bdev": "R1", "base_bdev": "F2"})
+        wait_for(lambda: raid(self.d, "R1")["num_base_bdevs_operational"] == 2, 30,
+                 "rebuild done")
+        self.assertIs(self.d.call("bdev_set_qos_limit", {"name": "R1",
+                                                         "rw_ios_per_sec": 20000}), True)
+        methods = [e["method"] for e in self.d.call("framework_get_config", {"name": "bdev"})]
+        self.assertLess(methods.index("bdev_wait_for_examine"),
+                        methods.index("bdev_set_qos_limit"))
+        conf = os.path.join(self.d.dir, "saved.json")
+        with open(conf, "w") as f, self.d.client() as c:
+            rpc.save_config(c, f)
+        self.stop_clean(self.d)
+        self.sock_dir = self.d.dir
+        self.d = self.start_daemon(config=conf, args=("-S", self.sock_dir))
+        r = raid(self.d, "R1")
+        self.assertEqual((r["state"], r["num_base_bdevs_operational"]), ("online", 2))
+        self.assertEqual(sorted(b["name"] for b in r["base_bdevs_list"]), ["F0", "F2"])
+        self.assertEqual(self.d.call("bdev_get_bdevs", {"name": "R1"})[0]
+                         ["assigned_rate_limits"]["rw_ios_per_sec"], 20000)
+
     def test_superblock_raid0_and_concat_reassemble(self):
         self.d = self.start_daemon()
         paths = self.files(4)
