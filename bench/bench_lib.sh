@@ -60,9 +60,10 @@ bench_cpu_ticks() {
 }
 
 # bench_median_range [FMT] < numbers: "median lowest highest" of the numbers (printf FMT each,
-# default %.0f; the lower median of an even count).
+# default %.0f; an even count takes the mean of the two middle ones).
 bench_median_range() {
 	sort -g | awk -v f="${1:-%.0f}" '{ v[NR] = $1 } END {
 		if (NR == 0) { print "- - -"; exit }
-		printf f " " f " " f "\n", v[int((NR + 1) / 2)], v[1], v[NR] }'
+		m = (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2
+		printf f " " f " " f "\n", m, v[1], v[NR] }'
 }

@@ -139,6 +139,11 @@ stats() {
 		"($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1))," \
 		"vtarget $(git rev-parse --short HEAD 2>/dev/null || echo '?'); load average before" \
 		"$load_before, after $load_after; $repeat rounds of ${time_s} s, median (range)."
+	if awk -v l="${load_before%% *}" 'BEGIN { exit !(l >= 1) }'; then
+		echo
+		echo "**The machine was loaded (1-minute load average $load_before before the run):" \
+			"these figures are noise, not a measurement of the layers.**"
+	fi
 	echo
 	echo "- One vtarget \`-m 0x1\` (polling) pinned to core $TARGET_CPU; \`vtc bench --poll\`" \
 		"(4 KiB, one queue) on core $FRONT_CPU; the controllers take turns within each workload."
