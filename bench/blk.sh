@@ -75,14 +75,7 @@ tmp=$(mktemp -d /tmp/vt-bench-blk.XXXXXX)
 target_pid=""
 
 stop_target() {
-	[ -n "$target_pid" ] || return 0
-	kill -TERM "$target_pid" 2>/dev/null || true
-	for _ in $(seq 100); do
-		kill -0 "$target_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$target_pid" 2>/dev/null || true
-	wait "$target_pid" 2>/dev/null || true
+	bench_stop_pid "$target_pid"
 	target_pid=""
 }
 
@@ -121,11 +114,6 @@ start_qsd() {
 	wait_socket "$sock" "$tmp/target.log"
 }
 
-# CPU time (user + system, every thread) of the target so far, in clock ticks.
-cpu_ticks() {
-	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$target_pid/stat"
-}
-
 rows=$tmp/rows	# target rw qd round iops p50 p99 p999 target_cpu_pct errors
 
 run_workloads() {
@@ -135,7 +123,7 @@ run_workloads() {
 	for w in $WORKLOADS; do
 		rw=${w%%:*}
 		qd=${w##*:}
-		c0=$(cpu_ticks)
+		c0=$(bench_cpu_ticks "$target_pid")
 		t0=$(date +%s.%N)
 		if ! line=$(timeout $((${time_s%.*} + 60)) "$VTC" bench "$sock" --rw "$rw" \
 			--bs 4096 --qd "$qd" --time "$time_s" --cpu "$FRONT_CPU" --poll \
@@ -144,7 +132,7 @@ run_workloads() {
 			die "vtc bench $rw QD $qd against $name failed"
 		fi
 		t1=$(date +%s.%N)
-		c1=$(cpu_ticks)
+		c1=$(bench_cpu_ticks "$target_pid")
 		cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t="$t0" -v u="$t1" \
 			'BEGIN { printf "%.0f", 100 * c / hz / (u - t) }')
 		echo "$name $rw $qd $round $(kv "$line" iops) $(kv "$line" lat_p50_us)" \

@@ -75,20 +75,8 @@ target_pid=""
 tgtd_pid=""
 control=""
 
-stop_pid() {
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
-	stop_pid "$target_pid"
+	bench_stop_pid "$target_pid"
 	# tgtd -f ignores SIGTERM: killed by PID.
 	if [ -n "$tgtd_pid" ]; then
 		kill -KILL "$tgtd_pid" 2>/dev/null || true
@@ -190,7 +178,7 @@ for round in $(seq "$repeat"); do
 		*) die "unknown target '$t' (vtarget, qsd)" ;;
 		esac
 		run_workloads "$t" "$round"
-		stop_pid "$target_pid"
+		bench_stop_pid "$target_pid"
 		target_pid=""
 	done
 done
