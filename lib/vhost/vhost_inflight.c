@@ -35,6 +35,11 @@ vhost_inflight_queue_bytes(bool packed, uint16_t queue_size)
 	return VT_ALIGN_UP(bytes, (uint64_t)VHOST_INFLIGHT_ALIGN);
 }
 
+/*
+ * A new area's version stays 0 until a queue starts on it (vhost_vq_inflight_attach): a record
+ * that no back end has used holds nothing to recover, and the queue starts where the front end's
+ * base says (a migration's destination, a device reset), not where the empty record would say.
+ */
 void
 vhost_inflight_queue_init(void *area, bool packed, uint16_t queue_size)
 {
@@ -42,7 +47,6 @@ vhost_inflight_queue_init(void *area, bool packed, uint16_t queue_size)
 	if (packed) {
 		struct vhost_inflight_packed *r = area;
 
-		r->version = VHOST_INFLIGHT_VERSION;
 		r->desc_num = queue_size;
 		r->used_wrap_counter = 1;
 		r->old_used_wrap_counter = 1;
@@ -53,7 +57,6 @@ vhost_inflight_queue_init(void *area, bool packed, uint16_t queue_size)
 	} else {
 		struct vhost_inflight_split *r = area;
 
-		r->version = VHOST_INFLIGHT_VERSION;
 		r->desc_num = queue_size;
 	}
 }
@@ -144,7 +147,8 @@ fail:
 	return NULL;
 }
 
-/* Each queue's area: the version this back end writes and desc_num equal to the queue size. */
+/* Each queue's area: version 0 (never used) or the one this back end writes, and desc_num equal
+ * to the queue size. */
 static int
 check_areas(const struct vhost_inflight *r, char *err, size_t errlen)
 {
@@ -155,9 +159,9 @@ check_areas(const struct vhost_inflight *r, char *err, size_t errlen)
 		/* version and desc_num sit at the same offsets in both layouts. */
 		memcpy(&version, area + offsetof(struct vhost_inflight_split, version), 2);
 		memcpy(&desc_num, area + offsetof(struct vhost_inflight_split, desc_num), 2);
-		if (version != VHOST_INFLIGHT_VERSION) {
+		if (version != 0 && version != VHOST_INFLIGHT_VERSION) {
 			snprintf(err, errlen,
-				 "inflight area of queue %u has version %u (%d expected)", i,
+				 "inflight area of queue %u has version %u (0 or %d expected)", i,
 				 version, VHOST_INFLIGHT_VERSION);
 			return -EINVAL;
 		}

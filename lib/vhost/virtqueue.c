@@ -1363,6 +1363,46 @@ inf_packed_recover(struct vhost_vq *vq, struct inf_found *found)
 	return (int)nfound;
 }
 
+static uint16_t
+inf_version(const struct vhost_vq *vq)
+{
+	return vq->is_packed ? load16(&vq->inf.packed->version) : load16(&vq->inf.split->version);
+}
+
+/*
+ * A record no back end has used (version 0: GET_INFLIGHT_FD made it, then a migration's
+ * destination or a device reset started the queue): nothing is in flight, and the queue starts
+ * at the front end's base. The record takes those positions, then its version, last.
+ */
+static void
+inf_start_fresh(struct vhost_vq *vq)
+{
+	vq->inf_nresubmit = 0;
+	vq->inf_next = 0;
+	vq->inf_counter = 0;
+	if (vq->is_packed) {
+		struct vhost_inflight_packed *r = vq->inf.packed;
+
+		r->free_head = 0;
+		r->old_free_head = 0;
+		r->used_idx = vq->last_used_idx;
+		r->old_used_idx = vq->last_used_idx;
+		r->used_wrap_counter = vq->used_wrap;
+		r->old_used_wrap_counter = vq->used_wrap;
+		vq->inf_free = 0;
+		vq->inf_head = 0;
+		inf_order();
+		r->version = VHOST_INFLIGHT_VERSION;
+	} else {
+		struct vhost_inflight_split *r = vq->inf.split;
+
+		r->used_idx = vq->last_used_idx;
+		r->last_batch_head = 0;
+		inf_order();
+		r->version = VHOST_INFLIGHT_VERSION;
+	}
+}
+
 int
 vhost_vq_inflight_attach(struct vhost_vq *vq, void *area, uint16_t desc_num, uint16_t *work)
 {
@@ -1385,6 +1425,11 @@ vhost_vq_inflight_attach(struct vhost_vq *vq, void *area, uint16_t desc_num, uin
 	vq->inf_resubmit = work;
 	vq->inf_id_entry = work + vq->size;
 	vq->inf_pending = 0;
+	if (inf_version(vq) == 0) {
+		free(found);
+		inf_start_fresh(vq);
+		return 0;
+	}
 	rc = vq->is_packed ? inf_packed_recover(vq, found) : inf_split_recover(vq, found);
 	free(found);
 	if (rc < 0) {

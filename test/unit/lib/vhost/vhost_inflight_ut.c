@@ -97,7 +97,7 @@ create_initialises_every_queue_area(void)
 	CU_ASSERT_EQUAL(lseek(fd, 0, SEEK_END), 2 * 8256);
 	p = vhost_inflight_queue(r, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	CU_ASSERT_EQUAL(p->version, VHOST_INFLIGHT_VERSION);
+	CU_ASSERT_EQUAL(p->version, 0); /* no back end has used it yet */
 	CU_ASSERT_EQUAL(p->desc_num, 256);
 	CU_ASSERT_EQUAL(p->used_wrap_counter, 1);
 	CU_ASSERT_EQUAL(p->old_used_wrap_counter, 1);
@@ -242,6 +242,18 @@ vq_init(bool packed, uint16_t base)
 	}
 }
 
+/* A queue area as a back end that ran the queue leaves it (version set): recovery applies. */
+static void
+used_record(void *area, bool packed, uint16_t qs)
+{
+	vhost_inflight_queue_init(area, packed, qs);
+	if (packed) {
+		((struct vhost_inflight_packed *)area)->version = VHOST_INFLIGHT_VERSION;
+	} else {
+		((struct vhost_inflight_split *)area)->version = VHOST_INFLIGHT_VERSION;
+	}
+}
+
 /* Split: NCHAINS chains of two descriptors (header R, data W), heads 0, 2, 4... */
 static void
 split_driver_setup(void)
@@ -379,7 +391,7 @@ run_scenario(void)
 static void
 attach_fresh(bool packed)
 {
-	vhost_inflight_queue_init(g_rec, packed, QSIZE);
+	used_record(g_rec, packed, QSIZE);
 	if (packed) {
 		struct vhost_inflight_packed *r = (void *)g_rec;
 
@@ -493,7 +505,7 @@ split_recovery_completes_a_cut_batch_and_resubmits_oldest_first(void)
 	/* Heads 4 then 0 then 2 taken; 2 published (used->idx 1), its flag not yet cleared. */
 	mem_setup();
 	split_driver_setup();
-	vhost_inflight_queue_init(g_rec, false, QSIZE);
+	used_record(g_rec, false, QSIZE);
 	r->desc[4] = (struct vhost_inflight_desc_split){ .inflight = 1, .counter = 10 };
 	r->desc[0] = (struct vhost_inflight_desc_split){ .inflight = 1, .counter = 11 };
 	r->desc[2] = (struct vhost_inflight_desc_split){ .inflight = 1, .counter = 12 };
@@ -511,6 +523,43 @@ split_recovery_completes_a_cut_batch_and_resubmits_oldest_first(void)
 	CU_ASSERT_EQUAL(g_vq.inf_counter, 13);
 }
 
+/*
+ * A record no back end has used (GET_INFLIGHT_FD's, version 0) on a ring far from its start (a
+ * migration's destination; a device reset): the queue starts at the front end's base, nothing is
+ * resubmitted, and the record takes the positions and its version.
+ */
+static void
+fresh_record_starts_at_the_front_ends_base(void)
+{
+	struct vhost_inflight_split *r = (void *)g_rec;
+	struct vhost_inflight_packed *p = (void *)g_rec;
+
+	mem_setup();
+	split_driver_setup();
+	savail()->idx = htole16(450 + NCHAINS);
+	sused()->idx = htole16(450);
+	vhost_inflight_queue_init(g_rec, false, QSIZE);
+	vq_init(false, 450);
+	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), 0);
+	CU_ASSERT_EQUAL(r->version, VHOST_INFLIGHT_VERSION);
+	CU_ASSERT_EQUAL(r->used_idx, 450);
+	CU_ASSERT_EQUAL(g_vq.last_avail_idx, 450);
+	CU_ASSERT_EQUAL(pop_one(), savail()->ring[450 % QSIZE]);
+	/* The same record seen again (a reconnection): now recovered, the taken head in flight. */
+	vq_init(false, 450);
+	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), 1);
+
+	mem_setup();
+	vhost_inflight_queue_init(g_rec, true, QSIZE);
+	vq_init(true, (uint16_t)(PACKED_START | PACKED_EVENT_WRAP));
+	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), 0);
+	CU_ASSERT_EQUAL(p->version, VHOST_INFLIGHT_VERSION);
+	CU_ASSERT_EQUAL(p->used_idx, PACKED_START);
+	CU_ASSERT_EQUAL(p->old_used_idx, PACKED_START);
+	CU_ASSERT_EQUAL(p->used_wrap_counter, 1);
+	CU_ASSERT_EQUAL(g_vq.last_avail_idx, PACKED_START);
+}
+
 static void
 recovery_refuses_inconsistent_records(void)
 {
@@ -518,7 +567,7 @@ recovery_refuses_inconsistent_records(void)
 	struct vhost_inflight_packed *p = (void *)g_rec;
 
 	mem_setup();
-	vhost_inflight_queue_init(g_rec, false, 32);
+	used_record(g_rec, false, 32);
 	r->desc[20].inflight = 1; /* beyond the ring's 16 entries */
 	vq_init(false, 0);
 	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, 32, g_work), -EINVAL);
@@ -526,20 +575,20 @@ recovery_refuses_inconsistent_records(void)
 	/* Fewer entries than the ring. */
 	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, 8, g_work), -EINVAL);
 	/* used->idx far ahead of the record's. */
-	vhost_inflight_queue_init(g_rec, false, QSIZE);
+	used_record(g_rec, false, QSIZE);
 	sused()->idx = htole16(100);
 	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), -EINVAL);
 	/* Packed: a chain whose links do not end at its last entry; two chains with one id. */
 	mem_setup();
 	vq_init(true, VHOST_VQ_PACKED_INITIAL_BASE);
-	vhost_inflight_queue_init(g_rec, true, QSIZE);
+	used_record(g_rec, true, QSIZE);
 	p->desc[0] = (struct vhost_inflight_desc_packed){ .inflight = 1,
 							  .num = 2,
 							  .next = 1,
 							  .last = 5 };
 	p->free_head = p->old_free_head = 2;
 	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), -EINVAL);
-	vhost_inflight_queue_init(g_rec, true, QSIZE);
+	used_record(g_rec, true, QSIZE);
 	p->desc[0] = (struct vhost_inflight_desc_packed){ .inflight = 1, .num = 1, .last = 0 };
 	p->desc[1] = (struct vhost_inflight_desc_packed){ .inflight = 1, .num = 1, .last = 1 };
 	p->free_head = p->old_free_head = 2;
@@ -578,6 +627,7 @@ main(void)
 	CU_ADD_TEST(s, layout_sizes_match_the_spec_formula);
 	CU_ADD_TEST(s, create_initialises_every_queue_area);
 	CU_ADD_TEST(s, map_checks_size_version_and_geometry);
+	CU_ADD_TEST(s, fresh_record_starts_at_the_front_ends_base);
 	CU_ADD_TEST(s, split_recovers_from_a_cut_at_every_step);
 	CU_ADD_TEST(s, packed_recovers_from_a_cut_at_every_step);
 	CU_ADD_TEST(s, split_recovery_completes_a_cut_batch_and_resubmits_oldest_first);
