@@ -15,6 +15,8 @@ BUILD_PKGS+=(libiscsi-dev)
 TEST_PKGS+=(tgt qemu-block-extra)
 # test_vm_libvirt.py: a private libvirtd (issue 11)
 TEST_PKGS+=(libvirt-daemon-system libvirt-clients)
+# bench/insn.sh: instructions per I/O under callgrind
+TEST_PKGS+=(valgrind)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 missing=()
