@@ -36,6 +36,23 @@ vhost_inflight_queue_bytes(bool packed, uint16_t queue_size)
 }
 
 /*
+ * One queue's area in the region: room for the larger layout (packed). GET_INFLIGHT_FD can come
+ * before SET_FEATURES (QEMU's vhost-user-scsi start, and a reconnection to a new back end), so
+ * the ring layout is not known when the region is made or handed back; each area takes its
+ * layout when a queue first starts on it (vhost_vq_inflight_attach).
+ */
+uint64_t
+vhost_inflight_area_bytes(uint16_t queue_size)
+{
+	_Static_assert(sizeof(struct vhost_inflight_packed) >=
+				       sizeof(struct vhost_inflight_split) &&
+			       sizeof(struct vhost_inflight_desc_packed) >=
+				       sizeof(struct vhost_inflight_desc_split),
+		       "the packed layout is the larger one");
+	return vhost_inflight_queue_bytes(true, queue_size);
+}
+
+/*
  * A new area's version stays 0 until a queue starts on it (vhost_vq_inflight_attach): a record
  * that no back end has used holds nothing to recover, and the queue starts where the front end's
  * base says (a migration's destination, a device reset), not where the empty record would say.
@@ -63,26 +80,24 @@ vhost_inflight_queue_init(void *area, bool packed, uint16_t queue_size)
 
 /* Checks the queue count and size of a message; 0 or -EINVAL with a message in err. */
 static int
-check_geometry(bool packed, uint16_t nqueues, uint16_t queue_size, uint16_t max_queues, char *err,
-	       size_t errlen)
+check_geometry(uint16_t nqueues, uint16_t queue_size, uint16_t max_queues, char *err, size_t errlen)
 {
 	if (nqueues == 0 || nqueues > max_queues) {
 		snprintf(err, errlen, "inflight region for %u queues (1 to %u)", nqueues,
 			 max_queues);
 		return -EINVAL;
 	}
-	if (queue_size == 0 || queue_size > VHOST_VQ_MAX_SIZE ||
-	    (!packed && !VT_IS_POW2(queue_size))) {
-		snprintf(err, errlen, "inflight region for a queue size of %u (a %s of 1 to %d)",
-			 queue_size, packed ? "number" : "power of two", VHOST_VQ_MAX_SIZE);
+	/* A split ring's size is a power of two: SET_VRING_NUM checks it, for the ring. */
+	if (queue_size == 0 || queue_size > VHOST_VQ_MAX_SIZE) {
+		snprintf(err, errlen, "inflight region for a queue size of %u (1 to %d)",
+			 queue_size, VHOST_VQ_MAX_SIZE);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 static struct vhost_inflight *
-region_new(void *map_base, size_t map_len, uint8_t *base, bool packed, uint16_t nqueues,
-	   uint16_t queue_size)
+region_new(void *map_base, size_t map_len, uint8_t *base, uint16_t nqueues, uint16_t queue_size)
 {
 	struct vhost_inflight *r = calloc(1, sizeof(*r));
 
@@ -93,25 +108,24 @@ region_new(void *map_base, size_t map_len, uint8_t *base, bool packed, uint16_t 
 	r->map_base = map_base;
 	r->map_len = map_len;
 	r->base = base;
-	r->queue_size = vhost_inflight_queue_bytes(packed, queue_size);
+	r->queue_size = vhost_inflight_area_bytes(queue_size);
 	r->size = r->queue_size * nqueues;
 	r->nqueues = nqueues;
 	r->desc_num = queue_size;
-	r->packed = packed;
 	return r;
 }
 
 struct vhost_inflight *
-vhost_inflight_create(bool packed, uint16_t nqueues, uint16_t queue_size, uint16_t max_queues,
-		      int *fd, char *err, size_t errlen)
+vhost_inflight_create(uint16_t nqueues, uint16_t queue_size, uint16_t max_queues, int *fd,
+		      char *err, size_t errlen)
 {
 	struct vhost_inflight *r;
-	uint64_t per = vhost_inflight_queue_bytes(packed, queue_size);
+	uint64_t per = vhost_inflight_area_bytes(queue_size);
 	size_t len = (size_t)(per * nqueues);
 	void *base;
 
 	*fd = -1;
-	if (check_geometry(packed, nqueues, queue_size, max_queues, err, errlen) != 0) {
+	if (check_geometry(nqueues, queue_size, max_queues, err, errlen) != 0) {
 		return NULL;
 	}
 	*fd = memfd_create("vtarget-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -131,10 +145,11 @@ vhost_inflight_create(bool packed, uint16_t nqueues, uint16_t queue_size, uint16
 		snprintf(err, errlen, "cannot map the inflight memfd: %s", vt_strerror(errno));
 		goto fail;
 	}
+	/* Version 0, desc_num set (at the same offsets in both layouts), the rest zero. */
 	for (uint16_t i = 0; i < nqueues; i++) {
-		vhost_inflight_queue_init((uint8_t *)base + per * i, packed, queue_size);
+		vhost_inflight_queue_init((uint8_t *)base + per * i, false, queue_size);
 	}
-	r = region_new(base, len, base, packed, nqueues, queue_size);
+	r = region_new(base, len, base, nqueues, queue_size);
 	if (r == NULL) {
 		snprintf(err, errlen, "out of memory");
 		munmap(base, len);
@@ -177,24 +192,22 @@ check_areas(const struct vhost_inflight *r, char *err, size_t errlen)
 }
 
 struct vhost_inflight *
-vhost_inflight_map(int fd, const struct vhost_user_inflight *msg, bool packed, uint16_t max_queues,
-		   char *err, size_t errlen)
+vhost_inflight_map(int fd, const struct vhost_user_inflight *msg, uint16_t max_queues, char *err,
+		   size_t errlen)
 {
-	uint64_t per = vhost_inflight_queue_bytes(packed, msg->queue_size), end;
+	uint64_t per = vhost_inflight_area_bytes(msg->queue_size), end;
 	struct vhost_inflight *r;
 	struct stat st;
 	void *base;
 
-	if (check_geometry(packed, msg->num_queues, msg->queue_size, max_queues, err, errlen) !=
-	    0) {
+	if (check_geometry(msg->num_queues, msg->queue_size, max_queues, err, errlen) != 0) {
 		return NULL;
 	}
 	if (msg->mmap_size < per * msg->num_queues) {
 		snprintf(err, errlen,
-			 "inflight region of %" PRIu64 " bytes; %u %s queues of %u entries need "
+			 "inflight region of %" PRIu64 " bytes; %u queues of %u entries need "
 			 "%" PRIu64,
-			 msg->mmap_size, msg->num_queues, packed ? "packed" : "split",
-			 msg->queue_size, per * msg->num_queues);
+			 msg->mmap_size, msg->num_queues, msg->queue_size, per * msg->num_queues);
 		return NULL;
 	}
 	end = msg->mmap_offset + msg->mmap_size;
@@ -221,8 +234,8 @@ vhost_inflight_map(int fd, const struct vhost_user_inflight *msg, bool packed, u
 		snprintf(err, errlen, "cannot map the inflight region: %s", vt_strerror(errno));
 		return NULL;
 	}
-	r = region_new(base, (size_t)end, (uint8_t *)base + msg->mmap_offset, packed,
-		       msg->num_queues, msg->queue_size);
+	r = region_new(base, (size_t)end, (uint8_t *)base + msg->mmap_offset, msg->num_queues,
+		       msg->queue_size);
 	if (r == NULL) {
 		snprintf(err, errlen, "out of memory");
 		munmap(base, (size_t)end);
@@ -236,9 +249,9 @@ vhost_inflight_map(int fd, const struct vhost_user_inflight *msg, bool packed, u
 }
 
 struct vhost_inflight *
-vhost_inflight_wrap(void *base, bool packed, uint16_t nqueues, uint16_t queue_size)
+vhost_inflight_wrap(void *base, uint16_t nqueues, uint16_t queue_size)
 {
-	return region_new(NULL, 0, base, packed, nqueues, queue_size);
+	return region_new(NULL, 0, base, nqueues, queue_size);
 }
 
 void *

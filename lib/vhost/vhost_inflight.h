@@ -96,6 +96,14 @@ _Static_assert(sizeof(struct vhost_user_inflight) == 24, "inflight message size"
  */
 uint64_t vhost_inflight_queue_bytes(bool packed, uint16_t queue_size);
 
+/*
+ * Bytes of one queue's area in a region: room for either layout (the packed one, the larger).
+ * The layout is not known when the region is made or handed back (GET/SET_INFLIGHT_FD can come
+ * before SET_FEATURES); an area takes the ring's layout when a queue first starts on it and
+ * keeps it in its features field (VIRTIO_F_RING_PACKED).
+ */
+uint64_t vhost_inflight_area_bytes(uint16_t queue_size);
+
 /* Writes a fresh area: version, desc_num, nothing in flight (packed: the free list). */
 void vhost_inflight_queue_init(void *area, bool packed, uint16_t queue_size);
 
@@ -110,30 +118,29 @@ struct vhost_inflight {
 	uint64_t queue_size; /* bytes of one queue's area */
 	uint16_t nqueues;
 	uint16_t desc_num; /* entries per queue */
-	bool packed;
 };
 
 /*
- * GET_INFLIGHT_FD: a new memfd of nqueues areas for the ring layout, initialised. Returns the
- * region and its fd in *fd (the caller sends it, then closes it), or NULL with a message in err.
+ * GET_INFLIGHT_FD: a new memfd of nqueues areas, each of version 0 (no back end has used it) and
+ * of either layout. Returns the region and its fd in *fd (the caller sends it, then closes it),
+ * or NULL with a message in err.
  */
-struct vhost_inflight *vhost_inflight_create(bool packed, uint16_t nqueues, uint16_t queue_size,
+struct vhost_inflight *vhost_inflight_create(uint16_t nqueues, uint16_t queue_size,
 					     uint16_t max_queues, int *fd, char *err,
 					     size_t errlen);
 
 /*
  * SET_INFLIGHT_FD: maps what the front end hands back and checks it: a regular file holding
- * offset + size bytes, a queue count of 1 .. max_queues, a queue size of 1 .. 32768 (a power of
- * two for split rings), size covering every queue's area, and each area of this version with
- * desc_num equal to the queue size. NULL with a message in err otherwise; fd stays the caller's.
+ * offset + size bytes, a queue count of 1 .. max_queues, a queue size of 1 .. 32768, size
+ * covering every queue's area (vhost_inflight_area_bytes), and each area of version 0 or this
+ * version with desc_num equal to the queue size. Whether an area's layout fits the ring is
+ * checked when a queue starts on it. NULL with a message in err otherwise; fd stays the caller's.
  */
 struct vhost_inflight *vhost_inflight_map(int fd, const struct vhost_user_inflight *msg,
-					  bool packed, uint16_t max_queues, char *err,
-					  size_t errlen);
+					  uint16_t max_queues, char *err, size_t errlen);
 
 /* A region over memory the caller owns (unit tests); nothing is checked or unmapped. */
-struct vhost_inflight *vhost_inflight_wrap(void *base, bool packed, uint16_t nqueues,
-					   uint16_t queue_size);
+struct vhost_inflight *vhost_inflight_wrap(void *base, uint16_t nqueues, uint16_t queue_size);
 
 /* Queue idx's area, NULL when the region has no such queue. */
 void *vhost_inflight_queue(const struct vhost_inflight *r, uint16_t idx);

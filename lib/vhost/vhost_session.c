@@ -652,11 +652,9 @@ queue_attach_inflight(struct vhost_queue *q, struct vhost_queue_params *p)
 	void *area = vhost_inflight_queue(r, p->vq.index);
 	int rc;
 
-	if (area == NULL || r->packed != q->vq.is_packed) {
-		VT_ERRLOG("session %s: cannot start queue %u: the inflight record has %u %s queues "
-			  "and the ring is %s\n",
-			  q->s->name, p->vq.index, r->nqueues, r->packed ? "packed" : "split",
-			  q->vq.is_packed ? "packed" : "split");
+	if (area == NULL) {
+		VT_ERRLOG("session %s: cannot start queue %u: the inflight record has %u queues\n",
+			  q->s->name, p->vq.index, r->nqueues);
 		return -EINVAL;
 	}
 	rc = vhost_vq_inflight_attach(&q->vq, area, r->desc_num, q->inf_work);

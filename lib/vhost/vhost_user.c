@@ -561,16 +561,11 @@ on_set_log_base(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	return reply(ctx, 0);
 }
 
-static bool
-ve_packed(const struct vhost_session *s)
-{
-	return (s->ve.features >> VIRTIO_F_RING_PACKED) & 1;
-}
-
 /*
- * GET_INFLIGHT_FD: a fresh record for the queue count and size the front end asks for, in the
- * layout of the negotiated rings (the front end sets the features first). The memfd is ours
- * until the next one or the session's end: the reply carries it.
+ * GET_INFLIGHT_FD: a fresh record for the queue count and size the front end asks for. Its areas
+ * take their ring layout when the queues start: QEMU's vhost-user-scsi asks before SET_FEATURES,
+ * while the features of the previous start (SeaBIOS's split rings) are still set. The memfd is
+ * ours until the next one or the session's end: the reply carries it.
  */
 static enum rte_vhost_msg_result
 on_get_inflight_fd(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
@@ -591,8 +586,8 @@ on_get_inflight_fd(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 			      ctx->msg.size, ctx->fd_num, sizeof(m));
 	}
 	memcpy(&m, ctx->msg.payload.raw, sizeof(m));
-	r = vhost_inflight_create(ve_packed(s), m.num_queues, m.queue_size, VHOST_MAX_QUEUES, &fd,
-				  err, sizeof(err));
+	r = vhost_inflight_create(m.num_queues, m.queue_size, VHOST_MAX_QUEUES, &fd, err,
+				  sizeof(err));
 	if (r == NULL) {
 		return refuse(s, ctx, "%s", err);
 	}
@@ -604,10 +599,9 @@ on_get_inflight_fd(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 		close(s->ve.inflight_fd);
 	}
 	s->ve.inflight_fd = fd;
-	VT_NOTICELOG("session %s: inflight record of %u %s queues of %u entries (%" PRIu64
+	VT_NOTICELOG("session %s: new inflight record of %u queues of %u entries (%" PRIu64
 		     " bytes)\n",
-		     s->name, m.num_queues, ve_packed(s) ? "packed" : "split", m.queue_size,
-		     m.mmap_size);
+		     s->name, m.num_queues, m.queue_size, m.mmap_size);
 	memcpy(ctx->msg.payload.raw, &m, sizeof(m));
 	ctx->msg.size = sizeof(m);
 	ctx->fds[0] = fd;
@@ -636,7 +630,7 @@ on_set_inflight_fd(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 			      ctx->msg.size, ctx->fd_num, sizeof(m));
 	}
 	memcpy(&m, ctx->msg.payload.raw, sizeof(m));
-	r = vhost_inflight_map(ctx->fds[0], &m, ve_packed(s), VHOST_MAX_QUEUES, err, sizeof(err));
+	r = vhost_inflight_map(ctx->fds[0], &m, VHOST_MAX_QUEUES, err, sizeof(err));
 	if (r == NULL) {
 		return refuse(s, ctx, "bad inflight region: %s", err);
 	}
@@ -647,8 +641,8 @@ on_set_inflight_fd(struct vhost_session *s, struct vhost_user_msg_ctx *ctx)
 	ve_stop_all(s);
 	vhost_inflight_unref(s->ve.inflight);
 	s->ve.inflight = r;
-	VT_NOTICELOG("session %s: inflight record of %u %s queues of %u entries\n", s->name,
-		     r->nqueues, r->packed ? "packed" : "split", r->desc_num);
+	VT_NOTICELOG("session %s: inflight record of %u queues of %u entries\n", s->name,
+		     r->nqueues, r->desc_num);
 	ve_maybe_start_all(s);
 	return RTE_VHOST_MSG_RESULT_OK;
 }

@@ -1369,14 +1369,24 @@ inf_version(const struct vhost_vq *vq)
 	return vq->is_packed ? load16(&vq->inf.packed->version) : load16(&vq->inf.split->version);
 }
 
+/* What an area's features field says of its layout: written when a queue first starts on it. */
+static uint64_t
+inf_layout_features(bool packed)
+{
+	return packed ? 1ull << VIRTIO_F_RING_PACKED : 0;
+}
+
 /*
  * A record no back end has used (version 0: GET_INFLIGHT_FD made it, then a migration's
  * destination or a device reset started the queue): nothing is in flight, and the queue starts
- * at the front end's base. The record takes those positions, then its version, last.
+ * at the front end's base. The area is laid out for this ring (the region was made before the
+ * layout was known), takes those positions, then its version, last.
  */
 static void
 inf_start_fresh(struct vhost_vq *vq)
 {
+	vhost_inflight_queue_init(vq->inf.any, vq->is_packed, vq->inf_desc_num);
+	vq->inf.split->features = inf_layout_features(vq->is_packed);
 	vq->inf_nresubmit = 0;
 	vq->inf_next = 0;
 	vq->inf_counter = 0;
@@ -1429,6 +1439,16 @@ vhost_vq_inflight_attach(struct vhost_vq *vq, void *area, uint16_t desc_num, uin
 		free(found);
 		inf_start_fresh(vq);
 		return 0;
+	}
+	if ((__atomic_load_n(&vq->inf.split->features, __ATOMIC_RELAXED) &
+	     inf_layout_features(true)) != inf_layout_features(vq->is_packed)) {
+		VT_ERRLOG("cannot recover virtqueue %s:%u from its inflight record: it was written "
+			  "for a %s ring and the ring is %s\n",
+			  vq->name, vq->index, vq->is_packed ? "split" : "packed",
+			  vq->is_packed ? "packed" : "split");
+		free(found);
+		vq->inf.any = NULL;
+		return -EINVAL;
 	}
 	rc = vq->is_packed ? inf_packed_recover(vq, found) : inf_split_recover(vq, found);
 	free(found);

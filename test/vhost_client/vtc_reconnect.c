@@ -182,10 +182,18 @@ record_inflight(struct rcx *x)
 	bool packed = vtc_vq_is_packed(x->vq);
 	/* The spec's layout: 16-byte header and entries (split), 32 and 32 (packed). */
 	uint64_t hdr = packed ? 32 : 16, entry = packed ? 32 : 16;
-	uint64_t per = (hdr + entry * g.queue_size + 63) / 64 * 64;
+	uint64_t per;
 	uint32_t n = 0;
 
-	if (base == NULL) {
+	if (base == NULL || g.num_queues == 0) {
+		return 0;
+	}
+	/*
+	 * The areas split the region evenly; each may be larger than its layout needs (vtarget's
+	 * have room for either layout: the layout is not known when the region is made).
+	 */
+	per = g.mmap_size / g.num_queues;
+	if (hdr + entry * g.queue_size > per) {
 		return 0;
 	}
 	area = base + per * vtc_vq_index(x->vq);

@@ -86,41 +86,48 @@ static void
 create_initialises_every_queue_area(void)
 {
 	struct vhost_inflight *r;
-	struct vhost_inflight_packed *p;
+	struct vhost_inflight_split *a;
 	char err[256];
 	int fd;
 
-	r = vhost_inflight_create(true, 2, 256, 64, &fd, err, sizeof(err));
+	/* Each area has room for either layout: the packed one, the larger. */
+	CU_ASSERT_EQUAL(vhost_inflight_area_bytes(256), 8256);
+	CU_ASSERT_EQUAL(vhost_inflight_area_bytes(100), vhost_inflight_queue_bytes(true, 100));
+	CU_ASSERT(vhost_inflight_area_bytes(128) >= vhost_inflight_queue_bytes(false, 128));
+	r = vhost_inflight_create(2, 256, 64, &fd, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT(fd >= 0);
 	CU_ASSERT_EQUAL(r->size, 2 * 8256);
 	CU_ASSERT_EQUAL(lseek(fd, 0, SEEK_END), 2 * 8256);
-	p = vhost_inflight_queue(r, 1);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	CU_ASSERT_EQUAL(p->version, 0); /* no back end has used it yet */
-	CU_ASSERT_EQUAL(p->desc_num, 256);
-	CU_ASSERT_EQUAL(p->used_wrap_counter, 1);
-	CU_ASSERT_EQUAL(p->old_used_wrap_counter, 1);
-	CU_ASSERT_EQUAL(p->desc[0].next, 1);
-	CU_ASSERT_EQUAL(p->desc[255].next, 256);
+	a = vhost_inflight_queue(r, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(a->version, 0); /* no back end has used it yet */
+	CU_ASSERT_EQUAL(a->desc_num, 256);
+	CU_ASSERT_EQUAL(a->features, 0);
 	CU_ASSERT_PTR_NULL(vhost_inflight_queue(r, 2));
 	vhost_inflight_unref(r);
 	close(fd);
+	/* A packed ring may have any size: a record for 100 entries is made. */
+	r = vhost_inflight_create(1, 100, 64, &fd, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL(r);
+	vhost_inflight_unref(r);
+	close(fd);
 	/* Geometry the spec does not allow. */
-	CU_ASSERT_PTR_NULL(vhost_inflight_create(false, 2, 100, 64, &fd, err, sizeof(err)));
-	CU_ASSERT_PTR_NULL(vhost_inflight_create(false, 0, 128, 64, &fd, err, sizeof(err)));
-	CU_ASSERT_PTR_NULL(vhost_inflight_create(false, 65, 128, 64, &fd, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_create(2, 0, 64, &fd, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_create(2, 40000, 64, &fd, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_create(0, 128, 64, &fd, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_create(65, 128, 64, &fd, err, sizeof(err)));
 }
 
 /* A region as GET_INFLIGHT_FD made it; the test then spoils it one way or another. */
 static int
-fresh_region(bool packed, uint16_t nq, uint16_t qs, struct vhost_user_inflight *m)
+fresh_region(uint16_t nq, uint16_t qs, struct vhost_user_inflight *m)
 {
 	struct vhost_inflight *r;
 	char err[256];
 	int fd;
 
-	r = vhost_inflight_create(packed, nq, qs, 64, &fd, err, sizeof(err));
+	r = vhost_inflight_create(nq, qs, 64, &fd, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	m->mmap_size = r->size;
 	m->mmap_offset = 0;
@@ -139,30 +146,33 @@ map_checks_size_version_and_geometry(void)
 	char err[256];
 	int fd;
 
-	fd = fresh_region(false, 2, 128, &m);
-	r = vhost_inflight_map(fd, &m, false, 64, err, sizeof(err));
+	fd = fresh_region(2, 128, &m);
+	r = vhost_inflight_map(fd, &m, 64, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(r);
 	vhost_inflight_unref(r);
-	/* The other ring layout: the areas' sizes do not add up, or desc_num disagrees. */
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &m, true, 64, err, sizeof(err)));
+	/* A size that holds two split areas but not two areas of either layout. */
+	bad = m;
+	bad.mmap_size = 2 * vhost_inflight_queue_bytes(false, 128);
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, 64, err, sizeof(err)));
+	CU_ASSERT(strstr(err, "need") != NULL);
 	/* A queue size that is not the one the region was made for. */
 	bad = m;
 	bad.queue_size = 64;
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, false, 64, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, 64, err, sizeof(err)));
 	CU_ASSERT(strstr(err, "entries") != NULL);
 	/* More queues than the region holds. */
 	bad = m;
 	bad.num_queues = 3;
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, false, 64, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, 64, err, sizeof(err)));
 	bad.num_queues = 0;
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, false, 64, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, 64, err, sizeof(err)));
 	/* A size beyond the file (truncated fd), and an offset + size that wraps. */
 	bad = m;
 	bad.mmap_offset = 4096;
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, false, 64, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, 64, err, sizeof(err)));
 	CU_ASSERT(strstr(err, "shorter") != NULL);
 	bad.mmap_offset = UINT64_MAX - 10;
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, false, 64, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &bad, 64, err, sizeof(err)));
 	/* The memfd of GET_INFLIGHT_FD is sealed: nobody can shrink it under a mapping. */
 	CU_ASSERT_NOT_EQUAL(ftruncate(fd, 100), 0);
 	close(fd);
@@ -170,18 +180,20 @@ map_checks_size_version_and_geometry(void)
 	fd = memfd_create("inflight_ut", 0);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(ftruncate(fd, 100), 0);
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &m, false, 64, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &m, 64, err, sizeof(err)));
 	CU_ASSERT(strstr(err, "shorter") != NULL);
 	close(fd);
 	/* Wrong version in the second queue's area. */
-	fd = fresh_region(false, 2, 128, &m);
-	CU_ASSERT_EQUAL(
-		pwrite(fd, &version, 2, 2112 + offsetof(struct vhost_inflight_split, version)), 2);
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &m, false, 64, err, sizeof(err)));
+	fd = fresh_region(2, 128, &m);
+	CU_ASSERT_EQUAL(pwrite(fd, &version, 2,
+			       (off_t)vhost_inflight_area_bytes(128) +
+				       offsetof(struct vhost_inflight_split, version)),
+			2);
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(fd, &m, 64, err, sizeof(err)));
 	CU_ASSERT(strstr(err, "version") != NULL);
 	close(fd);
 	/* Not a file at all. */
-	CU_ASSERT_PTR_NULL(vhost_inflight_map(-1, &m, false, 64, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(vhost_inflight_map(-1, &m, 64, err, sizeof(err)));
 }
 
 /* ---- rings --------------------------------------------------------------------------------- */
@@ -248,6 +260,7 @@ used_record(void *area, bool packed, uint16_t qs)
 {
 	vhost_inflight_queue_init(area, packed, qs);
 	if (packed) {
+		((struct vhost_inflight_packed *)area)->features = 1ull << VIRTIO_F_RING_PACKED;
 		((struct vhost_inflight_packed *)area)->version = VHOST_INFLIGHT_VERSION;
 	} else {
 		((struct vhost_inflight_split *)area)->version = VHOST_INFLIGHT_VERSION;
@@ -560,6 +573,50 @@ fresh_record_starts_at_the_front_ends_base(void)
 	CU_ASSERT_EQUAL(g_vq.last_avail_idx, PACKED_START);
 }
 
+/*
+ * GET_INFLIGHT_FD may come while the previous start's features are set (QEMU's vhost-user-scsi
+ * asks before SET_FEATURES: SeaBIOS's split rings, then Linux's packed ones): a fresh area takes
+ * the layout of the ring that first starts on it, whatever it held, and keeps it; a used area
+ * is recovered only by a ring of its layout.
+ */
+static void
+fresh_area_takes_the_rings_layout_and_keeps_it(void)
+{
+	struct vhost_inflight_split *r = (void *)g_rec;
+	struct vhost_inflight_packed *p = (void *)g_rec;
+
+	mem_setup();
+	packed_driver_setup();
+	vhost_inflight_queue_init(g_rec, false, QSIZE); /* what GET_INFLIGHT_FD writes */
+	vq_init(true, (uint16_t)(PACKED_START | PACKED_EVENT_WRAP));
+	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), 0);
+	CU_ASSERT_EQUAL(p->features, 1ull << VIRTIO_F_RING_PACKED);
+	CU_ASSERT_EQUAL(p->version, VHOST_INFLIGHT_VERSION);
+	CU_ASSERT_EQUAL(p->used_wrap_counter, 1);
+	CU_ASSERT_EQUAL(p->desc[0].next, 1); /* the packed free list */
+	CU_ASSERT_EQUAL(p->desc[QSIZE - 1].next, QSIZE);
+	/* A request goes through it, and it recovers as packed with that request in flight. */
+	CU_ASSERT_EQUAL(pop_one(), 0);
+	vq_init(true, (uint16_t)(PACKED_START | PACKED_EVENT_WRAP));
+	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), 1);
+	/* A split ring does not recover from it. */
+	mem_setup();
+	vq_init(false, 0);
+	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), -EINVAL);
+	CU_ASSERT_PTR_NULL(g_vq.inf.any);
+	/* Nor does a packed ring from a used split area. */
+	used_record(g_rec, false, QSIZE);
+	vq_init(true, VHOST_VQ_PACKED_INITIAL_BASE);
+	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), -EINVAL);
+	/* A fresh area that a packed init left behind serves a split ring. */
+	vhost_inflight_queue_init(g_rec, true, QSIZE);
+	vq_init(false, 0);
+	CU_ASSERT_EQUAL(vhost_vq_inflight_attach(&g_vq, g_rec, QSIZE, g_work), 0);
+	CU_ASSERT_EQUAL(r->features, 0);
+	CU_ASSERT_EQUAL(r->desc[0].next, 0);
+	CU_ASSERT_EQUAL(r->version, VHOST_INFLIGHT_VERSION);
+}
+
 static void
 recovery_refuses_inconsistent_records(void)
 {
@@ -628,6 +685,7 @@ main(void)
 	CU_ADD_TEST(s, create_initialises_every_queue_area);
 	CU_ADD_TEST(s, map_checks_size_version_and_geometry);
 	CU_ADD_TEST(s, fresh_record_starts_at_the_front_ends_base);
+	CU_ADD_TEST(s, fresh_area_takes_the_rings_layout_and_keeps_it);
 	CU_ADD_TEST(s, split_recovers_from_a_cut_at_every_step);
 	CU_ADD_TEST(s, packed_recovers_from_a_cut_at_every_step);
 	CU_ADD_TEST(s, split_recovery_completes_a_cut_batch_and_resubmits_oldest_first);
