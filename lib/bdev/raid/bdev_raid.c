@@ -119,6 +119,7 @@ raid_create_channel(void *ctx)
 	ch->reactor = vt_reactor_current();
 	TAILQ_INIT(&ch->writes);
 	TAILQ_INIT(&ch->win_wait);
+	TAILQ_INIT(&ch->ovl_wait);
 	for (uint8_t i = 0; i < raid->num_legs; i++) {
 		st = raid_leg_state(&raid->legs[i]);
 		if (st != RAID_LEG_ONLINE && st != RAID_LEG_REBUILDING) {

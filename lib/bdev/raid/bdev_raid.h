@@ -60,6 +60,8 @@ struct raid_io_ctx;
 struct raid_sweep;
 struct raid_rebuild;
 
+TAILQ_HEAD(raid_io_list, raid_io_ctx);
+
 struct raid_channel {
 	struct raid_bdev *raid;
 	uint32_t reactor;
@@ -69,7 +71,8 @@ struct raid_channel {
 	uint32_t leg_reads[RAID_MAX_LEGS];               /* raid1: reads in flight per leg */
 	uint32_t rr;                                     /* raid1: round-robin tie breaker */
 	TAILQ_HEAD(, raid_io_ctx) writes;                /* raid1 writes in flight */
-	TAILQ_HEAD(, raid_io_ctx) win_wait;              /* raid1 writes held by the window */
+	struct raid_io_list win_wait;                    /* raid1 writes held by the window */
+	struct raid_io_list ovl_wait;     /* raid1 writes waiting for an overlapping write */
 	struct raid_sweep *quiesce_sweep; /* waits for writes overlapping the window */
 };
 

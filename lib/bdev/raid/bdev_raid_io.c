@@ -9,7 +9,9 @@
  * raid1: a write goes to every leg that is online or being rebuilt, and succeeds when an online
  * leg took it; a leg that fails it leaves the array. A read goes to the online leg with the fewest
  * reads in flight on this channel (round-robin among equals) and is retried on another leg when it
- * fails. While a rebuild copies a window, writes overlapping the window wait on their channel.
+ * fails. While a rebuild copies a window, writes overlapping the window wait on their channel. A
+ * write overlapping a write of the same channel still in flight waits for it: each leg may apply
+ * two writes in flight in either order, so both in flight at once could leave legs that differ.
  */
 #include <errno.h>
 #include <string.h>
@@ -165,6 +167,21 @@ piece_submit(void *arg)
 /* ---- fan-out to every leg (raid1 writes, flush) ------------------------------------------- */
 
 static void fanout_submit(void *arg);
+static void raid1_write(struct raid_io_ctx *ctx);
+
+/* The writes waiting on list (for the window or an overlapping write) go on in their order. */
+static void
+raid1_resubmit(struct raid_io_list *list)
+{
+	struct raid_io_list held = TAILQ_HEAD_INITIALIZER(held);
+	struct raid_io_ctx *ctx;
+
+	TAILQ_CONCAT(&held, list, link);
+	while ((ctx = TAILQ_FIRST(&held)) != NULL) {
+		TAILQ_REMOVE(&held, ctx, link);
+		raid1_write(ctx);
+	}
+}
 
 static void
 raid1_write_finish(struct raid_io_ctx *ctx)
@@ -174,6 +191,9 @@ raid1_write_finish(struct raid_io_ctx *ctx)
 	if (ctx->in_writes) {
 		TAILQ_REMOVE(&ch->writes, ctx, link);
 		ctx->in_writes = false;
+		if (!TAILQ_EMPTY(&ch->ovl_wait)) {
+			raid1_resubmit(&ch->ovl_wait);
+		}
 		if (ch->quiesce_sweep != NULL && !raid1_window_busy(ch)) {
 			struct raid_sweep *s = ch->quiesce_sweep;
 
@@ -292,6 +312,36 @@ overlaps_window(const struct raid_bdev *raid, const struct vt_bdev_io *io)
 	       raid->win_off < io->offset_blocks + io->num_blocks;
 }
 
+static bool
+ios_overlap(const struct vt_bdev_io *a, const struct vt_bdev_io *b)
+{
+	return a->offset_blocks < b->offset_blocks + b->num_blocks &&
+	       b->offset_blocks < a->offset_blocks + a->num_blocks;
+}
+
+/*
+ * Whether a write of this channel to some of the same blocks is in flight or waits before it.
+ * Two overlapping writes in flight at once could reach the legs in different orders (each leg
+ * is free to complete them in any order), leaving legs that differ: the later one waits.
+ */
+static bool
+raid1_write_overlaps(const struct raid_channel *ch, const struct raid_io_ctx *ctx)
+{
+	const struct raid_io_ctx *o;
+
+	TAILQ_FOREACH (o, &ch->writes, link) {
+		if (ios_overlap(o->io, ctx->io)) {
+			return true;
+		}
+	}
+	TAILQ_FOREACH (o, &ch->ovl_wait, link) {
+		if (ios_overlap(o->io, ctx->io)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 raid1_write(struct raid_io_ctx *ctx)
 {
@@ -301,6 +351,10 @@ raid1_write(struct raid_io_ctx *ctx)
 	if (__atomic_load_n(&raid->win_active, __ATOMIC_SEQ_CST) &&
 	    overlaps_window(raid, ctx->io)) {
 		TAILQ_INSERT_TAIL(&ch->win_wait, ctx, link);
+		return;
+	}
+	if (raid1_write_overlaps(ch, ctx)) {
+		TAILQ_INSERT_TAIL(&ch->ovl_wait, ctx, link);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&ch->writes, ctx, link);
@@ -328,14 +382,7 @@ raid1_window_busy(struct raid_channel *ch)
 void
 raid1_window_release(struct raid_channel *ch)
 {
-	TAILQ_HEAD(, raid_io_ctx) held = TAILQ_HEAD_INITIALIZER(held);
-	struct raid_io_ctx *ctx;
-
-	TAILQ_CONCAT(&held, &ch->win_wait, link);
-	while ((ctx = TAILQ_FIRST(&held)) != NULL) {
-		TAILQ_REMOVE(&held, ctx, link);
-		raid1_write(ctx);
-	}
+	raid1_resubmit(&ch->win_wait);
 }
 
 /* ---- raid1 reads --------------------------------------------------------------------------- */

@@ -30,6 +30,9 @@ struct mem_leg {
 	uint8_t *data;
 	int reads, writes;
 	bool fail_writes, fail_reads;
+	bool hold_writes; /* writes wait in held[] until mem_release() */
+	struct vt_bdev_io *held[8];
+	int nheld;
 };
 
 static struct vt_bdev_module g_mem_module = { .name = "ut_mem" };
@@ -68,11 +71,29 @@ mem_submit(void *ch, struct vt_bdev_io *io)
 			vt_bdev_io_complete_errno(io, EIO);
 			return;
 		}
+		if (m->hold_writes) {
+			CU_ASSERT_FATAL(m->nheld < 8);
+			m->held[m->nheld++] = io;
+			return;
+		}
 		vt_iov_to_buf(io->iovs, io->iovcnt, p, len);
 		break;
 	default:
 		break;
 	}
+	vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_SUCCESS);
+}
+
+/* Applies and completes held write i (the leg chooses the order in which writes land). */
+static void
+mem_release(struct mem_leg *m, int i)
+{
+	struct vt_bdev_io *io = m->held[i];
+
+	CU_ASSERT_FATAL(i < m->nheld);
+	m->nheld--;
+	memmove(&m->held[i], &m->held[i + 1], (size_t)(m->nheld - i) * sizeof(io));
+	vt_iov_to_buf(io->iovs, io->iovcnt, m->data + io->offset_blocks * BS, io->num_blocks * BS);
 	vt_bdev_io_complete(io, VT_BDEV_IO_STATUS_SUCCESS);
 }
 
@@ -369,6 +390,55 @@ raid1_reads_are_balanced_and_writes_reach_every_leg(void)
 }
 
 static void
+raid1_overlapping_writes_are_serialized_so_legs_stay_identical(void)
+{
+	struct mem_leg *m0 = mem_create("o0", LEG_BLOCKS), *m1 = mem_create("o1", LEG_BLOCKS);
+	char *names[2] = { "o0", "o1" };
+	static uint8_t a[8 * BS], b[8 * BS], c[BS];
+	struct iovec iov[3] = { { a, sizeof(a) }, { b, sizeof(b) }, { c, sizeof(c) } };
+	struct ut_result r[3] = { 0 };
+	struct ut_raid u;
+
+	ut_raid_create(&u, "r1o", RAID_LEVEL_1, 0, names, 2);
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	memset(c, 0xcc, sizeof(c));
+	m0->hold_writes = true;
+	m1->hold_writes = true;
+	/* A (blocks 16..23), then B (20..27) overlapping it, then C (100) overlapping neither. */
+	CU_ASSERT(vt_bdev_writev_blocks(u.desc, u.ch, &iov[0], 1, 16, 8, 0, ut_io_cb, &r[0]) == 0);
+	CU_ASSERT(vt_bdev_writev_blocks(u.desc, u.ch, &iov[1], 1, 20, 8, 0, ut_io_cb, &r[1]) == 0);
+	CU_ASSERT(vt_bdev_writev_blocks(u.desc, u.ch, &iov[2], 1, 100, 1, 0, ut_io_cb, &r[2]) == 0);
+	ut_poll(5);
+	/* B waits for A; C goes on: each leg has A and C. */
+	CU_ASSERT_EQUAL(m0->nheld, 2);
+	CU_ASSERT_EQUAL(m1->nheld, 2);
+	CU_ASSERT(m0->held[0]->offset_blocks == 16 && m1->held[0]->offset_blocks == 16);
+	/* The legs land A in different orders relative to C; A completes, then B is sent. */
+	mem_release(m0, 0);
+	mem_release(m1, 1);
+	mem_release(m1, 0);
+	mem_release(m0, 0);
+	CU_ASSERT(ut_poll_until(&r[0].done, 1) && r[0].success);
+	CU_ASSERT(ut_poll_until(&r[2].done, 1) && r[2].success);
+	CU_ASSERT_EQUAL(r[1].done, 0);
+	CU_ASSERT_EQUAL(m0->nheld, 1);
+	CU_ASSERT_EQUAL(m1->nheld, 1);
+	CU_ASSERT(m0->held[0]->offset_blocks == 20 && m1->held[0]->offset_blocks == 20);
+	mem_release(m1, 0);
+	mem_release(m0, 0);
+	CU_ASSERT(ut_poll_until(&r[1].done, 1) && r[1].success);
+	/* Both legs: A on 16..19, B on 20..27. */
+	CU_ASSERT(memcmp(m0->data, m1->data, (size_t)LEG_BLOCKS * BS) == 0);
+	CU_ASSERT(m0->data[19 * BS] == 0xaa && m0->data[20 * BS] == 0xbb);
+	m0->hold_writes = false;
+	m1->hold_writes = false;
+	ut_raid_delete(&u);
+	mem_delete(m0);
+	mem_delete(m1);
+}
+
+static void
 raid1_degraded_writes_and_a_failing_leg_leaves_the_array(void)
 {
 	struct mem_leg *m0 = mem_create("d0", LEG_BLOCKS), *m1 = mem_create("d1", LEG_BLOCKS);
@@ -539,6 +609,7 @@ main(void)
 	CU_ADD_TEST(s, raid1_pick_balances_by_reads_in_flight);
 	s = CU_add_suite("bdev_raid_io", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, raid1_reads_are_balanced_and_writes_reach_every_leg);
+	CU_ADD_TEST(s, raid1_overlapping_writes_are_serialized_so_legs_stay_identical);
 	CU_ADD_TEST(s, raid1_degraded_writes_and_a_failing_leg_leaves_the_array);
 	CU_ADD_TEST(s, raid1_failed_read_is_retried_on_another_leg);
 	CU_ADD_TEST(
