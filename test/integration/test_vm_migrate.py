@@ -304,8 +304,10 @@ class VmMigrateTest(VtTestCase):
                       % (rc, out, self.loop_state(g)))
 
     def loop_state(self, g):
+        # the kernel's log too: a crashed fio's segfault line, a virtio ring error
         rc, out = g.cmd("cat /tmp/loop.rcs /tmp/loop.log; tail -n 40 /tmp/fio.*.txt "
-                        "/tmp/fio.*.err", timeout=60)
+                        "/tmp/fio.*.err; echo '--- dmesg (last lines):'; dmesg | tail -n 30",
+                        timeout=60)
         return out
 
     def runs_done(self, g):
