@@ -16,6 +16,8 @@ failed_names=()
 # Sanitized builds: abort on the first error so a report fails the test.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Leaks inside other projects' libraries only (each explained in the file).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/test/lsan.supp:print_suppressions=0}
 
 echo "== unit tests ($build)"
 while IFS= read -r bin; do
