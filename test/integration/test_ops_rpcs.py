@@ -124,9 +124,11 @@ class ReactorStatsTest(VtTestCase):
         first = self.reactors(d)
         self.assertEqual(sorted(first), [0, 1])
         for lcore, x in first.items():
-            self.assertEqual(sorted(x), ["busy", "idle", "in_interrupt", "lcore", "lw_threads",
-                                         "tid"])
+            self.assertEqual(sorted(x), ["adaptive_window_us", "busy", "idle", "in_interrupt",
+                                         "lcore", "lw_threads", "poll_mode", "tid"])
             self.assertIs(x["in_interrupt"], interrupt)
+            self.assertEqual(x["poll_mode"], "interrupt" if interrupt else "poll")
+            self.assertEqual(x["adaptive_window_us"], 0)
             self.assertGreater(x["tid"], 0)
             (t,) = x["lw_threads"]
             self.assertEqual((t["name"], t["id"], t["cpumask"]),
