@@ -6,8 +6,10 @@ connected idle controllers burns little CPU, and framework_get_reactors reports 
 reactor's window. No latency is measured here: bench/ does that."""
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import vtlib
@@ -73,6 +75,39 @@ class AdaptiveTest(BlkBase, SharedDaemonTestCase):
         # After the random writes the disk still reads back what is written.
         vtc_ok("io", s, "--write", "--read", "--verify", "--size", "2M", "--bs", "128K",
                "--seed", "5")
+
+    def test_file_bdevs_complete_through_polling_and_their_eventfd(self):
+        # aio and io_uring reap by polling while the reactor polls, by eventfd when it sleeps.
+        tmp = tempfile.mkdtemp(prefix="vt-it-adaptive-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        for method, name in (("bdev_aio_create", "Aio0"), ("bdev_uring_create", "Uring0")):
+            img = os.path.join(tmp, name + ".img")
+            with open(img, "wb") as f:
+                f.truncate(8 * 1024 * 1024)
+            self.d.call(method, {"filename": img, "name": name, "block_size": 4096})
+            s = self.create("blk." + name, name)
+            for opts in ((), ("--interrupt",)):
+                vtc_ok("io", s, "--write", "--read", "--verify", "--size", "1M", "--bs", "16K",
+                       "--seed", "9", *opts)
+                res = bench_ok(s, "--rw", "randwrite", "--qd", "32", "--time", "1", *opts)
+                self.assertEqual(res["errors"], "0")
+                self.assertGreater(int(res["ios"]), 32, res)
+
+    def test_scsi_write_read_verify_with_sleeping_and_polling_front_ends(self):
+        self.malloc("Malloc0", 16, 512)
+        self.assertIs(self.d.call("vhost_create_scsi_controller", {"ctrlr": "scsi.0"}), True)
+        self.assertEqual(self.d.call("vhost_scsi_controller_add_target",
+                                     {"ctrlr": "scsi.0", "scsi_target_num": 0,
+                                      "bdev_name": "Malloc0"}), 0)
+        sock = self.sock("scsi.0")
+        for i, opts in enumerate(((), ("--poll",), ("--queues", "2"))):
+            cmds = "write 0 %d 64 %d\nread 0 %d 64 %d\nquit\n" % (i * 64, i, i * 64, i)
+            r = subprocess.run([vtc_bin(), "scsi", sock, "--stdin"] + list(opts), input=cmds,
+                               capture_output=True, text=True, timeout=60 * vtlib.SLOW)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("verify=ok", r.stdout, opts)
+            self.assertNotIn("verify=fail", r.stdout, opts)
+            self.assertEqual(r.stdout.count("DONE rc=0"), 2, r.stdout)
 
     def test_idle_daemon_with_16_connected_controllers_sleeps(self):
         n = 16
