@@ -87,9 +87,9 @@ const struct vt_cpuset *vt_reactors_cpuset(void);
 bool vt_reactors_interrupt_mode(void);
 enum vt_poll_mode vt_reactors_poll_mode(void);
 /*
- * On a reactor: true when pollers should arm their notifications (guest kicks) because this
- * iteration ends in a sleep if they find nothing. Always true in interrupt mode, false in poll
- * mode, true in adaptive mode once the polling window has passed.
+ * On a reactor: false while an adaptive reactor is within its polling window, so pollers keep
+ * their notifications (guest kicks) off; true once the window has passed (this iteration ends
+ * in a sleep if they find nothing), and always in the other modes. False off a reactor.
  */
 bool vt_reactor_arming(void);
 /* Runs one loop iteration of the current reactor. Returns VT_POLLER_BUSY if it found work. */

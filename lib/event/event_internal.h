@@ -156,8 +156,8 @@ struct reactor {
 	uint64_t last_tsc;  /* when the last iteration ended */
 	/*
 	 * Adaptive mode: arming says the pollers arm their notifications in this iteration, which
-	 * ends in a sleep if they find nothing (always true in interrupt mode, false in poll
-	 * mode). window_ns is read by anyone (framework_get_reactors).
+	 * ends in a sleep if they find nothing (always true in the other modes). window_ns is
+	 * read by anyone (framework_get_reactors).
 	 */
 	bool arming;
 	bool polling;       /* adaptive: a window began since the last sleep */

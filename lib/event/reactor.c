@@ -175,7 +175,8 @@ reactor_alloc(uint32_t idx, uint32_t core, enum vt_poll_mode mode)
 	r->start_tsc = vt_get_ticks();
 	r->epfd = -1;
 	r->efd = -1;
-	r->arming = mode == VT_POLL_MODE_INTERRUPT;
+	/* Only an adaptive reactor ever holds its notifications back. */
+	r->arming = mode != VT_POLL_MODE_ADAPTIVE;
 	r->window_ns = mode == VT_POLL_MODE_ADAPTIVE ? ADAPTIVE_WINDOW_INIT_NS : 0;
 	TAILQ_INIT(&r->active);
 	TAILQ_INIT(&r->pending);
