@@ -156,20 +156,6 @@ poll_mode_names_parse_both_ways(void)
 
 /* ---- an adaptive reactor ----------------------------------------------------------------- */
 
-static int
-init_one(enum vt_poll_mode mode)
-{
-	struct vt_cpuset set;
-	uint32_t cpu;
-
-	if (ut_allowed_cpus(&cpu, 1) != 1) {
-		return -ENODEV;
-	}
-	vt_cpuset_zero(&set);
-	vt_cpuset_set(&set, cpu);
-	return vt_reactors_init_mode(&set, mode);
-}
-
 struct probe {
 	int rc;      /* what the poller returns */
 	bool arming; /* vt_reactor_arming() seen by its last run */
@@ -191,7 +177,7 @@ arming_follows_the_mode(void)
 {
 	struct probe p = { .rc = VT_POLLER_IDLE };
 
-	CU_ASSERT_EQUAL_FATAL(init_one(VT_POLL_MODE_POLL), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one_mode(VT_POLL_MODE_POLL), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(vt_poller_register(probe_poll, &p, 0, "probe"));
 	ut_poll(3);
 	/* Nothing in poll mode arms, but nothing is held back either. */
@@ -199,7 +185,7 @@ arming_follows_the_mode(void)
 	CU_ASSERT_FALSE(vt_reactors_interrupt_mode());
 	vt_reactors_fini();
 
-	CU_ASSERT_EQUAL_FATAL(init_one(VT_POLL_MODE_INTERRUPT), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one_mode(VT_POLL_MODE_INTERRUPT), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(vt_poller_register(probe_poll, &p, 0, "probe"));
 	p.rc = VT_POLLER_BUSY;
 	ut_poll(2);
@@ -215,7 +201,7 @@ adaptive_reactor_arms_only_after_its_window(void)
 	struct vt_reactor_stats st;
 	struct reactor *r;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(VT_POLL_MODE_ADAPTIVE), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one_mode(VT_POLL_MODE_ADAPTIVE), 0);
 	CU_ASSERT_TRUE(vt_reactors_interrupt_mode());
 	CU_ASSERT_EQUAL(vt_reactors_poll_mode(), VT_POLL_MODE_ADAPTIVE);
 	r = reactor_get_current();
@@ -264,27 +250,18 @@ timed_stop(void *arg)
 	return VT_POLLER_BUSY;
 }
 
-static uint64_t
-thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * VT_TICKS_HZ + (uint64_t)ts.tv_nsec;
-}
-
 static void
 adaptive_reactor_sleeps_until_timed_poller(void)
 {
 	uint64_t start, wall, cpu;
 	int runs = 0;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(VT_POLL_MODE_ADAPTIVE), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one_mode(VT_POLL_MODE_ADAPTIVE), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(vt_poller_register(timed_stop, &runs, 100000, "stop"));
 	start = vt_get_ticks();
-	cpu = thread_cpu_ns();
+	cpu = ut_thread_cpu_ns();
 	vt_reactors_start();
-	cpu = thread_cpu_ns() - cpu;
+	cpu = ut_thread_cpu_ns() - cpu;
 	wall = vt_get_ticks() - start;
 	CU_ASSERT_EQUAL(runs, 1);
 	CU_ASSERT(wall >= 100 * 1000000ULL);
@@ -330,12 +307,12 @@ message_wakes_sleeping_adaptive_reactor(void)
 	pthread_t th;
 	uint64_t cpu;
 
-	CU_ASSERT_EQUAL_FATAL(init_one(VT_POLL_MODE_ADAPTIVE), 0);
+	CU_ASSERT_EQUAL_FATAL(ut_reactor_init_one_mode(VT_POLL_MODE_ADAPTIVE), 0);
 	l.r = reactor_get_current();
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, send_later, &l), 0);
-	cpu = thread_cpu_ns();
+	cpu = ut_thread_cpu_ns();
 	vt_reactors_start();
-	cpu = thread_cpu_ns() - cpu;
+	cpu = ut_thread_cpu_ns() - cpu;
 	pthread_join(th, NULL);
 	CU_ASSERT_TRUE(l.ran);
 	/* It slept through the 20 ms rather than polling. */
