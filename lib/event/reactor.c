@@ -469,15 +469,19 @@ reactor_set_window(struct reactor *r, enum adaptive_outcome outcome, uint64_t ga
 			 __ATOMIC_RELAXED);
 }
 
-/* Adaptive mode, around a sleep: tunes the window from what the sleep brought. */
+/*
+ * Adaptive mode, after a sleep that began at slept_at: tunes the window from what the sleep
+ * brought. A wake at once is no late request but one already pending (a kick the driver sent
+ * while the reactor polled, say): a longer window would not have helped.
+ */
 static void
-reactor_adapt_sleep(struct reactor *r, bool woken)
+reactor_adapt_sleep(struct reactor *r, bool woken, uint64_t slept_at)
 {
 	if (r->polling) {
 		reactor_set_window(r, ADAPTIVE_VAIN, 0);
 		r->polling = false;
 	}
-	if (woken) {
+	if (woken && r->wake_tsc - slept_at >= ADAPTIVE_WINDOW_STEP_NS) {
 		reactor_set_window(r, ADAPTIVE_LATE, r->wake_tsc - r->last_work);
 	}
 }
@@ -519,7 +523,7 @@ reactor_iteration(struct reactor *r, bool may_sleep)
 		reactor_account(r, now, r->wake_tsc, false);
 		start = r->wake_tsc;
 		if (g_poll_mode == VT_POLL_MODE_ADAPTIVE && may_sleep) {
-			reactor_adapt_sleep(r, busy != VT_POLLER_IDLE);
+			reactor_adapt_sleep(r, busy != VT_POLLER_IDLE, now);
 		}
 	}
 	if (r->has_dead || !TAILQ_EMPTY(&r->pending)) {
