@@ -68,10 +68,7 @@ die() {
 
 [ "$(nproc)" -ge 2 ] ||
 	die "needs 2 cores (target on core $TARGET_CPU, front end on core $FRONT_CPU)"
-if [ "$build" = 1 ]; then
-	make --no-print-directory -s app BUILD_DIR="$BUILD_DIR" >/dev/null
-	make --no-print-directory -s -C test/vhost_client BUILD_DIR="$BUILD_DIR" >/dev/null
-fi
+bench_build
 [ -x "$VTC" ] || die "vtc not built at $VTC"
 [ -x "$VTARGET" ] || die "vtarget not built at $VTARGET"
 
