@@ -152,6 +152,41 @@ class AdaptiveTest(BlkBase, SharedDaemonTestCase):
                      "the session of blk.%d to go" % i)
 
 
+class AdaptiveTwoReactorsTest(BlkBase, VtTestCase):
+    """Two adaptive reactors: controllers on either serve, messages between them wake a sleeping
+    one, and both sleep when idle."""
+
+    def test_io_on_either_reactor_then_both_sleep(self):
+        self.assertGreaterEqual(len(os.sched_getaffinity(0)), 2,
+                                "this test needs two CPUs (two reactors in adaptive mode)")
+        self.d = self.start_daemon(args=("-m", "0x3", "--poll-mode", "adaptive"))
+        reactors = self.d.call("framework_get_reactors")["reactors"]
+        self.assertEqual([x["poll_mode"] for x in reactors], ["adaptive", "adaptive"])
+        self.malloc("Malloc0", 16, 512)
+        self.malloc("Malloc1", 16, 4096)
+        s0 = self.create("blk.0", "Malloc0", cpumask="0x1")
+        s1 = self.create("blk.1", "Malloc1", cpumask="0x2")
+        self.assertEqual(self.controller("blk.1")["reactor"], 1)
+        for opts in ((), ("--interrupt",), ("--queues", "2")):
+            for s in (s0, s1):
+                vtc_ok("io", s, "--write", "--read", "--verify", "--size", "1M", "--bs",
+                       "32K", *opts)
+        res = bench_ok(s1, "--rw", "randread", "--qd", "32", "--time", "1", "--interrupt")
+        self.assertEqual(res["errors"], "0")
+        time.sleep(0.3)
+        before = vtlib.cpu_seconds(self.d.pid)
+        t0 = time.monotonic()
+        time.sleep(2.0)
+        used = vtlib.cpu_seconds(self.d.pid) - before
+        elapsed = time.monotonic() - t0
+        self.assertLess(used, 0.10 * elapsed * vtlib.SLOW,
+                        "two adaptive reactors used %.2f s of CPU in %.1f s idle"
+                        % (used, elapsed))
+        # Still answers: the RPC's message goes round both reactors, waking them.
+        self.assertEqual(len(self.d.call("framework_get_reactors")["reactors"]), 2)
+        self.stop_clean(self.d)
+
+
 class PollModeOptionTest(BlkBase, VtTestCase):
     """--poll-mode on the command line: each mode, --interrupt as an alias, bad values."""
 
