@@ -35,7 +35,7 @@ nolog: app
 run:
 	$(Q)scripts/pkgdep.sh
 	$(Q)$(MAKE) -s --no-print-directory app
-	$(Q)exec $(BUILD_DIR)/bin/vtarget --default-config $(VTARGET_ARGS)
+	$(Q)exec $(BUILD_DIR)/bin/vtarget --default-config --poll-mode adaptive $(VTARGET_ARGS)
 
 # Every test: layering and format checks, unit tests and integration tests on the release build,
 # every fuzz harness briefly (corpus replay + FUZZ_SMOKE_TIME s each), then the unit and

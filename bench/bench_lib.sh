@@ -67,3 +67,10 @@ bench_median_range() {
 		m = (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2
 		printf f " " f " " f "\n", m, v[1], v[NR] }'
 }
+
+# bench_build: unless --no-build, builds the daemon and the front end (vtc) in $BUILD_DIR.
+bench_build() {
+	[ "$build" = 1 ] || return 0
+	make --no-print-directory -s app BUILD_DIR="$BUILD_DIR" >/dev/null
+	make --no-print-directory -s -C test/vhost_client BUILD_DIR="$BUILD_DIR" >/dev/null
+}

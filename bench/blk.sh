@@ -3,6 +3,7 @@
 #
 #   vtarget        null bdev (1 GiB, 512 B blocks), -m 0x1 (one reactor on core 0), poll mode
 #   vtarget-intr   the same with --interrupt (reactor sleeps on the kick eventfds)
+#   vtarget-adaptive  (only when asked for) the same with --poll-mode adaptive
 #   vtarget-inflight  the same as vtarget, the front end negotiating INFLIGHT_SHMFD (the
 #                  inflight record kept on every request: its cost)
 #   qsd            qemu-storage-daemon, null-co export with read-zeroes=on (1 GiB), one queue
@@ -17,7 +18,8 @@
 # Writes bench/results/blk.md (machine, versions, load, table) and prints it.
 #
 # Usage: bench/blk.sh [--time S] [--repeat N]
-#                     [--targets vtarget,vtarget-intr,vtarget-inflight,qsd,vtarget-log]
+#                     [--targets vtarget,vtarget-intr,vtarget-inflight,qsd,vtarget-log,
+#                                vtarget-adaptive]
 #                     [--no-build] [--out FILE]
 # Not part of `make test`: it is a measurement. Run it on a quiet machine (load < 1).
 set -euo pipefail
@@ -33,7 +35,7 @@ out=bench/results/blk.md
 BUILD_DIR=${BUILD_DIR:-$root/build}
 
 usage() {
-	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -150,8 +152,9 @@ fi
 IFS=, read -r -a list <<<"$targets"
 for t in "${list[@]}"; do
 	case "$t" in
-	vtarget | vtarget-intr | vtarget-inflight | qsd | vtarget-log) ;;
-	*) die "unknown target '$t' (vtarget, vtarget-intr, vtarget-inflight, qsd, vtarget-log)" ;;
+	vtarget | vtarget-intr | vtarget-inflight | qsd | vtarget-log | vtarget-adaptive) ;;
+	*) die "unknown target '$t' (vtarget, vtarget-intr, vtarget-inflight, qsd," \
+		"vtarget-log, vtarget-adaptive)" ;;
 	esac
 done
 # Rounds interleave the targets, so that a slow spell of the machine hits them alike.
@@ -161,6 +164,7 @@ for round in $(seq "$repeat"); do
 		case "$t" in
 		vtarget | vtarget-log) start_vtarget ;;
 		vtarget-intr) start_vtarget --interrupt ;;
+		vtarget-adaptive) start_vtarget --poll-mode adaptive ;;
 		vtarget-inflight) start_vtarget; vtc_extra=(--inflight) ;;
 		qsd) start_qsd ;;
 		esac

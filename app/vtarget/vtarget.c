@@ -46,6 +46,7 @@ enum {
 	OPT_VHOST_SOCK_GROUP,
 	OPT_VHOST_SOCK_MODE,
 	OPT_RPC_SOCK_GROUP,
+	OPT_POLL_MODE,
 };
 
 static const struct option g_long_opts[] = {
@@ -56,6 +57,7 @@ static const struct option g_long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "json", required_argument, NULL, 'c' }, /* SPDK's name for the same */
 	{ "interrupt", no_argument, NULL, OPT_INTERRUPT },
+	{ "poll-mode", required_argument, NULL, OPT_POLL_MODE },
 	{ "wait-for-rpc", no_argument, NULL, OPT_WAIT_FOR_RPC },
 	{ "vhost-sock-owner", required_argument, NULL, OPT_VHOST_SOCK_OWNER },
 	{ "vhost-sock-group", required_argument, NULL, OPT_VHOST_SOCK_GROUP },
@@ -114,7 +116,11 @@ usage(void)
 	       " (also --json)\n"
 	       "      --default-config       replay the built-in config (below)\n"
 	       "      --print-default-config print the built-in config and exit\n"
-	       "      --interrupt            reactors sleep when idle instead of polling\n"
+	       "      --poll-mode MODE       poll (busy-poll, the default), interrupt (sleep"
+	       " when idle)\n"
+	       "                             or adaptive (poll while busy and briefly after,"
+	       " then sleep)\n"
+	       "      --interrupt            the same as --poll-mode interrupt\n"
 	       "      --stop-timeout SECONDS how long a stop waits for requests in flight;"
 	       " default %u\n"
 	       "  -w, --wait-for-rpc         start the subsystems only at framework_start_init\n"
@@ -364,6 +370,15 @@ parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
 		return set_log_flag(optarg);
 	case OPT_INTERRUPT:
 		opts->interrupt_mode = true;
+		opts->poll_mode = VT_POLL_MODE_INTERRUPT;
+		return 0;
+	case OPT_POLL_MODE:
+		if (vt_poll_mode_parse(optarg, &opts->poll_mode) != 0) {
+			return usage_error("invalid poll mode '%s': expected poll, interrupt or "
+					   "adaptive",
+					   optarg);
+		}
+		opts->interrupt_mode = opts->poll_mode == VT_POLL_MODE_INTERRUPT;
 		return 0;
 	case 'w':
 	case OPT_WAIT_FOR_RPC:

@@ -19,6 +19,12 @@
  * iteration found no work (every poller idle, no messages, no deferred calls), the reactor sleeps
  * in epoll_wait until an fd is ready, the next timed poller is due or a message arrives (the sender
  * writes the reactor's eventfd only when it is asleep).
+ *
+ * Adaptive mode: the machinery of interrupt mode (message eventfds, kick and completion fds on
+ * epoll), but a reactor keeps polling for a short window after the last work it found (0 to
+ * 200 us, tuned by the reactor: longer when work arrives soon after it slept, shorter when it
+ * polled in vain); then one more iteration arms the notifications and, if it finds nothing,
+ * the reactor sleeps exactly as in interrupt mode.
  */
 
 #define VT_MAX_REACTORS 64
@@ -44,6 +50,18 @@ struct vt_poller;
  * vt_reactor_poll_once() without starting threads. Returns 0 or a negative errno.
  */
 int vt_reactors_init(const struct vt_cpuset *cpus, bool interrupt_mode);
+
+enum vt_poll_mode {
+	VT_POLL_MODE_POLL,      /* busy-poll, never sleep */
+	VT_POLL_MODE_INTERRUPT, /* sleep whenever an iteration found nothing */
+	VT_POLL_MODE_ADAPTIVE,  /* poll while there is work and a short window after, then sleep */
+};
+
+/* vt_reactors_init with any of the three modes. */
+int vt_reactors_init_mode(const struct vt_cpuset *cpus, enum vt_poll_mode mode);
+/* "poll", "interrupt", "adaptive" to a mode: 0 or -EINVAL. */
+int vt_poll_mode_parse(const char *name, enum vt_poll_mode *mode);
+const char *vt_poll_mode_name(enum vt_poll_mode mode);
 /* Frees the reactors; call after vt_reactors_start() returned (or instead of it). */
 void vt_reactors_fini(void);
 /*
@@ -62,7 +80,18 @@ uint32_t vt_reactor_core(uint32_t idx);
 int vt_reactor_for_core(uint32_t core);
 /* The cpumask the reactors were created on. */
 const struct vt_cpuset *vt_reactors_cpuset(void);
+/*
+ * True when reactors may sleep (interrupt or adaptive mode): work sources then set up what
+ * wakes a sleeping reactor (an fd poller on an eventfd) instead of being polled only.
+ */
 bool vt_reactors_interrupt_mode(void);
+enum vt_poll_mode vt_reactors_poll_mode(void);
+/*
+ * On a reactor: false while an adaptive reactor is within its polling window, so pollers keep
+ * their notifications (guest kicks) off; true once the window has passed (this iteration ends
+ * in a sleep if they find nothing), and always in the other modes. False off a reactor.
+ */
+bool vt_reactor_arming(void);
 /* Runs one loop iteration of the current reactor. Returns VT_POLLER_BUSY if it found work. */
 int vt_reactor_poll_once(void);
 
@@ -113,7 +142,9 @@ struct vt_reactor_stats {
 	uint64_t idle_ticks;  /* iterations that found nothing, time asleep in epoll included */
 	uint64_t start_ticks; /* vt_get_ticks() when the reactor was created */
 	uint32_t core;
-	bool in_interrupt;
+	bool in_interrupt; /* the reactor sleeps when idle (interrupt or adaptive mode) */
+	enum vt_poll_mode poll_mode;
+	uint64_t window_ns; /* adaptive mode: the current polling window, else 0 */
 	/* Only filled when called on reactor idx itself (own true). */
 	bool own;
 	uint32_t active_pollers; /* period-0 pollers */

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vt/event.h"
+
 /*
  * The application framework: EAL (no hugepages by default), reactors, subsystems, the RPC server
  * and replay of a JSON config file, then a ready line; SIGINT / SIGTERM shut it down in order (RPC
@@ -18,7 +20,8 @@ struct vt_app_opts {
 	const char *rpc_addr;     /* -r: socket path; NULL = VT_APP_DEFAULT_RPC_ADDR */
 	const char *json_config_file; /* -c: replayed before the ready line; NULL = none */
 	const char *json_config_text; /* the same from a string (make run's embedded default) */
-	bool interrupt_mode;          /* --interrupt */
+	bool interrupt_mode;          /* --interrupt (the same as poll_mode interrupt) */
+	enum vt_poll_mode poll_mode;  /* --poll-mode */
 	bool wait_for_rpc;            /* --wait-for-rpc: subsystems start at framework_start_init */
 	/* Given to each vhost-user socket once created; -1: left as created (root, umask). */
 	int64_t vhost_sock_uid;  /* --vhost-sock-owner */

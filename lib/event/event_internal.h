@@ -90,6 +90,8 @@ TAILQ_HEAD(poller_list, vt_poller);
  * vt_reactors_init, one reactor per core of its cpumask.
  */
 int reactors_init_on(const uint32_t *cores, uint32_t n, bool interrupt_mode);
+/* The same with any of the three modes. */
+int reactors_init_on_mode(const uint32_t *cores, uint32_t n, enum vt_poll_mode mode);
 /* Runs every period-0 poller. Returns VT_POLLER_BUSY if one did work. */
 int poller_run_active(struct reactor *r);
 /* Runs the timed pollers due at now. */
@@ -102,6 +104,23 @@ void poller_reap(struct reactor *r);
 void poller_free_all(struct reactor *r);
 /* Nanoseconds until the next timed poller is due (0 if overdue), or UINT64_MAX if none. */
 uint64_t poller_next_timeout(struct reactor *r, uint64_t now);
+
+/* ---- adaptive polling window (adaptive.c) ------------------------------------------------- */
+
+/* The window stays within [0, ADAPTIVE_WINDOW_MAX_NS]; a reactor starts at ..._INIT_NS. */
+#define ADAPTIVE_WINDOW_MAX_NS (200u * 1000u)
+#define ADAPTIVE_WINDOW_INIT_NS (50u * 1000u)
+/* Smallest change of the window. */
+#define ADAPTIVE_WINDOW_STEP_NS 1000u
+
+enum adaptive_outcome {
+	ADAPTIVE_HIT,  /* polling found work within the window */
+	ADAPTIVE_VAIN, /* the window passed without work: the reactor goes to sleep */
+	ADAPTIVE_LATE, /* an event woke the sleeping reactor gap_ns after its last work */
+};
+
+/* The next window after outcome (gap_ns only matters for ADAPTIVE_LATE). */
+uint64_t adaptive_window_next(uint64_t window_ns, enum adaptive_outcome outcome, uint64_t gap_ns);
 
 /* ---- reactors (reactor.c) ---------------------------------------------------------------- */
 
@@ -135,6 +154,15 @@ struct reactor {
 	uint64_t start_tsc; /* when the reactor was created */
 	uint64_t wake_tsc;  /* when the last epoll wait returned */
 	uint64_t last_tsc;  /* when the last iteration ended */
+	/*
+	 * Adaptive mode: arming says the pollers arm their notifications in this iteration, which
+	 * ends in a sleep if they find nothing (always true in the other modes). window_ns is
+	 * read by anyone (framework_get_reactors).
+	 */
+	bool arming;
+	bool polling;       /* adaptive: a window began since the last sleep */
+	uint64_t window_ns; /* adaptive: how long to poll after the last work */
+	uint64_t last_work; /* adaptive: when the last work restarted the window */
 
 	/* Shared with senders and vt_reactors_stop(). */
 	/* In (or about to enter) epoll_wait. */

@@ -9,6 +9,11 @@
  * epoll_wait; a sender publishes its message, issues a seq_cst fence and writes the eventfd only
  * if it sees sleeping. One of the two fences comes first, so either the reactor sees the message
  * or the sender sees the flag: no wake-up is lost.
+ *
+ * Adaptive mode is interrupt mode with a delay: a reactor sleeps only after an iteration in which
+ * it armed its notifications (arming, which interrupt mode keeps always on), and it arms them
+ * only once an idle iteration comes later than its polling window after the last work
+ * (adaptive.c tunes the window).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +37,8 @@ VT_LOG_REGISTER_COMPONENT(event)
 static struct reactor *g_reactors[VT_MAX_REACTORS];
 static uint32_t g_num_reactors;
 static struct vt_cpuset g_cpuset;
-static bool g_interrupt_mode;
+static bool g_interrupt_mode; /* reactors may sleep: interrupt or adaptive mode */
+static enum vt_poll_mode g_poll_mode;
 static bool g_initialized;
 static __thread uint32_t t_current = VT_REACTOR_NONE;
 
@@ -151,8 +157,9 @@ reactor_free(struct reactor *r)
 }
 
 static struct reactor *
-reactor_alloc(uint32_t idx, uint32_t core, bool interrupt_mode)
+reactor_alloc(uint32_t idx, uint32_t core, enum vt_poll_mode mode)
 {
+	bool interrupt_mode = mode != VT_POLL_MODE_POLL;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct reactor *r;
 	int rc;
@@ -168,6 +175,9 @@ reactor_alloc(uint32_t idx, uint32_t core, bool interrupt_mode)
 	r->start_tsc = vt_get_ticks();
 	r->epfd = -1;
 	r->efd = -1;
+	/* Only an adaptive reactor ever holds its notifications back. */
+	r->arming = mode != VT_POLL_MODE_ADAPTIVE;
+	r->window_ns = mode == VT_POLL_MODE_ADAPTIVE ? ADAPTIVE_WINDOW_INIT_NS : 0;
 	TAILQ_INIT(&r->active);
 	TAILQ_INIT(&r->pending);
 	TAILQ_INIT(&r->timed);
@@ -211,6 +221,13 @@ err:
 int
 reactors_init_on(const uint32_t *cores, uint32_t n, bool interrupt_mode)
 {
+	return reactors_init_on_mode(cores, n,
+				     interrupt_mode ? VT_POLL_MODE_INTERRUPT : VT_POLL_MODE_POLL);
+}
+
+int
+reactors_init_on_mode(const uint32_t *cores, uint32_t n, enum vt_poll_mode mode)
+{
 	struct vt_cpuset set;
 	uint32_t idx;
 	int rc;
@@ -232,7 +249,7 @@ reactors_init_on(const uint32_t *cores, uint32_t n, bool interrupt_mode)
 		return rc;
 	}
 	for (idx = 0; idx < n; idx++) {
-		g_reactors[idx] = reactor_alloc(idx, cores[idx], interrupt_mode);
+		g_reactors[idx] = reactor_alloc(idx, cores[idx], mode);
 		if (g_reactors[idx] == NULL) {
 			rc = -ENOMEM;
 			goto err;
@@ -240,7 +257,8 @@ reactors_init_on(const uint32_t *cores, uint32_t n, bool interrupt_mode)
 	}
 	g_num_reactors = n;
 	g_cpuset = set;
-	g_interrupt_mode = interrupt_mode;
+	g_interrupt_mode = mode != VT_POLL_MODE_POLL;
+	g_poll_mode = mode;
 	g_initialized = true;
 	t_current = 0;
 	return 0;
@@ -256,6 +274,13 @@ err:
 int
 vt_reactors_init(const struct vt_cpuset *cpus, bool interrupt_mode)
 {
+	return vt_reactors_init_mode(cpus,
+				     interrupt_mode ? VT_POLL_MODE_INTERRUPT : VT_POLL_MODE_POLL);
+}
+
+int
+vt_reactors_init_mode(const struct vt_cpuset *cpus, enum vt_poll_mode mode)
+{
 	uint32_t cores[VT_MAX_REACTORS], n = 0;
 	int core, rc;
 
@@ -267,7 +292,7 @@ vt_reactors_init(const struct vt_cpuset *cpus, bool interrupt_mode)
 	for (core = vt_cpuset_next(cpus, 0); core >= 0; core = vt_cpuset_next(cpus, core + 1)) {
 		cores[n++] = (uint32_t)core;
 	}
-	return reactors_init_on(cores, n, interrupt_mode);
+	return reactors_init_on_mode(cores, n, mode);
 }
 
 void
@@ -282,6 +307,7 @@ vt_reactors_fini(void)
 	g_num_reactors = 0;
 	vt_cpuset_zero(&g_cpuset);
 	g_interrupt_mode = false;
+	g_poll_mode = VT_POLL_MODE_POLL;
 	g_initialized = false;
 	t_current = VT_REACTOR_NONE;
 }
@@ -420,12 +446,54 @@ reactor_account(struct reactor *r, uint64_t start, uint64_t end, bool busy)
 	}
 }
 
+/*
+ * Adaptive mode, after the pollers ran: work restarts the polling window; an idle iteration
+ * past the window makes the next one arm the notifications (and sleep if it finds nothing).
+ */
+static void
+reactor_adapt(struct reactor *r, int busy, uint64_t now)
+{
+	if (busy != VT_POLLER_IDLE) {
+		r->last_work = now;
+		r->arming = false;
+		r->polling = true;
+	} else if (!r->arming && now - r->last_work >= r->window_ns) {
+		r->arming = true;
+	}
+}
+
+static void
+reactor_set_window(struct reactor *r, enum adaptive_outcome outcome, uint64_t gap_ns)
+{
+	__atomic_store_n(&r->window_ns, adaptive_window_next(r->window_ns, outcome, gap_ns),
+			 __ATOMIC_RELAXED);
+}
+
+/*
+ * Adaptive mode, after a sleep that began at slept_at: tunes the window from what the sleep
+ * brought. A wake at once is no late request but one already pending (a kick the driver sent
+ * while the reactor polled, say): a longer window would not have helped.
+ */
+static void
+reactor_adapt_sleep(struct reactor *r, bool woken, uint64_t slept_at)
+{
+	if (r->polling) {
+		reactor_set_window(r, ADAPTIVE_VAIN, 0);
+		r->polling = false;
+	}
+	if (woken && r->wake_tsc - slept_at >= ADAPTIVE_WINDOW_STEP_NS) {
+		reactor_set_window(r, ADAPTIVE_LATE, r->wake_tsc - r->last_work);
+	}
+}
+
 static int
 reactor_iteration(struct reactor *r, bool may_sleep)
 {
-	int busy = VT_POLLER_IDLE;
+	int busy = VT_POLLER_IDLE, timed = VT_POLLER_IDLE;
 	/* Where the last iteration ended: time between iterations is accounted too. */
 	uint64_t now, start = r->last_tsc;
+	/* The pollers armed their notifications in this iteration: it may end in a sleep. */
+	bool armed = r->arming;
 
 	r->in_iteration = true;
 	busy |= reactor_run_msgs(r);
@@ -433,13 +501,18 @@ reactor_iteration(struct reactor *r, bool may_sleep)
 	busy |= poller_run_active(r);
 	now = vt_get_ticks();
 	if (!TAILQ_EMPTY(&r->timed) && TAILQ_FIRST(&r->timed)->next_run <= now) {
-		busy |= poller_run_timed(r, now);
+		timed = poller_run_timed(r, now);
 	}
 	if (r->num_fd_pollers > 0 && now >= r->next_fd_check) {
 		r->next_fd_check = now + reactor_us_to_ticks(VT_FD_CHECK_INTERVAL_US);
 		busy |= reactor_check_fds(r);
 	}
-	if (g_interrupt_mode && busy == VT_POLLER_IDLE) {
+	if (g_poll_mode == VT_POLL_MODE_ADAPTIVE) {
+		/* Timed pollers (housekeeping) do not keep a reactor polling. */
+		reactor_adapt(r, busy, now);
+	}
+	busy |= timed;
+	if (g_interrupt_mode && armed && busy == VT_POLLER_IDLE) {
 		/* Calls deferred and pollers registered during this iteration are work to do. */
 		may_sleep = may_sleep && TAILQ_EMPTY(&r->pending) && TAILQ_EMPTY(&r->defers);
 		now = vt_get_ticks();
@@ -449,6 +522,9 @@ reactor_iteration(struct reactor *r, bool may_sleep)
 		busy |= reactor_sleep(r, now, may_sleep);
 		reactor_account(r, now, r->wake_tsc, false);
 		start = r->wake_tsc;
+		if (g_poll_mode == VT_POLL_MODE_ADAPTIVE && may_sleep) {
+			reactor_adapt_sleep(r, busy != VT_POLLER_IDLE, now);
+		}
 	}
 	if (r->has_dead || !TAILQ_EMPTY(&r->pending)) {
 		poller_reap(r);
@@ -638,6 +714,46 @@ vt_reactors_interrupt_mode(void)
 	return g_interrupt_mode;
 }
 
+enum vt_poll_mode
+vt_reactors_poll_mode(void)
+{
+	return g_poll_mode;
+}
+
+bool
+vt_reactor_arming(void)
+{
+	struct reactor *r = reactor_get_current();
+
+	return r != NULL && r->arming;
+}
+
+static const char *const g_poll_mode_names[] = {
+	[VT_POLL_MODE_POLL] = "poll",
+	[VT_POLL_MODE_INTERRUPT] = "interrupt",
+	[VT_POLL_MODE_ADAPTIVE] = "adaptive",
+};
+
+int
+vt_poll_mode_parse(const char *name, enum vt_poll_mode *mode)
+{
+	size_t i;
+
+	for (i = 0; i < VT_COUNTOF(g_poll_mode_names); i++) {
+		if (name != NULL && strcmp(name, g_poll_mode_names[i]) == 0) {
+			*mode = (enum vt_poll_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *
+vt_poll_mode_name(enum vt_poll_mode mode)
+{
+	return (size_t)mode < VT_COUNTOF(g_poll_mode_names) ? g_poll_mode_names[mode] : "unknown";
+}
+
 /* ---- messages and deferred calls --------------------------------------------------------- */
 
 int
@@ -711,6 +827,8 @@ vt_reactor_get_stats(uint32_t idx, struct vt_reactor_stats *st)
 	st->start_ticks = r->start_tsc;
 	st->core = r->core;
 	st->in_interrupt = g_interrupt_mode;
+	st->poll_mode = g_poll_mode;
+	st->window_ns = __atomic_load_n(&r->window_ns, __ATOMIC_RELAXED);
 	/* The poller lists belong to the reactor's thread. */
 	if (t_current == idx) {
 		st->active_pollers = count_pollers(&r->active) + count_pollers(&r->pending);

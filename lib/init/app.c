@@ -680,7 +680,8 @@ vt_app_start(const struct vt_app_opts *opts)
 	if (rc != 0) {
 		goto out;
 	}
-	rc = vt_reactors_init(&g_app.cpus, opts->interrupt_mode);
+	rc = vt_reactors_init_mode(&g_app.cpus,
+				   opts->interrupt_mode ? VT_POLL_MODE_INTERRUPT : opts->poll_mode);
 	if (rc != 0) {
 		VT_ERRLOG("cannot create reactors: %s\n", vt_strerror(-rc));
 		goto out;

@@ -4,6 +4,7 @@
  * reactor (no lightweight threads), so each reactor lists one lw_thread, "reactor_N", and
  * thread_get_stats one thread per reactor. busy/idle are the reactor loop's ticks (VT_TICKS_HZ,
  * nanoseconds) spent in iterations that did work / found nothing (sleeping included).
+ * framework_get_reactors adds poll_mode and adaptive_window_us to each reactor.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,6 +83,9 @@ reactors_collect(void *arg)
 		vt_json_write_named_uint64(w, "busy", st.busy_ticks);
 		vt_json_write_named_uint64(w, "idle", st.idle_ticks);
 		vt_json_write_named_bool(w, "in_interrupt", st.in_interrupt);
+		/* vtarget's own: the mode and, in adaptive mode, the current polling window. */
+		vt_json_write_named_string(w, "poll_mode", vt_poll_mode_name(st.poll_mode));
+		vt_json_write_named_uint64(w, "adaptive_window_us", st.window_ns / 1000);
 		vt_json_write_named_array_begin(w, "lw_threads");
 		vt_json_write_object_begin(w);
 		write_thread_name(w, idx);

@@ -397,10 +397,11 @@ queue_poll(struct vhost_queue *q)
 
 /*
  * Interrupt mode: kicks stay off while the queue has work; once a pass finds nothing they are
- * re-armed, and buffers that came meanwhile keep the reactor awake for one more pass.
+ * re-armed, and buffers that came meanwhile keep the reactor awake for one more pass. Adaptive
+ * mode: the same, but the reactor says when to re-arm (arm: its polling window has passed).
  */
 static int
-queue_poll_interrupt(struct vhost_queue *q)
+queue_poll_interrupt(struct vhost_queue *q, bool arm)
 {
 	int busy = queue_poll(q);
 
@@ -415,7 +416,7 @@ queue_poll_interrupt(struct vhost_queue *q)
 		}
 		return busy;
 	}
-	if (!q->kicks_on && q->running) {
+	if (!q->kicks_on && q->running && arm) {
 		q->kicks_on = true;
 		/* With every request taken, completions (not kicks) wake the reactor. */
 		if (vhost_vq_kick_enable(&q->vq) && q->free != NULL && q->chain.iov != NULL) {
@@ -486,6 +487,7 @@ session_poll(void *arg)
 {
 	struct vhost_session *s = arg;
 	int busy = VT_POLLER_IDLE;
+	bool arm = s->interrupt_mode && vt_reactor_arming();
 
 	/* Backwards: a queue that breaks swaps the last one into its slot, already visited. */
 	for (uint32_t i = s->nrun; i-- > 0;) {
@@ -494,7 +496,7 @@ session_poll(void *arg)
 		if (vt_unlikely(q->on_demand)) {
 			busy |= queue_poll_demand(q);
 		} else if (s->interrupt_mode) {
-			busy |= queue_poll_interrupt(q);
+			busy |= queue_poll_interrupt(q, arm);
 		} else {
 			busy |= queue_poll(q);
 		}

@@ -120,13 +120,17 @@ class ReactorStatsTest(VtTestCase):
         self.assertEqual(r["pid"], d.pid)
         return {x["lcore"]: x for x in r["reactors"]}
 
-    def check_busy_idle_cover_time(self, d, interrupt):
+    def check_busy_idle_cover_time(self, d, interrupt, mode=None):
         first = self.reactors(d)
         self.assertEqual(sorted(first), [0, 1])
         for lcore, x in first.items():
-            self.assertEqual(sorted(x), ["busy", "idle", "in_interrupt", "lcore", "lw_threads",
-                                         "tid"])
+            self.assertEqual(sorted(x), ["adaptive_window_us", "busy", "idle", "in_interrupt",
+                                         "lcore", "lw_threads", "poll_mode", "tid"])
             self.assertIs(x["in_interrupt"], interrupt)
+            mode = mode or ("interrupt" if interrupt else "poll")
+            self.assertEqual(x["poll_mode"], mode)
+            if mode != "adaptive":
+                self.assertEqual(x["adaptive_window_us"], 0)
             self.assertGreater(x["tid"], 0)
             (t,) = x["lw_threads"]
             self.assertEqual((t["name"], t["id"], t["cpumask"]),
@@ -169,6 +173,11 @@ class ReactorStatsTest(VtTestCase):
     def test_interrupt_mode_counts_sleep_as_idle(self):
         d = self.start_daemon(args=("-m", "0x3"), interrupt=True)
         self.check_busy_idle_cover_time(d, True)
+        self.stop_clean(d)
+
+    def test_adaptive_mode_counts_sleep_as_idle(self):
+        d = self.start_daemon(args=("-m", "0x3", "--poll-mode", "adaptive"))
+        self.check_busy_idle_cover_time(d, True, "adaptive")
         self.stop_clean(d)
 
     def test_thread_get_stats(self):

@@ -171,6 +171,8 @@ struct file_group {
 	int efd;                  /* interrupt mode: the eventfd completions signal */
 	bool dying;               /* last reference gone while the submit call was queued */
 	struct vt_poller *poller; /* reaps completions */
+	/* Adaptive mode: also reaps while the reactor polls (poller waits on efd for sleeps). */
+	struct vt_poller *reap_poller;
 	struct vt_defer submit_defer;
 };
 

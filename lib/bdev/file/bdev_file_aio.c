@@ -154,6 +154,13 @@ aio_group_setup(struct file_group *fg)
 			fg->poller = vt_fd_poller_register(fg->efd, EPOLLIN, aio_fd_event, g,
 							   "bdev_aio");
 		}
+		if (fg->poller != NULL && vt_reactors_poll_mode() == VT_POLL_MODE_ADAPTIVE) {
+			/* While the reactor polls, fds are only checked now and then. */
+			fg->reap_poller = vt_poller_register(aio_poll, g, 0, "bdev_aio");
+			if (fg->reap_poller == NULL) {
+				vt_poller_unregister(&fg->poller);
+			}
+		}
 	} else {
 		fg->poller = vt_poller_register(aio_poll, g, 0, "bdev_aio");
 	}

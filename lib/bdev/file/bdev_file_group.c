@@ -14,6 +14,7 @@ static void
 file_group_free(struct file_group *g)
 {
 	vt_poller_unregister(&g->poller);
+	vt_poller_unregister(&g->reap_poller);
 	g->ops->release(g);
 	free(g);
 }

@@ -144,7 +144,18 @@ uring_group_setup_events(struct uring_group *g)
 		return rc;
 	}
 	fg->poller = vt_fd_poller_register(fg->efd, EPOLLIN, uring_fd_event, g, "bdev_uring");
-	return fg->poller ? 0 : -ENOMEM;
+	if (fg->poller == NULL) {
+		return -ENOMEM;
+	}
+	if (vt_reactors_poll_mode() == VT_POLL_MODE_ADAPTIVE) {
+		/* While the reactor polls, fds are only checked now and then: peek the ring. */
+		fg->reap_poller = vt_poller_register(uring_poll, g, 0, "bdev_uring");
+		if (fg->reap_poller == NULL) {
+			vt_poller_unregister(&fg->poller);
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 static int

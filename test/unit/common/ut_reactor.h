@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "vt/event.h"
 #include "vt/util.h"
@@ -38,9 +39,9 @@ ut_allowed_cpus(uint32_t *cpus, int n)
 	return found;
 }
 
-/* One reactor on the first core this process may use: 0 or vt_reactors_init's error. */
+/* One reactor in mode on the first core this process may use: 0 or vt_reactors_init's error. */
 static inline int
-ut_reactor_init_one(bool interrupt_mode)
+ut_reactor_init_one_mode(enum vt_poll_mode mode)
 {
 	struct vt_cpuset set;
 	uint32_t cpu;
@@ -50,7 +51,25 @@ ut_reactor_init_one(bool interrupt_mode)
 	}
 	vt_cpuset_zero(&set);
 	vt_cpuset_set(&set, cpu);
-	return vt_reactors_init(&set, interrupt_mode);
+	return vt_reactors_init_mode(&set, mode);
+}
+
+/* One reactor in poll or interrupt mode. */
+static inline int
+ut_reactor_init_one(bool interrupt_mode)
+{
+	return ut_reactor_init_one_mode(interrupt_mode ? VT_POLL_MODE_INTERRUPT
+						       : VT_POLL_MODE_POLL);
+}
+
+/* CPU time of the calling thread, in nanoseconds. */
+static inline uint64_t
+ut_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * VT_TICKS_HZ + (uint64_t)ts.tv_nsec;
 }
 
 /* CUnit suite init and cleanup for a suite on one reactor in poll mode. */

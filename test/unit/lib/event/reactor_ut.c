@@ -54,15 +54,6 @@ arm_watchdog(uint64_t ms)
 	CU_ASSERT_FATAL(vt_poller_register(watchdog, NULL, ms * 1000, "watchdog") != NULL);
 }
 
-static uint64_t
-thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * VT_TICKS_HZ + (uint64_t)ts.tv_nsec;
-}
-
 static int
 count_tasks(void)
 {
@@ -594,7 +585,7 @@ static int
 irq_timer(void *arg)
 {
 	g_irq.timer_wall = vt_get_ticks() - g_irq.start_wall;
-	g_irq.timer_cpu = thread_cpu_ns() - g_irq.start_cpu;
+	g_irq.timer_cpu = ut_thread_cpu_ns() - g_irq.start_cpu;
 	g_irq.timer_calls++;
 	vt_poller_unregister(&g_irq.timer);
 	vt_poller_unregister(&g_irq.fd_poller);
@@ -606,7 +597,7 @@ static void
 irq_setup_on1(void *arg)
 {
 	g_irq.start_wall = vt_get_ticks();
-	g_irq.start_cpu = thread_cpu_ns();
+	g_irq.start_cpu = ut_thread_cpu_ns();
 	g_irq.fd_poller = vt_fd_poller_register(g_irq.efd, EPOLLIN, irq_fd, NULL, "irq_fd");
 	g_irq.timer = vt_poller_register(irq_timer, NULL, IRQ_TIMER_MS * 1000, "irq_timer");
 	g_irq.registered = g_irq.fd_poller != NULL && g_irq.timer != NULL;
@@ -648,9 +639,9 @@ interrupt_mode_sleeps_and_wakes_for_msg_fd_and_timer(void)
 	CU_ASSERT_EQUAL(vt_send_msg(1, irq_setup_on1, NULL), 0);
 	arm_watchdog(20000);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, irq_thread, NULL), 0);
-	cpu0 = thread_cpu_ns();
+	cpu0 = ut_thread_cpu_ns();
 	vt_reactors_start();
-	cpu0 = thread_cpu_ns() - cpu0;
+	cpu0 = ut_thread_cpu_ns() - cpu0;
 	pthread_join(th, NULL);
 
 	CU_ASSERT_FALSE(g_watchdog_fired);

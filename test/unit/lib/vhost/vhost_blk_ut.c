@@ -15,6 +15,7 @@
 #include "lib/vhost/vhost_blk.c"
 
 #include "lib/bdev/bdev_internal.h"
+#include "lib/event/event_internal.h"
 #include "lib/bdev/malloc/bdev_malloc.h"
 #include "test/unit/common/ut_bdev.h"
 #include "test/unit/common/ut_chain.h"
@@ -1127,6 +1128,52 @@ hot_removed_bdev_fails_io_and_reports_capacity_zero(void)
 	session_teardown();
 }
 
+/* A session in interrupt mode with queue 0 started on kick fd kfd, EVENT_IDX: its used ring. */
+static struct vring_used *
+kick_queue_start(const char *name, struct ut_q *uq, int kfd)
+{
+	session_setup(name, false);
+	g_s->interrupt_mode = true;
+	g_kickfd = kfd;
+	CU_ASSERT_EQUAL(queue_start(uq, 0, F_BASE | F_EVENT_IDX, -1), 0);
+	g_kickfd = -1;
+	return gva(uq->dev);
+}
+
+/* The avail_event field (after the used ring's entries): the index the next kick is for. */
+static uint16_t
+avail_event(struct vring_used *used)
+{
+	return le16toh(((volatile uint16_t *)used)[2 + 4 * QSIZE]);
+}
+
+/* An adaptive reactor within its polling window (arming false) keeps kicks off when idle. */
+static void
+adaptive_window_keeps_kicks_off_until_reactor_arms(void)
+{
+	int kfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct reactor *r = reactor_get_current();
+	struct vring_used *used;
+	struct ut_q uq;
+
+	CU_ASSERT_FATAL(kfd >= 0);
+	used = kick_queue_start("ut_adapt", &uq, kfd);
+	/* The queue found work: kicks go off, and stay off while the reactor polls. */
+	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_FLUSH, 0, 0, 0, NULL), VIRTIO_BLK_S_OK);
+	r->arming = false;
+	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_FLUSH, 0, 0, 0, NULL), VIRTIO_BLK_S_OK);
+	ut_poll(3);
+	CU_ASSERT_FALSE(g_s->queues[0]->kicks_on);
+	/* The window passed: the next idle pass asks for the next available index. */
+	r->arming = true;
+	ut_poll(1);
+	CU_ASSERT(g_s->queues[0]->kicks_on);
+	CU_ASSERT_EQUAL(avail_event(used), 2);
+	queue_stop(0);
+	session_teardown();
+	close(kfd);
+}
+
 static void
 interrupt_mode_rearms_kicks_when_idle(void)
 {
@@ -1135,17 +1182,12 @@ interrupt_mode_rearms_kicks_when_idle(void)
 	struct ut_q uq;
 
 	CU_ASSERT_FATAL(kfd >= 0);
-	session_setup("ut_intr", false);
-	g_s->interrupt_mode = true;
-	g_kickfd = kfd;
-	CU_ASSERT_EQUAL(queue_start(&uq, 0, F_BASE | F_EVENT_IDX, -1), 0);
-	g_kickfd = -1;
-	used = gva(uq.dev);
+	used = kick_queue_start("ut_intr", &uq, kfd);
 	CU_ASSERT_EQUAL(blk_io(&uq, VIRTIO_BLK_T_FLUSH, 0, 0, 0, NULL), VIRTIO_BLK_S_OK);
 	ut_poll(3);
 	/* Idle: kicks requested for the next available index (avail_event after the ring). */
 	CU_ASSERT(g_s->queues[0]->kicks_on);
-	CU_ASSERT_EQUAL(le16toh(((volatile uint16_t *)used)[2 + 4 * QSIZE]), 1);
+	CU_ASSERT_EQUAL(avail_event(used), 1);
 	/* Idle, nothing in flight: the session poller lets the reactor sleep. */
 	CU_ASSERT_EQUAL(vt_reactor_poll_once(), VT_POLLER_IDLE);
 	queue_stop(0);
@@ -1499,6 +1541,7 @@ main(void)
 	CU_ADD_TEST(s, notifications_follow_the_driver_and_come_once_per_pass);
 	CU_ADD_TEST(s, hot_removed_bdev_fails_io_and_reports_capacity_zero);
 	CU_ADD_TEST(s, interrupt_mode_rearms_kicks_when_idle);
+	CU_ADD_TEST(s, adaptive_window_keeps_kicks_off_until_reactor_arms);
 	CU_ADD_TEST(s, interrupt_mode_without_kick_fd_keeps_polling);
 	CU_ADD_TEST(s, requests_wait_for_bdev_io_objects_and_all_complete);
 	CU_ADD_TEST(s, session_destroy_waits_for_every_queue);
