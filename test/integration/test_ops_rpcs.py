@@ -160,10 +160,10 @@ class ReactorStatsTest(VtTestCase):
             # Iterations are accounted end to end: only the one answering is missing (it
             # can be long on a loaded machine, hence the margin).
             self.assertGreater(busy + idle, span // 2, lcore)
-        busy = last[1]["busy"] - first[1]["busy"]
-        idle = last[1]["idle"] - first[1]["idle"]
-        # Reactor 1 only runs our messages: mostly idle.
-        self.assertGreater(idle, busy, "reactor 1: busy %d idle %d" % (busy, idle))
+        # No ratio of busy to idle is asserted: a reactor descheduled by a loaded machine while
+        # one of our messages waits for it counts that whole time as busy (the iteration that
+        # resumes runs the message), so at a load of 5 a reactor that only runs our messages
+        # was seen with busy > idle (sanitized build).
 
     def test_poll_mode(self):
         d = self.start_daemon(args=("-m", "0x3"))
