@@ -21,6 +21,9 @@ bench_parse_options() {
 	case "$repeat" in
 	'' | *[!0-9]* | 0) echo "$me: --repeat takes a count >= 1" >&2; exit 2 ;;
 	esac
+	case "$time_s" in
+	'' | *[!0-9.]*) echo "$me: --time takes seconds" >&2; exit 2 ;;
+	esac
 }
 
 # wait_socket PATH LOG: until PATH is a socket, while $target_pid lives (LOG shown otherwise).
@@ -127,4 +130,22 @@ bench_vtc_run() {
 		-v t="$t0" -v u="$t1" -v mhz="$mhz" -v iops="$(kv "$line" iops)" 'BEGIN {
 		f = c / hz / (u - t)
 		printf "%.1f %.0f\n", 100 * f, (iops > 0 ? f * mhz * 1e6 / iops : 0) }')
+}
+
+# bench_vtarget_setup NAME: the paths, RPC client, cores and disk size the vtarget benchmarks
+# share, and a private folder $tmp (/tmp/vt-bench-NAME.*) that goes, with the target, on exit.
+bench_vtarget_setup() {
+	VTARGET=$BUILD_DIR/bin/vtarget
+	VTC=$BUILD_DIR/test/vhost_client/vtc
+	RPC=(python3 "$root/scripts/rpc.py")
+	TARGET_CPU=0
+	FRONT_CPU=1
+	SIZE=$((1024 * 1024 * 1024))
+	[ "$(nproc)" -ge 2 ] || die "needs 2 cores (target on $TARGET_CPU, front end on $FRONT_CPU)"
+	bench_build
+	{ [ -x "$VTC" ] && [ -x "$VTARGET" ]; } || die "vtarget or vtc not built in $BUILD_DIR"
+	tmp=$(mktemp -d "/tmp/vt-bench-$1.XXXXXX")
+	target_pid=""
+	trap 'bench_stop_pid "$target_pid"; rm -rf "$tmp"' EXIT
+	trap 'exit 130' INT TERM
 }

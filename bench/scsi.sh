@@ -45,26 +45,12 @@ while [ $# -gt 0 ]; do
 done
 . bench/bench_lib.sh
 bench_parse_options "${args[@]+"${args[@]}"}"
-case "$time_s" in
-'' | *[!0-9.]*) echo "scsi.sh: --time takes seconds" >&2; exit 2 ;;
-esac
-
-VTARGET=$BUILD_DIR/bin/vtarget
-VTC=$BUILD_DIR/test/vhost_client/vtc
-RPC=(python3 "$root/scripts/rpc.py")
-TARGET_CPU=0
-FRONT_CPU=1
-SIZE=$((1024 * 1024 * 1024))
-WORKLOADS="randread:1 randwrite:1 randread:32 randwrite:32 randread:128 randwrite:128"
 
 die() {
 	echo "scsi.sh: $*" >&2
 	exit 1
 }
 
-[ "$(nproc)" -ge 2 ] || die "needs 2 cores (target on core $TARGET_CPU, front end on $FRONT_CPU)"
-bench_build
-{ [ -x "$VTC" ] && [ -x "$VTARGET" ]; } || die "vtarget or vtc not built in $BUILD_DIR"
 IFS=, read -r -a list <<<"$targets"
 for t in "${list[@]}"; do
 	case "$t" in
@@ -74,15 +60,8 @@ for t in "${list[@]}"; do
 done
 mhz=$(bench_cpu_mhz)
 [ -n "$mhz" ] || die "no 'cpu MHz' in /proc/cpuinfo"
-
-tmp=$(mktemp -d /tmp/vt-bench-scsi.XXXXXX)
-target_pid=""
-cleanup() {
-	bench_stop_pid "$target_pid"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_vtarget_setup scsi
+WORKLOADS="randread:1 randwrite:1 randread:32 randwrite:32 randread:128 randwrite:128"
 
 rows=$tmp/rows # target rw qd round iops p50 p99 p999 cpu_pct cycles_per_io errors
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -23,23 +23,21 @@ lun0(void)
 	return g_f.dev->luns[0];
 }
 
-/* READ(16) / WRITE(16) / READ(10) / WRITE(10) of n blocks at lba. */
+/* READ / WRITE (10) or (16), by op, of n blocks at lba. */
 static void
-rw16(uint8_t *cdb, uint8_t op, uint64_t lba, uint32_t n)
+rw_cdb(uint8_t *cdb, uint8_t op, uint64_t lba, uint32_t n)
 {
-	memset(cdb, 0, 16);
-	cdb[0] = op;
-	vt_scsi_put64(&cdb[2], lba);
-	vt_scsi_put32(&cdb[10], n);
-}
+	bool ten = op == VT_SCSI_OP_READ_10 || op == VT_SCSI_OP_WRITE_10;
 
-static void
-rw10(uint8_t *cdb, uint8_t op, uint32_t lba, uint16_t n)
-{
-	memset(cdb, 0, 10);
+	memset(cdb, 0, ten ? 10 : 16);
 	cdb[0] = op;
-	vt_scsi_put32(&cdb[2], lba);
-	vt_scsi_put16(&cdb[7], n);
+	if (ten) {
+		vt_scsi_put32(&cdb[2], (uint32_t)lba);
+		vt_scsi_put16(&cdb[7], (uint16_t)n);
+	} else {
+		vt_scsi_put64(&cdb[2], lba);
+		vt_scsi_put32(&cdb[10], n);
+	}
 }
 
 static void
@@ -87,15 +85,15 @@ fast_reads_and_writes_move_data_and_check_like_the_full_path(void)
 	for (size_t i = 0; i < sizeof(g_pat); i++) {
 		g_pat[i] = (uint8_t)(i * 7 + 3);
 	}
-	rw16(w16, VT_SCSI_OP_WRITE_16, 100, 4);
+	rw_cdb(w16, VT_SCSI_OP_WRITE_16, 100, 4);
 	UT_EXPECT_GOOD(&c, g_f.a, w16, OUT, g_pat, sizeof(g_pat));
 	CU_ASSERT_EQUAL(c.task.data_transferred, sizeof(g_pat));
 	memset(g_buf, 0, sizeof(g_buf));
-	rw10(r10, VT_SCSI_OP_READ_10, 100, 4);
+	rw_cdb(r10, VT_SCSI_OP_READ_10, 100, 4);
 	UT_EXPECT_GOOD(&c, g_f.a, r10, IN, g_buf, sizeof(g_buf));
 	CU_ASSERT_EQUAL(memcmp(g_buf, g_pat, sizeof(g_buf)), 0);
 	/* A larger data-in buffer: the underflow is reported as on the full path. */
-	rw16(r16, VT_SCSI_OP_READ_16, 100, 2);
+	rw_cdb(r16, VT_SCSI_OP_READ_16, 100, 2);
 	UT_EXPECT_GOOD(&c, g_f.a, r16, IN, g_buf, sizeof(g_buf));
 	CU_ASSERT_EQUAL(c.task.residual, (int64_t)(2 * UT_BS));
 	/* FUA goes through (byte 1 bit 3 is in the usage map). */
@@ -103,14 +101,14 @@ fast_reads_and_writes_move_data_and_check_like_the_full_path(void)
 	UT_EXPECT_GOOD(&c, g_f.a, w16, OUT, g_pat, sizeof(g_pat));
 	CU_ASSERT_TRUE(c.task.fua);
 	/* Past the end, and a data-out buffer that does not match the CDB. */
-	rw16(r16, VT_SCSI_OP_READ_16, UT_BLOCKS - 1, 2);
+	rw_cdb(r16, VT_SCSI_OP_READ_16, UT_BLOCKS - 1, 2);
 	UT_EXPECT_CHECK(&c, g_f.a, r16, IN, g_buf, sizeof(g_buf), UT_ILLEGAL,
 			VT_SCSI_ASC_LBA_OUT_OF_RANGE);
-	rw16(w16, VT_SCSI_OP_WRITE_16, 0, 2);
+	rw_cdb(w16, VT_SCSI_OP_WRITE_16, 0, 2);
 	UT_EXPECT_CHECK(&c, g_f.a, w16, OUT, g_pat, sizeof(g_pat), UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	/* A bit outside the usage map (byte 14 bit 7): the full path's field pointer. */
-	rw16(r16, VT_SCSI_OP_READ_16, 0, 1);
+	rw_cdb(r16, VT_SCSI_OP_READ_16, 0, 1);
 	r16[14] = 0x80;
 	UT_EXPECT_CHECK(&c, g_f.a, r16, IN, g_buf, UT_BS, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
@@ -126,7 +124,7 @@ pending_unit_attention_and_failed_sanitize_take_the_full_path(void)
 	struct ut_cmd c;
 
 	ut_fix_setup(&g_f, "ut_fast_ua");
-	rw16(r16, VT_SCSI_OP_READ_16, 8, 1);
+	rw_cdb(r16, VT_SCSI_OP_READ_16, 8, 1);
 	g_f.a->ua[0] |= SCSI_UA_CAPACITY_CHANGED;
 	UT_EXPECT_CHECK(&c, g_f.a, r16, IN, g_buf, UT_BS, VT_SCSI_SENSE_UNIT_ATTENTION,
 			VT_SCSI_ASC_CAPACITY_DATA_CHANGED);
@@ -134,7 +132,7 @@ pending_unit_attention_and_failed_sanitize_take_the_full_path(void)
 	UT_EXPECT_GOOD(&c, g_f.a, r16, IN, g_buf, UT_BS);
 	g_f.a->ua[0] |= SCSI_UA_MODE_CHANGED;
 	UT_EXPECT_GOOD(&c, g_f.b, r16, IN, g_buf, UT_BS);
-	rw10(w10, VT_SCSI_OP_WRITE_10, 8, 1);
+	rw_cdb(w10, VT_SCSI_OP_WRITE_10, 8, 1);
 	UT_EXPECT_CHECK(&c, g_f.a, w10, OUT, g_pat, UT_BS, VT_SCSI_SENSE_UNIT_ATTENTION,
 			VT_SCSI_ASC_MODE_PARAMETERS_CHANGED);
 	lun0()->sanitize_failed = true;
@@ -155,9 +153,9 @@ reservations_take_the_full_path(void)
 	struct ut_cmd c;
 
 	ut_fix_setup(&g_f, "ut_fast_pr");
-	rw16(r16, VT_SCSI_OP_READ_16, 8, 1);
-	rw16(w16, VT_SCSI_OP_WRITE_16, 8, 1);
-	rw10(w10, VT_SCSI_OP_WRITE_10, 8, 1);
+	rw_cdb(r16, VT_SCSI_OP_READ_16, 8, 1);
+	rw_cdb(w16, VT_SCSI_OP_WRITE_16, 8, 1);
+	rw_cdb(w10, VT_SCSI_OP_WRITE_10, 8, 1);
 	/* SPC-2: B holds the LUN; A conflicts on reads and writes, B goes on. */
 	UT_EXPECT_GOOD(&c, g_f.b, res6, NONE, NULL, 0);
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, r16, 16, IN, g_buf, UT_BS),
