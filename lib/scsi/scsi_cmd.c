@@ -392,7 +392,7 @@ static const struct scsi_cmd *
 cmd_fast(const struct vt_scsi_task *task)
 {
 	const struct scsi_cmd *cmd;
-	uint8_t bad = 0;
+	uint64_t c[2], u[2], bad;
 
 	switch (task->cdb[0]) {
 	case VT_SCSI_OP_READ_10:
@@ -408,9 +408,19 @@ cmd_fast(const struct vt_scsi_task *task)
 	    vt_unlikely(!scsi_lun_quiet(task->lun, task->port))) {
 		return NULL;
 	}
-	for (uint8_t i = 1; i < cmd->cdb_len; i++) {
-		bad |= task->cdb[i] & ~cmd->usage[i];
+	/* The CDB against its usage map (byte 0, the opcode, always matches), eight bytes at a
+	 * time; the full path names the offending bit. */
+	memcpy(c, task->cdb, 16);
+	memcpy(u, cmd->usage, 16);
+	if (cmd->cdb_len == 10) {
+		/* Bytes 8 and 9 only: what follows a 10-byte CDB is not part of it. */
+		static const uint8_t tail10[8] = { 0xff, 0xff };
+		uint64_t m;
+
+		memcpy(&m, tail10, sizeof(m));
+		c[1] &= m;
 	}
+	bad = (c[0] & ~u[0]) | (c[1] & ~u[1]);
 	return bad == 0 ? cmd : NULL;
 }
 

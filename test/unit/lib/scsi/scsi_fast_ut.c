@@ -114,6 +114,15 @@ fast_reads_and_writes_move_data_and_check_like_the_full_path(void)
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	CU_ASSERT_EQUAL(c.task.sense[15], 0x80 | 0x40 | 0x08 | 7); /* SKSV, C/D, BPV, bit 7 */
 	CU_ASSERT_EQUAL(c.task.sense[17], 14);
+	/* READ(10): the bytes after its 10 are not its CDB; a bit in its control byte is. */
+	rw_cdb(r16, VT_SCSI_OP_READ_10, 0, 1);
+	memset(&r16[10], 0xff, 6);
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, r16, 16, IN, g_buf, UT_BS), VT_SCSI_STATUS_GOOD);
+	r16[9] = 0x01;
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, r16, 16, IN, g_buf, UT_BS),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB));
+	CU_ASSERT_EQUAL(c.task.sense[17], 9);
 	ut_fix_teardown(&g_f);
 }
 
