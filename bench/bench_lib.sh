@@ -21,6 +21,9 @@ bench_parse_options() {
 	case "$repeat" in
 	'' | *[!0-9]* | 0) echo "$me: --repeat takes a count >= 1" >&2; exit 2 ;;
 	esac
+	case "$time_s" in
+	'' | *[!0-9.]*) echo "$me: --time takes seconds" >&2; exit 2 ;;
+	esac
 }
 
 # wait_socket PATH LOG: until PATH is a socket, while $target_pid lives (LOG shown otherwise).
@@ -73,4 +76,76 @@ bench_build() {
 	[ "$build" = 1 ] || return 0
 	make --no-print-directory -s app BUILD_DIR="$BUILD_DIR" >/dev/null
 	make --no-print-directory -s -C test/vhost_client BUILD_DIR="$BUILD_DIR" >/dev/null
+}
+
+# bench_cpu_mhz: the CPU clock in MHz (/proc/cpuinfo's first "cpu MHz"), to turn CPU time into
+# cycles where the VM has no hardware counters for `perf stat -e cycles`.
+bench_cpu_mhz() {
+	awk -F: '/^cpu MHz/ { printf "%.0f\n", $2; exit }' /proc/cpuinfo
+}
+
+# bench_start_vtarget blk|scsi [DAEMON OPTION...]: vtarget -m 0x1 on $TARGET_CPU with a null
+# bdev of $SIZE bytes (512 B blocks; $NULL_EXTRA: more JSON members for bdev_null_create)
+# behind vhost.0, a blk controller or a scsi one with the bdev as target 0. Sets target_pid and
+# sock; needs tmp, VTARGET, RPC.
+bench_start_vtarget() {
+	local kind=$1 rpc_sock=$tmp/vt.sock params
+	shift
+	params="{\"name\": \"Null0\", \"num_blocks\": $((SIZE / 512)), \"block_size\": 512"
+	params+="${NULL_EXTRA:-}}"
+	rm -rf "$tmp/vt" && mkdir -p "$tmp/vt"
+	RUNTIME_DIRECTORY=$tmp/vt taskset -c "$TARGET_CPU" "$VTARGET" -m 0x1 -r "$rpc_sock" \
+		-S "$tmp/vt" "$@" >"$tmp/target.log" 2>&1 &
+	target_pid=$!
+	wait_socket "$rpc_sock" "$tmp/target.log"
+	"${RPC[@]}" -s "$rpc_sock" framework_wait_init >/dev/null
+	"${RPC[@]}" -s "$rpc_sock" call bdev_null_create "$params" >/dev/null
+	if [ "$kind" = scsi ]; then
+		"${RPC[@]}" -s "$rpc_sock" call vhost_create_scsi_controller '{"ctrlr": "vhost.0"}' \
+			>/dev/null
+		"${RPC[@]}" -s "$rpc_sock" call vhost_scsi_controller_add_target \
+			'{"ctrlr": "vhost.0", "scsi_target_num": 0, "bdev_name": "Null0"}' >/dev/null
+	else
+		"${RPC[@]}" -s "$rpc_sock" call vhost_create_blk_controller \
+			'{"ctrlr": "vhost.0", "dev_name": "Null0"}' >/dev/null
+	fi
+	sock=$tmp/vt/vhost.0
+	wait_socket "$sock" "$tmp/target.log"
+}
+
+# bench_vtc_run VTC_ARGS...: runs `$VTC bench $sock VTC_ARGS` against $target_pid; sets line
+# (vtc's key=value line), cpu_pct (the target's CPU time per wall-clock second over the run) and
+# cycles_io (that CPU time in cycles at $mhz MHz per I/O). Dies when vtc fails.
+bench_vtc_run() {
+	local t0 t1 c0 c1
+	c0=$(bench_cpu_ticks "$target_pid")
+	t0=$(date +%s.%N)
+	if ! line=$(timeout $((${time_s%.*} + 60)) "$VTC" bench "$sock" "$@" 2>"$tmp/vtc.err"); then
+		cat "$tmp/vtc.err" >&2
+		die "vtc bench $* failed"
+	fi
+	t1=$(date +%s.%N)
+	c1=$(bench_cpu_ticks "$target_pid")
+	read -r cpu_pct cycles_io < <(awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" \
+		-v t="$t0" -v u="$t1" -v mhz="$mhz" -v iops="$(kv "$line" iops)" 'BEGIN {
+		f = c / hz / (u - t)
+		printf "%.1f %.0f\n", 100 * f, (iops > 0 ? f * mhz * 1e6 / iops : 0) }')
+}
+
+# bench_vtarget_setup NAME: the paths, RPC client, cores and disk size the vtarget benchmarks
+# share, and a private folder $tmp (/tmp/vt-bench-NAME.*) that goes, with the target, on exit.
+bench_vtarget_setup() {
+	VTARGET=$BUILD_DIR/bin/vtarget
+	VTC=$BUILD_DIR/test/vhost_client/vtc
+	RPC=(python3 "$root/scripts/rpc.py")
+	TARGET_CPU=0
+	FRONT_CPU=1
+	SIZE=$((1024 * 1024 * 1024))
+	[ "$(nproc)" -ge 2 ] || die "needs 2 cores (target on $TARGET_CPU, front end on $FRONT_CPU)"
+	bench_build
+	{ [ -x "$VTC" ] && [ -x "$VTARGET" ]; } || die "vtarget or vtc not built in $BUILD_DIR"
+	tmp=$(mktemp -d "/tmp/vt-bench-$1.XXXXXX")
+	target_pid=""
+	trap 'bench_stop_pid "$target_pid"; rm -rf "$tmp"' EXIT
+	trap 'exit 130' INT TERM
 }

@@ -90,19 +90,7 @@ trap 'exit 130' INT TERM
 
 # start_vtarget [--interrupt]: the target with a 1 GiB null bdev behind controller vhost.0.
 start_vtarget() {
-	local rpc_sock=$tmp/vt.sock
-	rm -rf "$tmp/vt" && mkdir -p "$tmp/vt"
-	RUNTIME_DIRECTORY=$tmp/vt taskset -c "$TARGET_CPU" "$VTARGET" -m 0x1 -r "$rpc_sock" \
-		-S "$tmp/vt" "$@" >"$tmp/target.log" 2>&1 &
-	target_pid=$!
-	wait_socket "$rpc_sock" "$tmp/target.log"
-	"${RPC[@]}" -s "$rpc_sock" framework_wait_init >/dev/null
-	local params="{\"name\": \"Null0\", \"num_blocks\": $((SIZE / 512)), \"block_size\": 512}"
-	"${RPC[@]}" -s "$rpc_sock" call bdev_null_create "$params" >/dev/null
-	"${RPC[@]}" -s "$rpc_sock" call vhost_create_blk_controller \
-		'{"ctrlr": "vhost.0", "dev_name": "Null0"}' >/dev/null
-	sock=$tmp/vt/vhost.0
-	wait_socket "$sock" "$tmp/target.log"
+	bench_start_vtarget blk "$@"
 }
 
 start_qsd() {

@@ -50,12 +50,6 @@ case "$time_s$idle_s" in
 '' | *[!0-9.]*) echo "poll_modes.sh: --time and --idle take seconds" >&2; exit 2 ;;
 esac
 
-VTARGET=$BUILD_DIR/bin/vtarget
-VTC=$BUILD_DIR/test/vhost_client/vtc
-RPC=(python3 "$root/scripts/rpc.py")
-TARGET_CPU=0
-FRONT_CPU=1
-SIZE=$((1024 * 1024 * 1024))
 IDLE_CTRLRS=16
 # rw:qd:front end
 WORKLOADS="randread:1:poll randwrite:1:poll randread:1:interrupt randread:128:poll
@@ -66,14 +60,7 @@ die() {
 	exit 1
 }
 
-[ "$(nproc)" -ge 2 ] ||
-	die "needs 2 cores (target on core $TARGET_CPU, front end on core $FRONT_CPU)"
-bench_build
-[ -x "$VTC" ] || die "vtc not built at $VTC"
-[ -x "$VTARGET" ] || die "vtarget not built at $VTARGET"
-
-tmp=$(mktemp -d /tmp/vt-bench-modes.XXXXXX)
-target_pid=""
+bench_vtarget_setup modes
 fronts=()
 
 stop_fronts() {
@@ -104,17 +91,7 @@ rpc() {
 
 # start_vtarget MODE: the daemon with a 1 GiB null bdev behind controller vhost.0.
 start_vtarget() {
-	rm -rf "$tmp/vt" && mkdir -p "$tmp/vt"
-	RUNTIME_DIRECTORY=$tmp/vt taskset -c "$TARGET_CPU" "$VTARGET" -m 0x1 -r "$tmp/vt.sock" \
-		-S "$tmp/vt" --poll-mode "$1" >"$tmp/target.log" 2>&1 &
-	target_pid=$!
-	wait_socket "$tmp/vt.sock" "$tmp/target.log"
-	rpc framework_wait_init >/dev/null
-	rpc call bdev_null_create \
-		"{\"name\": \"Null0\", \"num_blocks\": $((SIZE / 512)), \"block_size\": 512}" \
-		>/dev/null
-	rpc call vhost_create_blk_controller '{"ctrlr": "vhost.0", "dev_name": "Null0"}' >/dev/null
-	wait_socket "$tmp/vt/vhost.0" "$tmp/target.log"
+	bench_start_vtarget blk --poll-mode "$1"
 }
 
 rows=$tmp/rows # mode rw qd front round iops p50 p99 p999 cpu_pct errors

@@ -477,7 +477,8 @@ def cmd_bdev_malloc_create(args):
 def cmd_bdev_null_create(args):
     num_blocks = (args.total_size * 1024 * 1024) // args.block_size
     print_json(_call(args, "bdev_null_create", num_blocks=num_blocks,
-                     block_size=args.block_size, name=args.name, uuid=args.uuid))
+                     block_size=args.block_size, name=args.name, uuid=args.uuid,
+                     read_zeroes=False if args.no_read_zeroes else None))
 
 
 def add_bdev_commands(sub):
@@ -586,6 +587,8 @@ def add_bdev_commands(sub):
     p.add_argument("-u", "--uuid", help="UUID of the bdev (optional)")
     p.add_argument("total_size", type=int, help="Size of null bdev in MB (int > 0)")
     p.add_argument("block_size", type=int, help="Block size for this bdev")
+    p.add_argument("--no-read-zeroes", dest="no_read_zeroes", action="store_true",
+                   help="Reads leave their buffers untouched (vtarget only; for benchmarks)")
     p.set_defaults(func=cmd_bdev_null_create)
 
     p = sub.add_parser("bdev_null_resize", help="Resize a null bdev")

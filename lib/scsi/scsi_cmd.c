@@ -4,6 +4,9 @@
  * its own code runs: LUN state, unit attentions, opcode and service action, CDB length, reserved
  * bits and the control byte (from the CDB usage map, which REPORT SUPPORTED OPERATION CODES
  * reports), reservations, the command's parser, the LBA range, the data buffer, write protection.
+ * READ / WRITE (10) and (16), the data path, skip the steps that cannot apply while nothing is
+ * pending on the LUN for the port (scsi_lun_quiet): they go straight from the CDB checks to the
+ * parser. Anything pending sends them the full way.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -370,15 +373,72 @@ cmd_resolve(struct vt_scsi_task *task)
 	return cmd;
 }
 
+/*
+ * Nothing on the LUN that the checks before a READ or WRITE's parser act on, for this port: no
+ * unit attention pending, no SANITIZE running or failed, no SPC-2 reservation, no persistent
+ * reservation (registrations alone never conflict). The fast path's one condition: keep it in
+ * step with scsi_ua_report, scsi_sanitize_check and scsi_pr_check.
+ */
+static bool
+scsi_lun_quiet(const struct vt_scsi_lun *lun, const struct vt_scsi_port *port)
+{
+	return port->ua[lun->id] == 0 && lun->sanitize == NULL && !lun->sanitize_failed &&
+	       lun->spc2_holder == NULL && !lun->pr.reserved;
+}
+
+/* READ / WRITE (10) and (16) whose CDB has no bit outside the usage map, on a quiet LUN: the
+ * table entry, else NULL (the full path then). */
+static const struct scsi_cmd *
+cmd_fast(const struct vt_scsi_task *task)
+{
+	const struct scsi_cmd *cmd;
+	uint64_t c[2], u[2], bad;
+
+	switch (task->cdb[0]) {
+	case VT_SCSI_OP_READ_10:
+	case VT_SCSI_OP_WRITE_10:
+	case VT_SCSI_OP_READ_16:
+	case VT_SCSI_OP_WRITE_16:
+		break;
+	default:
+		return NULL;
+	}
+	cmd = &g_cmds[task->cdb[0]];
+	if (vt_unlikely(task->cdb_len < cmd->cdb_len) ||
+	    vt_unlikely(!scsi_lun_quiet(task->lun, task->port))) {
+		return NULL;
+	}
+	/* The CDB against its usage map (byte 0, the opcode, always matches), eight bytes at a
+	 * time; the full path names the offending bit. */
+	memcpy(c, task->cdb, 16);
+	memcpy(u, cmd->usage, 16);
+	if (cmd->cdb_len == 10) {
+		/* Bytes 8 and 9 only: what follows a 10-byte CDB is not part of it. */
+		static const uint8_t tail10[8] = { 0xff, 0xff };
+		uint64_t m;
+
+		memcpy(&m, tail10, sizeof(m));
+		c[1] &= m;
+	}
+	bad = (c[0] & ~u[0]) | (c[1] & ~u[1]);
+	return bad == 0 ? cmd : NULL;
+}
+
+static void cmd_run(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
+
 static void
 cmd_dispatch(struct vt_scsi_task *task)
 {
-	struct vt_scsi_lun *lun = task->lun;
 	const struct scsi_cmd *cmd;
 
+	cmd = cmd_fast(task);
+	if (vt_likely(cmd != NULL)) {
+		cmd_run(task, cmd);
+		return;
+	}
 	cmd = scsi_cmd_lookup(task->cdb[0]);
 	if ((cmd == NULL || !(cmd->flags & SCSI_F_NO_UA)) &&
-	    scsi_ua_report(task->port, lun->id, task)) {
+	    scsi_ua_report(task->port, task->lun->id, task)) {
 		goto complete;
 	}
 	cmd = cmd_resolve(task);
@@ -392,6 +452,19 @@ cmd_dispatch(struct vt_scsi_task *task)
 	if (scsi_pr_check(task, cmd)) {
 		goto complete;
 	}
+	cmd_run(task, cmd);
+	return;
+complete:
+	scsi_task_complete(task);
+}
+
+/* From the command's parser on: the LBA range, write protection, the buffer, execution. */
+static void
+cmd_run(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
+{
+	struct vt_scsi_lun *lun = task->lun;
+
+	task->cmd = cmd;
 	if (cmd->parse(task) != 0) {
 		goto complete;
 	}

@@ -182,6 +182,8 @@ int scsi_task_invalid_cdb_at(struct vt_scsi_task *task, uint16_t byte, int bit);
 /* INVALID FIELD IN PARAMETER LIST with a field pointer to byte (and bit, or -1); -EINVAL. */
 int scsi_task_invalid_param_at(struct vt_scsi_task *task, uint16_t byte, int bit);
 void scsi_task_complete(struct vt_scsi_task *task);
+/* scsi_task_complete without the deferral, for bdev completion callbacks (already deferred). */
+void scsi_task_complete_io(struct vt_scsi_task *task);
 void scsi_task_complete_check(struct vt_scsi_task *task, uint8_t key, uint16_t asc);
 /* Copies len bytes of data-in (already cut to the allocation length) and completes GOOD. */
 void scsi_task_complete_data(struct vt_scsi_task *task, const void *data, uint32_t len);

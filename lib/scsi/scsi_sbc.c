@@ -120,7 +120,7 @@ sbc_io_done(struct vt_bdev_io *io, bool success, void *arg)
 	}
 	task->data_transferred = task->xfer_needed;
 	task->residual = (int64_t)task->transfer_len - task->xfer_needed;
-	scsi_task_complete(task);
+	scsi_task_complete_io(task);
 }
 
 /* Writes bypass a volatile cache that the initiator turned off (WCE 0). */

@@ -103,14 +103,32 @@ task_finish(void *arg)
 	}
 }
 
-/* Completes task: its callback runs on the next iteration of this reactor. */
-void
-scsi_task_complete(struct vt_scsi_task *task)
+static void
+task_results_final(struct vt_scsi_task *task)
 {
 	if (task->status != VT_SCSI_STATUS_GOOD && task->status != VT_SCSI_STATUS_CONDITION_MET) {
 		task->data_transferred = 0;
 	}
+}
+
+/* Completes task: its callback runs on the next iteration of this reactor. */
+void
+scsi_task_complete(struct vt_scsi_task *task)
+{
+	task_results_final(task);
 	vt_defer(&task->defer, task_finish, task);
+}
+
+/*
+ * Completes task now, from a bdev completion callback: the bdev layer already runs those from a
+ * deferred call, never inside the submit call, so the transport's callback cannot run inside
+ * vt_scsi_dev_queue_task; a second deferral would only cost a reactor iteration.
+ */
+void
+scsi_task_complete_io(struct vt_scsi_task *task)
+{
+	task_results_final(task);
+	task_finish(task);
 }
 
 void

@@ -253,8 +253,14 @@ scsi_skip_readable(struct vhost_vq_chain *c, uint32_t hdr_len, struct iovec **da
 static void
 scsi_write_resp(struct scsi_req *sr, const void *buf, size_t len)
 {
-	size_t n = vt_iov_from_buf(sr->resp_iov, sr->resp_iovcnt, buf, len);
+	size_t n = len;
 
+	if (vt_likely(sr->resp_iovcnt == 1 && sr->resp_iov[0].iov_len >= len)) {
+		/* The usual case, the header in one buffer: a copy of a known size. */
+		memcpy(sr->resp_iov[0].iov_base, buf, len);
+	} else {
+		n = vt_iov_from_buf(sr->resp_iov, sr->resp_iovcnt, buf, len);
+	}
 	vhost_req_log_iov(sr->req, sr->resp_iov, sr->resp_iovcnt, n);
 }
 
@@ -334,7 +340,12 @@ scsi_cmd_parse(struct scsi_req *sr, struct vhost_vq_chain *c, uint8_t lun_out[8]
 	if (c->read_len < SCSI_REQ_SIZE) {
 		return VIRTIO_SCSI_S_FAILURE + 2;
 	}
-	vt_iov_to_buf(c->iov, (int)c->nreadable, &hdr, SCSI_REQ_SIZE);
+	/* One copy, then only the copy is read: the guest may change its buffer meanwhile. */
+	if (vt_likely(c->iov[0].iov_len >= SCSI_REQ_SIZE)) {
+		memcpy(&hdr, c->iov[0].iov_base, SCSI_REQ_SIZE);
+	} else {
+		vt_iov_to_buf(c->iov, (int)c->nreadable, &hdr, SCSI_REQ_SIZE);
+	}
 	memcpy(lun_out, hdr.lun, 8);
 	if (!scsi_decode_lun(hdr.lun, &sr->target, &task->lun_id)) {
 		return VIRTIO_SCSI_S_BAD_TARGET + 2;

@@ -170,6 +170,25 @@ class BdevTest(SharedDaemonTestCase):
         self.assertEqual(self.get("Null0")["num_blocks"], 64 * 1024 * 1024 // 4096)
         self.check_deleted("bdev_null_delete", "Null0")
 
+    def test_null_read_zeroes_off_through_rpc_py_is_kept_in_the_config(self):
+        """read_zeroes (vtarget's own parameter): rpc.py --no-read-zeroes sends false, the
+        config dump keeps it, and a default bdev's dump has no such member (SPDK's form)."""
+        r = vtlib.run_rpc_py(self.d.sock, "bdev_null_create", "--no-read-zeroes", "NullNz", 1,
+                             512)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.c.call("bdev_null_create", {"name": "NullZ", "num_blocks": 64, "block_size": 512})
+        self.assertRpcError(self.c, "bdev_null_create",
+                            {"name": "NullBad", "num_blocks": 64, "block_size": 512,
+                             "read_zeroes": "no"}, -32602, "read_zeroes")
+        cfg = {e["params"]["name"]: e["params"]
+               for e in self.c.call("framework_get_config", {"name": "bdev"})
+               if e["method"] == "bdev_null_create"}
+        self.assertIs(cfg["NullNz"]["read_zeroes"], False)
+        self.assertEqual(cfg["NullNz"]["num_blocks"], 2048)
+        self.assertNotIn("read_zeroes", cfg["NullZ"])
+        self.check_deleted("bdev_null_delete", "NullNz")
+        self.check_deleted("bdev_null_delete", "NullZ")
+
     # ---- aio and uring -----------------------------------------------------------------------
 
     def _file_bdev(self, module, product):

@@ -563,3 +563,41 @@ class ScsiEventTest(ScsiFrontendBase):
         self.assertGood(s.result("tur 0", 0))
         s.close()
         self.stop_clean(d)
+
+
+class ScsiBenchTest(ScsiFrontendBase):
+    """`vtc bench --scsi`: READ(16) / WRITE(16) at a fixed queue depth over the request queues
+    of a scsi controller, the blk bench's output line."""
+
+    def bench(self, *opts):
+        r = subprocess.run([vtc_bin(), "bench", self.sock, "--scsi", "--time", "0.3"] +
+                           [str(o) for o in opts], capture_output=True, text=True,
+                           timeout=60 * vtlib.SLOW)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return dict(kv.split("=", 1) for kv in r.stdout.split())
+
+    def test_bench_scsi_reads_and_writes_over_two_queues(self):
+        d = self.daemon_with_ctrlr()
+        for rw in ("randwrite", "randread", "write"):
+            with self.subTest(rw=rw):
+                f = self.bench("--rw", rw, "--qd", 8, "--queues", 2, "--bs", 8192)
+                self.assertEqual((f["dev"], f["rw"], f["queues"], f["qd"]),
+                                 ("scsi", rw, "2", "8"))
+                self.assertGreater(int(f["ios"]), 0)
+                self.assertEqual(f["errors"], "0")
+                self.assertGreater(float(f["lat_p99_us"]), 0)
+        self.stop_clean(d)
+
+    def test_bench_scsi_refuses_requests_smaller_than_the_block(self):
+        d = self.start_daemon()
+        d.call("bdev_malloc_create", {"name": "M1", "num_blocks": 1024, "block_size": 4096})
+        d.call("vhost_create_scsi_controller", {"ctrlr": "s0"})
+        self.add_target(d, 0, "M1")
+        self.sock = os.path.join(d.dir, "s0")
+        r = subprocess.run([vtc_bin(), "bench", self.sock, "--scsi", "--bs", "512", "--time",
+                            "0.2"], capture_output=True, text=True, timeout=60 * vtlib.SLOW)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("block size 4096", r.stderr)
+        f = self.bench("--rw", "randread", "--qd", 4)
+        self.assertEqual((f["dev"], f["errors"]), ("scsi", "0"))
+        self.stop_clean(d)

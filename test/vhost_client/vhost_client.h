@@ -519,6 +519,10 @@ struct vtc_scsi_result {
 	uint8_t ascq;
 };
 
+/* A 16-byte CDB (zeroed) with opcode, an 8-byte LBA at 2 and a 4-byte count at 10 (READ(16),
+ * WRITE(16), VERIFY(16), ...). */
+void vtc_scsi_cdb_rw16(uint8_t *cdb, uint8_t opcode, uint64_t lba, uint32_t nblocks);
+
 /* Allocates both headers and data_cap bytes of data from guest memory. */
 int vtc_scsi_req_init(struct vtc_mem *mem, struct vtc_scsi_req *req, uint32_t data_cap);
 

@@ -7,6 +7,8 @@
  * --log: dirty logging on during the run, as in a live migration (LOG_SHMFD, a memfd log handed
  * over with SET_LOG_BASE, LOG_ALL on), to measure what logging costs the back end; the bitmap
  * is cleared every --log-clear-ms, as QEMU does when it syncs the log.
+ * --scsi: the socket is a vhost-user-scsi controller; the same load as READ(16) / WRITE(16) to
+ * target 0 LUN 0 over its request queues (--queues of them, after the control and event queues).
  */
 
 #include <errno.h>
@@ -43,11 +45,20 @@ struct bench_args {
 	uint32_t call_timeout_ms; /* interrupt mode: one sleep on the call fds at most */
 	bool log;                 /* dirty logging on during the run */
 	uint32_t log_clear_ms;    /* clear the bitmap this often (0: never) */
+	bool scsi;                /* a vhost-user-scsi controller: READ(16) / WRITE(16) */
+};
+
+/* One request slot: a virtio-blk or a virtio-scsi request, reused for the whole run. */
+struct bench_req {
+	struct vtc_blk_req blk;
+	struct vtc_scsi_req scsi;
+	uint64_t submit_ns;
+	uint64_t sector; /* of the last submit, 512-byte units */
 };
 
 struct bench_queue {
 	struct vtc_vq *vq;
-	struct vtc_blk_req *reqs;
+	struct bench_req *reqs;
 	uint32_t outstanding;
 	uint64_t seq_next; /* sequential: next offset */
 };
@@ -59,8 +70,11 @@ struct bench {
 	struct bench_queue qs[VTC_MAX_QUEUES];
 	uint16_t nq;
 	uint64_t rng;
-	uint64_t nblocks; /* bs-sized blocks in the range */
-	uint64_t ios;     /* completed before the end */
+	uint64_t nblocks;   /* bs-sized blocks in the range */
+	uint32_t lba_shift; /* scsi: log2 of the LUN's block size over 512 */
+	uint8_t lun[8];     /* scsi: target 0 LUN 0 */
+	uint64_t tag;       /* scsi: the last command's tag */
+	uint64_t ios;       /* completed before the end */
 	uint64_t errors;
 	struct vtc_hist hist;
 	/* Interrupt mode: how long the sleeps on the call fds lasted. */
@@ -82,6 +96,7 @@ enum {
 	BENCH_OPT_CALL_TIMEOUT,
 	BENCH_OPT_LOG,
 	BENCH_OPT_LOG_CLEAR_MS,
+	BENCH_OPT_SCSI,
 };
 
 static void
@@ -91,7 +106,7 @@ bench_usage(FILE *out)
 		"usage: vtc bench SOCKET --rw randread|randwrite|read|write [--bs BYTES] [--qd N]\n"
 		"                 [--time S] [--cpu CORE] [--offset BYTES] [--size BYTES]\n"
 		"                 [--seed N] [--call-timeout MS] [--log [--log-clear-ms MS]]\n"
-		"                 [options]\n"
+		"                 [--scsi] [options]\n"
 		"  --bs BYTES   request size (default 4096)\n"
 		"  --qd N       requests in flight per queue (default 1)\n"
 		"  --time S     run time in seconds (default 2)\n"
@@ -100,6 +115,8 @@ bench_usage(FILE *out)
 		"  --call-timeout MS  --interrupt: longest sleep on the call fds (default 100)\n"
 		"  --log        dirty logging on (LOG_SHMFD, SET_LOG_BASE, LOG_ALL) during the run\n"
 		"  --log-clear-ms MS  clear the log this often, as QEMU's sync does (default 100)\n"
+		"  --scsi       a vhost-user-scsi controller: READ(16) / WRITE(16) to target 0\n"
+		"               LUN 0; --queues counts request queues\n"
 		"options:\n" CLI_COMMON_HELP
 		"Output: one line of key=value pairs; latencies in microseconds.\n");
 }
@@ -165,6 +182,9 @@ bench_opt(struct bench_args *a, int opt, const char *arg)
 		return 0;
 	case BENCH_OPT_LOG_CLEAR_MS:
 		return cli_parse_u32("log-clear-ms", arg, &a->log_clear_ms);
+	case BENCH_OPT_SCSI:
+		a->scsi = true;
+		return 0;
 	default:
 		return -1;
 	}
@@ -186,6 +206,7 @@ parse_args(struct bench *b, int argc, char **argv)
 		{ "call-timeout", required_argument, NULL, BENCH_OPT_CALL_TIMEOUT },
 		{ "log", no_argument, NULL, BENCH_OPT_LOG },
 		{ "log-clear-ms", required_argument, NULL, BENCH_OPT_LOG_CLEAR_MS },
+		{ "scsi", no_argument, NULL, BENCH_OPT_SCSI },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -214,6 +235,16 @@ parse_args(struct bench *b, int argc, char **argv)
 		return -1;
 	}
 	b->c.max_io = b->a.bs;
+	if (b->a.scsi) {
+		if (b->c.opts.num_queues > VTC_MAX_QUEUES - VTC_SCSI_FIRST_REQ_QUEUE) {
+			bench_usage(stderr);
+			return -1;
+		}
+		/* The ring features chosen on the command line, scsi's config space. */
+		b->c.opts.features &= ~VTC_BLK_FEATURES;
+		b->c.opts.config_size = sizeof(struct virtio_scsi_config);
+		b->c.opts.num_queues += VTC_SCSI_FIRST_REQ_QUEUE;
+	}
 	if (b->a.log) {
 		b->c.opts.protocol_features |= 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD;
 	}
@@ -238,11 +269,75 @@ parse_args(struct bench *b, int argc, char **argv)
 	return 0;
 }
 
+/* scsi: the LUN's capacity in bytes and its block size (READ CAPACITY(16), past unit
+ * attentions). */
+static int
+scsi_capacity(struct bench *b, uint64_t *capacity)
+{
+	struct vtc_mem_mark mark;
+	struct vtc_scsi_req req;
+	struct vtc_scsi_result r = { 0 };
+	uint32_t block_size = 0;
+	int rc = -1;
+
+	vtc_scsi_lun(b->lun, 0, 0);
+	vtc_mem_mark(vtc_dev_mem(b->dev), &mark);
+	if (vtc_scsi_req_init(vtc_dev_mem(b->dev), &req, 32) != 0) {
+		goto out;
+	}
+	for (int i = 0; i < 8; i++) {
+		struct vtc_scsi_cmd c = { .tag = ++b->tag, .in_len = 32 };
+
+		memcpy(c.lun, b->lun, sizeof(c.lun));
+		c.cdb[0] = 0x9e; /* SERVICE ACTION IN(16) */
+		c.cdb[1] = 0x10; /* READ CAPACITY(16) */
+		c.cdb[13] = 32;
+		if (vtc_scsi_cmd_sync(b->dev, VTC_SCSI_FIRST_REQ_QUEUE, &req, &c, &r) != 0) {
+			goto out;
+		}
+		/* CHECK CONDITION with UNIT ATTENTION (a fresh controller's power-on): again. */
+		if (r.response != VIRTIO_SCSI_S_OK || r.status != 0x02 || r.sense_key != 0x6) {
+			break;
+		}
+	}
+	if (r.response != VIRTIO_SCSI_S_OK || r.status != 0) {
+		fprintf(stderr,
+			"vtc: READ CAPACITY(16) of target 0 LUN 0 failed: response %u status "
+			"0x%02x sense %x/%02x/%02x\n",
+			r.response, r.status, r.sense_key, r.asc, r.ascq);
+		goto out;
+	}
+	*capacity = 0;
+	for (int i = 0; i < 8; i++) {
+		*capacity = *capacity << 8 | req.data[i];
+	}
+	for (int i = 8; i < 12; i++) {
+		block_size = block_size << 8 | req.data[i];
+	}
+	if (block_size < SECTOR || (block_size & (block_size - 1)) != 0 ||
+	    b->a.bs % block_size != 0 || b->a.offset % block_size != 0) {
+		fprintf(stderr, "vtc: block size %u of LUN 0 does not divide --bs / --offset\n",
+			block_size);
+		goto out;
+	}
+	b->lba_shift = (uint32_t)__builtin_ctz(block_size / SECTOR);
+	*capacity = (*capacity + 1) * block_size;
+	rc = 0;
+out:
+	vtc_mem_release(vtc_dev_mem(b->dev), &mark);
+	return rc;
+}
+
 static int
 setup(struct bench *b)
 {
 	uint64_t capacity = (uint64_t)vtc_dev_blk_config(b->dev)->capacity * SECTOR;
 	bool writes = b->a.rw == RW_RANDWRITE || b->a.rw == RW_WRITE;
+	uint16_t first = b->a.scsi ? VTC_SCSI_FIRST_REQ_QUEUE : 0;
+
+	if (b->a.scsi && scsi_capacity(b, &capacity) != 0) {
+		return -1;
+	}
 
 	if (b->a.size == 0 && capacity > b->a.offset) {
 		b->a.size = capacity - b->a.offset;
@@ -255,27 +350,38 @@ setup(struct bench *b)
 			b->a.offset, b->a.size, b->a.bs, capacity);
 		return -1;
 	}
-	b->nq = vtc_dev_num_queues(b->dev);
+	b->nq = vtc_dev_num_queues(b->dev) - first;
 	for (uint16_t q = 0; q < b->nq; q++) {
 		struct bench_queue *bq = &b->qs[q];
 
-		bq->vq = vtc_dev_vq(b->dev, q);
+		bq->vq = vtc_dev_vq(b->dev, first + q);
 		bq->reqs = calloc(b->a.qd, sizeof(*bq->reqs));
 		bq->seq_next = (b->nblocks / b->nq) * q;
 		if (bq->reqs == NULL) {
 			return -1;
 		}
 		for (uint32_t i = 0; i < b->a.qd; i++) {
-			struct vtc_blk_req *req = &bq->reqs[i];
+			struct bench_req *req = &bq->reqs[i];
+			uint8_t *data;
+			int rc;
 
-			if (vtc_blk_req_init(vtc_dev_mem(b->dev), req, b->a.bs) != 0) {
+			if (b->a.scsi) {
+				rc = vtc_scsi_req_init(vtc_dev_mem(b->dev), &req->scsi, b->a.bs);
+				req->scsi.ctx = req;
+				data = req->scsi.data;
+			} else {
+				rc = vtc_blk_req_init(vtc_dev_mem(b->dev), &req->blk, b->a.bs);
+				req->blk.seg_size = b->c.opts.seg_size;
+				req->blk.ctx = req;
+				data = req->blk.data;
+			}
+			if (rc != 0) {
 				fprintf(stderr, "vtc: guest memory too small for %u x %u bytes\n",
 					b->a.qd, b->a.bs);
 				return -1;
 			}
-			req->seg_size = b->c.opts.seg_size;
 			if (writes) {
-				cli_pattern_fill(req->data, 0, b->a.bs, b->a.seed + i);
+				cli_pattern_fill(data, 0, b->a.bs, b->a.seed + i);
 			}
 		}
 	}
@@ -303,16 +409,37 @@ next_sector(struct bench *b, struct bench_queue *bq)
 	return (b->a.offset + block * b->a.bs) / SECTOR;
 }
 
+/* READ(16) or WRITE(16) of bs bytes at sector (512-byte units) to target 0 LUN 0. */
 static int
-submit(struct bench *b, struct bench_queue *bq, struct vtc_blk_req *req)
+submit_scsi(struct bench *b, struct bench_queue *bq, struct bench_req *req, bool write)
 {
-	uint32_t type = (b->a.rw == RW_RANDWRITE || b->a.rw == RW_WRITE) ? VIRTIO_BLK_T_OUT
-									 : VIRTIO_BLK_T_IN;
+	struct vtc_scsi_cmd c = { .tag = ++b->tag };
+
+	memcpy(c.lun, b->lun, sizeof(c.lun));
+	vtc_scsi_cdb_rw16(c.cdb, write ? 0x8a : 0x88, req->sector >> b->lba_shift,
+			  b->a.bs >> (b->lba_shift + 9));
+	if (write) {
+		c.out_len = b->a.bs;
+	} else {
+		c.in_len = b->a.bs;
+	}
+	return vtc_scsi_submit(bq->vq, &req->scsi, &c, b->c.indirect ? VTC_SUBMIT_INDIRECT : 0);
+}
+
+static int
+submit(struct bench *b, struct bench_queue *bq, struct bench_req *req)
+{
+	bool write = b->a.rw == RW_RANDWRITE || b->a.rw == RW_WRITE;
 	int rc;
 
 	req->submit_ns = vtc_now_ns();
-	rc = vtc_blk_submit(bq->vq, req, type, next_sector(b, bq), b->a.bs,
-			    b->c.indirect ? VTC_SUBMIT_INDIRECT : 0);
+	req->sector = next_sector(b, bq);
+	if (b->a.scsi) {
+		rc = submit_scsi(b, bq, req, write);
+	} else {
+		rc = vtc_blk_submit(bq->vq, &req->blk, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
+				    req->sector, b->a.bs, b->c.indirect ? VTC_SUBMIT_INDIRECT : 0);
+	}
 	if (rc < 0) {
 		fprintf(stderr, "vtc: cannot submit on queue %u: %s\n", vtc_vq_index(bq->vq),
 			strerror(-rc));
@@ -320,6 +447,33 @@ submit(struct bench *b, struct bench_queue *bq, struct vtc_blk_req *req)
 	}
 	bq->outstanding++;
 	return 0;
+}
+
+static bool
+req_ok(const struct bench *b, const struct bench_req *req)
+{
+	if (b->a.scsi) {
+		return req->scsi.resp->response == VIRTIO_SCSI_S_OK && req->scsi.resp->status == 0;
+	}
+	return *req->blk.status == VIRTIO_BLK_S_OK;
+}
+
+/* A failed request's status, for the message (static buffer). */
+static const char *
+req_status(const struct bench *b, const struct bench_req *req)
+{
+	static char buf[96];
+
+	if (b->a.scsi) {
+		struct vtc_scsi_result r;
+
+		vtc_scsi_result_parse(&req->scsi, 0, &r);
+		snprintf(buf, sizeof(buf), "response %u, status 0x%02x, sense %x/%02x/%02x",
+			 r.response, r.status, r.sense_key, r.asc, r.ascq);
+	} else {
+		snprintf(buf, sizeof(buf), "status 0x%02x", *req->blk.status);
+	}
+	return buf;
 }
 
 /* Reaps one queue; resubmits while running. Returns completions, or -1 on a fatal error. */
@@ -336,21 +490,22 @@ reap_queue(struct bench *b, struct bench_queue *bq, bool running)
 	}
 	now = vtc_now_ns();
 	for (int i = 0; i < n; i++) {
-		struct vtc_blk_req *req = cpls[i].cookie;
+		struct bench_req *req = NULL;
 
 		bq->outstanding--;
+		if (cpls[i].cookie != NULL) {
+			/* The cookie is the blk or scsi request; both point back at the slot. */
+			req = b->a.scsi ? ((struct vtc_scsi_req *)cpls[i].cookie)->ctx
+					: ((struct vtc_blk_req *)cpls[i].cookie)->ctx;
+		}
 		if (req == NULL) {
 			fprintf(stderr, "vtc: completion of unknown id %u on queue %u\n",
 				cpls[i].id, vtc_vq_index(bq->vq));
 			return -1;
 		}
-		if (*req->status != VIRTIO_BLK_S_OK) {
-			if (b->errors++ == 0) {
-				fprintf(stderr,
-					"vtc: request at sector %" PRIu64 " failed: status "
-					"0x%02x\n",
-					(uint64_t)req->hdr->sector, *req->status);
-			}
+		if (!req_ok(b, req) && b->errors++ == 0) {
+			fprintf(stderr, "vtc: request at sector %" PRIu64 " failed: %s\n",
+				req->sector, req_status(b, req));
 		}
 		if (!running) {
 			continue;
@@ -488,13 +643,13 @@ report(struct bench *b, double elapsed_s)
 		calls += c;
 		writes += vtc_vq_call_writes(b->qs[q].vq);
 	}
-	printf("rw=%s bs=%u qd=%u queues=%u ring=%s event_idx=%d indirect=%d notify=%s "
+	printf("dev=%s rw=%s bs=%u qd=%u queues=%u ring=%s event_idx=%d indirect=%d notify=%s "
 	       "time_s=%.3f ios=%" PRIu64 " iops=%.0f mib_s=%.1f lat_avg_us=%.2f lat_min_us=%.2f "
 	       "lat_p50_us=%.2f lat_p99_us=%.2f lat_p999_us=%.2f lat_max_us=%.2f errors=%" PRIu64
 	       " kicks=%" PRIu64 " kicks_suppressed=%" PRIu64 " calls=%" PRIu64
 	       " call_writes=%" PRIu64 " call_wait_max_us=%.1f call_timeouts=%" PRIu64 " log=%d"
 	       " log_clears=%" PRIu64 "\n",
-	       g_rw_names[b->a.rw], b->a.bs, b->a.qd, b->nq,
+	       b->a.scsi ? "scsi" : "blk", g_rw_names[b->a.rw], b->a.bs, b->a.qd, b->nq,
 	       vtc_dev_has_feature(b->dev, VIRTIO_F_RING_PACKED) ? "packed" : "split",
 	       vtc_dev_has_feature(b->dev, VIRTIO_RING_F_EVENT_IDX), b->c.indirect,
 	       b->c.opts.interrupt ? "interrupt" : "poll", elapsed_s, b->ios, iops,

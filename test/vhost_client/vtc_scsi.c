@@ -60,6 +60,19 @@ vtc_scsi_lun(uint8_t lun[8], uint8_t target, uint16_t lun_id)
 
 /* ---- commands ------------------------------------------------------------------------------ */
 
+void
+vtc_scsi_cdb_rw16(uint8_t *cdb, uint8_t opcode, uint64_t lba, uint32_t nblocks)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = opcode;
+	for (int i = 0; i < 8; i++) {
+		cdb[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
+	}
+	for (int i = 0; i < 4; i++) {
+		cdb[10 + i] = (uint8_t)(nblocks >> (24 - 8 * i));
+	}
+}
+
 int
 vtc_scsi_req_init(struct vtc_mem *mem, struct vtc_scsi_req *req, uint32_t data_cap)
 {

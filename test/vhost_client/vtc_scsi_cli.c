@@ -430,17 +430,13 @@ static const char *const g_io_name[] = { "write", "read", "caw" };
 static void
 io_cdb(struct vtc_scsi_cmd *c, enum io_kind kind, uint64_t lba, uint32_t nblocks)
 {
-	c->cdb[0] = kind == IO_WRITE ? 0x8a : kind == IO_READ ? 0x88 : 0x89;
-	for (int i = 0; i < 8; i++) {
-		c->cdb[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
-	}
-	if (kind == IO_CAW) {
-		c->cdb[13] = (uint8_t)nblocks;
+	if (kind != IO_CAW) {
+		vtc_scsi_cdb_rw16(c->cdb, kind == IO_WRITE ? 0x8a : 0x88, lba, nblocks);
 		return;
 	}
-	for (int i = 0; i < 4; i++) {
-		c->cdb[10 + i] = (uint8_t)(nblocks >> (24 - 8 * i));
-	}
+	/* COMPARE AND WRITE: the LBA where READ(16) has it, a one-byte count at 13. */
+	vtc_scsi_cdb_rw16(c->cdb, 0x89, lba, 0);
+	c->cdb[13] = (uint8_t)nblocks;
 }
 
 /* Submits every request, kicks each queue once, then waits for all of them. */

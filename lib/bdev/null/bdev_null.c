@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Null bdevs: reads return zeroes, writes are dropped; no memory behind them. For benchmarks of
- * everything above the bdev, and for tests. GET_LBA_STATUS answers "deallocated" everywhere: no
+ * everything above the bdev, and for tests. With read_zeroes off (a vtarget extension, like
+ * qemu-storage-daemon's null-co read-zeroes=off) reads leave their buffers untouched. GET_LBA_STATUS answers "deallocated" everywhere: no
  * block is ever backed by storage, and every read returns what a deallocated block reads as
  * (zeroes, which is what LBPRZ promises). Every I/O completes inside submit_request; the bdev
  * layer defers the user's callback.
@@ -29,19 +30,33 @@ struct vt_bdev_module g_bdev_null_module = {
 };
 VT_BDEV_MODULE_REGISTER(null, &g_bdev_null_module)
 
+struct null_disk {
+	struct vt_bdev bdev;
+	bool read_zeroes;
+};
+
+/* One memset per buffer: the usual case is one buffer that holds it all (a 4 KiB read). */
+static void
+null_zero_fill(struct vt_bdev_io *io)
+{
+	size_t len = io->num_blocks * io->bdev->blocklen;
+
+	if (vt_likely(io->iovcnt == 1 && io->iovs[0].iov_len >= len)) {
+		memset(io->iovs[0].iov_base, 0, len);
+	} else {
+		vt_iov_memset(io->iovs, io->iovcnt, 0, len);
+	}
+}
+
 static void
 null_submit(void *module_ch, struct vt_bdev_io *io)
 {
-	size_t len;
+	const struct null_disk *disk = io->bdev->ctxt;
 
 	switch (io->type) {
 	case VT_BDEV_IO_TYPE_READ:
-		len = io->num_blocks * io->bdev->blocklen;
-		/* The usual case, one buffer that holds it all, without the iovec walk. */
-		if (io->iovcnt == 1 && io->iovs[0].iov_len >= len) {
-			memset(io->iovs[0].iov_base, 0, len);
-		} else {
-			vt_iov_memset(io->iovs, io->iovcnt, 0, len);
+		if (disk->read_zeroes) {
+			null_zero_fill(io);
 		}
 		break;
 	case VT_BDEV_IO_TYPE_WRITE:
@@ -80,16 +95,17 @@ null_io_type_supported(void *ctx, enum vt_bdev_io_type type)
 static int
 null_destruct(void *ctx)
 {
-	struct vt_bdev *bdev = ctx;
+	struct null_disk *disk = ctx;
 
-	free(bdev->name);
-	free(bdev);
+	free(disk->bdev.name);
+	free(disk);
 	return 0;
 }
 
 static void
 null_write_config_json(struct vt_bdev *bdev, struct vt_json_write_ctx *w)
 {
+	const struct null_disk *disk = bdev->ctxt;
 	char uuid[VT_UUID_STRING_LEN];
 
 	vt_uuid_fmt(uuid, sizeof(uuid), &bdev->uuid);
@@ -103,6 +119,9 @@ null_write_config_json(struct vt_bdev *bdev, struct vt_json_write_ctx *w)
 		vt_json_write_named_uint64(w, "physical_block_size", bdev->phys_blocklen);
 	}
 	vt_json_write_named_string(w, "uuid", uuid);
+	if (!disk->read_zeroes) {
+		vt_json_write_named_bool(w, "read_zeroes", false);
+	}
 	vt_json_write_object_end(w);
 	vt_json_write_object_end(w);
 }
@@ -117,6 +136,7 @@ static const struct vt_bdev_fn_table g_null_fn_table = {
 int
 bdev_null_create(const struct bdev_null_opts *opts, struct vt_bdev **bdevp)
 {
+	struct null_disk *disk;
 	struct vt_bdev *bdev;
 	int rc;
 
@@ -126,13 +146,15 @@ bdev_null_create(const struct bdev_null_opts *opts, struct vt_bdev **bdevp)
 	    !vt_bdev_name_is_valid(opts->name)) {
 		return -EINVAL;
 	}
-	bdev = calloc(1, sizeof(*bdev));
-	if (bdev == NULL) {
+	disk = calloc(1, sizeof(*disk));
+	if (disk == NULL) {
 		return -ENOMEM;
 	}
+	disk->read_zeroes = !opts->no_read_zeroes;
+	bdev = &disk->bdev;
 	bdev->name = vt_strdup(opts->name);
 	if (bdev->name == NULL) {
-		free(bdev);
+		free(disk);
 		return -ENOMEM;
 	}
 	bdev->product_name = "Null disk";
@@ -142,13 +164,13 @@ bdev_null_create(const struct bdev_null_opts *opts, struct vt_bdev **bdevp)
 	if (opts->uuid != NULL) {
 		bdev->uuid = *opts->uuid;
 	}
-	bdev->ctxt = bdev;
+	bdev->ctxt = disk;
 	bdev->fn_table = &g_null_fn_table;
 	bdev->module = &g_bdev_null_module;
 	rc = vt_bdev_register(bdev);
 	if (rc != 0) {
 		free(bdev->name);
-		free(bdev);
+		free(disk);
 		return rc;
 	}
 	VT_DEBUGLOG(bdev_null, "created null bdev '%s'\n", bdev->name);

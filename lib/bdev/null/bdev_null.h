@@ -2,6 +2,7 @@
 #ifndef VT_BDEV_NULL_H
 #define VT_BDEV_NULL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vt/bdev_module.h"
@@ -15,6 +16,7 @@ struct bdev_null_opts {
 	uint32_t block_size;          /* a power of two, 512..BDEV_NULL_MAX_BLOCK_SIZE */
 	uint32_t physical_block_size; /* 0: block_size; else as vt_bdev.phys_blocklen */
 	const struct vt_uuid *uuid;   /* NULL: generated */
+	bool no_read_zeroes;          /* reads leave their buffers untouched (benchmarks) */
 };
 
 extern struct vt_bdev_module g_bdev_null_module;

@@ -20,6 +20,7 @@ struct rpc_null_create {
 	uint32_t block_size;
 	uint32_t physical_block_size;
 	char *uuid;
+	bool read_zeroes;
 };
 
 static const struct vt_json_object_decoder g_null_create_decoders[] = {
@@ -29,6 +30,8 @@ static const struct vt_json_object_decoder g_null_create_decoders[] = {
 	{ "uuid", offsetof(struct rpc_null_create, uuid), vt_json_decode_string, true },
 	{ "physical_block_size", offsetof(struct rpc_null_create, physical_block_size),
 	  vt_json_decode_uint32, true },
+	/* vtarget's own (SPDK has no such parameter): false leaves read buffers untouched. */
+	{ "read_zeroes", offsetof(struct rpc_null_create, read_zeroes), vt_json_decode_bool, true },
 	/* SPDK's metadata, protection information and write/unmap hints: not here. */
 	VT_JSON_DECODER_DEFAULT_ONLY("md_size", vt_json_decode_only_zero),
 	VT_JSON_DECODER_DEFAULT_ONLY("dif_type", vt_json_decode_only_zero),
@@ -66,7 +69,7 @@ rpc_null_check(struct vt_jsonrpc_request *req, const struct rpc_null_create *p,
 static void
 rpc_bdev_null_create(struct vt_jsonrpc_request *req, yajl_val params)
 {
-	struct rpc_null_create p = { 0 };
+	struct rpc_null_create p = { .read_zeroes = true };
 	struct bdev_null_opts opts = { 0 };
 	struct vt_bdev *bdev = NULL;
 	struct vt_uuid uuid;
@@ -82,6 +85,7 @@ rpc_bdev_null_create(struct vt_jsonrpc_request *req, yajl_val params)
 	opts.block_size = p.block_size;
 	opts.physical_block_size = p.physical_block_size;
 	opts.uuid = p.uuid != NULL ? &uuid : NULL;
+	opts.no_read_zeroes = !p.read_zeroes;
 	rc = bdev_null_create(&opts, &bdev);
 	vt_bdev_rpc_create_answer(req, rc, bdev, "null", p.name, p.uuid);
 out:

@@ -116,6 +116,44 @@ null_reads_return_zeroes_and_writes_succeed(void)
 	ut_delete(bdev);
 }
 
+/* read_zeroes off: reads complete without touching their buffers; writes as before. */
+static void
+null_reads_leave_buffers_untouched_without_read_zeroes(void)
+{
+	struct bdev_null_opts opts = {
+		.name = "ut_n_nz",
+		.num_blocks = 64,
+		.block_size = 512,
+		.no_read_zeroes = true,
+	};
+	struct vt_bdev *bdev = NULL;
+	uint8_t buf[3 * 512];
+	struct iovec one = { buf, 512 };
+	struct iovec iov[2] = { { buf + 512, 300 }, { buf + 812, sizeof(buf) - 812 } };
+	struct ut_result r[3] = { 0 };
+	struct ut_open o;
+
+	CU_ASSERT_EQUAL_FATAL(bdev_null_create(&opts, &bdev), 0);
+	ut_open(&o, "ut_n_nz");
+	memset(buf, 0xa5, sizeof(buf));
+	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(o.desc, o.ch, &one, 1, 0, 1, ut_io_cb, &r[0]), 0);
+	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(o.desc, o.ch, iov, 2, 1, 2, ut_io_cb, &r[1]), 0);
+	CU_ASSERT_EQUAL(vt_bdev_writev_blocks(o.desc, o.ch, iov, 2, 5, 2, 0, ut_io_cb, &r[2]), 0);
+	CU_ASSERT(ut_poll_until(&r[2].done, 1));
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(r[i].done, 1);
+		CU_ASSERT_TRUE(r[i].success);
+	}
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		if (buf[i] != 0xa5) {
+			CU_FAIL("a read without read_zeroes wrote into its buffer");
+			break;
+		}
+	}
+	ut_close(&o);
+	ut_delete(bdev);
+}
+
 struct ut_lbas {
 	int done;
 	uint64_t n;
@@ -206,6 +244,18 @@ rpc_create_and_delete_follow_spdk(void)
 	ut_rpc(&r, "bdev_null_create", "{\"num_blocks\":8,\"block_size\":512}");
 	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "name"));
+	ut_rpc(&r, "bdev_null_create",
+	       "{\"name\":\"Null2\",\"num_blocks\":8,\"block_size\":512,\"read_zeroes\":1}");
+	CU_ASSERT_EQUAL(r.code, VT_JSONRPC_ERROR_INVALID_PARAMS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.msg, "read_zeroes"));
+	ut_rpc(&r, "bdev_null_create",
+	       "{\"name\":\"Null2\",\"num_blocks\":8,\"block_size\":512,"
+	       "\"read_zeroes\":false}");
+	CU_ASSERT_EQUAL(r.code, 0);
+	CU_ASSERT_FALSE(((struct null_disk *)vt_bdev_get_by_name("Null2")->ctxt)->read_zeroes);
+	CU_ASSERT_TRUE(((struct null_disk *)vt_bdev_get_by_name("Null0")->ctxt)->read_zeroes);
+	ut_rpc(&r, "bdev_null_delete", "{\"name\":\"Null2\"}");
+	CU_ASSERT_EQUAL(r.code, 0);
 	ut_rpc(&r, "bdev_null_delete", "{\"name\":\"nope\"}");
 	CU_ASSERT_EQUAL(r.code, -ENODEV);
 	CU_ASSERT_STRING_EQUAL(r.msg, "bdev 'nope' does not exist");
@@ -290,6 +340,13 @@ write_config_json_records_the_current_size(void)
 		 uuid);
 	CU_ASSERT_STRING_EQUAL(vt_json_write_buf(w, NULL), expect);
 	vt_json_write_free(w);
+	/* read_zeroes is written only when off, so a default config reads as SPDK's. */
+	((struct null_disk *)bdev->ctxt)->read_zeroes = false;
+	w = vt_json_write_begin(false);
+	g_null_fn_table.write_config_json(bdev, w);
+	CU_ASSERT_EQUAL(vt_json_write_end(w), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(vt_json_write_buf(w, NULL), ",\"read_zeroes\":false}}"));
+	vt_json_write_free(w);
 	ut_delete(bdev);
 }
 
@@ -303,6 +360,7 @@ main(void)
 	}
 	s = CU_add_suite("bdev_null", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, null_reads_return_zeroes_and_writes_succeed);
+	CU_ADD_TEST(s, null_reads_leave_buffers_untouched_without_read_zeroes);
 	CU_ADD_TEST(s, null_compare_is_emulated_against_zeroes);
 	CU_ADD_TEST(s, null_get_lba_status_is_deallocated_everywhere);
 	CU_ADD_TEST(s, rpc_create_and_delete_follow_spdk);
