@@ -108,11 +108,14 @@ struct vt_scsi_dev *vt_scsi_dev_create(const char *name, uint32_t id);
 int vt_scsi_dev_destroy(struct vt_scsi_dev *dev);
 const char *vt_scsi_dev_get_name(const struct vt_scsi_dev *dev);
 uint32_t vt_scsi_dev_get_id(const struct vt_scsi_dev *dev);
+/* Names the claimer of the LUNs' bdevs in messages (default "scsi device '<name>'"). */
+void vt_scsi_dev_set_claim_owner(struct vt_scsi_dev *dev, const char *owner);
 
 /*
- * Opens bdev_name writable (read-only when the bdev is), claims it for "scsi" and adds it as LUN
- * lun_id (-1: the lowest free number). Returns the LUN number, or -EINVAL (bad id), -EEXIST (id
- * in use), -ENODEV (no such bdev), -EPERM (claimed by someone else), -ENOMEM. Every port gets a
+ * Opens bdev_name writable (read-only when the bdev is) under a shared "scsi" claim and adds it as
+ * LUN lun_id (-1: the lowest free number). Any number of LUNs, of any device, may share a bdev:
+ * they are one logical unit. Returns the LUN number, or -EINVAL (bad id), -EEXIST (id in use),
+ * -ENODEV (no such bdev), -EBUSY (claimed by another user than SCSI), -ENOMEM. Every port gets a
  * POWER ON unit attention for it; hotremove_cb may be NULL (the LUN then removes itself).
  */
 int vt_scsi_dev_add_lun(struct vt_scsi_dev *dev, const char *bdev_name, int lun_id,

@@ -30,6 +30,7 @@ vt_scsi_dev_create(const char *name, uint32_t id)
 		return NULL;
 	}
 	dev->id = id;
+	snprintf(dev->owner, sizeof(dev->owner), "scsi device '%s'", name);
 	TAILQ_INIT(&dev->ports);
 	return dev;
 }
@@ -60,6 +61,12 @@ uint32_t
 vt_scsi_dev_get_id(const struct vt_scsi_dev *dev)
 {
 	return dev->id;
+}
+
+void
+vt_scsi_dev_set_claim_owner(struct vt_scsi_dev *dev, const char *owner)
+{
+	snprintf(dev->owner, sizeof(dev->owner), "%s", owner);
 }
 
 /* ---- unit attentions ------------------------------------------------------------------------ */
@@ -149,6 +156,8 @@ lun_pick_id(struct vt_scsi_dev *dev, int lun_id)
 	return dev->luns[lun_id] != NULL ? -EEXIST : lun_id;
 }
 
+/* Opens the bdev read-only; a shared "scsi" claim then makes the descriptor writable: every
+ * SCSI logical unit on a bdev shares it (reservations order their writers). */
 static int
 lun_open(struct vt_scsi_lun *lun, const char *bdev_name)
 {
@@ -159,12 +168,12 @@ lun_open(struct vt_scsi_lun *lun, const char *bdev_name)
 	if (bdev == NULL) {
 		return -ENODEV;
 	}
-	rc = vt_bdev_open(bdev_name, write, lun_event_cb, lun, &lun->desc);
+	rc = vt_bdev_open(bdev_name, false, lun_event_cb, lun, &lun->desc);
 	if (rc != 0) {
 		return rc;
 	}
 	if (write) {
-		rc = vt_bdev_claim(lun->desc, "scsi");
+		rc = vt_bdev_claim_shared(lun->desc, lun->dev->owner, SCSI_CLAIM_KEY);
 		if (rc != 0) {
 			vt_bdev_close(lun->desc);
 			return rc;

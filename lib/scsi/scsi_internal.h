@@ -118,9 +118,12 @@ struct vt_scsi_lun {
 	bool read_only;
 };
 
+#define SCSI_CLAIM_KEY "scsi" /* the key of the shared claim every LUN takes on its bdev */
+
 struct vt_scsi_dev {
 	char *name;
 	uint32_t id;
+	char owner[VT_SCSI_DEV_MAX_NAME + 32]; /* the claim owner of its LUNs' bdevs */
 	struct vt_scsi_lun *luns[VT_SCSI_DEV_MAX_LUNS];
 	TAILQ_HEAD(, vt_scsi_port) ports;
 };

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Shared disks (issue 16): one bdev behind several vhost controllers.
+
+- One refusal for a claimed bdev, blk and scsi alike: -EBUSY (-16) naming the owner.
+- Any number of vhost-scsi targets, on one or several controllers (on different reactors), may
+  expose one bdev; blk stays exclusive unless created with `shared` (or readonly).
+- Data written through one path is read through the others; a resize and a hot-remove reach every
+  exposure; deleting one controller leaves the others serving.
+"""
+
+import os
+
+from test_vhost_blk import wait_for
+from test_vhost_scsi_frontend import ScsiFrontendBase, ScsiSession, num
+
+MIB = 1024 * 1024
+EBUSY = -16
+
+
+class SharedClaimTest(ScsiFrontendBase):
+
+    def daemon(self):
+        d = self.start_daemon(args=("-m", "0x3"))
+        for name in ("M0", "M1", "M2"):
+            d.call("bdev_malloc_create", {"name": name, "num_blocks": 8 * MIB // 512,
+                                          "block_size": 512})
+        return d
+
+    def scsi(self, d, ctrlr, cpumask, targets):
+        d.call("vhost_create_scsi_controller", {"ctrlr": ctrlr, "cpumask": cpumask})
+        for t, b in targets:
+            self.assertEqual(d.call("vhost_scsi_controller_add_target",
+                                    {"ctrlr": ctrlr, "scsi_target_num": t, "bdev_name": b}), t)
+        return os.path.join(d.dir, ctrlr)
+
+    def test_claimed_bdev_is_one_ebusy_naming_the_owner(self):
+        d = self.daemon()
+        self.assertIs(d.call("vhost_create_blk_controller", {"ctrlr": "b0", "dev_name": "M1"}),
+                      True)
+        self.assertRpcError(d, "vhost_create_blk_controller", {"ctrlr": "b1", "dev_name": "M1"},
+                            EBUSY, "bdev 'M1' is claimed by vhost controller 'b0'")
+        d.call("vhost_create_scsi_controller", {"ctrlr": "s0"})
+        self.assertRpcError(d, "vhost_scsi_controller_add_target",
+                            {"ctrlr": "s0", "scsi_target_num": 0, "bdev_name": "M1"},
+                            EBUSY, "bdev 'M1' is claimed by vhost controller 'b0'")
+        d.call("vhost_scsi_controller_add_target",
+               {"ctrlr": "s0", "scsi_target_num": 0, "bdev_name": "M0"})
+        self.assertRpcError(d, "vhost_create_blk_controller", {"ctrlr": "b2", "dev_name": "M0"},
+                            EBUSY, "bdev 'M0' is claimed by vhost controller 's0'")
+        self.assertRpcError(d, "vhost_create_blk_controller",
+                            {"ctrlr": "b2", "dev_name": "M0", "shared": True},
+                            EBUSY, "vhost controller 's0'")
+        # A readonly blk controller takes no claim: it may sit next to anyone.
+        self.assertIs(d.call("vhost_create_blk_controller",
+                             {"ctrlr": "b3", "dev_name": "M0", "readonly": True}), True)
+        # The failures left nothing behind.
+        names = sorted(c["ctrlr"] for c in d.call("vhost_get_controllers"))
+        self.assertEqual(names, ["b0", "b3", "s0"])
+        self.stop_clean(d)
+
+    def test_shared_blk_controllers(self):
+        d = self.daemon()
+        for name in ("b0", "b1"):
+            self.assertIs(d.call("vhost_create_blk_controller",
+                                 {"ctrlr": name, "dev_name": "M2", "shared": True}), True)
+        bdev = d.call("bdev_get_bdevs", {"name": "M2"})[0]
+        self.assertIs(bdev["claimed"], True)
+        self.assertEqual(bdev["claim_type"], "read_many_write_shared")
+        # Exclusive users are still refused, scsi included (it does not share with blk).
+        self.assertRpcError(d, "vhost_create_blk_controller", {"ctrlr": "b2", "dev_name": "M2"},
+                            EBUSY, "bdev 'M2' is claimed by vhost controller 'b0'")
+        d.call("vhost_create_scsi_controller", {"ctrlr": "s0"})
+        self.assertRpcError(d, "vhost_scsi_controller_add_target",
+                            {"ctrlr": "s0", "scsi_target_num": 0, "bdev_name": "M2"}, EBUSY)
+        b = {c["ctrlr"]: c for c in d.call("vhost_get_controllers")}
+        self.assertIs(b["b0"]["backend_specific"]["block"]["shared"], True)
+        # save_config keeps the extension; SPDK's parameters are unchanged.
+        cfg = d.call("framework_get_config", {"name": "vhost_blk"})
+        self.assertEqual([e["params"].get("shared") for e in cfg], [True, True])
+        # The claim outlives the first sharer and goes with the last.
+        d.call("vhost_delete_controller", {"ctrlr": "b0"})
+        self.assertRpcError(d, "vhost_create_blk_controller", {"ctrlr": "b2", "dev_name": "M2"},
+                            EBUSY, "vhost controller 'b1'")
+        d.call("vhost_delete_controller", {"ctrlr": "b1"})
+        self.assertIs(d.call("bdev_get_bdevs", {"name": "M2"})[0]["claimed"], False)
+        self.assertIs(d.call("vhost_create_blk_controller", {"ctrlr": "b2", "dev_name": "M2"}),
+                      True)
+        self.stop_clean(d)
+
+    def test_scsi_targets_share_a_bdev_across_controllers(self):
+        d = self.daemon()
+        s0 = self.scsi(d, "s0", "0x1", ((0, "M0"), (1, "M0")))
+        s1 = self.scsi(d, "s1", "0x2", ((3, "M0"),))
+        self.assertEqual(d.call("bdev_get_bdevs", {"name": "M0"})[0]["claim_type"],
+                         "read_many_write_shared")
+        a = ScsiSession(self, s0)
+        b = ScsiSession(self, s1)
+        self.assertGood(a.result("write 0 100 16 11", 0))
+        self.assertEqual(a.result("read 1 100 16 11", 0)["verify"], "ok")
+        self.assertEqual(b.result("read 3 100 16 11", 0)["verify"], "ok")
+        self.assertGood(b.result("write 3 200 8 12", 0))
+        self.assertEqual(a.result("read 0 200 8 12", 0)["verify"], "ok")
+        # Deleting one controller leaves the other serving.
+        a.close()
+        self.assertIs(d.call("vhost_delete_controller", {"ctrlr": "s0"}), True)
+        self.assertEqual(b.result("read 3 100 16 11", 0)["verify"], "ok")
+        self.assertIs(d.call("bdev_get_bdevs", {"name": "M0"})[0]["claimed"], True)
+        b.close()
+        self.stop_clean(d)
+
+    def test_resize_and_hot_remove_reach_every_exposure(self):
+        d = self.daemon()
+        d.call("bdev_null_create", {"name": "N0", "num_blocks": 64 * MIB // 512,
+                                    "block_size": 512})
+        s0 = self.scsi(d, "s0", "0x1", ((0, "N0"),))
+        s1 = self.scsi(d, "s1", "0x2", ((2, "N0"),))
+        a = ScsiSession(self, s0, "--no-ua-retry")
+        b = ScsiSession(self, s1, "--no-ua-retry")
+        for sess, t in ((a, 0), (b, 2)):
+            self.assertCheck(sess.result("tur %d" % t, 1), 0x6, 0x29)
+            self.assertGood(sess.result("tur %d" % t, 0))
+        d.call("bdev_null_resize", {"name": "N0", "new_size": 128})
+        for sess, t in ((a, 0), (b, 2)):
+            self.assertCheck(sess.result("tur %d" % t, 1), 0x6, 0x2a, 0x09)
+            r = sess.result("readcap %d" % t, 0)
+            self.assertEqual(num(r["blocks"]), 128 * MIB // 512)
+        d.call("bdev_null_delete", {"name": "N0"})
+        for sess, t in ((a, 0), (b, 2)):
+            r = wait_for(lambda: [x for x in [sess.result("inquiry %d" % t)]
+                                  if x["pq"] == "3"], 10, "target %d gone" % t)[0]
+            self.assertEqual(num(r["pdt"]), 0x1f)
+        for name in ("s0", "s1"):
+            c = d.call("vhost_get_controllers", {"name": name})[0]
+            self.assertEqual(c["backend_specific"]["scsi"], [])
+        a.close()
+        b.close()
+        self.stop_clean(d)
