@@ -108,6 +108,9 @@ struct vt_scsi_dev *vt_scsi_dev_create(const char *name, uint32_t id);
 int vt_scsi_dev_destroy(struct vt_scsi_dev *dev);
 const char *vt_scsi_dev_get_name(const struct vt_scsi_dev *dev);
 uint32_t vt_scsi_dev_get_id(const struct vt_scsi_dev *dev);
+/* The relative target port identifier of the device (1..65535, unique in the process): a
+ * transport that exposes one bdev through several devices gives the guest distinct ports. */
+uint16_t vt_scsi_dev_get_rtpi(const struct vt_scsi_dev *dev);
 /* Names the claimer of the LUNs' bdevs in messages (default "scsi device '<name>'"). */
 void vt_scsi_dev_set_claim_owner(struct vt_scsi_dev *dev, const char *owner);
 
@@ -138,6 +141,12 @@ struct vt_bdev *vt_scsi_lun_get_bdev(const struct vt_scsi_lun *lun);
 uint32_t vt_scsi_lun_tasks_in_flight(const struct vt_scsi_lun *lun);
 /* Sets REPORTED LUNS DATA HAS CHANGED for every port on every LUN of dev. */
 void vt_scsi_dev_report_luns_changed(struct vt_scsi_dev *dev);
+
+/*
+ * The folder of the persistent reservation state files (APTPL, doc/scsi.md): <dir>/<bdev>.pr.
+ * NULL or never set: APTPL is accepted but not persisted. Any thread; -ENAMETOOLONG.
+ */
+int vt_scsi_set_pr_dir(const char *dir);
 
 /* ---- ports (I_T nexuses) ------------------------------------------------------------------- */
 

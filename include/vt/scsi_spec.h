@@ -100,6 +100,7 @@ enum vt_scsi_opcode {
 #define VT_SCSI_PROUT_PREEMPT 0x04
 #define VT_SCSI_PROUT_PREEMPT_AND_ABORT 0x05
 #define VT_SCSI_PROUT_REGISTER_AND_IGNORE 0x06
+#define VT_SCSI_PROUT_REGISTER_AND_MOVE 0x07
 
 /* Persistent reservation types. */
 #define VT_SCSI_PR_WRITE_EXCLUSIVE 0x1

@@ -135,3 +135,81 @@ class SharedClaimTest(ScsiFrontendBase):
         a.close()
         b.close()
         self.stop_clean(d)
+
+
+RES_CONFLICT = 0x18
+WERO = 5
+EA = 3
+PROUT_REGISTER, PROUT_RESERVE, PROUT_PREEMPT_AND_ABORT = 0, 1, 5
+PRIN_READ_KEYS, PRIN_READ_RESERVATION, PRIN_REPORT_CAPS, PRIN_FULL_STATUS = 0, 1, 2, 3
+
+
+def prout_cmd(target, sa, rtype, key, sa_key, aptpl=False):
+    data = "%016x%016x00000000%02x000000" % (key, sa_key, 1 if aptpl else 0)
+    return "cdb %d 5f%02x%02x000000000018 data=%s" % (target, sa, rtype, data)
+
+
+def prin_cmd(target, sa):
+    return "cdb %d 5e%02x00000000000200000000 in=512" % (target, sa)
+
+
+class SharedReservationTest(ScsiFrontendBase):
+    """Persistent reservations of one bdev behind two controllers on two reactors: a guest
+    fenced on one path is fenced on every path."""
+
+    def setup_two_paths(self, d):
+        d.call("bdev_malloc_create", {"name": "M0", "num_blocks": 8 * MIB // 512,
+                                      "block_size": 512})
+        socks = []
+        for name, mask, t in (("s0", "0x1", 0), ("s1", "0x2", 4)):
+            d.call("vhost_create_scsi_controller", {"ctrlr": name, "cpumask": mask})
+            self.assertEqual(d.call("vhost_scsi_controller_add_target",
+                                    {"ctrlr": name, "scsi_target_num": t,
+                                     "bdev_name": "M0"}), t)
+            socks.append(os.path.join(d.dir, name))
+        return socks
+
+    def status(self, r):
+        self.assertEqual(num(r["response"]), 0, r)
+        return num(r["status"])
+
+    def test_fencing_across_controllers(self):
+        d = self.start_daemon(args=("-m", "0x3"))
+        s0, s1 = self.setup_two_paths(d)
+        a = ScsiSession(self, s0)
+        b = ScsiSession(self, s1)
+        self.assertGood(a.result("write 0 0 8 1", 0))
+        # A registers and reserves Write Exclusive - Registrants Only.
+        self.assertGood(a.result(prout_cmd(0, PROUT_REGISTER, 0, 0, 0xa1), 0))
+        self.assertGood(a.result(prout_cmd(0, PROUT_RESERVE, WERO, 0xa1, 0), 0))
+        # B (another controller, another reactor) may read, not write.
+        self.assertEqual(b.result("read 4 0 8 1")["verify"], "ok")
+        self.assertEqual(self.status(b.result("write 4 0 8 2")), RES_CONFLICT)
+        # Once registered, B writes.
+        self.assertGood(b.result(prout_cmd(4, PROUT_REGISTER, 0, 0, 0xb2), 0))
+        self.assertGood(b.result("write 4 0 8 2", 0))
+        self.assertEqual(a.result("read 0 0 8 2")["verify"], "ok")
+        # READ FULL STATUS shows both nexuses with distinct relative target ports.
+        r = a.result(prin_cmd(0, PRIN_FULL_STATUS), 0)
+        full = bytes.fromhex(r["data"])
+        regs, off = {}, 8
+        while off < 8 + int.from_bytes(full[4:8], "big"):
+            key = int.from_bytes(full[off:off + 8], "big")
+            rtpi = int.from_bytes(full[off + 18:off + 20], "big")
+            tid_len = int.from_bytes(full[off + 20:off + 24], "big")
+            name = full[off + 28:off + 24 + tid_len].split(b"\0")[0].decode()
+            regs[key] = (full[off + 12] & 1, rtpi, name)
+            off += 24 + tid_len
+        self.assertEqual(sorted(regs), [0xa1, 0xb2])
+        self.assertEqual(regs[0xa1][0], 1)
+        self.assertNotEqual(regs[0xa1][1], regs[0xb2][1])
+        self.assertNotEqual(regs[0xa1][2], regs[0xb2][2])
+        self.assertTrue(regs[0xa1][2].startswith("naa.5"))
+        # A preempts and aborts B: B is fenced again (after its unit attention).
+        self.assertGood(a.result(prout_cmd(0, PROUT_PREEMPT_AND_ABORT, WERO, 0xa1, 0xb2), 0))
+        self.assertEqual(self.status(b.result("write 4 0 8 3")), RES_CONFLICT)
+        r = b.result(prin_cmd(4, PRIN_READ_KEYS), 0)
+        self.assertEqual(r["data"][8:16], "00000008")
+        a.close()
+        b.close()
+        self.stop_clean(d)
