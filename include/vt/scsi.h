@@ -101,8 +101,9 @@ typedef void (*vt_scsi_lun_done_cb)(struct vt_scsi_dev *dev, uint32_t lun_id, vo
 /* A LUN's bdev changed size; every port already has CAPACITY DATA HAS CHANGED pending. */
 typedef void (*vt_scsi_lun_resize_cb)(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
 
-/* name (1..VT_SCSI_DEV_MAX_NAME characters) names the target in VPD 83h; id is the transport's
- * target number (reported as the relative target port). NULL on a bad name or ENOMEM. */
+/* name (1..VT_SCSI_DEV_MAX_NAME characters) names the target in VPD 83h and is the target port
+ * of persistent reservations (keep it stable across restarts for APTPL); id is the transport's
+ * target number. NULL on a bad name or ENOMEM. */
 struct vt_scsi_dev *vt_scsi_dev_create(const char *name, uint32_t id);
 /* -EBUSY while a LUN or a port exists; then frees dev. */
 int vt_scsi_dev_destroy(struct vt_scsi_dev *dev);

@@ -40,6 +40,10 @@ static const struct scsi_cmd g_sai16_cmds[] = {
 };
 
 static const struct scsi_cmd g_maint_in_cmds[] = {
+	{ CMD("REPORT TARGET PORT GROUPS", 12,
+	      SCSI_F_DATA_IN | SCSI_F_PR_ALLOWED | SCSI_F_SPC2_ALLOWED, report_tpgs),
+	  .sa = VT_SCSI_MI_REPORT_TARGET_PORT_GROUPS,
+	  .usage = { 0xa3, 0xea, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00 } },
 	{ CMD("REPORT SUPPORTED OPERATION CODES", 12,
 	      SCSI_F_DATA_IN | SCSI_F_PR_ALLOWED | SCSI_F_SPC2_ALLOWED, report_opcodes),
 	  .sa = VT_SCSI_MI_REPORT_SUPPORTED_OPCODES,

@@ -262,6 +262,9 @@ void scsi_lu_ua_nexus(struct scsi_lu *lu, const struct scsi_nexus *nx, uint32_t 
  * by a message. */
 void scsi_lu_abort_nexus(struct scsi_lu *lu, const struct scsi_nexus *nx,
 			 const struct vt_scsi_task *self);
+/* The relative target port identifiers of every path (one target port group each, all
+ * active/optimized), up to max; returns how many. */
+uint32_t scsi_lu_tports(struct scsi_lu *lu, uint16_t *rtpi, uint32_t max);
 /* Under lu->lock: the path whose device has relative target port identifier rtpi, or NULL. */
 struct vt_scsi_lun *scsi_lu_find_tport(struct scsi_lu *lu, uint16_t rtpi);
 /* Sets the mode parameters on every path; MODE PARAMETERS CHANGED for all nexuses but except
@@ -314,6 +317,7 @@ SCSI_HANDLER(report_luns);
 SCSI_HANDLER(start_stop_unit);
 SCSI_HANDLER(prevent_allow);
 SCSI_HANDLER(report_opcodes);
+SCSI_HANDLER(report_tpgs);
 SCSI_HANDLER(reserve);
 SCSI_HANDLER(release);
 SCSI_HANDLER(mode_sense);

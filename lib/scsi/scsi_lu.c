@@ -285,3 +285,25 @@ scsi_lu_find_tport(struct scsi_lu *lu, uint16_t rtpi)
 	}
 	return NULL;
 }
+
+uint32_t
+scsi_lu_tports(struct scsi_lu *lu, uint16_t *rtpi, uint32_t max)
+{
+	struct vt_scsi_lun *lun;
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&lu->lock);
+	TAILQ_FOREACH (lun, &lu->luns, lu_link) {
+		bool seen = false;
+
+		/* Two LUNs of one device on the bdev are one target port. */
+		for (uint32_t i = 0; i < n; i++) {
+			seen = seen || rtpi[i] == lun->dev->rtpi;
+		}
+		if (!seen && n < max) {
+			rtpi[n++] = lun->dev->rtpi;
+		}
+	}
+	pthread_mutex_unlock(&lu->lock);
+	return n;
+}

@@ -6,6 +6,10 @@
   expose one bdev; blk stays exclusive unless created with `shared` (or readonly).
 - Data written through one path is read through the others; a resize and a hot-remove reach every
   exposure; deleting one controller leaves the others serving.
+- Persistent reservations fence across controllers on different reactors (vtc scsi sends the PR
+  commands as raw CDBs); APTPL brings them back after a daemon restart (--state-dir).
+- Every path shows the same NAA designator, its own relative target port and target port group,
+  TPGS implicit ALUA and REPORT TARGET PORT GROUPS with every path active/optimized.
 """
 
 import os
@@ -20,7 +24,7 @@ EBUSY = -16
 class SharedClaimTest(ScsiFrontendBase):
 
     def daemon(self):
-        d = self.start_daemon(args=("-m", "0x3"))
+        d = self.start_daemon(args=("-m", "0x3", "--interrupt"))
         for name in ("M0", "M1", "M2"):
             d.call("bdev_malloc_create", {"name": name, "num_blocks": 8 * MIB // 512,
                                           "block_size": 512})
@@ -174,7 +178,7 @@ class SharedReservationTest(ScsiFrontendBase):
         return num(r["status"])
 
     def test_fencing_across_controllers(self):
-        d = self.start_daemon(args=("-m", "0x3"))
+        d = self.start_daemon(args=("-m", "0x3", "--interrupt"))
         s0, s1 = self.setup_two_paths(d)
         a = ScsiSession(self, s0)
         b = ScsiSession(self, s1)
@@ -217,7 +221,7 @@ class SharedReservationTest(ScsiFrontendBase):
     def test_aptpl_reservation_survives_a_daemon_restart(self):
         state = os.path.join(self.tmp, "state")
         os.mkdir(state)
-        d = self.start_daemon(args=("-m", "0x3", "--state-dir", state))
+        d = self.start_daemon(args=("-m", "0x3", "--interrupt", "--state-dir", state))
         s0, s1 = self.setup_two_paths(d)
         a = ScsiSession(self, s0)
         b = ScsiSession(self, s1)
@@ -230,9 +234,9 @@ class SharedReservationTest(ScsiFrontendBase):
         a.close()
         b.close()
         self.close_sessions()
-        self.assertEqual(d.stop(), 0)
+        self.stop_clean(d)
         # The same controllers on a new daemon: the same nexuses, the same keys and holder.
-        d.start()
+        d = self.start_daemon(args=("-m", "0x3", "--interrupt", "--state-dir", state))
         s0, s1 = self.setup_two_paths(d)
         d.call("vhost_create_scsi_controller", {"ctrlr": "s2"})
         d.call("vhost_scsi_controller_add_target",
@@ -254,4 +258,30 @@ class SharedReservationTest(ScsiFrontendBase):
         a.close()
         b.close()
         c.close()
+        self.stop_clean(d)
+
+    def test_every_path_identifies_the_same_logical_unit(self):
+        d = self.start_daemon(args=("-m", "0x3", "--interrupt"))
+        s0, s1 = self.setup_two_paths(d)
+        seen = []
+        for sock, t in ((s0, 0), (s1, 4)):
+            s = ScsiSession(self, sock)
+            page = bytes.fromhex(s.result("cdb %d 120183010000 in=256" % t, 0)["data"])
+            desig, off = {}, 4
+            while off + 4 <= 4 + int.from_bytes(page[2:4], "big"):
+                desig[page[off + 1] & 0x3f] = page[off + 4:off + 4 + page[off + 3]]
+                off += 4 + page[off + 3]
+            inq = bytes.fromhex(s.result("cdb %d 120000006000 in=96" % t, 0)["data"])
+            self.assertEqual(inq[5] & 0x30, 0x10)  # TPGS: implicit ALUA
+            rtpg = bytes.fromhex(s.result("cdb %d a32a00000000000002000000 in=512" % t, 0)
+                                 ["data"])
+            groups = int.from_bytes(rtpg[0:4], "big") // 12
+            self.assertEqual(groups, 2)
+            self.assertEqual([rtpg[8 + 12 * i] & 0x0f for i in range(groups)], [0, 0])
+            seen.append((desig[0x03], desig[0x14], desig[0x15]))
+            s.close()
+        # The same NAA designator, distinct relative target ports and groups.
+        self.assertEqual(seen[0][0], seen[1][0])
+        self.assertNotEqual(seen[0][1], seen[1][1])
+        self.assertNotEqual(seen[0][2], seen[1][2])
         self.stop_clean(d)

@@ -3,7 +3,8 @@
  * One logical unit behind two devices (scsi_lu.c, scsi_pr.c): persistent reservations across
  * I_T nexuses of different target ports, every reservation type x command class x holder /
  * registered / not registered, unit attentions per nexus, REGISTER AND MOVE, READ FULL STATUS,
- * the SPC-2 reservation and mode parameters of the logical unit, and the APTPL round trip.
+ * the SPC-2 reservation and mode parameters of the logical unit, the APTPL round trip, and the
+ * identification multipath relies on (VPD 83h, TPGS, REPORT TARGET PORT GROUPS).
  */
 #include <stdio.h>
 #include <sys/stat.h>
@@ -401,6 +402,97 @@ aptpl_state_survives_the_logical_unit(void)
 	CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
 
+/* Finds the designator of code set / association+type in a VPD 83h page; NULL if absent. */
+static const uint8_t *
+vpd83_find(const uint8_t *page, uint8_t assoc_type)
+{
+	uint32_t len = vt_scsi_get16(&page[2]);
+
+	for (uint32_t off = 4; off + 4 <= 4 + len; off += 4u + page[off + 3]) {
+		if ((page[off + 1] & 0x3f) == assoc_type) {
+			return &page[off];
+		}
+	}
+	return NULL;
+}
+
+static void
+vpd83(struct vt_scsi_port *port, uint8_t *page)
+{
+	uint8_t cdb[6] = { VT_SCSI_OP_INQUIRY, 0x01, VT_SCSI_VPD_DEVICE_ID, 0x02, 0x00, 0 };
+	struct ut_cmd c;
+
+	CU_ASSERT_EQUAL(ut_run(&c, port, 0, cdb, 6, IN, page, 512), VT_SCSI_STATUS_GOOD);
+}
+
+static void
+every_path_shows_one_logical_unit_and_its_own_port(void)
+{
+	uint8_t pa[512], pb[512], inq[96];
+	uint8_t std[6] = { VT_SCSI_OP_INQUIRY, 0, 0, 0, 96, 0 };
+	uint8_t rtpg[12] = { VT_SCSI_OP_MAINTENANCE_IN,
+			     0x20 | VT_SCSI_MI_REPORT_TARGET_PORT_GROUPS,
+			     0,
+			     0,
+			     0,
+			     0,
+			     0,
+			     0,
+			     0x02,
+			     0,
+			     0,
+			     0 };
+	const uint8_t *naa_a, *naa_b, *rp_a, *rp_b, *tpg_a;
+	uint16_t r1, r2;
+	struct ut_cmd c;
+
+	lu_setup();
+	r1 = vt_scsi_dev_get_rtpi(g_l.t1);
+	r2 = vt_scsi_dev_get_rtpi(g_l.t2);
+	vpd83(g_l.a, pa);
+	vpd83(g_l.b, pb);
+	/* The same NAA designator (logical unit, type 3h) on both paths, from the bdev's UUID. */
+	naa_a = vpd83_find(pa, 0x03);
+	naa_b = vpd83_find(pb, 0x03);
+	CU_ASSERT_FATAL(naa_a != NULL && naa_b != NULL);
+	CU_ASSERT_EQUAL(naa_a[4] >> 4, 0x6);
+	CU_ASSERT_EQUAL(memcmp(naa_a, naa_b, 4 + naa_a[3]), 0);
+	/* Relative target port (target port association, 14h) and target port group (15h). */
+	rp_a = vpd83_find(pa, 0x14);
+	rp_b = vpd83_find(pb, 0x14);
+	tpg_a = vpd83_find(pa, 0x15);
+	CU_ASSERT_FATAL(rp_a != NULL && rp_b != NULL && tpg_a != NULL);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&rp_a[6]), r1);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&rp_b[6]), r2);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&tpg_a[6]), r1);
+	/* INQUIRY: TPGS 01b, implicit ALUA. */
+	CU_ASSERT_EQUAL(ut_run(&c, g_l.b, 0, std, 6, IN, inq, 96), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(inq[5] & 0x30, 0x10);
+	/* REPORT TARGET PORT GROUPS (extended header): both paths, active/optimized. */
+	CU_ASSERT_EQUAL(ut_run(&c, g_l.a, 0, rtpg, 12, IN, g_data, 512), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(vt_scsi_get32(g_data), 4 + 2 * 12);
+	CU_ASSERT_EQUAL(g_data[4], 0x10);
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *d = &g_data[8 + 12 * i];
+
+		CU_ASSERT_EQUAL(d[0] & 0x0f, 0x0); /* active/optimized */
+		CU_ASSERT_EQUAL(d[1] & 0x01, 0x01);
+		CU_ASSERT_EQUAL(d[7], 1);
+		CU_ASSERT_EQUAL(vt_scsi_get16(&d[2]), vt_scsi_get16(&d[10]));
+		CU_ASSERT_EQUAL(vt_scsi_get16(&d[10]), i == 0 ? r1 : r2);
+	}
+	/* Allowed under a reservation that fences the asker. */
+	CU_ASSERT_EQUAL(prout(g_l.a, VT_SCSI_PROUT_REGISTER, 0, 0, 0xa), 0);
+	CU_ASSERT_EQUAL(prout(g_l.a, VT_SCSI_PROUT_RESERVE, VT_SCSI_PR_EXCLUSIVE_ACCESS, 0xa, 0),
+			0);
+	rtpg[1] = VT_SCSI_MI_REPORT_TARGET_PORT_GROUPS; /* length-only header */
+	CU_ASSERT_EQUAL(ut_run(&c, g_l.c, 0, rtpg, 12, IN, g_data, 512), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(vt_scsi_get32(g_data), 2 * 12);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&g_data[4 + 2]), r1);
+	CU_ASSERT_EQUAL(prout(g_l.a, VT_SCSI_PROUT_CLEAR, 0, 0xa, 0), 0);
+	lu_teardown();
+}
+
 int
 main(void)
 {
@@ -413,5 +505,6 @@ main(void)
 	CU_ADD_TEST(s, spc2_reservation_and_full_status_span_target_ports);
 	CU_ADD_TEST(s, register_and_move_hands_the_reservation_to_another_nexus);
 	CU_ADD_TEST(s, aptpl_state_survives_the_logical_unit);
+	CU_ADD_TEST(s, every_path_shows_one_logical_unit_and_its_own_port);
 	return ut_run_tests();
 }
