@@ -160,15 +160,8 @@ scsi_pr_spc2_reserve(struct vt_scsi_task *task)
 void
 scsi_pr_spc2_release(struct vt_scsi_task *task)
 {
-	struct scsi_lu *lu = task->lun->lu;
-
 	/* Releasing a reservation this initiator does not hold is no error (SPC-2 7.21). */
-	pthread_mutex_lock(&lu->lock);
-	if (lu->spc2_holder == task->port) {
-		lu->spc2_holder = NULL;
-		scsi_lu_update_guard(lu);
-	}
-	pthread_mutex_unlock(&lu->lock);
+	scsi_pr_port_gone(task->lun, task->port);
 }
 
 /* ---- PERSISTENT RESERVE IN ------------------------------------------------------------------ */
