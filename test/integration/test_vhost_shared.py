@@ -134,8 +134,9 @@ class SharedClaimTest(ScsiFrontendBase):
                                   if x["pq"] == "3"], 10, "target %d gone" % t)[0]
             self.assertEqual(num(r["pdt"]), 0x1f)
         for name in ("s0", "s1"):
-            c = d.call("vhost_get_controllers", {"name": name})[0]
-            self.assertEqual(c["backend_specific"]["scsi"], [])
+            # The target goes once its tasks are done (the controller's management poller).
+            wait_for(lambda: d.call("vhost_get_controllers", {"name": name})[0]
+                     ["backend_specific"]["scsi"] == [], 10, "%s without targets" % name)
         a.close()
         b.close()
         self.stop_clean(d)
