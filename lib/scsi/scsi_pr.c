@@ -249,6 +249,22 @@ prin_data(struct scsi_pr *pr, uint8_t sa, uint8_t *data)
 	return len;
 }
 
+/* Relative target port identifiers are given out at start-up: a registration restored by APTPL
+ * takes the one its target port (by name) has now. */
+static void
+prin_refresh_rtpi(struct scsi_lu *lu)
+{
+	struct vt_scsi_lun *lun;
+
+	TAILQ_FOREACH (lun, &lu->luns, lu_link) {
+		for (uint32_t i = 0; i < lu->pr.num_regs; i++) {
+			if (strcmp(lu->pr.regs[i].nx.tport, lun->dev->name) == 0) {
+				lu->pr.regs[i].nx.rtpi = lun->dev->rtpi;
+			}
+		}
+	}
+}
+
 void
 scsi_exec_prin(struct vt_scsi_task *task)
 {
@@ -257,6 +273,7 @@ scsi_exec_prin(struct vt_scsi_task *task)
 	uint32_t len;
 
 	pthread_mutex_lock(&lu->lock);
+	prin_refresh_rtpi(lu);
 	len = prin_data(&lu->pr, task->cdb[1] & 0x1f, data);
 	pthread_mutex_unlock(&lu->lock);
 	scsi_task_complete_data(task, data, VT_MIN(len, task->xfer_needed));
