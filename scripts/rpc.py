@@ -843,10 +843,12 @@ def add_vhost_commands(sub):
     p.add_argument("-r", "--readonly", action="store_true", help="Set controller as read-only")
     p.add_argument("-p", "--packed_ring", action="store_true",
                    help="Set controller as packed ring supported")
+    p.add_argument("--shared", action="store_true",
+                   help="share the bdev with other shared blk controllers (vtarget extension)")
     p.set_defaults(func=lambda a: _call(
         a, "vhost_create_blk_controller", ctrlr=a.ctrlr, dev_name=a.dev_name,
         cpumask=a.cpumask, transport=a.transport, readonly=a.readonly or None,
-        packed_ring=a.packed_ring or None))
+        packed_ring=a.packed_ring or None, shared=a.shared or None))
 
     p = sub.add_parser("vhost_get_controllers", help="List all or specific vhost controller(s)")
     p.add_argument("-n", "--name", help="Name of vhost controller")

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -23,6 +25,7 @@
 #include "vt/init.h"
 #include "vt/log.h"
 #include "vt/rpc.h"
+#include "vt/scsi.h"
 #include "vt/util.h"
 
 /* app/vtarget/default_config.c */
@@ -47,6 +50,7 @@ enum {
 	OPT_VHOST_SOCK_MODE,
 	OPT_RPC_SOCK_GROUP,
 	OPT_POLL_MODE,
+	OPT_STATE_DIR,
 };
 
 static const struct option g_long_opts[] = {
@@ -67,6 +71,7 @@ static const struct option g_long_opts[] = {
 	{ "default-config", no_argument, NULL, OPT_DEFAULT_CONFIG },
 	{ "print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT_CONFIG },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
@@ -128,6 +133,8 @@ usage(void)
 	       "      --vhost-sock-group GROUP group of each vhost-user socket (name or gid)\n"
 	       "      --vhost-sock-mode MODE   mode of each vhost-user socket (octal, e.g. 0660)\n"
 	       "      --rpc-sock-group GROUP   group of the RPC socket (its mode becomes 0660)\n"
+	       "      --state-dir DIR        folder of persistent state (SCSI reservations with\n"
+	       "                             APTPL); default the -c file's folder, else -S's\n"
 	       "  -L, --logflag FLAG         enable debug logs of a component (or 'all');"
 	       " repeatable\n"
 	       "  -h, --help                 this text\n"
@@ -232,18 +239,16 @@ check_rpc_socket(const char *arg)
 
 /* Environment problems (not the command line's syntax): one line, no hint. */
 static int
-check_dir(const char *arg)
+check_dir(const char *what, const char *arg)
 {
 	struct stat st;
 
 	if (stat(arg, &st) != 0) {
-		fprintf(stderr, "vtarget: cannot use vhost socket folder '%s': %s\n", arg,
-			vt_strerror(errno));
+		fprintf(stderr, "vtarget: cannot use %s '%s': %s\n", what, arg, vt_strerror(errno));
 		return 1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "vtarget: cannot use vhost socket folder '%s': not a directory\n",
-			arg);
+		fprintf(stderr, "vtarget: cannot use %s '%s': not a directory\n", what, arg);
 		return 1;
 	}
 	return 0;
@@ -347,6 +352,9 @@ parse_mode(const char *s, int32_t *mode)
 	return *mode < 0 ? usage_error("--vhost-sock-mode: '%s' is not an octal mode", s) : 0;
 }
 
+/* --state-dir, or NULL for the default (set_state_dir). */
+static const char *g_state_dir;
+
 /* Applies one option; returns 0 or the exit code of a bad one. */
 static int
 parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
@@ -362,7 +370,7 @@ parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
 		return check_rpc_socket(optarg);
 	case 'S':
 		opts->vhost_sock_dir = optarg;
-		return check_dir(optarg);
+		return check_dir("vhost socket folder", optarg);
 	case 'c':
 		opts->json_config_file = optarg;
 		return check_config_file(optarg);
@@ -397,6 +405,9 @@ parse_one(int c, char **argv, struct vt_app_opts *opts, bool *default_config)
 		return 0;
 	case OPT_STOP_TIMEOUT:
 		return parse_stop_timeout(optarg, &opts->stop_timeout_ms);
+	case OPT_STATE_DIR:
+		g_state_dir = optarg;
+		return check_dir("state folder", optarg);
 	default:
 		return bad_option(argv, c);
 	}
@@ -461,6 +472,29 @@ default_config_started(void *arg)
 	vt_defer(&hint, print_hint, NULL);
 }
 
+/* Persistent state (APTPL reservations) goes to --state-dir, else next to the config, else to
+ * the vhost socket folder. */
+static int
+set_state_dir(const struct vt_app_opts *opts)
+{
+	char buf[PATH_MAX];
+	const char *dir = g_state_dir;
+
+	if (dir == NULL && opts->json_config_file != NULL) {
+		snprintf(buf, sizeof(buf), "%s", opts->json_config_file);
+		dir = dirname(buf);
+	}
+	if (dir == NULL) {
+		dir = opts->vhost_sock_dir != NULL ? opts->vhost_sock_dir
+						   : VT_APP_DEFAULT_VHOST_SOCK_DIR;
+	}
+	if (vt_scsi_set_pr_dir(dir) != 0) {
+		fprintf(stderr, "vtarget: cannot use state folder '%s': path too long\n", dir);
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -476,6 +510,9 @@ main(int argc, char **argv)
 	}
 	if (default_config) {
 		opts.start_fn = default_config_started;
+	}
+	if (set_state_dir(&opts) != 0) {
+		return 1;
 	}
 	rc = vt_app_start(&opts);
 	return rc >= 0 && rc <= 255 ? rc : 1;

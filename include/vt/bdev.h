@@ -95,7 +95,7 @@ uint64_t vt_bdev_get_max_unmap_blocks(const struct vt_bdev *bdev);
 uint64_t vt_bdev_get_max_write_zeroes_blocks(const struct vt_bdev *bdev);
 /* Largest COMPARE_AND_WRITE in blocks. */
 uint32_t vt_bdev_get_acwu(const struct vt_bdev *bdev);
-/* Claim holder's module name, or NULL. */
+/* The (oldest) claim holder's owner name, or NULL. */
 const char *vt_bdev_get_claim_owner(const struct vt_bdev *bdev);
 
 /* ---- descriptors and channels ------------------------------------------------------------ */
@@ -110,8 +110,18 @@ int vt_bdev_open(const char *name, bool write, vt_bdev_event_cb event_cb, void *
 /* On the owning reactor. Any claim taken through desc is released. */
 void vt_bdev_close(struct vt_bdev_desc *desc);
 struct vt_bdev *vt_bdev_desc_get_bdev(struct vt_bdev_desc *desc);
-/* Exclusive write claim; -EPERM if someone else holds one. */
+/* Exclusive write claim; -EPERM if someone else holds one (or the bdev is read-only). The claim
+ * makes desc writable. owner names the claimer in messages ("raid", "vhost controller 'b0'"). */
 int vt_bdev_claim(struct vt_bdev_desc *desc, const char *owner);
+/*
+ * Shared write claim: any number of descriptors may hold one with the same key (e.g. "scsi": every
+ * SCSI logical unit on the bdev; they coordinate writers through reservations). -EBUSY when an
+ * exclusive claim or a shared one of another key is held, -EPERM for a read-only bdev. The claim
+ * makes desc writable; it goes with vt_bdev_release_claim or vt_bdev_close.
+ */
+int vt_bdev_claim_shared(struct vt_bdev_desc *desc, const char *owner, const char *key);
+/* True when the bdev's claim is a shared one. */
+bool vt_bdev_claim_is_shared(const struct vt_bdev *bdev);
 void vt_bdev_release_claim(struct vt_bdev_desc *desc);
 
 /* The calling reactor's channel to desc's bdev (reference counted). NULL on ENOMEM. */

@@ -101,18 +101,25 @@ typedef void (*vt_scsi_lun_done_cb)(struct vt_scsi_dev *dev, uint32_t lun_id, vo
 /* A LUN's bdev changed size; every port already has CAPACITY DATA HAS CHANGED pending. */
 typedef void (*vt_scsi_lun_resize_cb)(struct vt_scsi_dev *dev, uint32_t lun_id, void *arg);
 
-/* name (1..VT_SCSI_DEV_MAX_NAME characters) names the target in VPD 83h; id is the transport's
- * target number (reported as the relative target port). NULL on a bad name or ENOMEM. */
+/* name (1..VT_SCSI_DEV_MAX_NAME characters) names the target in VPD 83h and is the target port
+ * of persistent reservations (keep it stable across restarts for APTPL); id is the transport's
+ * target number. NULL on a bad name or ENOMEM. */
 struct vt_scsi_dev *vt_scsi_dev_create(const char *name, uint32_t id);
 /* -EBUSY while a LUN or a port exists; then frees dev. */
 int vt_scsi_dev_destroy(struct vt_scsi_dev *dev);
 const char *vt_scsi_dev_get_name(const struct vt_scsi_dev *dev);
 uint32_t vt_scsi_dev_get_id(const struct vt_scsi_dev *dev);
+/* The relative target port identifier of the device (1..65535, unique in the process): a
+ * transport that exposes one bdev through several devices gives the guest distinct ports. */
+uint16_t vt_scsi_dev_get_rtpi(const struct vt_scsi_dev *dev);
+/* Names the claimer of the LUNs' bdevs in messages (default "scsi device '<name>'"). */
+void vt_scsi_dev_set_claim_owner(struct vt_scsi_dev *dev, const char *owner);
 
 /*
- * Opens bdev_name writable (read-only when the bdev is), claims it for "scsi" and adds it as LUN
- * lun_id (-1: the lowest free number). Returns the LUN number, or -EINVAL (bad id), -EEXIST (id
- * in use), -ENODEV (no such bdev), -EPERM (claimed by someone else), -ENOMEM. Every port gets a
+ * Opens bdev_name writable (read-only when the bdev is) under a shared "scsi" claim and adds it as
+ * LUN lun_id (-1: the lowest free number). Any number of LUNs, of any device, may share a bdev:
+ * they are one logical unit. Returns the LUN number, or -EINVAL (bad id), -EEXIST (id in use),
+ * -ENODEV (no such bdev), -EBUSY (claimed by another user than SCSI), -ENOMEM. Every port gets a
  * POWER ON unit attention for it; hotremove_cb may be NULL (the LUN then removes itself).
  */
 int vt_scsi_dev_add_lun(struct vt_scsi_dev *dev, const char *bdev_name, int lun_id,
@@ -135,6 +142,12 @@ struct vt_bdev *vt_scsi_lun_get_bdev(const struct vt_scsi_lun *lun);
 uint32_t vt_scsi_lun_tasks_in_flight(const struct vt_scsi_lun *lun);
 /* Sets REPORTED LUNS DATA HAS CHANGED for every port on every LUN of dev. */
 void vt_scsi_dev_report_luns_changed(struct vt_scsi_dev *dev);
+
+/*
+ * The folder of the persistent reservation state files (APTPL, doc/scsi.md): <dir>/<bdev>.pr.
+ * NULL or never set: APTPL is accepted but not persisted. Any thread; -ENAMETOOLONG.
+ */
+int vt_scsi_set_pr_dir(const char *dir);
 
 /* ---- ports (I_T nexuses) ------------------------------------------------------------------- */
 

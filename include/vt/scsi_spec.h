@@ -76,6 +76,7 @@ enum vt_scsi_opcode {
 #define VT_SCSI_SAI_READ_CAPACITY_16 0x10
 #define VT_SCSI_SAI_GET_LBA_STATUS 0x12
 #define VT_SCSI_MI_REPORT_SUPPORTED_OPCODES 0x0c
+#define VT_SCSI_MI_REPORT_TARGET_PORT_GROUPS 0x0a
 
 /* SANITIZE service actions (SBC-3 5.30). */
 #define VT_SCSI_SANITIZE_OVERWRITE 0x01
@@ -100,6 +101,7 @@ enum vt_scsi_opcode {
 #define VT_SCSI_PROUT_PREEMPT 0x04
 #define VT_SCSI_PROUT_PREEMPT_AND_ABORT 0x05
 #define VT_SCSI_PROUT_REGISTER_AND_IGNORE 0x06
+#define VT_SCSI_PROUT_REGISTER_AND_MOVE 0x07
 
 /* Persistent reservation types. */
 #define VT_SCSI_PR_WRITE_EXCLUSIVE 0x1

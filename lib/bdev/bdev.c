@@ -347,7 +347,7 @@ bdev_internal_free(struct bdev_internal *bi)
 		free(a->name);
 		free(a);
 	}
-	free(bi->claim_owner);
+	free(bi->claim_key);
 	bdev_qos_free(bi);
 	bdev_hist_free(bi);
 	pthread_spin_destroy(&bi->range_lock);

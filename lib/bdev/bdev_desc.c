@@ -151,6 +151,31 @@ vt_bdev_open(const char *name, bool write, vt_bdev_event_cb event_cb, void *even
 	return 0;
 }
 
+/* Drops desc's claim (under g_bdev_mutex); the next claimer of a shared claim stands for it. */
+static void
+claim_drop_locked(struct bdev_internal *bi, struct vt_bdev_desc *desc)
+{
+	struct vt_bdev_desc *d;
+
+	if (desc->claim_owner == NULL) {
+		return;
+	}
+	free(desc->claim_owner);
+	desc->claim_owner = NULL;
+	if (bi->claim_desc != desc) {
+		return;
+	}
+	bi->claim_desc = NULL;
+	TAILQ_FOREACH (d, &bi->descs, link) {
+		if (d->claim_owner != NULL) {
+			bi->claim_desc = d;
+			return;
+		}
+	}
+	free(bi->claim_key);
+	bi->claim_key = NULL;
+}
+
 void
 vt_bdev_close(struct vt_bdev_desc *desc)
 {
@@ -158,12 +183,8 @@ vt_bdev_close(struct vt_bdev_desc *desc)
 
 	assert(vt_reactor_current() == desc->reactor);
 	pthread_mutex_lock(&g_bdev_mutex);
-	if (bi->claim_desc == desc) {
-		free(bi->claim_owner);
-		bi->claim_owner = NULL;
-		bi->claim_desc = NULL;
-	}
 	TAILQ_REMOVE(&bi->descs, desc, link);
+	claim_drop_locked(bi, desc);
 	pthread_mutex_unlock(&g_bdev_mutex);
 	desc->closed = true;
 	bdev_unref(bi);
@@ -176,59 +197,96 @@ vt_bdev_desc_get_bdev(struct vt_bdev_desc *desc)
 	return desc->bdev;
 }
 
-int
-vt_bdev_claim(struct vt_bdev_desc *desc, const char *owner)
+/* Takes a claim for desc: exclusive (key NULL) or shared with every claimer of the same key. */
+static int
+claim_take(struct vt_bdev_desc *desc, const char *owner, const char *key)
 {
 	struct bdev_internal *bi = desc->bi;
-	char *copy;
+	char *copy, *key_copy = NULL;
 	int rc = 0;
 
 	if (owner == NULL) {
 		return -EINVAL;
 	}
 	copy = vt_strdup(owner);
-	if (copy == NULL) {
+	if (key != NULL) {
+		key_copy = vt_strdup(key);
+	}
+	if (copy == NULL || (key != NULL && key_copy == NULL)) {
+		free(copy);
+		free(key_copy);
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&g_bdev_mutex);
-	if (bi->claim_desc != NULL) {
-		if (bi->claim_desc != desc || strcmp(bi->claim_owner, owner) != 0) {
-			rc = -EPERM;
-		}
+	if (desc->claim_owner != NULL) {
+		rc = strcmp(desc->claim_owner, owner) == 0 ? 0 : -EBUSY;
+	} else if (bi->claim_desc != NULL &&
+		   (key == NULL || bi->claim_key == NULL || strcmp(bi->claim_key, key) != 0)) {
+		rc = -EBUSY;
 	} else if (bi->bdev->read_only) {
 		rc = -EPERM;
 	} else {
 		/* Like SPDK, a claim makes its descriptor writable. */
 		desc->write = true;
-		bi->claim_desc = desc;
-		bi->claim_owner = copy;
+		desc->claim_owner = copy;
 		copy = NULL;
+		if (bi->claim_desc == NULL) {
+			bi->claim_desc = desc;
+			bi->claim_key = key_copy;
+			key_copy = NULL;
+		}
 	}
 	pthread_mutex_unlock(&g_bdev_mutex);
 	free(copy);
-	if (rc != 0) {
-		VT_DEBUGLOG(bdev, "cannot claim bdev '%s' for '%s': already claimed by '%s'\n",
-			    bi->bdev->name, owner, bi->claim_owner != NULL ? bi->claim_owner : "");
-	}
+	free(key_copy);
 	return rc;
+}
+
+int
+vt_bdev_claim(struct vt_bdev_desc *desc, const char *owner)
+{
+	int rc = claim_take(desc, owner, NULL);
+
+	if (rc != 0) {
+		VT_DEBUGLOG(bdev, "cannot claim bdev '%s' for '%s': %s\n", desc->bdev->name, owner,
+			    vt_strerror(-rc));
+	}
+	/* Callers of the exclusive claim have always seen -EPERM for "claimed". */
+	return rc == -EBUSY ? -EPERM : rc;
+}
+
+int
+vt_bdev_claim_shared(struct vt_bdev_desc *desc, const char *owner, const char *key)
+{
+	if (key == NULL) {
+		return -EINVAL;
+	}
+	return claim_take(desc, owner, key);
+}
+
+bool
+vt_bdev_claim_is_shared(const struct vt_bdev *bdev)
+{
+	bool shared;
+
+	pthread_mutex_lock(&g_bdev_mutex);
+	shared = bdev->internal->claim_key != NULL;
+	pthread_mutex_unlock(&g_bdev_mutex);
+	return shared;
 }
 
 void
 vt_bdev_release_claim(struct vt_bdev_desc *desc)
 {
-	struct bdev_internal *bi = desc->bi;
-
 	pthread_mutex_lock(&g_bdev_mutex);
-	if (bi->claim_desc == desc) {
-		free(bi->claim_owner);
-		bi->claim_owner = NULL;
-		bi->claim_desc = NULL;
-	}
+	claim_drop_locked(desc->bi, desc);
 	pthread_mutex_unlock(&g_bdev_mutex);
 }
 
 const char *
 vt_bdev_get_claim_owner(const struct vt_bdev *bdev)
 {
-	return bdev->internal->claim_owner;
+	struct vt_bdev_desc *d = bdev->internal->claim_desc;
+
+	return d != NULL ? d->claim_owner : NULL;
 }

@@ -199,6 +199,7 @@ struct vt_bdev_desc {
 	atomic_uint refs;   /* the user's and one per event message in flight */
 	atomic_uint events; /* bit (1 << type) per event to deliver */
 	atomic_bool msg_pending;
+	char *claim_owner; /* this descriptor's claim (under g_bdev_mutex), or NULL */
 	TAILQ_ENTRY(vt_bdev_desc) link;
 	TAILQ_ENTRY(vt_bdev_desc) retry_link; /* on g_event_retry (under g_bdev_mutex) */
 };
@@ -224,8 +225,9 @@ struct bdev_internal {
 	TAILQ_ENTRY(bdev_internal) link;
 	TAILQ_HEAD(, vt_bdev_desc) descs;
 	TAILQ_HEAD(, bdev_alias) aliases;
+	/* The oldest claiming descriptor (NULL: unclaimed); every claimer when claim_key is set. */
 	struct vt_bdev_desc *claim_desc;
-	char *claim_owner;
+	char *claim_key;                /* a shared claim's key; NULL for an exclusive claim */
 	struct vt_bdev_io_stat retired; /* statistics of destroyed channels */
 	bool hist_on;                   /* bdev_enable_histogram */
 	struct bdev_hist_cfg hist_cfg;

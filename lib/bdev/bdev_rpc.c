@@ -87,7 +87,9 @@ rpc_dump_bdev(struct vt_json_write_ctx *w, struct bdev_internal *bi)
 	bdev_qos_write_limits_json(w, bi);
 	vt_json_write_named_bool(w, "claimed", bi->claim_desc != NULL);
 	if (bi->claim_desc != NULL) {
-		vt_json_write_named_string(w, "claim_type", "exclusive_write");
+		vt_json_write_named_string(w, "claim_type",
+					   bi->claim_key != NULL ? "read_many_write_shared"
+								 : "exclusive_write");
 	}
 	vt_json_write_named_bool(w, "zoned", false);
 	rpc_dump_io_types(w, bdev);

@@ -43,6 +43,10 @@ static const struct scsi_cmd g_sai16_cmds[] = {
 };
 
 static const struct scsi_cmd g_maint_in_cmds[] = {
+	{ CMD("REPORT TARGET PORT GROUPS", 12,
+	      SCSI_F_DATA_IN | SCSI_F_PR_ALLOWED | SCSI_F_SPC2_ALLOWED, report_tpgs),
+	  .sa = VT_SCSI_MI_REPORT_TARGET_PORT_GROUPS,
+	  .usage = { 0xa3, 0xea, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00 } },
 	{ CMD("REPORT SUPPORTED OPERATION CODES", 12,
 	      SCSI_F_DATA_IN | SCSI_F_PR_ALLOWED | SCSI_F_SPC2_ALLOWED, report_opcodes),
 	  .sa = VT_SCSI_MI_REPORT_SUPPORTED_OPCODES,
@@ -69,6 +73,7 @@ static const struct scsi_cmd g_prout_cmds[] = {
 	PROUT("PERSISTENT RESERVE OUT PREEMPT AND ABORT", VT_SCSI_PROUT_PREEMPT_AND_ABORT, 0x0f),
 	PROUT("PERSISTENT RESERVE OUT REGISTER AND IGNORE EXISTING KEY",
 	      VT_SCSI_PROUT_REGISTER_AND_IGNORE, 0x00),
+	PROUT("PERSISTENT RESERVE OUT REGISTER AND MOVE", VT_SCSI_PROUT_REGISTER_AND_MOVE, 0x0f),
 };
 
 /* IMMED and AUSE beside the service action; PARAMETER LIST LENGTH. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Devices (targets), their LUNs and ports (I_T nexuses), unit attentions and LUN removal. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,35 @@
 #include "vt/util.h"
 
 #include "scsi_internal.h"
+
+/* Relative target port identifiers in use (1..65535): one per device, the lowest free. */
+static pthread_mutex_t g_rtpi_mutex = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t g_rtpi_used[65536 / 64];
+
+static uint16_t
+rtpi_alloc(void)
+{
+	uint16_t id = 0;
+
+	pthread_mutex_lock(&g_rtpi_mutex);
+	for (uint32_t i = 1; i < 65536; i++) {
+		if (!(g_rtpi_used[i / 64] & (1ull << (i % 64)))) {
+			g_rtpi_used[i / 64] |= 1ull << (i % 64);
+			id = (uint16_t)i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g_rtpi_mutex);
+	return id;
+}
+
+static void
+rtpi_free(uint16_t id)
+{
+	pthread_mutex_lock(&g_rtpi_mutex);
+	g_rtpi_used[id / 64] &= ~(1ull << (id % 64));
+	pthread_mutex_unlock(&g_rtpi_mutex);
+}
 
 struct vt_scsi_dev *
 vt_scsi_dev_create(const char *name, uint32_t id)
@@ -30,6 +60,15 @@ vt_scsi_dev_create(const char *name, uint32_t id)
 		return NULL;
 	}
 	dev->id = id;
+	dev->rtpi = rtpi_alloc();
+	if (dev->rtpi == 0) {
+		VT_ERRLOG("cannot create scsi device '%s': no relative target port id left", name);
+		free(dev->name);
+		free(dev);
+		return NULL;
+	}
+	snprintf(dev->owner, sizeof(dev->owner), "scsi device '%s'", name);
+	pthread_mutex_init(&dev->ports_lock, NULL);
 	TAILQ_INIT(&dev->ports);
 	return dev;
 }
@@ -45,6 +84,8 @@ vt_scsi_dev_destroy(struct vt_scsi_dev *dev)
 			return -EBUSY;
 		}
 	}
+	rtpi_free(dev->rtpi);
+	pthread_mutex_destroy(&dev->ports_lock);
 	free(dev->name);
 	free(dev);
 	return 0;
@@ -60,6 +101,18 @@ uint32_t
 vt_scsi_dev_get_id(const struct vt_scsi_dev *dev)
 {
 	return dev->id;
+}
+
+uint16_t
+vt_scsi_dev_get_rtpi(const struct vt_scsi_dev *dev)
+{
+	return dev->rtpi;
+}
+
+void
+vt_scsi_dev_set_claim_owner(struct vt_scsi_dev *dev, const char *owner)
+{
+	snprintf(dev->owner, sizeof(dev->owner), "%s", owner);
 }
 
 /* ---- unit attentions ------------------------------------------------------------------------ */
@@ -87,7 +140,7 @@ static const uint16_t g_ua_asc[] = {
 bool
 scsi_ua_pop(struct vt_scsi_port *port, uint32_t lun_id, uint16_t *asc)
 {
-	uint32_t pending = port->ua[lun_id];
+	uint32_t pending = atomic_load(&port->ua[lun_id]);
 	uint32_t bit;
 
 	if (pending == 0) {
@@ -149,6 +202,8 @@ lun_pick_id(struct vt_scsi_dev *dev, int lun_id)
 	return dev->luns[lun_id] != NULL ? -EEXIST : lun_id;
 }
 
+/* Opens the bdev read-only; a shared "scsi" claim then makes the descriptor writable: every
+ * SCSI logical unit on a bdev shares it (reservations order their writers). */
 static int
 lun_open(struct vt_scsi_lun *lun, const char *bdev_name)
 {
@@ -159,12 +214,12 @@ lun_open(struct vt_scsi_lun *lun, const char *bdev_name)
 	if (bdev == NULL) {
 		return -ENODEV;
 	}
-	rc = vt_bdev_open(bdev_name, write, lun_event_cb, lun, &lun->desc);
+	rc = vt_bdev_open(bdev_name, false, lun_event_cb, lun, &lun->desc);
 	if (rc != 0) {
 		return rc;
 	}
 	if (write) {
-		rc = vt_bdev_claim(lun->desc, "scsi");
+		rc = vt_bdev_claim_shared(lun->desc, lun->dev->owner, SCSI_CLAIM_KEY);
 		if (rc != 0) {
 			vt_bdev_close(lun->desc);
 			return rc;
@@ -202,6 +257,12 @@ vt_scsi_dev_add_lun(struct vt_scsi_dev *dev, const char *bdev_name, int lun_id,
 	lun->hotremove_cb = hotremove_cb;
 	lun->hotremove_arg = cb_arg;
 	rc = lun_open(lun, bdev_name);
+	if (rc == 0) {
+		rc = scsi_lu_attach(lun);
+		if (rc != 0) {
+			vt_bdev_close(lun->desc);
+		}
+	}
 	if (rc != 0) {
 		VT_ERRLOG("cannot open bdev '%s' for scsi device '%s': %s", bdev_name, dev->name,
 			  vt_strerror(-rc));
@@ -270,6 +331,7 @@ lun_free(void *arg)
 	void *done_arg = lun->done_arg;
 	uint32_t id = lun->id;
 
+	scsi_lu_detach(lun);
 	TAILQ_FOREACH (port, &dev->ports, link) {
 		if (port->ch[id] != NULL) {
 			vt_bdev_put_io_channel(port->ch[id]);
@@ -370,7 +432,9 @@ vt_scsi_port_create(struct vt_scsi_dev *dev, const char *name)
 			port->ua[i] = SCSI_UA_POWER_ON;
 		}
 	}
+	pthread_mutex_lock(&dev->ports_lock);
 	TAILQ_INSERT_TAIL(&dev->ports, port, link);
+	pthread_mutex_unlock(&dev->ports_lock);
 	return port;
 }
 
@@ -390,7 +454,9 @@ vt_scsi_port_destroy(struct vt_scsi_port *port)
 			scsi_pr_port_gone(dev->luns[i], port);
 		}
 	}
+	pthread_mutex_lock(&dev->ports_lock);
 	TAILQ_REMOVE(&dev->ports, port, link);
+	pthread_mutex_unlock(&dev->ports_lock);
 	free(port);
 	return 0;
 }

@@ -2,6 +2,8 @@
 #ifndef SCSI_INTERNAL_H
 #define SCSI_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -49,13 +51,22 @@ struct vt_scsi_port {
 	uint32_t tasks; /* in flight */
 	bool destroyed;
 	TAILQ_ENTRY(vt_scsi_port) link;
-	uint32_t ua[VT_SCSI_DEV_MAX_LUNS];                /* enum scsi_ua bits per LUN */
+	/* enum scsi_ua bits per LUN; other reactors OR in the reservation ones (scsi_lu.c). */
+	_Atomic uint32_t ua[VT_SCSI_DEV_MAX_LUNS];
 	struct vt_bdev_channel *ch[VT_SCSI_DEV_MAX_LUNS]; /* taken at first I/O */
+};
+
+/* An I_T nexus as reservations know it: the initiator port's name and the target port's (the
+ * device's name, stable across restarts) with its relative target port identifier. */
+struct scsi_nexus {
+	char initiator[VT_SCSI_PORT_MAX_NAME + 1];
+	char tport[VT_SCSI_DEV_MAX_NAME + 1];
+	uint16_t rtpi;
 };
 
 struct scsi_pr_reg {
 	uint64_t key;
-	char initiator[VT_SCSI_PORT_MAX_NAME + 1];
+	struct scsi_nexus nx;
 };
 
 struct scsi_pr {
@@ -64,8 +75,25 @@ struct scsi_pr {
 	struct scsi_pr_reg regs[SCSI_MAX_PR_REGISTRANTS];
 	bool reserved;
 	uint8_t type;
-	/* Holder's initiator (unused for the all-registrants types, where every registrant is). */
-	char holder[VT_SCSI_PORT_MAX_NAME + 1];
+	bool aptpl; /* the state is persisted (APTPL) */
+	/* The holder (unused for the all-registrants types, where every registrant is). */
+	struct scsi_nexus holder;
+};
+
+/*
+ * One logical unit: every LUN on the same bdev is a path to it (scsi_lu.c). Found by the bdev;
+ * lives while a LUN uses it.
+ */
+struct scsi_lu {
+	struct vt_bdev *bdev;
+	uint32_t refs; /* LUNs attached and messages in flight (under the global list's mutex) */
+	TAILQ_ENTRY(scsi_lu) link;
+	pthread_mutex_t lock; /* everything below */
+	/* A reservation or registration exists: commands take the lock to check for conflicts. */
+	atomic_bool guarded;
+	struct scsi_pr pr;
+	struct vt_scsi_port *spc2_holder; /* the SPC-2 reservation's nexus, or NULL */
+	TAILQ_HEAD(, vt_scsi_lun) luns;
 };
 
 /* The status of an EXTENDED COPY (LID1) for RECEIVE COPY RESULTS (SPC-4 6.18.3). */
@@ -98,12 +126,13 @@ struct vt_scsi_lun {
 	vt_scsi_lun_resize_cb resize_cb;
 	void *resize_arg;
 	struct vt_defer done_defer;
-	/* Mode parameters, shared by all initiators. */
-	bool wce;
-	bool d_sense;
-	/* SPC-2 reservation holder (a port), or NULL. */
-	struct vt_scsi_port *spc2_holder;
-	struct scsi_pr pr;
+	/* The logical unit this LUN is a path to, and this LUN on its list. */
+	struct scsi_lu *lu;
+	TAILQ_ENTRY(vt_scsi_lun) lu_link;
+	uint32_t reactor; /* the device's */
+	/* Mode parameters of the logical unit, copied to every path (scsi_lu_set_mode). */
+	atomic_bool wce;
+	atomic_bool d_sense;
 	/* SANITIZE: the operation in progress (NULL when none), and the failure mode the last
 	 * failed operation left (AUSE: EXIT FAILURE MODE may leave it). */
 	struct scsi_sanitize *sanitize;
@@ -118,9 +147,15 @@ struct vt_scsi_lun {
 	bool read_only;
 };
 
+#define SCSI_CLAIM_KEY "scsi" /* the key of the shared claim every LUN takes on its bdev */
+
 struct vt_scsi_dev {
 	char *name;
 	uint32_t id;
+	uint16_t rtpi; /* relative target port identifier, unique in the process */
+	/* Held while ports are added or removed, and by other reactors walking them. */
+	pthread_mutex_t ports_lock;
+	char owner[VT_SCSI_DEV_MAX_NAME + 32]; /* the claim owner of its LUNs' bdevs */
 	struct vt_scsi_lun *luns[VT_SCSI_DEV_MAX_LUNS];
 	TAILQ_HEAD(, vt_scsi_port) ports;
 };
@@ -215,10 +250,47 @@ void scsi_dev_exec_no_lun(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 int scsi_spc_report_luns_data(struct vt_scsi_dev *dev, uint8_t *buf, uint32_t len, uint8_t select);
 void scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf);
 
+/* scsi_lu.c */
+/* Joins lun (its bdev open) to its bdev's logical unit; -ENOMEM. */
+int scsi_lu_attach(struct vt_scsi_lun *lun);
+void scsi_lu_detach(struct vt_scsi_lun *lun);
+/* Under lu->lock: recomputes lu->guarded after a reservation change. */
+void scsi_lu_update_guard(struct scsi_lu *lu);
+/* Under lu->lock: sets ua on every nexus of every path, except port (NULL: none). */
+void scsi_lu_ua_all(struct scsi_lu *lu, uint32_t ua, const struct vt_scsi_port *except);
+/* Under lu->lock: sets ua on the paths of nexus nx. */
+void scsi_lu_ua_nexus(struct scsi_lu *lu, const struct scsi_nexus *nx, uint32_t ua);
+/* Under lu->lock: marks aborted the tasks of nexus nx (but self) on every path, other reactors'
+ * by a message. */
+void scsi_lu_abort_nexus(struct scsi_lu *lu, const struct scsi_nexus *nx,
+			 const struct vt_scsi_task *self);
+/* The relative target port identifiers of every path (one target port group each, all
+ * active/optimized), up to max; returns how many. */
+uint32_t scsi_lu_tports(struct scsi_lu *lu, uint16_t *rtpi, uint32_t max);
+/* Under lu->lock: the path whose device has relative target port identifier rtpi, or NULL. */
+struct vt_scsi_lun *scsi_lu_find_tport(struct scsi_lu *lu, uint16_t rtpi);
+/* Sets the mode parameters on every path; MODE PARAMETERS CHANGED for all nexuses but except
+ * (NULL: no unit attention). */
+void scsi_lu_set_mode(struct vt_scsi_lun *lun, bool wce, bool d_sense,
+		      const struct vt_scsi_port *except);
+/* LOGICAL UNIT RESET through from: SPC-2 reservation and mode parameters reset on every path,
+ * BUS DEVICE RESET for every other nexus. */
+void scsi_lu_reset(struct vt_scsi_lun *lun, const struct vt_scsi_port *from);
+
 /* scsi_pr.c */
 /* True when task conflicts with a reservation on its LUN (RESERVATION CONFLICT was set). */
 bool scsi_pr_check(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
 void scsi_pr_port_gone(struct vt_scsi_lun *lun, struct vt_scsi_port *port);
+/* RESERVE(6/10) and RELEASE(6/10): the SPC-2 reservation of task's nexus. */
+void scsi_pr_spc2_reserve(struct vt_scsi_task *task);
+void scsi_pr_spc2_release(struct vt_scsi_task *task);
+
+/* scsi_pr_file.c: APTPL */
+/* Fills lu->pr from the APTPL file of its bdev, if any (a new logical unit). */
+void scsi_pr_load(struct scsi_lu *lu);
+/* Under lu->lock, after a PERSISTENT RESERVE OUT changed the state: writes it to the APTPL file
+ * when APTPL is on, removes the file when it is off. */
+void scsi_pr_persist(struct scsi_lu *lu);
 
 /* scsi_tmf.c */
 void scsi_tmf_task_done(struct vt_scsi_task *task);
@@ -247,6 +319,7 @@ SCSI_HANDLER(report_luns);
 SCSI_HANDLER(start_stop_unit);
 SCSI_HANDLER(prevent_allow);
 SCSI_HANDLER(report_opcodes);
+SCSI_HANDLER(report_tpgs);
 SCSI_HANDLER(reserve);
 SCSI_HANDLER(release);
 SCSI_HANDLER(mode_sense);

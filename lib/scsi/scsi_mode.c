@@ -311,9 +311,8 @@ scsi_exec_mode_select(struct vt_scsi_task *task)
 		return;
 	}
 	if (wce != lun->wce || d_sense != lun->d_sense) {
-		lun->wce = wce;
-		lun->d_sense = d_sense;
-		scsi_ua_set_all(lun, SCSI_UA_MODE_CHANGED, task->port);
+		/* The logical unit's parameters: every path changes, every other nexus is told. */
+		scsi_lu_set_mode(lun, wce, d_sense, task->port);
 	}
 	scsi_task_complete(task);
 }

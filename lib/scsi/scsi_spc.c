@@ -281,15 +281,7 @@ scsi_parse_reserve(struct vt_scsi_task *task)
 void
 scsi_exec_reserve(struct vt_scsi_task *task)
 {
-	struct vt_scsi_lun *lun = task->lun;
-
-	/* SPC-2 reservations and persistent reservations exclude each other (SPC-4 5.9.3). */
-	if (lun->pr.num_regs > 0 || lun->pr.reserved ||
-	    (lun->spc2_holder != NULL && lun->spc2_holder != task->port)) {
-		task->status = VT_SCSI_STATUS_RESERVATION_CONFLICT;
-	} else {
-		lun->spc2_holder = task->port;
-	}
+	scsi_pr_spc2_reserve(task);
 	scsi_task_complete(task);
 }
 
@@ -303,9 +295,6 @@ scsi_parse_release(struct vt_scsi_task *task)
 void
 scsi_exec_release(struct vt_scsi_task *task)
 {
-	/* Releasing a reservation this initiator does not hold is no error (SPC-2 7.21). */
-	if (task->lun->spc2_holder == task->port) {
-		task->lun->spc2_holder = NULL;
-	}
+	scsi_pr_spc2_release(task);
 	scsi_task_complete(task);
 }

@@ -76,10 +76,7 @@ static void
 tmf_lun_reset(struct vt_scsi_tmf *tmf, struct vt_scsi_lun *lun)
 {
 	tmf_abort_lun(tmf, lun, NULL, false);
-	lun->spc2_holder = NULL;
-	lun->d_sense = false;
-	lun->wce = vt_bdev_has_write_cache(lun->bdev);
-	scsi_ua_set_all(lun, SCSI_UA_BUS_DEVICE_RESET, tmf->port);
+	scsi_lu_reset(lun, tmf->port);
 }
 
 static void
@@ -94,9 +91,7 @@ tmf_nexus_reset(struct vt_scsi_tmf *tmf, struct vt_scsi_port *port)
 			continue;
 		}
 		tmf_abort_lun(tmf, lun, port, false);
-		if (lun->spc2_holder == port) {
-			lun->spc2_holder = NULL;
-		}
+		scsi_pr_port_gone(lun, port);
 		port->ua[i] |= SCSI_UA_I_T_NEXUS_LOSS;
 	}
 }

@@ -28,7 +28,8 @@ scsi_spc_inquiry_std(struct vt_scsi_lun *lun, uint8_t *buf)
 	inq->version = 0x06;       /* SPC-4 */
 	inq->flags3 = 0x10 | 0x02; /* HiSup, response data format 2 */
 	inq->additional_len = sizeof(*inq) - 5;
-	inq->flags5 = 0x08; /* 3PC: EXTENDED COPY (scsi_xcopy.c) */
+	/* TPGS 01b: implicit ALUA (REPORT TARGET PORT GROUPS); 3PC: EXTENDED COPY. */
+	inq->flags5 = 0x10 | 0x08;
 	inq->flags7 = 0x02; /* CmdQue */
 	pad_copy(inq->vendor, sizeof(inq->vendor), "VTARGET");
 	pad_copy(inq->product, sizeof(inq->product),
@@ -98,10 +99,16 @@ vpd_device_id(struct vt_scsi_lun *lun, uint8_t *p)
 	memcpy(&p[off], "VTARGET ", 8);
 	memcpy(&p[off + 8], ustr, 36);
 	off += 8 + 36;
-	/* Relative target port identifier (target port association). */
+	/* Relative target port identifier (target port association): distinct per device, so
+	 * multipath sees each controller as its own port to the same logical unit. */
 	off += desig(&p[off], 0x01, 0x14, 4);
 	memset(&p[off], 0, 4);
-	vt_scsi_put16(&p[off + 2], 1);
+	vt_scsi_put16(&p[off + 2], lun->dev->rtpi);
+	off += 4;
+	/* Target port group (one per target port, numbered like it). */
+	off += desig(&p[off], 0x01, 0x15, 4);
+	memset(&p[off], 0, 4);
+	vt_scsi_put16(&p[off + 2], lun->dev->rtpi);
 	off += 4;
 	/* SCSI name string of the target device: its name, NUL padded to a multiple of 4. */
 	n = (uint32_t)VT_MIN(strlen(dname), (size_t)251);
@@ -129,6 +136,47 @@ scsi_vpd_lun_has_designator(struct vt_scsi_lun *lun, const uint8_t *d)
 		}
 	}
 	return false;
+}
+
+/* ---- REPORT TARGET PORT GROUPS (SPC-4 6.36) ------------------------------------------------ */
+
+#define TPG_MAX_PORTS 64
+
+int
+scsi_parse_report_tpgs(struct vt_scsi_task *task)
+{
+	task->xfer_needed = vt_scsi_get32(&task->cdb[6]);
+	return 0;
+}
+
+/* Every path to the logical unit is its own target port group, active/optimized, with one
+ * port; implicit ALUA (the groups never change state). */
+void
+scsi_exec_report_tpgs(struct vt_scsi_task *task)
+{
+	uint8_t data[8 + TPG_MAX_PORTS * 12];
+	uint16_t rtpi[TPG_MAX_PORTS];
+	bool extended = (task->cdb[1] >> 5) == 1;
+	uint32_t n = scsi_lu_tports(task->lun->lu, rtpi, TPG_MAX_PORTS);
+	uint32_t hdr = extended ? 8 : 4, off = hdr;
+
+	memset(data, 0, sizeof(data));
+	for (uint32_t i = 0; i < n; i++, off += 12) {
+		uint8_t *d = &data[off];
+
+		d[0] = 0x00; /* PREF 0, ASYMMETRIC ACCESS STATE: active/optimized */
+		d[1] = 0x01; /* AO_SUP: the only state it supports */
+		vt_scsi_put16(&d[2], rtpi[i]);
+		d[5] = 0x00; /* STATUS CODE: no status */
+		d[7] = 1;    /* TARGET PORT COUNT */
+		vt_scsi_put16(&d[10], rtpi[i]);
+	}
+	vt_scsi_put32(data, off - 4);
+	if (extended) {
+		data[4] = 0x10; /* FORMAT TYPE 1: the extended header */
+		data[5] = 0;    /* IMPLICIT TRANSITION TIME: none */
+	}
+	scsi_task_complete_data(task, data, VT_MIN(off, task->xfer_needed));
 }
 
 /* Third-party Copy (SPC-4 7.8.17): one Supported Commands descriptor naming EXTENDED COPY

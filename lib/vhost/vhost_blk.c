@@ -82,6 +82,7 @@ struct blk_ctrlr {
 	struct blk_info info;
 	char *bdev_name;
 	bool packed_ring;
+	bool shared;      /* the claim is shared with other "shared" blk controllers */
 	atomic_bool gone; /* the bdev was released after a hot-remove */
 
 	/* The config space, read by the vhost-events thread. */
@@ -711,20 +712,17 @@ blk_submit(struct vhost_req *req)
 
 /* ---- controller life cycle (the controller's reactor) ---------------------------------------- */
 
+/* Opens the bdev read-only, then a claim makes the descriptor writable: exclusive, or shared with
+ * other blk controllers created with "shared". */
 static int
-blk_open(struct blk_ctrlr *bc, const char *dev_name, bool readonly, char *err, size_t errlen)
+blk_open(struct blk_ctrlr *bc, const char *dev_name, bool readonly, bool shared, char *err,
+	 size_t errlen)
 {
-	int rc = vt_bdev_open(dev_name, !readonly, blk_bdev_event, bc, &bc->desc);
+	char owner[VHOST_CTRLR_NAME_MAX + 32];
+	int rc = vt_bdev_open(dev_name, false, blk_bdev_event, bc, &bc->desc);
 
 	if (rc == -ENODEV) {
 		snprintf(err, errlen, "bdev '%s' does not exist", dev_name);
-		return rc;
-	}
-	if (rc == -EPERM) {
-		snprintf(err, errlen,
-			 "bdev '%s' cannot be opened for writing (read-only, or "
-			 "claimed by another user); a readonly controller can share it",
-			 dev_name);
 		return rc;
 	}
 	if (rc != 0) {
@@ -732,10 +730,21 @@ blk_open(struct blk_ctrlr *bc, const char *dev_name, bool readonly, char *err, s
 		return rc;
 	}
 	if (!readonly) {
-		rc = vt_bdev_claim(bc->desc, VHOST_BLK_CLAIM_OWNER);
+		vhost_claim_owner(bc->ctrlr, owner, sizeof(owner));
+		rc = shared ? vt_bdev_claim_shared(bc->desc, owner, VHOST_BLK_CLAIM_OWNER)
+			    : vt_bdev_claim(bc->desc, owner);
+		if (rc != 0 && vt_bdev_is_read_only(vt_bdev_desc_get_bdev(bc->desc))) {
+			snprintf(err, errlen,
+				 "bdev '%s' is read-only: create the controller readonly",
+				 dev_name);
+			return -EPERM;
+		}
+		if (rc == -EPERM || rc == -EBUSY) {
+			return vhost_claimed_error(dev_name, err, errlen);
+		}
 		if (rc != 0) {
-			snprintf(err, errlen, "bdev '%s' is already claimed by '%s'", dev_name,
-				 vt_bdev_get_claim_owner(vt_bdev_desc_get_bdev(bc->desc)));
+			snprintf(err, errlen, "cannot claim bdev '%s': %s", dev_name,
+				 vt_strerror(-rc));
 			return rc;
 		}
 	}
@@ -749,7 +758,7 @@ blk_open(struct blk_ctrlr *bc, const char *dev_name, bool readonly, char *err, s
 }
 
 int
-vhost_blk_backend_create(struct vhost_ctrlr *c, const char *dev_name, bool readonly,
+vhost_blk_backend_create(struct vhost_ctrlr *c, const char *dev_name, bool readonly, bool shared,
 			 bool packed_ring, char *err, size_t errlen)
 {
 	struct blk_ctrlr *bc = calloc(1, sizeof(*bc));
@@ -762,14 +771,15 @@ vhost_blk_backend_create(struct vhost_ctrlr *c, const char *dev_name, bool reado
 	}
 	pthread_mutex_init(&bc->cfg_lock, NULL);
 	atomic_init(&bc->gone, false);
-	rc = blk_open(bc, dev_name, readonly, err, errlen);
+	bc->ctrlr = c;
+	rc = blk_open(bc, dev_name, readonly, shared, err, errlen);
 	if (rc != 0) {
 		blk_release(bc);
 		blk_free(bc);
 		return rc;
 	}
-	bc->ctrlr = c;
 	bc->readonly = readonly;
+	bc->shared = shared && !readonly;
 	bc->packed_ring = packed_ring;
 	blk_info_from_bdev(bc->bdev, readonly, &bc->info);
 	bc->num_blocks = bc->info.num_blocks;
@@ -823,6 +833,7 @@ blk_dump_info_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w)
 	}
 	vt_json_write_named_string(w, "transport", VHOST_BLK_TRANSPORT);
 	vt_json_write_named_bool(w, "packed_ring", bc->packed_ring);
+	vt_json_write_named_bool(w, "shared", bc->shared);
 	vt_json_write_object_end(w);
 }
 
@@ -844,6 +855,9 @@ blk_write_config_json(struct vhost_ctrlr *c, struct vt_json_write_ctx *w)
 	vt_json_write_named_bool(w, "readonly", bc->readonly);
 	vt_json_write_named_bool(w, "packed_ring", bc->packed_ring);
 	vt_json_write_named_string(w, "transport", VHOST_BLK_TRANSPORT);
+	if (bc->shared) {
+		vt_json_write_named_bool(w, "shared", true); /* vtarget's extension */
+	}
 	vt_json_write_object_end(w);
 	vt_json_write_object_end(w);
 }

@@ -26,6 +26,7 @@ struct rpc_create_blk {
 	char *transport;
 	bool readonly;
 	bool packed_ring;
+	bool shared; /* vtarget's extension: share the bdev with other shared blk controllers */
 };
 
 static const struct vt_json_object_decoder g_create_blk_decoders[] = {
@@ -35,6 +36,7 @@ static const struct vt_json_object_decoder g_create_blk_decoders[] = {
 	{ "transport", offsetof(struct rpc_create_blk, transport), vt_json_decode_string, true },
 	{ "readonly", offsetof(struct rpc_create_blk, readonly), vt_json_decode_bool, true },
 	{ "packed_ring", offsetof(struct rpc_create_blk, packed_ring), vt_json_decode_bool, true },
+	{ "shared", offsetof(struct rpc_create_blk, shared), vt_json_decode_bool, true },
 };
 
 static bool g_shutting_down;
@@ -57,7 +59,8 @@ create_blk_backend(struct vhost_ctrlr *c, void *arg, char *err, size_t errlen)
 {
 	struct rpc_create_blk *p = arg;
 
-	return vhost_blk_backend_create(c, p->dev_name, p->readonly, p->packed_ring, err, errlen);
+	return vhost_blk_backend_create(c, p->dev_name, p->readonly, p->shared, p->packed_ring, err,
+					errlen);
 }
 
 static const struct vhost_create_ops g_create_blk_ops = {

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "vt/bdev.h"
 #include "vt/event.h"
 #include "vt/log.h"
 #include "vt/rpc.h"
@@ -49,7 +50,7 @@ create_error(struct create_ctx *ctx)
 	int rc = ctx->rc;
 	/* Errno codes where SPDK's users look for them; bad parameters as -32602. */
 	int code = rc == -EEXIST || rc == -ENODEV || rc == -EADDRINUSE || rc == -ENOMEM ||
-				   rc == -ESHUTDOWN
+				   rc == -ESHUTDOWN || rc == -EBUSY
 			   ? rc
 			   : VT_JSONRPC_ERROR_INVALID_PARAMS;
 
@@ -149,4 +150,24 @@ vhost_ctrlr_create(struct vt_jsonrpc_request *req, const struct vhost_create_ops
 		return;
 	}
 	vhost_post_msg(&ctx->post, ctx->c->reactor, create_backend, ctx);
+}
+
+/* ---- claims --------------------------------------------------------------------------------- */
+
+void
+vhost_claim_owner(const struct vhost_ctrlr *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "vhost controller '%s'", c->name);
+}
+
+int
+vhost_claimed_error(const char *bdev_name, char *err, size_t errlen)
+{
+	struct vt_bdev *bdev = vt_bdev_get_by_name(bdev_name);
+	const char *owner = bdev != NULL ? vt_bdev_get_claim_owner(bdev) : NULL;
+
+	/* The owner may have let go meanwhile: the refusal still stands for this call. */
+	snprintf(err, errlen, "bdev '%s' is claimed by %s", bdev_name,
+		 owner != NULL ? owner : "another user");
+	return -EBUSY;
 }

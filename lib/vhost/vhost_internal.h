@@ -220,11 +220,17 @@ struct vhost_create_ops {
  * application's), runs ops->backend_create(c, arg) on the controller's reactor, then opens the
  * socket (delay: the controller is visible without a socket, which the personality opens later)
  * and answers req with true. On a failure every step done is undone and req gets the error: the
- * errno for -EEXIST, -ENODEV, -EADDRINUSE, -ENOMEM and -ESHUTDOWN (SPDK's users look for them),
- * -32602 for the others. Takes arg in every case.
+ * errno for -EEXIST, -ENODEV, -EADDRINUSE, -ENOMEM, -ESHUTDOWN (SPDK's users look for them) and
+ * -EBUSY (a claimed bdev), -32602 for the others. Takes arg in every case.
  */
 void vhost_ctrlr_create(struct vt_jsonrpc_request *req, const struct vhost_create_ops *ops,
 			const char *name, const char *cpumask, bool delay, void *arg);
+
+/* The claim owner a controller's bdev claims carry: "vhost controller '<name>'". */
+void vhost_claim_owner(const struct vhost_ctrlr *c, char *buf, size_t len);
+/* The one answer to a claimed bdev, for every personality: "bdev '<name>' is claimed by
+ * <owner>" in err; returns -EBUSY. */
+int vhost_claimed_error(const char *bdev_name, char *err, size_t errlen);
 
 /* ---- vhost_user.c: rte_vhost ------------------------------------------------------------- */
 

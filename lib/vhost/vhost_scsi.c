@@ -793,6 +793,7 @@ vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, cha
 	struct scsi_ctrlr *sc = c->backend;
 	struct vt_scsi_dev *dev;
 	char name[VHOST_CTRLR_NAME_MAX + 16];
+	char owner[VHOST_CTRLR_NAME_MAX + 32];
 	char *bname;
 	int rc;
 
@@ -830,14 +831,16 @@ vhost_scsi_target_add(struct vhost_ctrlr *c, int num, const char *bdev_name, cha
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	vhost_claim_owner(c, owner, sizeof(owner));
+	vt_scsi_dev_set_claim_owner(dev, owner);
 	rc = vt_scsi_dev_add_lun(dev, bdev_name, 0, scsi_target_hotremove, sc);
 	if (rc < 0) {
 		vt_scsi_dev_destroy(dev);
 		free(bname);
 		if (rc == -ENODEV) {
 			snprintf(err, errlen, "bdev '%s' does not exist", bdev_name);
-		} else if (rc == -EPERM) {
-			snprintf(err, errlen, "bdev '%s' is claimed by another user", bdev_name);
+		} else if (rc == -EBUSY) {
+			vhost_claimed_error(bdev_name, err, errlen);
 		} else {
 			snprintf(err, errlen, "cannot add bdev '%s': %s", bdev_name,
 				 vt_strerror(-rc));

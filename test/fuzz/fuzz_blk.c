@@ -21,7 +21,7 @@ blk_backend(struct vhost_ctrlr *c)
 {
 	char err[256];
 
-	return vhost_blk_backend_create(c, "FuzzMalloc0", false, true, err, sizeof(err));
+	return vhost_blk_backend_create(c, "FuzzMalloc0", false, false, true, err, sizeof(err));
 }
 
 int

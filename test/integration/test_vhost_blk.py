@@ -231,7 +231,7 @@ class VhostBlkTest(BlkBase, SharedDaemonTestCase):
         self.assertEqual(c["sessions"], [])
         self.assertEqual(c["backend_specific"]["block"],
                          {"readonly": False, "bdev": "Malloc0", "transport": "vhost_user_blk",
-                          "packed_ring": False})
+                          "packed_ring": False, "shared": False})
         bench = start_bench(s, 3, "--queues", "2")
         try:
             sess = wait_for(lambda: [x for x in self.sessions("blk.0") if x["started"]], 10,
@@ -319,7 +319,7 @@ class VhostBlkTest(BlkBase, SharedDaemonTestCase):
                             "c0")
         # Claimed by c0: a second writer is refused, a read-only sharer is not.
         self.assertRpcError(self.d, create, {"ctrlr": "c1", "dev_name": "Malloc0"},
-                            INVALID_PARAMS, "Malloc0")
+                            -16, "bdev 'Malloc0' is claimed by vhost controller 'c0'")
         self.create("c2", "Malloc0", readonly=True)
         # A file in the way that is not a socket.
         path = self.sock("c3")

@@ -12,7 +12,7 @@ import vtlib
 from vtlib import VtTestCase
 
 MIB = 1024 * 1024
-ENODEV, EEXIST, EALREADY = -19, -17, -114
+ENODEV, EEXIST, EALREADY, EBUSY = -19, -17, -114, -16
 INVALID_PARAMS = -32602
 
 
@@ -48,7 +48,7 @@ class VhostScsiRpcTest(VtTestCase):
         self.assertIsInstance(scsi[0]["target_name"], str)
         # The bdev is claimed: a blk controller cannot take it.
         self.assertRpcError(d, "vhost_create_blk_controller",
-                            {"ctrlr": "b0", "dev_name": "M0"}, (-1, INVALID_PARAMS))
+                            {"ctrlr": "b0", "dev_name": "M0"}, EBUSY, "vhost controller 's0'")
         self.assertIs(d.call("vhost_scsi_controller_remove_target",
                              {"ctrlr": "s0", "scsi_target_num": 5}), True)
         scsi = self.ctrlr(d, "s0")["backend_specific"]["scsi"]
@@ -105,9 +105,9 @@ class VhostScsiRpcTest(VtTestCase):
         self.assertRpcError(d, "vhost_scsi_controller_add_target",
                             {"ctrlr": "zz", "scsi_target_num": 0, "bdev_name": "M1"}, ENODEV)
         self.assertRpcError(d, "vhost_start_scsi_controller", {"ctrlr": "zz"}, ENODEV)
-        # The bdev of target 0 is claimed: another target cannot use it.
-        self.assertRpcError(d, "vhost_scsi_controller_add_target",
-                            {"ctrlr": "s0", "scsi_target_num": 1, "bdev_name": "M0"}, (-1, INVALID_PARAMS))
+        # The bdev of target 0 is shared with another target (one logical unit, two paths).
+        self.assertEqual(d.call("vhost_scsi_controller_add_target",
+                                {"ctrlr": "s0", "scsi_target_num": 1, "bdev_name": "M0"}), 1)
         # Not a scsi controller.
         d.call("vhost_create_blk_controller", {"ctrlr": "b0", "dev_name": "M2"})
         self.assertRpcError(d, "vhost_scsi_controller_add_target",

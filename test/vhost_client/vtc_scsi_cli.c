@@ -64,6 +64,8 @@ struct scsi_opts {
 	uint64_t seed;
 	uint32_t bs; /* block size override */
 	bool repost;
+	uint8_t data[256]; /* data= : the data-out bytes of cdb (instead of the seed's pattern) */
+	uint32_t data_len;
 };
 
 /* ---- parsing --------------------------------------------------------------------------- */
@@ -139,6 +141,8 @@ parse_opts(struct scsi_cli *sc, const struct scsi_line *l, struct scsi_opts *o)
 			o->lun_raw = true;
 		} else if (strcmp(k, "seed") == 0) {
 			rc = cli_parse_u64(k, v, &o->seed);
+		} else if (strcmp(k, "data") == 0) {
+			rc = parse_hex_bytes(v, o->data, sizeof(o->data), &o->data_len);
 		} else if (strcmp(k, "repost") == 0) {
 			rc = cli_parse_u32(k, v, &u);
 			o->repost = u != 0;
@@ -414,8 +418,22 @@ do_cdb(struct scsi_cli *sc, uint8_t t, const char *hex, const struct scsi_opts *
 	c.in_len = o->in_len;
 	c.out_len = o->out_len;
 	cli_pattern_fill(sc->reqs[0].data, 0, o->out_len, o->seed);
+	if (o->data_len > 0) {
+		c.out_len = o->data_len;
+		memcpy(sc->reqs[0].data, o->data, o->data_len);
+	}
 	if (scsi_simple(sc, "cdb", t, o, &c, &r, &q) != 0) {
 		return -1;
+	}
+	/* The data-in bytes moved (up to 256), in hex. */
+	if (c.in_len > 0 && r.resid <= c.in_len && r.resid < c.in_len) {
+		const uint8_t *in = sc->reqs[0].data + c.out_len;
+		uint32_t n = c.in_len - r.resid < 256 ? c.in_len - r.resid : 256;
+
+		printf(" data=");
+		for (uint32_t i = 0; i < n; i++) {
+			printf("%02x", in[i]);
+		}
 	}
 	printf("\n");
 	return good(&r) ? 0 : 1;
@@ -906,7 +924,7 @@ scsi_usage(FILE *out)
 		"  write T LBA NBLOCKS SEED       the pattern of `vtc pattern --seed SEED`\n"
 		"  read T LBA NBLOCKS [SEED]      verified against the pattern when SEED is given\n"
 		"  caw T LBA NBLOCKS CMP_SEED WRITE_SEED   COMPARE AND WRITE\n"
-		"  cdb T HEX [in=N] [out=N seed=S]   any CDB\n"
+		"  cdb T HEX [in=N] [out=N seed=S] [data=HEX]   any CDB (data-in printed as data=)\n"
 		"  tmf T lun-reset|abort-task|abort-task-set|clear-task-set|it-nexus-reset|\n"
 		"        query-task|query-task-set|clear-aca [seed=TAG]\n"
 		"  post N                         post N event buffers (of 16 bytes)\n"

@@ -1286,6 +1286,39 @@ claim_excludes_other_writers_until_released(void)
 }
 
 static void
+shared_claim_admits_same_key_only_and_goes_with_last_holder(void)
+{
+	struct ut_fix f;
+	struct vt_bdev_desc *a = NULL, *b = NULL, *w = NULL;
+	struct ut_events ev = { 0 };
+
+	fix_open(&f, ut_disk_create("ut_shared"));
+	CU_ASSERT_EQUAL(vt_bdev_open("ut_shared", false, ut_event_cb, &ev, &a), 0);
+	CU_ASSERT_EQUAL(vt_bdev_open("ut_shared", false, ut_event_cb, &ev, &b), 0);
+	CU_ASSERT_EQUAL(vt_bdev_claim_shared(a, "lun a", "scsi"), 0);
+	CU_ASSERT_EQUAL(vt_bdev_claim_shared(b, "lun b", "scsi"), 0);
+	CU_ASSERT_TRUE(vt_bdev_claim_is_shared(&f.d->bdev));
+	CU_ASSERT_STRING_EQUAL(vt_bdev_get_claim_owner(&f.d->bdev), "lun a");
+	/* Another key, an exclusive claim and a plain writer are all refused. */
+	CU_ASSERT_EQUAL(vt_bdev_claim_shared(f.desc, "blk", "vhost_blk"), -EBUSY);
+	CU_ASSERT_EQUAL(vt_bdev_claim(f.desc, "raid"), -EPERM);
+	CU_ASSERT_EQUAL(vt_bdev_open("ut_shared", true, ut_event_cb, &ev, &w), -EPERM);
+	CU_ASSERT_EQUAL(vt_bdev_claim_shared(a, "lun a", NULL), -EINVAL);
+	/* The first holder goes: the next one stands for the claim. */
+	vt_bdev_close(a);
+	CU_ASSERT_STRING_EQUAL(vt_bdev_get_claim_owner(&f.d->bdev), "lun b");
+	CU_ASSERT_EQUAL(vt_bdev_claim(f.desc, "raid"), -EPERM);
+	vt_bdev_release_claim(b);
+	CU_ASSERT_PTR_NULL(vt_bdev_get_claim_owner(&f.d->bdev));
+	CU_ASSERT_FALSE(vt_bdev_claim_is_shared(&f.d->bdev));
+	/* Unclaimed again: an exclusive claim excludes shared ones. */
+	CU_ASSERT_EQUAL(vt_bdev_claim(f.desc, "raid"), 0);
+	CU_ASSERT_EQUAL(vt_bdev_claim_shared(b, "lun b", "scsi"), -EBUSY);
+	vt_bdev_close(b);
+	fix_close(&f);
+}
+
+static void
 register_refuses_duplicates_and_bad_geometry(void)
 {
 	struct ut_disk *a = ut_disk_create("ut_name_a");
@@ -1801,6 +1834,7 @@ main(void)
 	CU_ADD_TEST(s, destruct_may_complete_later);
 	CU_ADD_TEST(s, resize_sends_resize_and_refuses_shrink_while_open);
 	CU_ADD_TEST(s, claim_excludes_other_writers_until_released);
+	CU_ADD_TEST(s, shared_claim_admits_same_key_only_and_goes_with_last_holder);
 	CU_ADD_TEST(s, register_refuses_duplicates_and_bad_geometry);
 	CU_ADD_TEST(s, register_checks_the_physical_block_size_against_the_block_size);
 	CU_ADD_TEST(s, first_and_next_skip_bdevs_being_removed);

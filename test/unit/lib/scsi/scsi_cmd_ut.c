@@ -142,7 +142,8 @@ lun_removal_waits_for_tasks_in_flight(void)
 	ut_fix_setup(&g_f, "ut_cmd");
 	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &bdev), 0);
 	CU_ASSERT_EQUAL(vt_scsi_dev_add_lun(g_f.dev, "ut_rm", 3, hotremove_cb, NULL), 3);
-	CU_ASSERT_EQUAL(vt_scsi_dev_add_lun(g_f.dev, "ut_rm", 4, NULL, NULL), -EPERM);
+	/* A second LUN on the same bdev is another path to the same logical unit. */
+	CU_ASSERT_EQUAL(vt_scsi_dev_add_lun(g_f.dev, "ut_rm", 4, NULL, NULL), 4);
 	CU_ASSERT_EQUAL(vt_scsi_dev_add_lun(g_f.dev, "nope", -1, NULL, NULL), -ENODEV);
 	CU_ASSERT_EQUAL(vt_scsi_dev_add_lun(g_f.dev, "ut_rm", 3, NULL, NULL), -EEXIST);
 	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 3, g_tur, 6, NONE, NULL, 0),

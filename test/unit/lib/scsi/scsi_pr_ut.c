@@ -149,20 +149,21 @@ bad_prout_and_prin_requests_are_refused(void)
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 20, UT_ILLEGAL,
 			VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
 	cdb[8] = 24;
-	p[20] = 0x01; /* APTPL */
+	p[20] = 0x08; /* SPEC_I_PT */
 	vt_scsi_put64(&p[8], 1);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST);
 	cdb[1] = VT_SCSI_PROUT_RESERVE;
 	cdb[2] = 0x02; /* no such type */
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
-	cdb[1] = 0x07; /* no such action */
+	cdb[1] = 0x08; /* no such action */
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	UT_EXPECT_CHECK(&c, g_f.a, incdb, IN, g_data, 4096, UT_ILLEGAL,
 			VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	CU_ASSERT_EQUAL(prin(g_f.a, VT_SCSI_PRIN_REPORT_CAPABILITIES, &c), VT_SCSI_STATUS_GOOD);
 	CU_ASSERT_EQUAL(vt_scsi_get16(g_data), 8);
-	CU_ASSERT_EQUAL(g_data[3] & 0x80, 0x80);
+	CU_ASSERT_EQUAL(g_data[2] & 0x01, 0x01); /* PTPL_C */
+	CU_ASSERT_EQUAL(g_data[3] & 0x81, 0x80); /* TMV, PTPL_A clear */
 	CU_ASSERT_EQUAL(g_data[4], 0xea);
 	CU_ASSERT_EQUAL(g_data[5], 0x01);
 	ut_fix_teardown(&g_f);

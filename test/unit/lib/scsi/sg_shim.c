@@ -44,6 +44,7 @@ struct shim {
 	int fd; /* the descriptor the tool holds (on /dev/null) */
 	struct vt_bdev *bdev;
 	struct vt_scsi_dev *dev;
+	struct vt_scsi_dev *dev2; /* a second path to the same logical unit (a shared LUN) */
 	struct vt_scsi_port *port;
 };
 
@@ -125,6 +126,12 @@ shim_init(void)
 	g_shim.bdev->write_cache = getenv("VT_SG_WCE") != NULL;
 	g_shim.dev = vt_scsi_dev_create("naa.vtarget.sgshim", 0);
 	if (g_shim.dev == NULL || vt_scsi_dev_add_lun(g_shim.dev, "SgShim0", 0, NULL, NULL) != 0) {
+		return -ENODEV;
+	}
+	/* The suite runs on a shared logical unit: a second device shows the same bdev. */
+	g_shim.dev2 = vt_scsi_dev_create("naa.vtarget.sgshim.2", 1);
+	if (g_shim.dev2 == NULL ||
+	    vt_scsi_dev_add_lun(g_shim.dev2, "SgShim0", 0, NULL, NULL) != 0) {
 		return -ENODEV;
 	}
 	g_shim.port = vt_scsi_port_create(g_shim.dev, "naa.5001405000000001");

@@ -533,8 +533,9 @@ session_setup(const char *bdev_name, bool readonly)
 	g_ctrlr->reactor = 0;
 	g_ctrlr->state = VHOST_CTRLR_RUNNING;
 	TAILQ_INIT(&g_ctrlr->sessions);
-	CU_ASSERT_EQUAL_FATAL(
-		vhost_blk_backend_create(g_ctrlr, bdev_name, readonly, true, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(vhost_blk_backend_create(g_ctrlr, bdev_name, readonly, false, true,
+						       err, sizeof(err)),
+			      0);
 	g_s = vhost_session_alloc(g_ctrlr, 0);
 	CU_ASSERT_FATAL(g_s != NULL);
 	TAILQ_INSERT_TAIL(&g_ctrlr->sessions, g_s, link);

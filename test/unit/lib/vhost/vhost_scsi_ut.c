@@ -334,7 +334,8 @@ remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_remo
 
 	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &bdev), 0);
 	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 7, "uts_m0", err, sizeof(err)), 7);
-	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, -1, "uts_m0", err, sizeof(err)), -EPERM);
+	/* Another target shares the bdev (another path to the same logical unit). */
+	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 3, "uts_m0", err, sizeof(err)), 3);
 	CU_ASSERT_EQUAL(
 		vhost_scsi_target_remove(c, 7, ut_target_removed, &removed, err, sizeof(err)), 0);
 	/* Not answered yet: new commands see no target, a second remove is refused. */
@@ -355,14 +356,15 @@ remove_target_is_answered_by_the_management_poller_and_a_second_remove_says_remo
 		-ENODEV);
 	CU_ASSERT_EQUAL(vhost_scsi_target_add(c, 7, "uts_m0", err, sizeof(err)), 7);
 
-	/* A hot-removed bdev detaches its target by itself. */
+	/* A hot-removed bdev detaches every target showing it by itself. */
 	CU_ASSERT_EQUAL(bdev_malloc_delete(bdev, ut_delete_cb, &del), 0);
 	CU_ASSERT(ut_poll_until(&del, 1));
-	for (int i = 0; i < 2000 && sc->tgt[7].dev != NULL; i++) {
+	for (int i = 0; i < 2000 && (sc->tgt[7].dev != NULL || sc->tgt[3].dev != NULL); i++) {
 		ut_poll(1);
 		usleep(1000); /* the management poller runs every millisecond */
 	}
 	CU_ASSERT(sc->tgt[7].dev == NULL);
+	CU_ASSERT(sc->tgt[3].dev == NULL);
 
 	/* Controller removal with targets: done once they are freed. */
 	opts.name = "uts_m1";
