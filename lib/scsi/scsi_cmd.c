@@ -380,15 +380,17 @@ cmd_resolve(struct vt_scsi_task *task)
 
 /*
  * Nothing on the LUN that the checks before a READ or WRITE's parser act on, for this port: no
- * unit attention pending, no SANITIZE running or failed, no SPC-2 reservation, no persistent
- * reservation (registrations alone never conflict). The fast path's one condition: keep it in
- * step with scsi_ua_report, scsi_sanitize_check and scsi_pr_check.
+ * unit attention pending, no SANITIZE running or failed, and the logical unit unguarded (no
+ * SPC-2 reservation, no persistent reservation or registration on any path: scsi_lu.c). The
+ * fast path's one condition: keep it in step with scsi_ua_report, scsi_sanitize_check and
+ * scsi_pr_check.
  */
 static bool
 scsi_lun_quiet(const struct vt_scsi_lun *lun, const struct vt_scsi_port *port)
 {
-	return port->ua[lun->id] == 0 && lun->sanitize == NULL && !lun->sanitize_failed &&
-	       lun->spc2_holder == NULL && !lun->pr.reserved;
+	return atomic_load_explicit(&port->ua[lun->id], memory_order_relaxed) == 0 &&
+	       lun->sanitize == NULL && !lun->sanitize_failed &&
+	       !atomic_load_explicit(&lun->lu->guarded, memory_order_acquire);
 }
 
 /* READ / WRITE (10) and (16) whose CDB has no bit outside the usage map, on a quiet LUN: the

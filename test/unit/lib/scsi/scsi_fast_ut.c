@@ -60,17 +60,22 @@ quiet_is_false_for_each_pending_condition(void)
 	lun->sanitize = (struct scsi_sanitize *)g_buf; /* never dereferenced by the predicate */
 	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.a));
 	lun->sanitize = NULL;
-	lun->spc2_holder = g_f.b;
+	/* The logical unit, shared by every path: an SPC-2 reservation, a persistent reservation
+	 * or a registration on any nexus guards it (scsi_lu_update_guard). */
+	lun->lu->spc2_holder = g_f.b;
+	scsi_lu_update_guard(lun->lu);
 	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.a));
 	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.b));
-	lun->spc2_holder = NULL;
-	lun->pr.reserved = true;
+	lun->lu->spc2_holder = NULL;
+	lun->lu->pr.reserved = true;
+	scsi_lu_update_guard(lun->lu);
 	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.a));
-	lun->pr.reserved = false;
-	/* Registrations without a reservation never conflict: still quiet. */
-	lun->pr.num_regs = 1;
-	CU_ASSERT_TRUE(scsi_lun_quiet(lun, g_f.a));
-	lun->pr.num_regs = 0;
+	lun->lu->pr.reserved = false;
+	lun->lu->pr.num_regs = 1;
+	scsi_lu_update_guard(lun->lu);
+	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.a));
+	lun->lu->pr.num_regs = 0;
+	scsi_lu_update_guard(lun->lu);
 	CU_ASSERT_TRUE(scsi_lun_quiet(lun, g_f.a));
 	ut_fix_teardown(&g_f);
 }
