@@ -23,12 +23,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 init_src=$here/init.sh
 standalone=0
 
-# Modules the guest needs; their dependencies are added from modules.dep. scsi_dh_alua comes
-# before virtio_scsi so that it attaches to the disks as they are found; dm-multipath and its path
-# selectors are for test_vm_shared.py (the guest's kernel cannot load modules on demand: its
-# modprobe is the initramfs's, without the module tree).
-modules=(scsi_dh_alua virtio_pci virtio_blk virtio_scsi sd_mod sg 9pnet_virtio 9p virtio_console
-	dm_multipath dm_round_robin dm_service_time)
+# Modules the guest needs; their dependencies are added from modules.dep.
+modules=(virtio_pci virtio_blk virtio_scsi sd_mod sg 9pnet_virtio 9p virtio_console)
 
 die() {
 	echo "build_initramfs: $*" >&2
