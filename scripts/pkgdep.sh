@@ -17,6 +17,8 @@ TEST_PKGS+=(tgt qemu-block-extra)
 TEST_PKGS+=(libvirt-daemon-system libvirt-clients)
 # bench/insn.sh: instructions per I/O under callgrind
 TEST_PKGS+=(valgrind)
+# test_vm_shared.py: the guest's dm-multipath (multipath, multipathd)
+TEST_PKGS+=(multipath-tools)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 missing=()
