@@ -37,15 +37,18 @@ run:
 	$(Q)$(MAKE) -s --no-print-directory app
 	$(Q)exec $(BUILD_DIR)/bin/vtarget --default-config --poll-mode adaptive $(VTARGET_ARGS)
 
-# Every test: layering and format checks, unit tests and integration tests on the release build,
-# every fuzz harness briefly (corpus replay + FUZZ_SMOKE_TIME s each), then the unit and
-# integration tests on an AddressSanitizer + UndefinedBehaviorSanitizer build in build-san/.
+# Every test: layering and format checks, unit tests and the integration tests without guests on
+# the release build, every fuzz harness briefly (corpus replay + FUZZ_SMOKE_TIME s each), then all
+# unit and integration tests, guest tests included, on an AddressSanitizer +
+# UndefinedBehaviorSanitizer build in build-san/. The guest tests (test_vm_*.py, QEMU under TCG:
+# two thirds of the time) thus run once, against the sanitized daemon; `make test-quick` runs
+# them on the release build.
 test:
 	$(Q)scripts/pkgdep.sh
 	$(Q)scripts/check_layers.sh
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)test/run_tests.sh $(BUILD_DIR)
+	$(Q)test/run_tests.sh $(BUILD_DIR) --no-guests
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory test-san
 

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Runs every unit test binary and the integration tests against one build directory, then prints
 # "N passed, N failed" counted over individual tests (CUnit tests and Python test cases).
-# Usage: test/run_tests.sh BUILD_DIR
+# Usage: test/run_tests.sh BUILD_DIR [--no-guests]
+#   --no-guests: leave out the integration tests that boot guests (test_vm_*.py); `make test`
+#   runs those once, on the sanitized build.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:-build}")
+run_args=()
+if [ "${2:-}" = "--no-guests" ]; then
+	run_args+=(--no-guests)
+elif [ -n "${2:-}" ]; then
+	echo "usage: $0 BUILD_DIR [--no-guests]" >&2
+	exit 2
+fi
 export VT_BUILD_DIR=$build
 log_dir=$build/test-logs
 mkdir -p "$log_dir"
@@ -49,7 +58,7 @@ done < <(find "$build/test/unit" "$build/test/vhost_client" -type f -name '*_ut'
 
 echo "== integration tests"
 log=$log_dir/integration.log
-if timeout 2700 python3 test/integration/run.py --build-dir "$build" 2>&1 | tee "$log"; then
+if timeout 2700 python3 test/integration/run.py --build-dir "$build" "${run_args[@]}" 2>&1 | tee "$log"; then
 	rc=0
 else
 	rc=$?

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Runs the vtarget integration tests (test/integration/test_*.py, unittest).
 
-Usage: run.py --build-dir DIR [-k SUBSTRING] [FILE...]
+Usage: run.py --build-dir DIR [-k SUBSTRING] [--no-guests] [FILE...]
 
 Prints one line per test, the output of the daemons involved when a test fails, and ends with
 "N passed, N failed" (", N skipped" appended when tests were skipped). Exit status 0 only when
@@ -136,12 +136,17 @@ def iter_tests(suite):
             yield t
 
 
-def filter_suite(suite, pattern):
+def filter_suite(suite, keep_test):
     keep = unittest.TestSuite()
     for t in iter_tests(suite):
-        if pattern in t.id():
+        if keep_test(t.id()):
             keep.addTest(t)
     return keep
+
+
+def is_guest_test(test_id):
+    """Tests that boot a guest under QEMU: the modules test_vm_*.py."""
+    return test_id.startswith("test_vm_")
 
 
 def main():
@@ -149,6 +154,8 @@ def main():
     ap.add_argument("--build-dir", default=os.environ.get("VT_BUILD_DIR"),
                     help="build folder holding bin/vtarget and test/tools/ (default: build)")
     ap.add_argument("-k", dest="pattern", help="run only tests whose id contains this")
+    ap.add_argument("--no-guests", action="store_true",
+                    help="leave out the tests that boot guests (test_vm_*.py)")
     ap.add_argument("files", nargs="*", help="test files (default: every test_*.py here)")
     args = ap.parse_args()
 
@@ -171,11 +178,13 @@ def main():
     else:
         suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
     if args.pattern:
-        suite = filter_suite(suite, args.pattern)
+        suite = filter_suite(suite, lambda tid: args.pattern in tid)
+    if args.no_guests:
+        suite = filter_suite(suite, lambda tid: not is_guest_test(tid))
 
     mode = "sanitized" if vtlib.SANITIZED else "release"
-    print("integration tests: build %s (%s), %d tests" % (build, mode,
-                                                          suite.countTestCases()))
+    print("integration tests: build %s (%s), %d tests%s" % (
+        build, mode, suite.countTestCases(), ", no guest tests" if args.no_guests else ""))
     sys.stdout.flush()
     result = Result(vtlib, TEST_LIMIT * vtlib.SLOW, sys.stdout)
     t0 = time.monotonic()
