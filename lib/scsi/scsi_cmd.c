@@ -440,6 +440,9 @@ cmd_dispatch(struct vt_scsi_task *task)
 
 	cmd = cmd_fast(task);
 	if (vt_likely(cmd != NULL)) {
+		if (vt_likely(scsi_sbc_fast_rw(task, cmd))) {
+			return;
+		}
 		cmd_run(task, cmd);
 		return;
 	}
@@ -512,7 +515,13 @@ task_reset_results(struct vt_scsi_task *task)
 	task->num_blocks = 0;
 	task->xfer_needed = 0;
 	task->buf = NULL;
+	task->buf_len = 0;
 	task->split_iovs = NULL;
+	task->op_lba = 0;
+	task->op_left = 0;
+	task->op_chunk = 0;
+	task->op_index = 0;
+	task->op_count = 0;
 	memset(&task->defer, 0, sizeof(task->defer));
 }
 

@@ -308,6 +308,14 @@ uint32_t scsi_sanitize_sense(const struct vt_scsi_lun *lun, uint8_t *buf, bool d
 bool scsi_vpd_lun_has_designator(struct vt_scsi_lun *lun, const uint8_t *desig);
 
 /* Per-file command handlers named in the command table. */
+/*
+ * READ / WRITE (10) and (16) that cmd_fast let through (a quiet LUN, a CDB within its usage map):
+ * cmd_run's checks and the bdev submission in one step for the usual case (blocks in range, a
+ * buffer of exactly the transfer in the command's direction, the port's channel to the LUN open,
+ * a writable LUN for a write). False, with nothing done, for any other case: cmd_run then.
+ */
+bool scsi_sbc_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
+
 #define SCSI_HANDLER(name)                                \
 	int scsi_parse_##name(struct vt_scsi_task *task); \
 	void scsi_exec_##name(struct vt_scsi_task *task)

@@ -207,6 +207,52 @@ scsi_exec_rw(struct vt_scsi_task *task)
 	sbc_start(task, sbc_submit_rw);
 }
 
+bool
+scsi_sbc_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
+{
+	struct vt_scsi_lun *lun = task->lun;
+	const uint8_t *cdb = task->cdb;
+	struct vt_bdev_channel *ch = task->port->ch[lun->id];
+	bool write = (cmd->flags & SCSI_F_MEDIUM_WRITE) != 0;
+	uint64_t lba, blocks, bytes;
+	int rc;
+
+	if (cdb[0] & 0x80) { /* READ(16) 88h, WRITE(16) 8Ah */
+		lba = vt_scsi_get64(&cdb[2]);
+		blocks = vt_scsi_get32(&cdb[10]);
+	} else { /* READ(10) 28h, WRITE(10) 2Ah */
+		lba = vt_scsi_get32(&cdb[2]);
+		blocks = vt_scsi_get16(&cdb[7]);
+	}
+	bytes = blocks * vt_bdev_get_block_size(lun->bdev);
+	/* Anything else than blocks to move, in range, with a buffer of exactly that size in the
+	 * command's direction on an open channel (and a writable LUN for a write): the full path,
+	 * which answers each case. */
+	if (vt_unlikely(blocks == 0 || bytes > SCSI_MAX_XFER_BYTES || bytes != task->transfer_len ||
+			task->dir != (write ? VT_SCSI_DIR_TO_DEV : VT_SCSI_DIR_FROM_DEV) ||
+			ch == NULL || (write && lun->read_only) ||
+			!scsi_lba_range_ok(lun, lba, blocks))) {
+		return false;
+	}
+	task->cmd = cmd;
+	task->lba = lba;
+	task->num_blocks = blocks;
+	task->xfer_needed = (uint32_t)bytes;
+	task->fua = (cdb[1] & 0x08) != 0;
+	task->resubmit = sbc_submit_rw;
+	if (write) {
+		rc = vt_bdev_writev_blocks(lun->desc, ch, task->iovs, task->iovcnt, lba, blocks,
+					   sbc_write_flags(task), sbc_io_done, task);
+	} else {
+		rc = vt_bdev_readv_blocks(lun->desc, ch, task->iovs, task->iovcnt, lba, blocks,
+					  sbc_io_done, task);
+	}
+	if (vt_unlikely(rc != 0)) {
+		scsi_task_submit_error(task, rc);
+	}
+	return true;
+}
+
 /* WRITE AND VERIFY: a write that is on the medium when it completes; the verification of data
  * just written through the same path cannot fail, so BYTCHK changes nothing. */
 int

@@ -80,10 +80,15 @@ task_finish(void *arg)
 	struct vt_scsi_lun *lun = task->lun;
 	struct vt_scsi_port *port = task->port;
 
-	free(task->buf);
-	task->buf = NULL;
-	free(task->split_iovs);
-	task->split_iovs = NULL;
+	/* Only multi-step commands have these: READ and WRITE skip the calls. */
+	if (vt_unlikely(task->buf != NULL)) {
+		free(task->buf);
+		task->buf = NULL;
+	}
+	if (vt_unlikely(task->split_iovs != NULL)) {
+		free(task->split_iovs);
+		task->split_iovs = NULL;
+	}
 	if (task->aborted) {
 		task->status = VT_SCSI_STATUS_TASK_ABORTED;
 		task->sense_len = 0;
@@ -96,9 +101,11 @@ task_finish(void *arg)
 		TAILQ_REMOVE(&lun->tasks, task, link);
 		lun->task_count--;
 	}
-	scsi_tmf_task_done(task);
+	if (vt_unlikely(task->tmf != NULL)) {
+		scsi_tmf_task_done(task);
+	}
 	task->cb(task);
-	if (lun != NULL) {
+	if (lun != NULL && vt_unlikely(lun->removing)) {
 		scsi_lun_task_done(lun);
 	}
 }

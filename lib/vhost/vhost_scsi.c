@@ -176,7 +176,7 @@ scsi_target_dev(struct scsi_ctrlr *sc, uint32_t target)
 	return t->removing ? NULL : t->dev;
 }
 
-static struct vt_scsi_port *
+static inline struct vt_scsi_port *
 scsi_session_port(struct scsi_session *ss, uint32_t target)
 {
 	struct vt_scsi_dev *dev = scsi_target_dev(ss->sc, target);
@@ -204,6 +204,23 @@ scsi_split_writable(struct scsi_req *sr, struct vhost_vq_chain *c, uint32_t hdr_
 
 	if (c->write_len < hdr_len) {
 		return false;
+	}
+	if (vt_likely(c->iov[i].iov_len >= hdr_len)) {
+		/* The usual layout: the header alone in the first writable buffer, or at its start. */
+		struct iovec *iov = &c->iov[i];
+
+		sr->resp_iov[0].iov_base = iov->iov_base;
+		sr->resp_iov[0].iov_len = hdr_len;
+		sr->resp_iovcnt = 1;
+		if (iov->iov_len == hdr_len) {
+			i++;
+		} else {
+			iov->iov_base = (uint8_t *)iov->iov_base + hdr_len;
+			iov->iov_len -= hdr_len;
+		}
+		*data = &c->iov[i];
+		*ndata = (int)(c->niov - i);
+		return true;
 	}
 	sr->resp_iovcnt = 0;
 	while (left > 0) {
@@ -312,6 +329,25 @@ scsi_cmd_done(struct vt_scsi_task *task)
 		used += VT_MIN(task->data_transferred, task->transfer_len);
 		scsi_log_data_in(sr, task);
 	}
+	if (vt_likely(task->status == VT_SCSI_STATUS_GOOD && sr->resp_iovcnt == 1)) {
+		/* GOOD (no sense data), the header in one buffer (scsi_split_writable made it the
+		 * header's size): written in place, every byte of it as the used length says. */
+		struct virtio_scsi_cmd_resp *r = sr->resp_iov[0].iov_base;
+		int64_t resid = task->residual > 0 ? task->residual : 0;
+
+		if (resid > task->transfer_len) {
+			resid = task->transfer_len;
+		}
+		r->sense_len = 0;
+		r->resid = htole32((uint32_t)resid);
+		r->status_qualifier = 0;
+		r->status = VT_SCSI_STATUS_GOOD;
+		r->response = VIRTIO_SCSI_S_OK;
+		memset(r->sense, 0, sizeof(r->sense));
+		vhost_req_log_iov(sr->req, sr->resp_iov, 1, SCSI_RESP_SIZE);
+		vhost_req_done(sr->req, used);
+		return;
+	}
 	scsi_task_to_resp(task, &resp);
 	scsi_write_resp(sr, &resp, sizeof(resp));
 	vhost_req_done(sr->req, used);
@@ -336,24 +372,37 @@ scsi_cmd_parse(struct scsi_req *sr, struct vhost_vq_chain *c, uint8_t lun_out[8]
 	if (!scsi_split_writable(sr, c, SCSI_RESP_SIZE, &in, &nin)) {
 		return -1;
 	}
-	memset(task, 0, sizeof(*task));
+	/* Only the inputs: lib/scsi sets its own fields and the results (vt_scsi_dev_queue_task,
+	 * vt_scsi_task_complete_no_lun); the answers given here set theirs. */
+	task->iovs = NULL;
+	task->iovcnt = 0;
+	task->transfer_len = 0;
+	task->data_transferred = 0;
+	task->residual = 0;
+	task->status = VT_SCSI_STATUS_GOOD;
+	task->sense_len = 0;
 	if (c->read_len < SCSI_REQ_SIZE) {
 		return VIRTIO_SCSI_S_FAILURE + 2;
 	}
-	/* One copy, then only the copy is read: the guest may change its buffer meanwhile. */
+	/* Each field copied once, then only the copies are read: the guest may change its buffer
+	 * meanwhile. */
 	if (vt_likely(c->iov[0].iov_len >= SCSI_REQ_SIZE)) {
-		memcpy(&hdr, c->iov[0].iov_base, SCSI_REQ_SIZE);
+		const struct virtio_scsi_cmd_req *g = c->iov[0].iov_base;
+
+		memcpy(lun_out, g->lun, 8);
+		memcpy(&hdr.tag, &g->tag, sizeof(hdr.tag));
+		memcpy(task->cdb, g->cdb, VHOST_SCSI_CDB_SIZE);
 	} else {
 		vt_iov_to_buf(c->iov, (int)c->nreadable, &hdr, SCSI_REQ_SIZE);
+		memcpy(lun_out, hdr.lun, 8);
+		memcpy(task->cdb, hdr.cdb, VHOST_SCSI_CDB_SIZE);
 	}
-	memcpy(lun_out, hdr.lun, 8);
-	if (!scsi_decode_lun(hdr.lun, &sr->target, &task->lun_id)) {
+	if (!scsi_decode_lun(lun_out, &sr->target, &task->lun_id)) {
 		return VIRTIO_SCSI_S_BAD_TARGET + 2;
 	}
 	scsi_skip_readable(c, SCSI_REQ_SIZE, &out, &nout);
 	out_len = c->read_len - SCSI_REQ_SIZE;
 	in_len = c->write_len - SCSI_RESP_SIZE;
-	memcpy(task->cdb, hdr.cdb, VHOST_SCSI_CDB_SIZE);
 	task->cdb_len = VHOST_SCSI_CDB_SIZE;
 	task->tag = le64toh(hdr.tag);
 	task->cb = scsi_cmd_done;

@@ -199,6 +199,99 @@ reservations_take_the_full_path(void)
 	ut_fix_teardown(&g_f);
 }
 
+/* scsi_sbc_fast_rw on a task as vt_scsi_dev_queue_task prepares it. */
+static bool
+fast_rw(struct vt_scsi_task *t, struct vt_scsi_port *port, const uint8_t *cdb, enum vt_scsi_dir dir,
+	uint32_t len)
+{
+	static struct iovec iov;
+
+	memset(t, 0, sizeof(*t));
+	memcpy(t->cdb, cdb, 16);
+	t->cdb_len = 16;
+	iov.iov_base = g_buf;
+	iov.iov_len = len;
+	t->iovs = &iov;
+	t->iovcnt = 1;
+	t->dir = dir;
+	t->transfer_len = len;
+	task_reset_results(t);
+	t->port = port;
+	t->lun = lun0();
+	return scsi_sbc_fast_rw(t, &g_cmds[cdb[0]]);
+}
+
+static void
+one_step_submission_leaves_every_unusual_case_to_the_full_path(void)
+{
+	uint8_t r16[16], w10[16];
+	struct vt_scsi_task t;
+	struct ut_cmd c;
+
+	ut_fix_setup(&g_f, "ut_fast_one");
+	rw_cdb(r16, VT_SCSI_OP_READ_16, 0, 1);
+	/* Port b has no channel to the LUN before its first I/O: the full path opens it. */
+	CU_ASSERT_FALSE(fast_rw(&t, g_f.b, r16, IN, UT_BS));
+	UT_EXPECT_GOOD(&c, g_f.b, r16, IN, g_buf, UT_BS);
+	UT_EXPECT_GOOD(&c, g_f.a, r16, IN, g_buf, UT_BS);
+	/* No blocks, a buffer larger or smaller than the transfer or in the other direction, a
+	 * range past the end: each answered by cmd_run (the other tests check its answers). */
+	rw_cdb(r16, VT_SCSI_OP_READ_16, 0, 0);
+	CU_ASSERT_FALSE(fast_rw(&t, g_f.a, r16, IN, 0));
+	rw_cdb(r16, VT_SCSI_OP_READ_16, 0, 1);
+	CU_ASSERT_FALSE(fast_rw(&t, g_f.a, r16, IN, 2 * UT_BS));
+	CU_ASSERT_FALSE(fast_rw(&t, g_f.a, r16, IN, UT_BS - 1));
+	CU_ASSERT_FALSE(fast_rw(&t, g_f.a, r16, OUT, UT_BS));
+	rw_cdb(r16, VT_SCSI_OP_READ_16, UT_BLOCKS, 1);
+	CU_ASSERT_FALSE(fast_rw(&t, g_f.a, r16, IN, UT_BS));
+	/* A write to a read-only LUN: WRITE PROTECTED from the full path. */
+	rw_cdb(w10, VT_SCSI_OP_WRITE_10, 0, 1);
+	lun0()->read_only = true;
+	CU_ASSERT_FALSE(fast_rw(&t, g_f.a, w10, OUT, UT_BS));
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, w10, 10, OUT, g_pat, UT_BS),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_DATA_PROTECT, VT_SCSI_ASC_WRITE_PROTECTED));
+	lun0()->read_only = false;
+	ut_fix_teardown(&g_f);
+}
+
+/* A transport need not clear the task: lib/scsi sets its own fields (vhost_scsi.c leaves them as
+ * the previous request left them). Garbage in them changes no answer. */
+static void
+tasks_with_stale_library_fields_are_served_like_clean_ones(void)
+{
+	static struct iovec iov;
+	uint8_t cdb[16];
+	struct ut_cmd c;
+
+	ut_fix_setup(&g_f, "ut_fast_dirty");
+	for (int op = 0; op < 2; op++) {
+		memset(&c, 0xa5, sizeof(c));
+		rw_cdb(cdb, op == 0 ? VT_SCSI_OP_WRITE_16 : VT_SCSI_OP_READ_10, 8, 2);
+		memcpy(c.task.cdb, cdb, 16);
+		c.task.cdb_len = 16;
+		c.task.lun_id = 0;
+		iov.iov_base = op == 0 ? g_pat : g_buf;
+		iov.iov_len = 2 * UT_BS;
+		c.task.iovs = &iov;
+		c.task.iovcnt = 1;
+		c.task.dir = op == 0 ? OUT : IN;
+		c.task.transfer_len = 2 * UT_BS;
+		c.task.cb = ut_task_cb;
+		c.task.cb_arg = &c;
+		c.done = 0;
+		vt_scsi_dev_queue_task(g_f.a, &c.task);
+		CU_ASSERT_FATAL(ut_poll_until(&c.done, 1));
+		CU_ASSERT_EQUAL(c.task.status, VT_SCSI_STATUS_GOOD);
+		CU_ASSERT_EQUAL(c.task.sense_len, 0);
+		CU_ASSERT_EQUAL(c.task.data_transferred, 2 * UT_BS);
+		CU_ASSERT_EQUAL(c.task.residual, 0);
+	}
+	CU_ASSERT_EQUAL(memcmp(g_buf, g_pat, 2 * UT_BS), 0);
+	ut_fix_teardown(&g_f);
+}
+
 int
 main(void)
 {
@@ -212,5 +305,7 @@ main(void)
 	CU_ADD_TEST(s, fast_reads_and_writes_move_data_and_check_like_the_full_path);
 	CU_ADD_TEST(s, pending_unit_attention_and_failed_sanitize_take_the_full_path);
 	CU_ADD_TEST(s, reservations_take_the_full_path);
+	CU_ADD_TEST(s, one_step_submission_leaves_every_unusual_case_to_the_full_path);
+	CU_ADD_TEST(s, tasks_with_stale_library_fields_are_served_like_clean_ones);
 	return ut_run_tests();
 }
