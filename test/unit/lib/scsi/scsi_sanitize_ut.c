@@ -72,10 +72,10 @@ lun0(void)
 static void
 wait_sanitize_done(void)
 {
-	for (int i = 0; i < 100000 && lun0()->sanitize != NULL; i++) {
+	for (int i = 0; i < 100000 && scsi_lu_sanitizing(lun0()); i++) {
 		vt_reactor_poll_once();
 	}
-	CU_ASSERT_PTR_NULL(lun0()->sanitize);
+	CU_ASSERT_FALSE(scsi_lu_sanitizing(lun0()));
 }
 
 static uint32_t
@@ -104,7 +104,7 @@ sanitize_overwrite_writes_the_pattern_to_every_block(void)
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_OVERWRITE, len);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, g_buf, len);
 	CU_ASSERT_EQUAL(c.task.data_transferred, len);
-	CU_ASSERT_PTR_NULL(lun0()->sanitize); /* IMMED 0: done with the command */
+	CU_ASSERT_FALSE(scsi_lu_sanitizing(lun0())); /* IMMED 0: done with the command */
 	rw(VT_SCSI_OP_READ_10, 0, 1, g_rbuf);
 	CU_ASSERT(block_is_pattern(g_rbuf, &g_buf[4], 300));
 	rw(VT_SCSI_OP_READ_10, UT_BLOCKS - 1, 1, g_rbuf);
@@ -178,7 +178,7 @@ sanitize_in_progress_refuses_medium_commands_and_reports_progress(void)
 	/* IMMED: GOOD once the CDB is checked, the erase goes on in 32 steps. */
 	sanitize_cdb(cdb, IMMED | VT_SCSI_SANITIZE_BLOCK_ERASE, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(lun0()->sanitize);
+	CU_ASSERT_FATAL(scsi_lu_sanitizing(lun0()));
 	CU_ASSERT_EQUAL(tur_sense(),
 			UT_SK(VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
 	UT_EXPECT_CHECK(&c, g_f.b, rd, IN, g_rbuf, UT_BS, VT_SCSI_SENSE_NOT_READY,
@@ -303,7 +303,7 @@ sanitize_refuses_bad_cdbs_and_parameter_lists(void)
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_OVERWRITE, len);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_buf, len - 2, UT_ILLEGAL,
 			VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
-	CU_ASSERT_PTR_NULL(lun0()->sanitize);
+	CU_ASSERT_FALSE(scsi_lu_sanitizing(lun0()));
 	ut_fix_teardown(&g_f);
 }
 
@@ -318,8 +318,8 @@ sanitize_failure_mode_refuses_medium_access_until_left(void)
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_EXIT_FAILURE_MODE, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
 	/* A sanitize requested with AUSE 0 failed: only a sanitize that succeeds leaves. */
-	lun0()->sanitize_failed = true;
-	lun0()->sanitize_ause = false;
+	lun0()->lu->sanitize_state = SCSI_LU_SANITIZE_FAILED;
+	lun0()->lu->sanitize_ause = false;
 	UT_EXPECT_CHECK(&c, g_f.a, rd, IN, g_rbuf, UT_BS, VT_SCSI_SENSE_MEDIUM_ERROR,
 			VT_SCSI_ASC_SANITIZE_FAILED);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, NONE, NULL, 0, UT_ILLEGAL,
@@ -332,8 +332,8 @@ sanitize_failure_mode_refuses_medium_access_until_left(void)
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, rd, IN, g_rbuf, UT_BS);
 	/* With AUSE 1, EXIT FAILURE MODE leaves it. */
-	lun0()->sanitize_failed = true;
-	lun0()->sanitize_ause = true;
+	lun0()->lu->sanitize_state = SCSI_LU_SANITIZE_FAILED;
+	lun0()->lu->sanitize_ause = true;
 	UT_EXPECT_CHECK(&c, g_f.a, rd, IN, g_rbuf, UT_BS, VT_SCSI_SENSE_MEDIUM_ERROR,
 			VT_SCSI_ASC_SANITIZE_FAILED);
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_EXIT_FAILURE_MODE, 0);
@@ -352,7 +352,7 @@ lun_removal_waits_for_a_sanitize_in_progress(void)
 	ut_fix_setup(&g_f, "ut_san");
 	sanitize_cdb(cdb, IMMED | VT_SCSI_SANITIZE_BLOCK_ERASE, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(lun0()->sanitize);
+	CU_ASSERT_FATAL(scsi_lu_sanitizing(lun0()));
 	/* No task is in flight, but the operation holds the LUN (and its bdev) until it ends. */
 	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_f.dev, 0, ut_lun_done, &done), 0);
 	vt_reactor_poll_once();

@@ -214,11 +214,11 @@ extended_copy_copies_between_luns_of_the_device(void)
 	CU_ASSERT_EQUAL(memcmp(g_buf, g_rbuf, 32 * UT_BS), 0);
 	/* The copy held LUN 1 only while it ran. */
 	CU_ASSERT_EQUAL(vt_scsi_lun_tasks_in_flight(vt_scsi_dev_get_lun(g_f.dev, 1)), 0);
-	/* LUN 1 being sanitized (any non-NULL operation marks it): the copy is aborted. */
-	vt_scsi_dev_get_lun(g_f.dev, 1)->sanitize = (struct scsi_sanitize *)g_rbuf;
+	/* LUN 1's logical unit being sanitized: the copy is aborted. */
+	vt_scsi_dev_get_lun(g_f.dev, 1)->lu->sanitize_state = SCSI_LU_SANITIZING;
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_list, off, COPY_ABORTED,
 			VT_SCSI_ASC_SANITIZE_IN_PROGRESS);
-	vt_scsi_dev_get_lun(g_f.dev, 1)->sanitize = NULL;
+	vt_scsi_dev_get_lun(g_f.dev, 1)->lu->sanitize_state = 0;
 	remove_lun(1, b1);
 	ut_fix_teardown(&g_f);
 }
