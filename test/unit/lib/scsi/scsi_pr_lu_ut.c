@@ -2,10 +2,10 @@
 /*
  * One logical unit behind two devices (scsi_lu.c, scsi_pr.c): persistent reservations across
  * I_T nexuses of different target ports, every reservation type x command class (read, write,
- * allowed, every PERSISTENT RESERVE OUT service action) x holder /
- * registered / not registered, unit attentions per nexus, REGISTER AND MOVE, READ FULL STATUS,
- * the SPC-2 reservation and mode parameters of the logical unit, the APTPL round trip, and the
- * identification multipath relies on (VPD 83h, TPGS, REPORT TARGET PORT GROUPS).
+ * allowed, every PERSISTENT RESERVE OUT service action) x holder / registered / not registered,
+ * unit attentions per nexus, REGISTER AND MOVE, READ FULL STATUS, the SPC-2 reservation and mode
+ * parameters of the logical unit, the APTPL round trip, and the identification multipath relies
+ * on (VPD 83h, TPGS, REPORT TARGET PORT GROUPS).
  */
 #include <stdio.h>
 #include <sys/stat.h>
