@@ -162,6 +162,18 @@ def prin_cmd(target, sa):
     return "cdb %d 5e%02x00000000000200000000 in=512" % (target, sa)
 
 
+def two_paths(test, d, bdev):
+    """Controllers s0 (reactor 0, target 0) and s1 (reactor 1, target 4) showing bdev; their
+    sockets."""
+    socks = []
+    for name, mask, t in (("s0", "0x1", 0), ("s1", "0x2", 4)):
+        d.call("vhost_create_scsi_controller", {"ctrlr": name, "cpumask": mask})
+        test.assertEqual(d.call("vhost_scsi_controller_add_target",
+                                {"ctrlr": name, "scsi_target_num": t, "bdev_name": bdev}), t)
+        socks.append(os.path.join(d.dir, name))
+    return socks
+
+
 class SharedReservationTest(ScsiFrontendBase):
     """Persistent reservations of one bdev behind two controllers on two reactors: a guest
     fenced on one path is fenced on every path."""
@@ -169,14 +181,7 @@ class SharedReservationTest(ScsiFrontendBase):
     def setup_two_paths(self, d):
         d.call("bdev_malloc_create", {"name": "M0", "num_blocks": 8 * MIB // 512,
                                       "block_size": 512})
-        socks = []
-        for name, mask, t in (("s0", "0x1", 0), ("s1", "0x2", 4)):
-            d.call("vhost_create_scsi_controller", {"ctrlr": name, "cpumask": mask})
-            self.assertEqual(d.call("vhost_scsi_controller_add_target",
-                                    {"ctrlr": name, "scsi_target_num": t,
-                                     "bdev_name": "M0"}), t)
-            socks.append(os.path.join(d.dir, name))
-        return socks
+        return two_paths(self, d, "M0")
 
     def status(self, r):
         self.assertEqual(num(r["response"]), 0, r)
@@ -309,13 +314,7 @@ class SharedSanitizeTest(ScsiFrontendBase):
         d = self.start_daemon(args=("-m", "0x3", "--interrupt"))
         d.call("bdev_malloc_create", {"name": "M0", "num_blocks": 2048, "block_size": 512})
         d.call("bdev_error_create", {"base_name": "M0"})
-        socks = []
-        for name, mask, t in (("s0", "0x1", 0), ("s1", "0x2", 4)):
-            d.call("vhost_create_scsi_controller", {"ctrlr": name, "cpumask": mask})
-            self.assertEqual(d.call("vhost_scsi_controller_add_target",
-                                    {"ctrlr": name, "scsi_target_num": t,
-                                     "bdev_name": "EE_M0"}), t)
-            socks.append(os.path.join(d.dir, name))
+        socks = two_paths(self, d, "EE_M0")
         a = ScsiSession(self, socks[0])
         b = ScsiSession(self, socks[1])
         for s, t in ((a, 0), (b, 4)):
