@@ -389,7 +389,7 @@ static bool
 scsi_lun_quiet(const struct vt_scsi_lun *lun, const struct vt_scsi_port *port)
 {
 	return atomic_load_explicit(&port->ua[lun->id], memory_order_relaxed) == 0 &&
-	       lun->sanitize == NULL && !lun->sanitize_failed &&
+	       atomic_load_explicit(&lun->lu->sanitize_state, memory_order_relaxed) == 0 &&
 	       !atomic_load_explicit(&lun->lu->guarded, memory_order_acquire);
 }
 

@@ -30,7 +30,7 @@ VT_LOG_DECLARE_COMPONENT(scsi);
 /* WRITE ATOMIC(16): MAXIMUM ATOMIC TRANSFER LENGTH is the MAXIMUM TRANSFER LENGTH (the bdev
  * layer's range lock makes any write atomic); no alignment, granularity or boundary rules. */
 #define SCSI_MAX_ATOMIC_XFER_BYTES SCSI_MAX_XFER_BYTES
-#define SCSI_XCOPY_MAX_HELD 16 /* EXTENDED COPY results held per LUN */
+#define SCSI_XCOPY_MAX_HELD 16 /* EXTENDED COPY results held per logical unit */
 
 /* Unit attention conditions per I_T nexus and LUN, reported lowest bit first. */
 enum scsi_ua {
@@ -80,6 +80,23 @@ struct scsi_pr {
 	struct scsi_nexus holder;
 };
 
+/* The status of an EXTENDED COPY (LID1) for RECEIVE COPY RESULTS (SPC-4 6.18.3). A list
+ * identifier names a copy among those of one I_T nexus (SPC-4 6.4.3.2): the issuing nexus is
+ * part of the key, the LUN (path) is not. */
+struct scsi_copy_result {
+	bool used;
+	bool done;   /* COPY MANAGER STATUS: in progress, or completed */
+	bool failed; /* ... with an error */
+	uint8_t list_id;
+	uint16_t segments; /* segments processed */
+	uint64_t bytes;    /* bytes written to the destinations */
+	struct scsi_nexus nx;
+};
+
+/* scsi_lu.sanitize_state bits. */
+#define SCSI_LU_SANITIZING 0x1u      /* a SANITIZE operation runs */
+#define SCSI_LU_SANITIZE_FAILED 0x2u /* the last one failed: the failure mode */
+
 /*
  * One logical unit: every LUN on the same bdev is a path to it (scsi_lu.c). Found by the bdev;
  * lives while a LUN uses it.
@@ -94,20 +111,16 @@ struct scsi_lu {
 	struct scsi_pr pr;
 	struct vt_scsi_port *spc2_holder; /* the SPC-2 reservation's nexus, or NULL */
 	TAILQ_HEAD(, vt_scsi_lun) luns;
+	/* SANITIZE (scsi_sanitize.c): SCSI_LU_SANITIZING / _FAILED bits, changed under lock and
+	 * read lock-free by every path; the progress of the running operation (of 65536), which
+	 * lives on the reactor of the path that started it; the AUSE bit of the last one. */
+	_Atomic uint32_t sanitize_state;
+	_Atomic uint32_t sanitize_progress;
+	bool sanitize_ause;
+	/* EXTENDED COPY results held for RECEIVE COPY RESULTS, the oldest replaced first. */
+	struct scsi_copy_result copy_results[SCSI_XCOPY_MAX_HELD];
+	uint32_t copy_results_next;
 };
-
-/* The status of an EXTENDED COPY (LID1) for RECEIVE COPY RESULTS (SPC-4 6.18.3). */
-struct scsi_copy_result {
-	bool used;
-	bool done;   /* COPY MANAGER STATUS: in progress, or completed */
-	bool failed; /* ... with an error */
-	uint8_t list_id;
-	uint16_t segments; /* segments processed */
-	uint64_t bytes;    /* bytes written to the destinations */
-	char initiator[VT_SCSI_PORT_MAX_NAME + 1];
-};
-
-struct scsi_sanitize;
 
 struct vt_scsi_lun {
 	struct vt_scsi_dev *dev;
@@ -133,14 +146,6 @@ struct vt_scsi_lun {
 	/* Mode parameters of the logical unit, copied to every path (scsi_lu_set_mode). */
 	atomic_bool wce;
 	atomic_bool d_sense;
-	/* SANITIZE: the operation in progress (NULL when none), and the failure mode the last
-	 * failed operation left (AUSE: EXIT FAILURE MODE may leave it). */
-	struct scsi_sanitize *sanitize;
-	bool sanitize_failed;
-	bool sanitize_ause;
-	/* EXTENDED COPY results held for RECEIVE COPY RESULTS, the oldest replaced first. */
-	struct scsi_copy_result copy_results[SCSI_XCOPY_MAX_HELD];
-	uint32_t copy_results_next;
 	/* Cached properties of the bdev. */
 	bool unmap; /* UNMAP supported: LBPME, LBPU, LBPWS */
 	bool write_zeroes;
@@ -278,6 +283,9 @@ void scsi_lu_set_mode(struct vt_scsi_lun *lun, bool wce, bool d_sense,
 void scsi_lu_reset(struct vt_scsi_lun *lun, const struct vt_scsi_port *from);
 
 /* scsi_pr.c */
+bool scsi_nexus_eq(const struct scsi_nexus *a, const struct scsi_nexus *b);
+/* The nexus of task: its port's initiator, its device as the target port. */
+void scsi_task_nexus(const struct vt_scsi_task *task, struct scsi_nexus *nx);
 /* True when task conflicts with a reservation on its LUN (RESERVATION CONFLICT was set). */
 bool scsi_pr_check(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
 void scsi_pr_port_gone(struct vt_scsi_lun *lun, struct vt_scsi_port *port);
@@ -298,9 +306,16 @@ void scsi_tmf_task_done(struct vt_scsi_task *task);
 /* scsi_sanitize.c */
 /* True (CHECK CONDITION set) when a sanitize operation in progress or failed refuses cmd. */
 bool scsi_sanitize_check(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
-/* REQUEST SENSE while a sanitize runs: SANITIZE IN PROGRESS with the progress indication in
- * buf; returns its length, 0 when no sanitize runs. */
+/* REQUEST SENSE while a sanitize of lun's logical unit runs (through any path): SANITIZE IN
+ * PROGRESS with the progress indication in buf; returns its length, 0 when none runs. */
 uint32_t scsi_sanitize_sense(const struct vt_scsi_lun *lun, uint8_t *buf, bool desc);
+/* A sanitize operation runs on the logical unit of lun (lock-free). */
+static inline bool
+scsi_lu_sanitizing(const struct vt_scsi_lun *lun)
+{
+	return atomic_load_explicit(&lun->lu->sanitize_state, memory_order_acquire) &
+	       SCSI_LU_SANITIZING;
+}
 
 /* scsi_vpd.c */
 /* True when desig (a designation descriptor, SPC-4 7.8.6.1) names lun (logical unit

@@ -14,15 +14,14 @@
 
 #include "scsi_internal.h"
 
-static bool
-nx_eq(const struct scsi_nexus *a, const struct scsi_nexus *b)
+bool
+scsi_nexus_eq(const struct scsi_nexus *a, const struct scsi_nexus *b)
 {
 	return strcmp(a->initiator, b->initiator) == 0 && strcmp(a->tport, b->tport) == 0;
 }
 
-/* The nexus of task: its port's initiator, its device as the target port. */
-static void
-task_nexus(const struct vt_scsi_task *task, struct scsi_nexus *nx)
+void
+scsi_task_nexus(const struct vt_scsi_task *task, struct scsi_nexus *nx)
 {
 	snprintf(nx->initiator, sizeof(nx->initiator), "%s", task->port->name);
 	snprintf(nx->tport, sizeof(nx->tport), "%s", task->port->dev->name);
@@ -33,7 +32,7 @@ static struct scsi_pr_reg *
 pr_find(struct scsi_pr *pr, const struct scsi_nexus *nx)
 {
 	for (uint32_t i = 0; i < pr->num_regs; i++) {
-		if (nx_eq(&pr->regs[i].nx, nx)) {
+		if (scsi_nexus_eq(&pr->regs[i].nx, nx)) {
 			return &pr->regs[i];
 		}
 	}
@@ -63,7 +62,7 @@ pr_is_holder(struct scsi_pr *pr, const struct scsi_nexus *nx)
 	if (pr_all_regs(pr->type)) {
 		return pr_find(pr, nx) != NULL;
 	}
-	return nx_eq(&pr->holder, nx);
+	return scsi_nexus_eq(&pr->holder, nx);
 }
 
 static void
@@ -114,7 +113,7 @@ scsi_pr_check(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 	if (!atomic_load_explicit(&lu->guarded, memory_order_acquire)) {
 		return false;
 	}
-	task_nexus(task, &nx);
+	scsi_task_nexus(task, &nx);
 	pthread_mutex_lock(&lu->lock);
 	conflict = (lu->spc2_holder != NULL && lu->spc2_holder != task->port &&
 		    !(cmd->flags & SCSI_F_SPC2_ALLOWED)) ||
@@ -358,7 +357,7 @@ prout_release_holder(struct prout_ctx *c, bool notify)
 	/* Registrants lose a regs-only or all-regs reservation they relied on: tell them. */
 	if (notify && pr_regs_only(pr->type)) {
 		for (uint32_t i = 0; i < pr->num_regs; i++) {
-			if (!nx_eq(&pr->regs[i].nx, &c->nx)) {
+			if (!scsi_nexus_eq(&pr->regs[i].nx, &c->nx)) {
 				scsi_lu_ua_nexus(c->lu, &pr->regs[i].nx, SCSI_UA_RES_RELEASED);
 			}
 		}
@@ -443,7 +442,7 @@ prout_clear(struct prout_ctx *c)
 	struct scsi_pr *pr = c->pr;
 
 	for (uint32_t i = 0; i < pr->num_regs; i++) {
-		if (!nx_eq(&pr->regs[i].nx, &c->nx)) {
+		if (!scsi_nexus_eq(&pr->regs[i].nx, &c->nx)) {
 			scsi_lu_ua_nexus(c->lu, &pr->regs[i].nx, SCSI_UA_RES_PREEMPTED);
 		}
 	}
@@ -464,7 +463,7 @@ prout_remove_key(struct prout_ctx *c, uint64_t sa_key, bool all_others, bool abo
 	for (uint32_t i = 0; i < pr->num_regs;) {
 		struct scsi_pr_reg *r = &pr->regs[i];
 
-		if (nx_eq(&r->nx, &c->nx) || (!all_others && r->key != sa_key)) {
+		if (scsi_nexus_eq(&r->nx, &c->nx) || (!all_others && r->key != sa_key)) {
 			i++;
 			continue;
 		}
@@ -566,7 +565,7 @@ prout_register_and_move(struct prout_ctx *c)
 	if (rc != 0) {
 		return rc;
 	}
-	if (nx_eq(&dst, &c->nx)) {
+	if (scsi_nexus_eq(&dst, &c->nx)) {
 		return prout_param_error(c);
 	}
 	r = pr_find(pr, &dst);
@@ -656,7 +655,7 @@ scsi_exec_prout(struct vt_scsi_task *task)
 		scsi_task_complete(task);
 		return;
 	}
-	task_nexus(task, &c.nx);
+	scsi_task_nexus(task, &c.nx);
 	c.key = vt_scsi_get64(&param[0]);
 	c.sa_key = vt_scsi_get64(&param[8]);
 	pthread_mutex_lock(&lu->lock);

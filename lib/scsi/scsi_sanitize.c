@@ -3,11 +3,17 @@
  * SANITIZE (SBC-3 4.11, 5.30): OVERWRITE writes the initialization pattern over every block,
  * BLOCK ERASE and CRYPTOGRAPHIC ERASE deallocate every block (UNMAP, or WRITE ZEROES when the bdev
  * cannot unmap; a bdev has no key to throw away, so a cryptographic erase is an erase), EXIT
- * FAILURE MODE leaves the state a failed sanitize left. The operation belongs to the LUN, not to
- * the command: it runs in chunks on the reactor, survives task management (an aborted command
- * completes TASK ABORTED, the operation goes on), and while it runs every command but INQUIRY,
- * REPORT LUNS and REQUEST SENSE gets NOT READY, SANITIZE IN PROGRESS; REQUEST SENSE reports the
- * progress.
+ * FAILURE MODE leaves the state a failed sanitize left. The operation belongs to the logical
+ * unit, not to the command: it runs in chunks on the reactor of the path (LUN) that started it,
+ * survives task management (an aborted command completes TASK ABORTED, the operation goes on),
+ * and while it runs every command but INQUIRY, REPORT LUNS and REQUEST SENSE gets NOT READY,
+ * SANITIZE IN PROGRESS on every path (every I_T nexus); REQUEST SENSE reports the progress.
+ *
+ * Threads: the state is the logical unit's (struct scsi_lu): sanitize_state changes under
+ * lu->lock and every path reads it without the lock (the dispatcher's checks, the fast path's
+ * scsi_lun_quiet); the operation publishes its progress in lu->sanitize_progress. Starting a
+ * sanitize takes the state under the lock, so two paths cannot start one each. The operation
+ * holds its LUN (task_count): removing that path waits for the end, removing another does not.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -57,14 +63,18 @@ scsi_parse_sanitize(struct vt_scsi_task *task)
 	bool ause = task->cdb[1] & 0x20;
 	uint32_t len = vt_scsi_get16(&task->cdb[7]);
 	uint32_t bs = vt_bdev_get_block_size(lun->bdev);
+	bool failed_no_ause;
 
 	if (sa == VT_SCSI_SANITIZE_OVERWRITE ? (len <= 4 || len > bs + 4) : len != 0) {
 		return scsi_task_invalid_cdb_at(task, 7, -1);
 	}
+	pthread_mutex_lock(&lun->lu->lock);
+	failed_no_ause = (atomic_load(&lun->lu->sanitize_state) & SCSI_LU_SANITIZE_FAILED) &&
+			 !lun->lu->sanitize_ause;
+	pthread_mutex_unlock(&lun->lu->lock);
 	/* After a failed sanitize requested with AUSE 0 only a new sanitize that succeeds, also
 	 * with AUSE 0, leaves the failure mode (SBC-3 4.11.3). */
-	if (lun->sanitize_failed && !lun->sanitize_ause &&
-	    (ause || sa == VT_SCSI_SANITIZE_EXIT_FAILURE_MODE)) {
+	if (failed_no_ause && (ause || sa == VT_SCSI_SANITIZE_EXIT_FAILURE_MODE)) {
 		return scsi_task_invalid_cdb_at(task, 1,
 						sa == VT_SCSI_SANITIZE_EXIT_FAILURE_MODE ? 4 : 5);
 	}
@@ -128,16 +138,20 @@ sanitize_free(struct scsi_sanitize *s)
 	free(s);
 }
 
-/* The end of the operation: the LUN leaves the sanitize state (or enters the failure mode). */
+/* The end of the operation: the logical unit leaves the sanitize state (or enters the failure
+ * mode), on every path. */
 static void
 sanitize_end(struct scsi_sanitize *s, bool ok)
 {
 	struct vt_scsi_lun *lun = s->lun;
+	struct scsi_lu *lu = lun->lu;
 	struct vt_scsi_task *task = s->task;
 
-	lun->sanitize = NULL;
-	lun->sanitize_failed = !ok;
-	lun->sanitize_ause = s->ause;
+	pthread_mutex_lock(&lu->lock);
+	lu->sanitize_ause = s->ause;
+	atomic_store_explicit(&lu->sanitize_state, ok ? 0 : SCSI_LU_SANITIZE_FAILED,
+			      memory_order_release);
+	pthread_mutex_unlock(&lu->lock);
 	if (!ok) {
 		VT_ERRLOG("sanitize of lun %u of scsi device '%s' failed", lun->id, lun->dev->name);
 	}
@@ -202,6 +216,18 @@ sanitize_submit(struct scsi_sanitize *s)
 	return vt_bdev_write_zeroes_blocks(lun->desc, s->ch, s->lba, s->chunk, sanitize_io_done, s);
 }
 
+/* PROGRESS INDICATION: the fraction done, of 65536 (SPC-4 4.5.2.4.4). */
+static void
+sanitize_progress(struct scsi_sanitize *s)
+{
+	uint64_t total = s->blocks * s->passes;
+	uint64_t done = s->blocks * s->pass + s->lba;
+
+	atomic_store_explicit(&s->lun->lu->sanitize_progress,
+			      total == 0 ? 0 : (uint32_t)VT_MIN(done * 65536 / total, 0xffffu),
+			      memory_order_relaxed);
+}
+
 static void
 sanitize_step(struct scsi_sanitize *s)
 {
@@ -223,6 +249,7 @@ sanitize_step(struct scsi_sanitize *s)
 			sanitize_invert(s);
 		}
 	}
+	sanitize_progress(s);
 	rc = sanitize_submit(s);
 	if (rc == -ENOMEM) {
 		s->io_wait.bdev = s->lun->bdev;
@@ -267,6 +294,28 @@ fail:
 	return NULL;
 }
 
+/* Takes the logical unit's sanitize state for task: a new operation (start) or EXIT FAILURE
+ * MODE. False (CHECK CONDITION set) when another path started one since the dispatcher's check. */
+static bool
+sanitize_claim(struct vt_scsi_task *task, bool start)
+{
+	struct scsi_lu *lu = task->lun->lu;
+	bool ok;
+
+	pthread_mutex_lock(&lu->lock);
+	ok = !(atomic_load(&lu->sanitize_state) & SCSI_LU_SANITIZING);
+	if (ok) {
+		atomic_store(&lu->sanitize_progress, 0);
+		atomic_store_explicit(&lu->sanitize_state, start ? SCSI_LU_SANITIZING : 0,
+				      memory_order_release);
+	}
+	pthread_mutex_unlock(&lu->lock);
+	if (!ok) {
+		scsi_task_check(task, VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS);
+	}
+	return ok;
+}
+
 void
 scsi_exec_sanitize(struct vt_scsi_task *task)
 {
@@ -275,7 +324,7 @@ scsi_exec_sanitize(struct vt_scsi_task *task)
 	uint32_t len;
 
 	if ((task->cdb[1] & 0x1f) == VT_SCSI_SANITIZE_EXIT_FAILURE_MODE) {
-		lun->sanitize_failed = false;
+		sanitize_claim(task, false);
 		scsi_task_complete(task);
 		return;
 	}
@@ -307,7 +356,9 @@ scsi_exec_sanitize(struct vt_scsi_task *task)
 			sanitize_invert(s);
 		}
 	}
-	lun->sanitize = s;
+	if (!sanitize_claim(task, true)) {
+		goto fail;
+	}
 	lun->task_count++;
 	if (task->cdb[1] & 0x80) {
 		scsi_task_complete(task); /* IMMED: status once the parameters are checked */
@@ -326,13 +377,13 @@ fail:
 bool
 scsi_sanitize_check(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 {
-	struct vt_scsi_lun *lun = task->lun;
+	uint32_t state = atomic_load_explicit(&task->lun->lu->sanitize_state, memory_order_acquire);
 
-	if (lun->sanitize != NULL && !(cmd->flags & SCSI_F_NO_UA)) {
+	if ((state & SCSI_LU_SANITIZING) && !(cmd->flags & SCSI_F_NO_UA)) {
 		scsi_task_check(task, VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS);
 		return true;
 	}
-	if (lun->sanitize_failed && task->cdb[0] != VT_SCSI_OP_SANITIZE &&
+	if ((state & SCSI_LU_SANITIZE_FAILED) && task->cdb[0] != VT_SCSI_OP_SANITIZE &&
 	    (cmd->flags & (SCSI_F_LBA | SCSI_F_MEDIUM_WRITE))) {
 		scsi_task_check(task, VT_SCSI_SENSE_MEDIUM_ERROR, VT_SCSI_ASC_SANITIZE_FAILED);
 		return true;
@@ -343,18 +394,14 @@ scsi_sanitize_check(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 uint32_t
 scsi_sanitize_sense(const struct vt_scsi_lun *lun, uint8_t *buf, bool desc)
 {
-	const struct scsi_sanitize *s = lun->sanitize;
-	uint64_t total, done;
 	uint8_t sks[3];
 
-	if (s == NULL) {
+	if (!scsi_lu_sanitizing(lun)) {
 		return 0;
 	}
-	/* PROGRESS INDICATION: the fraction done, of 65536 (SPC-4 4.5.2.4.4). */
-	total = s->blocks * s->passes;
-	done = s->blocks * s->pass + s->lba;
 	sks[0] = 0x80;
-	vt_scsi_put16(&sks[1], total == 0 ? 0 : (uint16_t)(done * 65536 / total));
+	vt_scsi_put16(&sks[1], (uint16_t)atomic_load_explicit(&lun->lu->sanitize_progress,
+							      memory_order_relaxed));
 	return scsi_sense_build_sks(buf, desc, VT_SCSI_SENSE_NOT_READY,
 				    VT_SCSI_ASC_SANITIZE_IN_PROGRESS, false, 0, sks);
 }

@@ -75,12 +75,14 @@ scsi_exec_request_sense(struct vt_scsi_task *task)
 	/* A pending unit attention is reported as sense data and cleared (SPC-4 6.39). */
 	if (scsi_ua_pop(task->port, task->lun->id, &asc)) {
 		len = scsi_sense_build(data, desc, VT_SCSI_SENSE_UNIT_ATTENTION, asc, false, 0);
-	} else if (task->lun->sanitize != NULL) {
-		/* SANITIZE IN PROGRESS with the progress indication (SBC-3 4.11.2). */
-		len = scsi_sanitize_sense(task->lun, data, desc);
 	} else {
-		len = scsi_sense_build(data, desc, VT_SCSI_SENSE_NO_SENSE, VT_SCSI_ASC_NONE, false,
-				       0);
+		/* SANITIZE IN PROGRESS with the progress indication (SBC-3 4.11.2), through
+		 * whichever path started it; else no sense. */
+		len = scsi_sanitize_sense(task->lun, data, desc);
+		if (len == 0) {
+			len = scsi_sense_build(data, desc, VT_SCSI_SENSE_NO_SENSE, VT_SCSI_ASC_NONE,
+					       false, 0);
+		}
 	}
 	scsi_task_complete_data(task, data, VT_MIN(len, task->xfer_needed));
 }

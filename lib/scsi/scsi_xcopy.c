@@ -6,7 +6,9 @@
  * are block device to block device (02h). The whole parameter list is checked before any block
  * moves; the copy then reads and writes in chunks through the bdev layer, one I/O at a time on
  * this reactor, and stops at the next chunk once the command is aborted. Other LUNs named by the
- * list are held (their removal waits) until the copy ends.
+ * list are held (their removal waits) until the copy ends. The results RECEIVE COPY RESULTS
+ * reports belong to the logical unit (struct scsi_lu, under lu->lock), keyed by the issuing I_T
+ * nexus and list identifier: any LUN (path) of the logical unit on that nexus finds them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -176,7 +178,7 @@ xcopy_parse_segment(struct vt_scsi_task *task, struct xcopy *x, const uint8_t *p
 		return xcopy_aborted(task, VT_SCSI_ASC_WRITE_PROTECTED, off);
 	}
 	/* Another LUN of the list being sanitized (the dispatcher checked the command's own). */
-	if (src->sanitize != NULL || dst->sanitize != NULL) {
+	if (scsi_lu_sanitizing(src) || scsi_lu_sanitizing(dst)) {
 		return xcopy_aborted(task, VT_SCSI_ASC_SANITIZE_IN_PROGRESS, off);
 	}
 	s->backward = src == dst && s->dst_lba > s->src_lba && s->dst_lba < s->src_lba + s->blocks;
@@ -209,13 +211,18 @@ xcopy_parse_segments(struct vt_scsi_task *task, struct xcopy *x, const uint8_t *
 	return 0;
 }
 
+/* Under lu->lock: the result of task's nexus's copy list_id on task's logical unit, or NULL. */
 static struct scsi_copy_result *
-xcopy_find_result(struct vt_scsi_lun *lun, const char *initiator, uint8_t list_id)
+xcopy_find_result(struct vt_scsi_task *task, uint8_t list_id)
 {
-	for (uint32_t i = 0; i < SCSI_XCOPY_MAX_HELD; i++) {
-		struct scsi_copy_result *r = &lun->copy_results[i];
+	struct scsi_lu *lu = task->lun->lu;
+	struct scsi_nexus nx;
 
-		if (r->used && r->list_id == list_id && strcmp(r->initiator, initiator) == 0) {
+	scsi_task_nexus(task, &nx);
+	for (uint32_t i = 0; i < SCSI_XCOPY_MAX_HELD; i++) {
+		struct scsi_copy_result *r = &lu->copy_results[i];
+
+		if (r->used && r->list_id == list_id && scsi_nexus_eq(&r->nx, &nx)) {
 			return r;
 		}
 	}
@@ -231,6 +238,7 @@ xcopy_parse_header(struct vt_scsi_task *task, const uint8_t *list, uint32_t len)
 	uint32_t inline_len = vt_scsi_get32(&list[12]);
 	uint8_t usage = (list[1] >> 3) & 0x03;
 	struct scsi_copy_result *r;
+	bool busy;
 
 	if (len < XCOPY_HDR_LEN || tgt_len > XCOPY_MAX_DESC_LIST ||
 	    seg_len > XCOPY_MAX_DESC_LIST - tgt_len ||
@@ -246,42 +254,53 @@ xcopy_parse_header(struct vt_scsi_task *task, const uint8_t *list, uint32_t len)
 	if (usage == 0x03 && list[0] != 0) {
 		return scsi_task_invalid_param_at(task, 0, -1); /* no list: LIST IDENTIFIER 0 */
 	}
-	r = usage != 0x03 ? xcopy_find_result(task->lun, task->port->name, list[0]) : NULL;
-	if (r != NULL && !r->done) {
-		return xcopy_param_error(task, VT_SCSI_ASC_OPERATION_IN_PROGRESS);
+	if (usage == 0x03) {
+		return 0;
 	}
+	pthread_mutex_lock(&task->lun->lu->lock);
+	r = xcopy_find_result(task, list[0]);
+	busy = r != NULL && !r->done;
 	/* A new list with the identifier of a finished one supersedes its results, whether or not
 	 * it gets to copy (libiscsi's CopyStatus expects list 1 unknown after ValidSegDescr). */
-	if (r != NULL) {
+	if (r != NULL && !busy) {
 		r->used = false;
+	}
+	pthread_mutex_unlock(&task->lun->lu->lock);
+	if (busy) {
+		return xcopy_param_error(task, VT_SCSI_ASC_OPERATION_IN_PROGRESS);
 	}
 	return 0;
 }
 
-/* Takes a result slot for the copy (a finished one of the same list, or the oldest finished). */
+/* Takes a result slot of the logical unit for the copy (a finished one of the same list, or the
+ * oldest finished). The slot lives as long as the logical unit, which the command's LUN holds;
+ * its fields change under lu->lock. */
 static struct scsi_copy_result *
 xcopy_hold_result(struct vt_scsi_task *task, uint8_t list_id)
 {
-	struct vt_scsi_lun *lun = task->lun;
-	struct scsi_copy_result *r = xcopy_find_result(lun, task->port->name, list_id);
+	struct scsi_lu *lu = task->lun->lu;
+	struct scsi_copy_result *r;
 
+	pthread_mutex_lock(&lu->lock);
+	r = xcopy_find_result(task, list_id);
 	for (uint32_t i = 0; r == NULL && i < SCSI_XCOPY_MAX_HELD; i++) {
 		struct scsi_copy_result *c =
-			&lun->copy_results[(lun->copy_results_next + i) % SCSI_XCOPY_MAX_HELD];
+			&lu->copy_results[(lu->copy_results_next + i) % SCSI_XCOPY_MAX_HELD];
 
 		if (!c->used || c->done) {
 			r = c;
-			lun->copy_results_next =
-				(lun->copy_results_next + i + 1) % SCSI_XCOPY_MAX_HELD;
+			lu->copy_results_next =
+				(lu->copy_results_next + i + 1) % SCSI_XCOPY_MAX_HELD;
 		}
 	}
-	if (r == NULL) {
-		return NULL; /* every slot is a copy in progress: this one is not held */
+	if (r != NULL) {
+		memset(r, 0, sizeof(*r));
+		r->used = true;
+		r->list_id = list_id;
+		scsi_task_nexus(task, &r->nx);
 	}
-	memset(r, 0, sizeof(*r));
-	r->used = true;
-	r->list_id = list_id;
-	snprintf(r->initiator, sizeof(r->initiator), "%s", task->port->name);
+	/* NULL: every slot is a copy in progress, this one is not held. */
+	pthread_mutex_unlock(&lu->lock);
 	return r;
 }
 
@@ -347,8 +366,10 @@ xcopy_finish(struct xcopy *x)
 	struct vt_scsi_task *task = x->task;
 
 	if (x->result != NULL) {
+		pthread_mutex_lock(&task->lun->lu->lock);
 		x->result->done = true;
 		x->result->failed = task->status != VT_SCSI_STATUS_GOOD || task->aborted;
+		pthread_mutex_unlock(&task->lun->lu->lock);
 	}
 	xcopy_hold_luns(x, false);
 	scsi_task_complete(task); /* frees x (task->buf) */
@@ -381,7 +402,9 @@ xcopy_io_done(struct vt_bdev_io *io, bool success, void *arg)
 	x->writing = false;
 	x->done += x->chunk;
 	if (x->result != NULL) {
+		pthread_mutex_lock(&x->task->lun->lu->lock);
 		x->result->bytes += x->chunk * vt_bdev_get_block_size(x->tgt[s->dst]->bdev);
+		pthread_mutex_unlock(&x->task->lun->lu->lock);
 	}
 	xcopy_step(x);
 }
@@ -401,7 +424,7 @@ xcopy_submit(struct xcopy *x)
 	struct vt_bdev_channel *ch;
 	uint64_t off;
 
-	if (lun->removing || lun->gone || lun->sanitize != NULL) {
+	if (lun->removing || lun->gone || scsi_lu_sanitizing(lun)) {
 		return -ENODEV;
 	}
 	ch = xcopy_channel(x->task, lun);
@@ -438,7 +461,9 @@ xcopy_step(struct xcopy *x)
 		x->cur++;
 		x->done = 0;
 		if (x->result != NULL) {
+			pthread_mutex_lock(&task->lun->lu->lock);
 			x->result->segments++;
+			pthread_mutex_unlock(&task->lun->lu->lock);
 		}
 	}
 	if (x->cur == x->num_segs) {
@@ -525,26 +550,34 @@ scsi_parse_receive_copy_results(struct vt_scsi_task *task)
 	return 0;
 }
 
-/* COPY STATUS (SPC-4 6.18.3) of this initiator's copy with the CDB's list identifier. */
+/* COPY STATUS (SPC-4 6.18.3) of the copy with the CDB's list identifier that this I_T nexus
+ * issued, through any LUN of the logical unit. */
 static uint32_t
 rcr_copy_status(struct vt_scsi_task *task, uint8_t *p)
 {
-	const struct scsi_copy_result *r =
-		xcopy_find_result(task->lun, task->port->name, task->cdb[2]);
+	struct scsi_lu *lu = task->lun->lu;
+	const struct scsi_copy_result *found;
+	struct scsi_copy_result r;
 	uint64_t count;
 	uint8_t units = 0;
 
-	if (r == NULL) {
+	pthread_mutex_lock(&lu->lock);
+	found = xcopy_find_result(task, task->cdb[2]);
+	if (found != NULL) {
+		r = *found;
+	}
+	pthread_mutex_unlock(&lu->lock);
+	if (found == NULL) {
 		return 0;
 	}
 	/* TRANSFER COUNT in the smallest unit (bytes, KiB, MiB, ...) in which it fits. */
-	for (count = r->bytes; count > UINT32_MAX; count >>= 10) {
+	for (count = r.bytes; count > UINT32_MAX; count >>= 10) {
 		units++;
 	}
 	memset(p, 0, 12);
 	vt_scsi_put32(&p[0], 8);
-	p[4] = !r->done ? 0x00 : r->failed ? 0x02 : 0x01;
-	vt_scsi_put16(&p[5], r->segments);
+	p[4] = !r.done ? 0x00 : r.failed ? 0x02 : 0x01;
+	vt_scsi_put16(&p[5], r.segments);
 	p[7] = units;
 	vt_scsi_put32(&p[8], (uint32_t)count);
 	return 12;
@@ -583,7 +616,7 @@ scsi_exec_receive_copy_results(struct vt_scsi_task *task)
 	} else {
 		len = rcr_copy_status(task, data);
 		if (len == 0) {
-			/* No copy of this initiator has the list identifier (SPC-4 6.18.1). */
+			/* No copy of this I_T nexus has the list identifier (SPC-4 6.18.1). */
 			scsi_task_invalid_cdb_at(task, 2, -1);
 			scsi_task_complete(task);
 			return;

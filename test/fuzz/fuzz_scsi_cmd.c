@@ -207,7 +207,7 @@ fz_settle(struct fz_ctx *ctx)
 		for (int l = 0; l < 2 && !busy; l++) {
 			struct vt_scsi_lun *lun = ctx->dev->luns[l];
 
-			busy = lun != NULL && lun->sanitize != NULL;
+			busy = lun != NULL && scsi_lu_sanitizing(lun);
 		}
 		if (!busy) {
 			return true;
@@ -372,8 +372,8 @@ fz_setup_state(struct fz_ctx *ctx, struct fz_bytes *f, uint8_t flags, uint8_t ge
 	ctx->port[1]->ua[0] |= ua_b & 0x1ff;
 	lun->wce = geom & 0x10;
 	lun->d_sense = geom & 0x20;
-	lun->sanitize_failed = flags & STATE_SANITIZE_FAILED;
-	lun->sanitize_ause = flags & STATE_SANITIZE_AUSE;
+	lun->lu->sanitize_state = flags & STATE_SANITIZE_FAILED ? SCSI_LU_SANITIZE_FAILED : 0;
+	lun->lu->sanitize_ause = flags & STATE_SANITIZE_AUSE;
 	if ((san & 3) != 0 && !lun->read_only) {
 		/* IMMED: the operation goes on after the command completes. */
 		uint8_t cdb[10] = { VT_SCSI_OP_SANITIZE, (uint8_t)(0x80 | (san & 3)) };

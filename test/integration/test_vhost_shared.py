@@ -10,10 +10,14 @@
   commands as raw CDBs); APTPL brings them back after a daemon restart (--state-dir).
 - Every path shows the same NAA designator, its own relative target port and target port group,
   TPGS implicit ALUA and REPORT TARGET PORT GROUPS with every path active/optimized.
+- The SANITIZE state is the logical unit's: in progress (REQUEST SENSE with progress) and failed
+  on every path.
 """
 
 import os
+import time
 
+import vtlib
 from test_vhost_blk import wait_for
 from test_vhost_scsi_frontend import ScsiFrontendBase, ScsiSession, num
 
@@ -158,6 +162,18 @@ def prin_cmd(target, sa):
     return "cdb %d 5e%02x00000000000200000000 in=512" % (target, sa)
 
 
+def two_paths(test, d, bdev):
+    """Controllers s0 (reactor 0, target 0) and s1 (reactor 1, target 4) showing bdev; their
+    sockets."""
+    socks = []
+    for name, mask, t in (("s0", "0x1", 0), ("s1", "0x2", 4)):
+        d.call("vhost_create_scsi_controller", {"ctrlr": name, "cpumask": mask})
+        test.assertEqual(d.call("vhost_scsi_controller_add_target",
+                                {"ctrlr": name, "scsi_target_num": t, "bdev_name": bdev}), t)
+        socks.append(os.path.join(d.dir, name))
+    return socks
+
+
 class SharedReservationTest(ScsiFrontendBase):
     """Persistent reservations of one bdev behind two controllers on two reactors: a guest
     fenced on one path is fenced on every path."""
@@ -165,14 +181,7 @@ class SharedReservationTest(ScsiFrontendBase):
     def setup_two_paths(self, d):
         d.call("bdev_malloc_create", {"name": "M0", "num_blocks": 8 * MIB // 512,
                                       "block_size": 512})
-        socks = []
-        for name, mask, t in (("s0", "0x1", 0), ("s1", "0x2", 4)):
-            d.call("vhost_create_scsi_controller", {"ctrlr": name, "cpumask": mask})
-            self.assertEqual(d.call("vhost_scsi_controller_add_target",
-                                    {"ctrlr": name, "scsi_target_num": t,
-                                     "bdev_name": "M0"}), t)
-            socks.append(os.path.join(d.dir, name))
-        return socks
+        return two_paths(self, d, "M0")
 
     def status(self, r):
         self.assertEqual(num(r["response"]), 0, r)
@@ -285,4 +294,70 @@ class SharedReservationTest(ScsiFrontendBase):
         self.assertEqual(seen[0][0], seen[1][0])
         self.assertNotEqual(seen[0][1], seen[1][1])
         self.assertNotEqual(seen[0][2], seen[1][2])
+        self.stop_clean(d)
+
+
+NOT_READY, MEDIUM_ERROR = 0x2, 0x3
+SANITIZE_IN_PROGRESS = (0x04, 0x1b)
+SANITIZE_FAILED = (0x31, 0x03)
+# SANITIZE OVERWRITE (IMMED optional) with an 8-byte parameter list: one pass of a 4-byte pattern.
+SANITIZE_OVERWRITE = "cdb %d 48%02x0000000000000800 data=01000004a5a55a5a"
+
+
+class SharedSanitizeTest(ScsiFrontendBase):
+    """The SANITIZE state is the logical unit's: one started through one controller is in
+    progress (and reports progress) through the other, and a failed one fences both. An error
+    bdev holds the sanitize's first write, so the operation is in progress for as long as the
+    test needs it (no timing)."""
+
+    def test_sanitize_state_is_seen_on_every_path(self):
+        d = self.start_daemon(args=("-m", "0x3", "--interrupt"))
+        d.call("bdev_malloc_create", {"name": "M0", "num_blocks": 2048, "block_size": 512})
+        d.call("bdev_error_create", {"base_name": "M0"})
+        socks = two_paths(self, d, "EE_M0")
+        a = ScsiSession(self, socks[0])
+        b = ScsiSession(self, socks[1])
+        for s, t in ((a, 0), (b, 4)):
+            # The power-on unit attention, if any, is reported once.
+            for _ in range(4):
+                if num(s.result("cdb %d 000000000000" % t)["status"]) == 0:
+                    break
+            self.assertGood(s.result("cdb %d 000000000000" % t))
+        # Path A starts an OVERWRITE (IMMED) whose first write the error bdev holds.
+        d.call("bdev_error_inject_error", {"name": "EE_M0", "io_type": "write",
+                                           "error_type": "pending", "num": 1})
+        self.assertGood(a.result(SANITIZE_OVERWRITE % (0, 0x81)))
+        # Path B (another controller, another reactor): in progress.
+        self.assertCheck(b.result("cdb 4 000000000000"), NOT_READY, *SANITIZE_IN_PROGRESS)
+        self.assertCheck(b.result("cdb 4 28000000000000000100 in=512"), NOT_READY,
+                         *SANITIZE_IN_PROGRESS)
+        self.assertCheck(b.result(SANITIZE_OVERWRITE % (4, 0x81)), NOT_READY,
+                         *SANITIZE_IN_PROGRESS)
+        sense = bytes.fromhex(b.result("cdb 4 03000000fc00 in=252")["data"])
+        self.assertEqual((sense[2] & 0x0f, sense[12], sense[13], sense[15] & 0x80),
+                         (NOT_READY,) + SANITIZE_IN_PROGRESS + (0x80,), sense.hex())
+        # Released: both paths see the end (polled through B's TEST UNIT READY).
+        self.assertIs(d.call("bdev_error_resume_pending", {"name": "EE_M0"}), True)
+        deadline = time.monotonic() + 10 * vtlib.SLOW
+        while num(b.result("cdb 4 000000000000")["status"]) != 0:
+            self.assertLess(time.monotonic(), deadline, "the sanitize does not end")
+        self.assertGood(a.result("cdb 0 000000000000"))
+        sense = bytes.fromhex(a.result("cdb 0 03000000fc00 in=252")["data"])
+        self.assertEqual((sense[2] & 0x0f, sense[12]), (0, 0), sense.hex())
+        data = bytes.fromhex(b.result("cdb 4 28000000000000000100 in=512")["data"])
+        # (vtc shows the start of the data in.)
+        self.assertGreaterEqual(len(data), 16)
+        self.assertEqual(data, (bytes.fromhex("a5a55a5a") * 128)[:len(data)])
+        # A sanitize through A fails (its first write does): B is in the failure mode too, until
+        # a sanitize through B succeeds.
+        d.call("bdev_error_inject_error", {"name": "EE_M0", "io_type": "write",
+                                           "error_type": "failure", "num": 1})
+        self.assertCheck(a.result(SANITIZE_OVERWRITE % (0, 0x01)), MEDIUM_ERROR,
+                         *SANITIZE_FAILED)
+        self.assertCheck(b.result("cdb 4 28000000000000000100 in=512"), MEDIUM_ERROR,
+                         *SANITIZE_FAILED)
+        self.assertGood(b.result(SANITIZE_OVERWRITE % (4, 0x01)))
+        self.assertGood(a.result("cdb 0 28000000000000000100 in=512"))
+        a.close()
+        b.close()
         self.stop_clean(d)

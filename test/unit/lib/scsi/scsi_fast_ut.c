@@ -54,12 +54,13 @@ quiet_is_false_for_each_pending_condition(void)
 	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.a));
 	CU_ASSERT_TRUE(scsi_lun_quiet(lun, g_f.b));
 	g_f.a->ua[0] = 0;
-	lun->sanitize_failed = true;
+	/* The sanitize state is the logical unit's. */
+	lun->lu->sanitize_state = SCSI_LU_SANITIZE_FAILED;
 	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.a));
-	lun->sanitize_failed = false;
-	lun->sanitize = (struct scsi_sanitize *)g_buf; /* never dereferenced by the predicate */
+	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.b));
+	lun->lu->sanitize_state = SCSI_LU_SANITIZING;
 	CU_ASSERT_FALSE(scsi_lun_quiet(lun, g_f.a));
-	lun->sanitize = NULL;
+	lun->lu->sanitize_state = 0;
 	/* The logical unit, shared by every path: an SPC-2 reservation, a persistent reservation
 	 * or a registration on any nexus guards it (scsi_lu_update_guard). */
 	lun->lu->spc2_holder = g_f.b;
@@ -149,12 +150,12 @@ pending_unit_attention_and_failed_sanitize_take_the_full_path(void)
 	rw_cdb(w10, VT_SCSI_OP_WRITE_10, 8, 1);
 	UT_EXPECT_CHECK(&c, g_f.a, w10, OUT, g_pat, UT_BS, VT_SCSI_SENSE_UNIT_ATTENTION,
 			VT_SCSI_ASC_MODE_PARAMETERS_CHANGED);
-	lun0()->sanitize_failed = true;
+	lun0()->lu->sanitize_state = SCSI_LU_SANITIZE_FAILED;
 	UT_EXPECT_CHECK(&c, g_f.a, w10, OUT, g_pat, UT_BS, VT_SCSI_SENSE_MEDIUM_ERROR,
 			VT_SCSI_ASC_SANITIZE_FAILED);
 	UT_EXPECT_CHECK(&c, g_f.b, r16, IN, g_buf, UT_BS, VT_SCSI_SENSE_MEDIUM_ERROR,
 			VT_SCSI_ASC_SANITIZE_FAILED);
-	lun0()->sanitize_failed = false;
+	lun0()->lu->sanitize_state = 0;
 	UT_EXPECT_GOOD(&c, g_f.a, w10, OUT, g_pat, UT_BS);
 	ut_fix_teardown(&g_f);
 }

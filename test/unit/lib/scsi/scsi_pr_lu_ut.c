@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * One logical unit behind two devices (scsi_lu.c, scsi_pr.c): persistent reservations across
- * I_T nexuses of different target ports, every reservation type x command class x holder /
- * registered / not registered, unit attentions per nexus, REGISTER AND MOVE, READ FULL STATUS,
- * the SPC-2 reservation and mode parameters of the logical unit, the APTPL round trip, and the
- * identification multipath relies on (VPD 83h, TPGS, REPORT TARGET PORT GROUPS).
+ * I_T nexuses of different target ports, every reservation type x command class (read, write,
+ * allowed, every PERSISTENT RESERVE OUT service action) x holder / registered / not registered,
+ * unit attentions per nexus, REGISTER AND MOVE, READ FULL STATUS, the SPC-2 reservation and mode
+ * parameters of the logical unit, the APTPL round trip, and the identification multipath relies
+ * on (VPD 83h, TPGS, REPORT TARGET PORT GROUPS).
  */
 #include <stdio.h>
 #include <sys/stat.h>
@@ -346,6 +347,156 @@ register_and_move_hands_the_reservation_to_another_nexus(void)
 	lu_teardown();
 }
 
+/* ---- PERSISTENT RESERVE OUT: every service action x reservation type x standing -------------- */
+
+enum standing { ST_HOLDER, ST_REGISTERED, ST_WRONG_KEY, ST_UNREGISTERED, ST_COUNT };
+
+static const char *const g_standing_names[] = { "holder", "registered", "registered, wrong key",
+						"not registered" };
+
+/* SPC-4 5.9.x and 6.17 (PERSISTENT RESERVE OUT): GOOD or RESERVATION CONFLICT for service action
+ * sa (RESERVE and RELEASE of the reservation's own type) issued by a nexus of standing st while
+ * A holds a reservation of type, B is registered and C is not. */
+static uint8_t
+expect_prout(uint8_t type, enum standing st, uint8_t sa)
+{
+	bool all_regs = type == VT_SCSI_PR_WRITE_EXCLUSIVE_ALL_REGS ||
+			type == VT_SCSI_PR_EXCLUSIVE_ACCESS_ALL_REGS;
+	/* Under an all-registrants type every registrant holds the reservation. */
+	bool holder = st == ST_HOLDER || (st == ST_REGISTERED && all_regs);
+	bool ok;
+
+	switch (sa) {
+	case VT_SCSI_PROUT_REGISTER_AND_IGNORE:
+		ok = true; /* the key is not checked */
+		break;
+	case VT_SCSI_PROUT_REGISTER:
+		/* The key must match: the registered key, or zero when unregistered. */
+		ok = st != ST_WRONG_KEY;
+		break;
+	case VT_SCSI_PROUT_RESERVE:
+		/* Only a holder restates the reservation (same type and scope). */
+		ok = holder;
+		break;
+	case VT_SCSI_PROUT_RELEASE:
+	case VT_SCSI_PROUT_CLEAR:
+	case VT_SCSI_PROUT_PREEMPT:
+	case VT_SCSI_PROUT_PREEMPT_AND_ABORT:
+		/* A registered nexus with its key (RELEASE by a non-holder does nothing, GOOD). */
+		ok = st == ST_HOLDER || st == ST_REGISTERED;
+		break;
+	default: /* REGISTER AND MOVE: the holder of a single-holder reservation only */
+		ok = st == ST_HOLDER && !all_regs;
+		break;
+	}
+	return ok ? VT_SCSI_STATUS_GOOD : VT_SCSI_STATUS_RESERVATION_CONFLICT;
+}
+
+static uint32_t
+pr_generation(struct vt_scsi_port *port)
+{
+	CU_ASSERT_EQUAL(prin(port, VT_SCSI_PRIN_READ_KEYS), VT_SCSI_STATUS_GOOD);
+	return vt_scsi_get32(g_data);
+}
+
+/* A (t1) holds a reservation of type with key 0xa, B (t2) is registered with 0xb, C (t2) not;
+ * no unit attention pending. */
+static void
+prout_matrix_state(uint8_t type)
+{
+	struct ut_cmd c;
+
+	/* Whatever the last cell left (unit attentions too): A registers again (ignoring its
+	 * key) and clears. */
+	ut_clear_ua(g_l.a);
+	CU_ASSERT_EQUAL(prout(g_l.a, VT_SCSI_PROUT_REGISTER_AND_IGNORE, 0, 0, 0xa), 0);
+	CU_ASSERT_EQUAL(prout(g_l.a, VT_SCSI_PROUT_CLEAR, 0, 0xa, 0), 0);
+	ut_clear_ua(g_l.a);
+	ut_clear_ua(g_l.b);
+	ut_clear_ua(g_l.c);
+	CU_ASSERT_EQUAL(prout_ext(g_l.a, VT_SCSI_PROUT_REGISTER, 0, 0, 0xa, 0, &c), 0);
+	CU_ASSERT_EQUAL(prout_ext(g_l.b, VT_SCSI_PROUT_REGISTER, 0, 0, 0xb, 0, &c), 0);
+	CU_ASSERT_EQUAL(prout_ext(g_l.a, VT_SCSI_PROUT_RESERVE, type, 0xa, 0, 0, &c), 0);
+}
+
+/* Issues service action sa from port with key; PREEMPT names other's key, REGISTER AND MOVE
+ * moves to C on t2; TYPE is the reservation's, zero where the action does not use it. */
+static uint8_t
+prout_cell(struct vt_scsi_port *port, uint8_t type, uint8_t sa, uint64_t key, uint64_t other,
+	   struct ut_cmd *c)
+{
+	bool preempt = sa == VT_SCSI_PROUT_PREEMPT || sa == VT_SCSI_PROUT_PREEMPT_AND_ABORT;
+	bool typed = preempt || sa == VT_SCSI_PROUT_RESERVE || sa == VT_SCSI_PROUT_RELEASE;
+
+	if (sa == VT_SCSI_PROUT_REGISTER_AND_MOVE) {
+		return register_and_move(port, key, 0xcc, vt_scsi_dev_get_rtpi(g_l.t2), INI_C, 0);
+	}
+	return prout_ext(port, sa, typed ? type : 0, key, preempt ? other : 0x77, 0, c);
+}
+
+static void
+every_prout_service_action_by_type_and_standing(void)
+{
+	static const uint8_t types[] = {
+		VT_SCSI_PR_WRITE_EXCLUSIVE,           VT_SCSI_PR_EXCLUSIVE_ACCESS,
+		VT_SCSI_PR_WRITE_EXCLUSIVE_REGS_ONLY, VT_SCSI_PR_EXCLUSIVE_ACCESS_REGS_ONLY,
+		VT_SCSI_PR_WRITE_EXCLUSIVE_ALL_REGS,  VT_SCSI_PR_EXCLUSIVE_ACCESS_ALL_REGS,
+	};
+	static const uint8_t sas[] = {
+		VT_SCSI_PROUT_REGISTER,
+		VT_SCSI_PROUT_REGISTER_AND_IGNORE,
+		VT_SCSI_PROUT_RESERVE,
+		VT_SCSI_PROUT_RELEASE,
+		VT_SCSI_PROUT_CLEAR,
+		VT_SCSI_PROUT_PREEMPT,
+		VT_SCSI_PROUT_PREEMPT_AND_ABORT,
+		VT_SCSI_PROUT_REGISTER_AND_MOVE,
+	};
+	uint32_t cells = 0;
+
+	lu_setup();
+	for (uint32_t t = 0; t < VT_COUNTOF(types); t++) {
+		for (int st = 0; st < ST_COUNT; st++) {
+			for (uint32_t i = 0; i < VT_COUNTOF(sas); i++) {
+				/* The issuer, its key, and a key of another registrant. */
+				struct vt_scsi_port *port = st == ST_HOLDER         ? g_l.a
+							    : st == ST_UNREGISTERED ? g_l.c
+										    : g_l.b;
+				uint64_t key = st == ST_HOLDER       ? 0xa
+					       : st == ST_REGISTERED ? 0xb
+					       : st == ST_WRONG_KEY  ? 0xbad
+								     : 0;
+				uint64_t other = st == ST_HOLDER ? 0xb : 0xa;
+				uint8_t want = expect_prout(types[t], st, sas[i]);
+				uint32_t gen;
+				uint8_t got;
+				struct ut_cmd c;
+
+				prout_matrix_state(types[t]);
+				gen = pr_generation(
+					port); /* PERSISTENT RESERVE IN: always allowed */
+				got = prout_cell(port, types[t], sas[i], key, other, &c);
+				if (got != want) {
+					fprintf(stderr,
+						"type %#x, %s, service action %#x: %#x (%06x), not %#x\n",
+						types[t], g_standing_names[st], sas[i], got,
+						ut_sense(&c.task), want);
+				}
+				CU_ASSERT_EQUAL(got, want);
+				/* A conflict changes nothing. */
+				if (want == VT_SCSI_STATUS_RESERVATION_CONFLICT) {
+					CU_ASSERT_EQUAL(pr_generation(port), gen);
+				}
+				cells++;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(cells, 6 * ST_COUNT * 8);
+	prout_matrix_state(VT_SCSI_PR_WRITE_EXCLUSIVE);
+	CU_ASSERT_EQUAL(prout(g_l.a, VT_SCSI_PROUT_CLEAR, 0, 0xa, 0), 0);
+	lu_teardown();
+}
+
 static void
 aptpl_state_survives_the_logical_unit(void)
 {
@@ -501,6 +652,7 @@ main(void)
 	CU_initialize_registry();
 	s = CU_add_suite("scsi_pr_lu", ut_reactor_suite_init, ut_reactor_suite_fini);
 	CU_ADD_TEST(s, every_type_class_and_standing_across_target_ports);
+	CU_ADD_TEST(s, every_prout_service_action_by_type_and_standing);
 	CU_ADD_TEST(s, unit_attentions_reach_the_nexuses_of_the_other_target_port);
 	CU_ADD_TEST(s, spc2_reservation_and_full_status_span_target_ports);
 	CU_ADD_TEST(s, register_and_move_hands_the_reservation_to_another_nexus);

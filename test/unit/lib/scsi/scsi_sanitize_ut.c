@@ -4,6 +4,7 @@
 #define SANITIZE_ERASE_BLOCKS 64u  /* 32 erase I/Os over the LUN */
 #include "lib/scsi/scsi_sanitize.c"
 
+#include "lib/bdev/error/bdev_error.h"
 #include "test/unit/lib/scsi/ut_scsi.h"
 
 static struct ut_fix g_f;
@@ -72,10 +73,10 @@ lun0(void)
 static void
 wait_sanitize_done(void)
 {
-	for (int i = 0; i < 100000 && lun0()->sanitize != NULL; i++) {
+	for (int i = 0; i < 100000 && scsi_lu_sanitizing(lun0()); i++) {
 		vt_reactor_poll_once();
 	}
-	CU_ASSERT_PTR_NULL(lun0()->sanitize);
+	CU_ASSERT_FALSE(scsi_lu_sanitizing(lun0()));
 }
 
 static uint32_t
@@ -104,7 +105,7 @@ sanitize_overwrite_writes_the_pattern_to_every_block(void)
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_OVERWRITE, len);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, g_buf, len);
 	CU_ASSERT_EQUAL(c.task.data_transferred, len);
-	CU_ASSERT_PTR_NULL(lun0()->sanitize); /* IMMED 0: done with the command */
+	CU_ASSERT_FALSE(scsi_lu_sanitizing(lun0())); /* IMMED 0: done with the command */
 	rw(VT_SCSI_OP_READ_10, 0, 1, g_rbuf);
 	CU_ASSERT(block_is_pattern(g_rbuf, &g_buf[4], 300));
 	rw(VT_SCSI_OP_READ_10, UT_BLOCKS - 1, 1, g_rbuf);
@@ -178,7 +179,7 @@ sanitize_in_progress_refuses_medium_commands_and_reports_progress(void)
 	/* IMMED: GOOD once the CDB is checked, the erase goes on in 32 steps. */
 	sanitize_cdb(cdb, IMMED | VT_SCSI_SANITIZE_BLOCK_ERASE, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(lun0()->sanitize);
+	CU_ASSERT_FATAL(scsi_lu_sanitizing(lun0()));
 	CU_ASSERT_EQUAL(tur_sense(),
 			UT_SK(VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
 	UT_EXPECT_CHECK(&c, g_f.b, rd, IN, g_rbuf, UT_BS, VT_SCSI_SENSE_NOT_READY,
@@ -303,7 +304,7 @@ sanitize_refuses_bad_cdbs_and_parameter_lists(void)
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_OVERWRITE, len);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_buf, len - 2, UT_ILLEGAL,
 			VT_SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR);
-	CU_ASSERT_PTR_NULL(lun0()->sanitize);
+	CU_ASSERT_FALSE(scsi_lu_sanitizing(lun0()));
 	ut_fix_teardown(&g_f);
 }
 
@@ -318,8 +319,8 @@ sanitize_failure_mode_refuses_medium_access_until_left(void)
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_EXIT_FAILURE_MODE, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
 	/* A sanitize requested with AUSE 0 failed: only a sanitize that succeeds leaves. */
-	lun0()->sanitize_failed = true;
-	lun0()->sanitize_ause = false;
+	lun0()->lu->sanitize_state = SCSI_LU_SANITIZE_FAILED;
+	lun0()->lu->sanitize_ause = false;
 	UT_EXPECT_CHECK(&c, g_f.a, rd, IN, g_rbuf, UT_BS, VT_SCSI_SENSE_MEDIUM_ERROR,
 			VT_SCSI_ASC_SANITIZE_FAILED);
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, NONE, NULL, 0, UT_ILLEGAL,
@@ -332,8 +333,8 @@ sanitize_failure_mode_refuses_medium_access_until_left(void)
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, rd, IN, g_rbuf, UT_BS);
 	/* With AUSE 1, EXIT FAILURE MODE leaves it. */
-	lun0()->sanitize_failed = true;
-	lun0()->sanitize_ause = true;
+	lun0()->lu->sanitize_state = SCSI_LU_SANITIZE_FAILED;
+	lun0()->lu->sanitize_ause = true;
 	UT_EXPECT_CHECK(&c, g_f.a, rd, IN, g_rbuf, UT_BS, VT_SCSI_SENSE_MEDIUM_ERROR,
 			VT_SCSI_ASC_SANITIZE_FAILED);
 	sanitize_cdb(cdb, VT_SCSI_SANITIZE_EXIT_FAILURE_MODE, 0);
@@ -352,7 +353,7 @@ lun_removal_waits_for_a_sanitize_in_progress(void)
 	ut_fix_setup(&g_f, "ut_san");
 	sanitize_cdb(cdb, IMMED | VT_SCSI_SANITIZE_BLOCK_ERASE, 0);
 	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(lun0()->sanitize);
+	CU_ASSERT_FATAL(scsi_lu_sanitizing(lun0()));
 	/* No task is in flight, but the operation holds the LUN (and its bdev) until it ends. */
 	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_f.dev, 0, ut_lun_done, &done), 0);
 	vt_reactor_poll_once();
@@ -386,6 +387,212 @@ sanitize_is_reported_as_supported_with_its_usage_data(void)
 	ut_fix_teardown(&g_f);
 }
 
+/* ---- one logical unit, two paths ------------------------------------------------------------ */
+
+/* Path 2: LUN 0 of a second device (another controller, another target port) on bdev name, with
+ * the initiator of g_f.a: another I_T nexus to the same logical unit. */
+static struct vt_scsi_dev *g_dev2;
+static struct vt_scsi_port *g_p2;
+
+static void
+path2_add(const char *name)
+{
+	g_dev2 = vt_scsi_dev_create("ut.t2", 1);
+	CU_ASSERT_FATAL(g_dev2 != NULL);
+	CU_ASSERT_EQUAL_FATAL(vt_scsi_dev_add_lun(g_dev2, name, 0, NULL, NULL), 0);
+	g_p2 = vt_scsi_port_create(g_dev2, "iqn.2024-01.ut:a");
+	CU_ASSERT_FATAL(g_p2 != NULL);
+	ut_clear_ua(g_p2);
+	CU_ASSERT_PTR_EQUAL(vt_scsi_dev_get_lun(g_dev2, 0)->lu, lun0()->lu);
+}
+
+/* Removes path 2's LUN (waits for it) unless done already, then the device. */
+static void
+path2_remove(bool lun_removed)
+{
+	int done = 0;
+
+	CU_ASSERT_EQUAL(vt_scsi_port_destroy(g_p2), 0);
+	if (!lun_removed) {
+		CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_dev2, 0, ut_lun_done, &done), 0);
+		CU_ASSERT(ut_poll_until(&done, 1));
+	}
+	CU_ASSERT_EQUAL(vt_scsi_dev_destroy(g_dev2), 0);
+}
+
+/* Asserts that REQUEST SENSE through port says SANITIZE IN PROGRESS with a progress indication
+ * (running) or no sense (not running); returns the progress. */
+static uint16_t
+request_sense_progress(struct vt_scsi_port *port, bool running)
+{
+	uint8_t rs[6] = { VT_SCSI_OP_REQUEST_SENSE, 0, 0, 0, 252, 0 };
+	uint8_t sense[252];
+	struct ut_cmd c;
+
+	memset(sense, 0xff, sizeof(sense));
+	CU_ASSERT_EQUAL(ut_run(&c, port, 0, rs, 6, IN, sense, sizeof(sense)), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(sense[0] & 0x7f, 0x70);
+	if (!running) {
+		CU_ASSERT_EQUAL(sense[2] & 0x0f, VT_SCSI_SENSE_NO_SENSE);
+		CU_ASSERT_EQUAL(vt_scsi_get16(&sense[12]), VT_SCSI_ASC_NONE);
+		return 0;
+	}
+	CU_ASSERT_EQUAL(sense[2] & 0x0f, VT_SCSI_SENSE_NOT_READY);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&sense[12]), VT_SCSI_ASC_SANITIZE_IN_PROGRESS);
+	CU_ASSERT_EQUAL(sense[15], 0x80);
+	return vt_scsi_get16(&sense[16]);
+}
+
+static void
+sanitize_through_one_path_is_seen_on_every_path(void)
+{
+	uint8_t cdb[10], tur[6] = { VT_SCSI_OP_TEST_UNIT_READY };
+	uint8_t inq[6] = { VT_SCSI_OP_INQUIRY, 0, 0, 0, 96, 0 };
+	uint8_t rd[10] = { VT_SCSI_OP_READ_10, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	uint16_t len, p1, p2;
+	struct ut_cmd c;
+
+	ut_fix_setup(&g_f, "ut_san2");
+	path2_add("ut_san2");
+	/* Three OVERWRITE passes of 256 writes each, started through path 1 (IMMED). */
+	len = overwrite_list(g_buf, 0x03, 4, 0x5a);
+	sanitize_cdb(cdb, IMMED | VT_SCSI_SANITIZE_OVERWRITE, len);
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, g_buf, len);
+	CU_ASSERT_FATAL(scsi_lu_sanitizing(vt_scsi_dev_get_lun(g_dev2, 0)));
+	/* Path 2 (another target port, even another initiator port of it): refused. */
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, tur, 6, NONE, NULL, 0), VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, rd, 10, IN, g_rbuf, UT_BS),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
+	/* A second SANITIZE through path 2 is refused too; INQUIRY is not. */
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, cdb, 10, OUT, g_buf, len),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, inq, 6, IN, g_rbuf, 96), VT_SCSI_STATUS_GOOD);
+	/* REQUEST SENSE through either path: the same operation's progress, growing. */
+	p1 = request_sense_progress(g_p2, true);
+	p2 = request_sense_progress(g_f.a, true);
+	CU_ASSERT(p2 >= p1);
+	CU_ASSERT(request_sense_progress(g_p2, true) >= p2);
+	CU_ASSERT(scsi_lu_sanitizing(lun0()));
+	wait_sanitize_done();
+	/* The end, on both paths: no sense, commands run, the pattern is on the medium. */
+	request_sense_progress(g_p2, false);
+	request_sense_progress(g_f.a, false);
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, tur, 6, NONE, NULL, 0), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, rd, 10, IN, g_rbuf, UT_BS), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT(block_is_pattern(g_rbuf, &g_buf[4], 4));
+	UT_EXPECT_GOOD(&c, g_f.a, tur, NONE, NULL, 0);
+	path2_remove(false);
+	ut_fix_teardown(&g_f);
+}
+
+static void
+removing_either_path_during_a_sanitize_leaves_the_other_consistent(void)
+{
+	uint8_t cdb[10], tur[6] = { VT_SCSI_OP_TEST_UNIT_READY };
+	struct ut_cmd c;
+	int done = 0;
+
+	/* The issuing path goes: its removal waits for the operation, path 2 sees it to the end. */
+	ut_fix_setup(&g_f, "ut_san3");
+	path2_add("ut_san3");
+	sanitize_cdb(cdb, IMMED | VT_SCSI_SANITIZE_BLOCK_ERASE, 0);
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
+	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_f.dev, 0, ut_lun_done, &done), 0);
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, tur, 6, NONE, NULL, 0), VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_NOT_READY, VT_SCSI_ASC_SANITIZE_IN_PROGRESS));
+	CU_ASSERT(ut_poll_until(&done, 1));
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, tur, 6, NONE, NULL, 0), VT_SCSI_STATUS_GOOD);
+	request_sense_progress(g_p2, false);
+	path2_remove(false);
+	ut_fix_teardown(&g_f);
+
+	/* The other path goes at once; the operation ends on the issuing one. */
+	done = 0;
+	ut_fix_setup(&g_f, "ut_san3");
+	path2_add("ut_san3");
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, NONE, NULL, 0);
+	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_dev2, 0, ut_lun_done, &done), 0);
+	CU_ASSERT(ut_poll_until(&done, 1));
+	CU_ASSERT(scsi_lu_sanitizing(lun0()));
+	wait_sanitize_done();
+	UT_EXPECT_GOOD(&c, g_f.a, tur, NONE, NULL, 0);
+	path2_remove(true);
+	ut_fix_teardown(&g_f);
+}
+
+static void
+ut_error_deleted(void *arg, int rc)
+{
+	CU_ASSERT_EQUAL(rc, 0);
+	(*(int *)arg)++;
+}
+
+static void
+failed_sanitize_is_seen_on_every_path(void)
+{
+	struct bdev_malloc_opts opts = { .name = "ut_sanf",
+					 .num_blocks = UT_BLOCKS,
+					 .block_size = UT_BS };
+	struct bdev_error_injection inj = { .type = BDEV_ERROR_FAILURE, .num = 1 };
+	uint8_t cdb[10], rd[10] = { VT_SCSI_OP_READ_10, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	struct vt_bdev *base, *ee;
+	struct ut_cmd c;
+	int del = 0;
+	uint16_t len;
+
+	/* Both paths on an error bdev whose next write fails: path 1's OVERWRITE fails. */
+	memset(&g_f, 0, sizeof(g_f));
+	CU_ASSERT_EQUAL_FATAL(bdev_malloc_create(&opts, &base), 0);
+	CU_ASSERT_EQUAL_FATAL(bdev_error_create("ut_sanf", NULL, &ee), 0);
+	g_f.dev = vt_scsi_dev_create("ut.target", 0);
+	CU_ASSERT_FATAL(g_f.dev != NULL);
+	CU_ASSERT_EQUAL_FATAL(vt_scsi_dev_add_lun(g_f.dev, "EE_ut_sanf", 0, NULL, NULL), 0);
+	g_f.a = vt_scsi_port_create(g_f.dev, "iqn.2024-01.ut:a");
+	CU_ASSERT_FATAL(g_f.a != NULL);
+	ut_clear_ua(g_f.a);
+	path2_add("EE_ut_sanf");
+	CU_ASSERT_EQUAL(bdev_error_inject(ee, 1u << BDEV_ERROR_SLOT_WRITE, &inj), 0);
+	len = overwrite_list(g_buf, 0x01, 4, 0);
+	sanitize_cdb(cdb, VT_SCSI_SANITIZE_OVERWRITE, len);
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_buf, len, VT_SCSI_SENSE_MEDIUM_ERROR,
+			VT_SCSI_ASC_SANITIZE_FAILED);
+	/* Path 2 is in the failure mode too: medium access refused, TEST UNIT READY not. */
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, rd, 10, IN, g_rbuf, UT_BS),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task),
+			UT_SK(VT_SCSI_SENSE_MEDIUM_ERROR, VT_SCSI_ASC_SANITIZE_FAILED));
+	/* Requested with AUSE 0: EXIT FAILURE MODE through path 2 is refused ... */
+	sanitize_cdb(cdb, VT_SCSI_SANITIZE_EXIT_FAILURE_MODE, 0);
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, cdb, 10, NONE, NULL, 0),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB));
+	/* ... a sanitize through path 2 that succeeds leaves it, for path 1 as well. */
+	len = overwrite_list(g_buf, 0x01, 4, 0);
+	sanitize_cdb(cdb, VT_SCSI_SANITIZE_OVERWRITE, len);
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, cdb, 10, OUT, g_buf, len), VT_SCSI_STATUS_GOOD);
+	UT_EXPECT_GOOD(&c, g_f.a, rd, IN, g_rbuf, UT_BS);
+	CU_ASSERT_EQUAL(ut_run(&c, g_p2, 0, rd, 10, IN, g_rbuf, UT_BS), VT_SCSI_STATUS_GOOD);
+	path2_remove(false);
+	CU_ASSERT_EQUAL(vt_scsi_port_destroy(g_f.a), 0);
+	del = 0;
+	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_f.dev, 0, ut_lun_done, &del), 0);
+	CU_ASSERT(ut_poll_until(&del, 1));
+	CU_ASSERT_EQUAL(vt_scsi_dev_destroy(g_f.dev), 0);
+	del = 0;
+	CU_ASSERT_EQUAL(bdev_error_delete(ee, ut_error_deleted, &del), 0);
+	CU_ASSERT(ut_poll_until(&del, 1));
+	del = 0;
+	CU_ASSERT_EQUAL(bdev_malloc_delete(base, ut_delete_cb, &del), 0);
+	CU_ASSERT(ut_poll_until(&del, 1));
+}
+
 int
 main(void)
 {
@@ -402,5 +609,8 @@ main(void)
 	CU_ADD_TEST(s, sanitize_failure_mode_refuses_medium_access_until_left);
 	CU_ADD_TEST(s, lun_removal_waits_for_a_sanitize_in_progress);
 	CU_ADD_TEST(s, sanitize_is_reported_as_supported_with_its_usage_data);
+	CU_ADD_TEST(s, sanitize_through_one_path_is_seen_on_every_path);
+	CU_ADD_TEST(s, removing_either_path_during_a_sanitize_leaves_the_other_consistent);
+	CU_ADD_TEST(s, failed_sanitize_is_seen_on_every_path);
 	return ut_run_tests();
 }

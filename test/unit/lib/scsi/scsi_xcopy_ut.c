@@ -214,11 +214,11 @@ extended_copy_copies_between_luns_of_the_device(void)
 	CU_ASSERT_EQUAL(memcmp(g_buf, g_rbuf, 32 * UT_BS), 0);
 	/* The copy held LUN 1 only while it ran. */
 	CU_ASSERT_EQUAL(vt_scsi_lun_tasks_in_flight(vt_scsi_dev_get_lun(g_f.dev, 1)), 0);
-	/* LUN 1 being sanitized (any non-NULL operation marks it): the copy is aborted. */
-	vt_scsi_dev_get_lun(g_f.dev, 1)->sanitize = (struct scsi_sanitize *)g_rbuf;
+	/* LUN 1's logical unit being sanitized: the copy is aborted. */
+	vt_scsi_dev_get_lun(g_f.dev, 1)->lu->sanitize_state = SCSI_LU_SANITIZING;
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, g_list, off, COPY_ABORTED,
 			VT_SCSI_ASC_SANITIZE_IN_PROGRESS);
-	vt_scsi_dev_get_lun(g_f.dev, 1)->sanitize = NULL;
+	vt_scsi_dev_get_lun(g_f.dev, 1)->lu->sanitize_state = 0;
 	remove_lun(1, b1);
 	ut_fix_teardown(&g_f);
 }
@@ -429,6 +429,73 @@ receive_copy_results_reports_copy_status_and_operating_parameters(void)
 }
 
 static void
+copy_results_belong_to_the_logical_unit_and_the_issuing_nexus(void)
+{
+	uint8_t cdb[16], rcr[16] = { VT_SCSI_OP_RECEIVE_COPY_RESULTS, VT_SCSI_RCR_COPY_STATUS, 9 };
+	uint8_t tur[6] = { 0 };
+	struct vt_scsi_port *p2;
+	struct vt_scsi_dev *t2;
+	struct ut_cmd c;
+	int done = 0;
+	uint32_t len;
+
+	/* Paths to the logical unit of "ut_xcopy": LUNs 0 and 1 of the device (one target port)
+	 * and LUN 0 of device t2 (another target port), with an initiator port named like a. */
+	setup();
+	CU_ASSERT_EQUAL_FATAL(vt_scsi_dev_add_lun(g_f.dev, "ut_xcopy", 1, NULL, NULL), 1);
+	ut_run(&c, g_f.a, 1, tur, 6, NONE, NULL, 0);
+	ut_run(&c, g_f.b, 1, tur, 6, NONE, NULL, 0);
+	t2 = vt_scsi_dev_create("ut.t2", 1);
+	CU_ASSERT_FATAL(t2 != NULL);
+	CU_ASSERT_EQUAL_FATAL(vt_scsi_dev_add_lun(t2, "ut_xcopy", 0, NULL, NULL), 0);
+	p2 = vt_scsi_port_create(t2, "iqn.2024-01.ut:a");
+	CU_ASSERT_FATAL(p2 != NULL);
+	ut_clear_ua(p2);
+	CU_ASSERT_PTR_EQUAL(vt_scsi_dev_get_lun(t2, 0)->lu, vt_scsi_dev_get_lun(g_f.dev, 1)->lu);
+	vt_scsi_put32(&rcr[10], 1024);
+	len = list_simple(9, 0x00, 24, 0, 400);
+	xcopy_cdb(cdb, len);
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, g_list, len);
+	/* The same I_T nexus through the other LUN of the logical unit finds it. */
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, rcr, 16, IN, g_rbuf, 1024), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(g_rbuf[4], 0x01);
+	CU_ASSERT_EQUAL(vt_scsi_get16(&g_rbuf[5]), 1);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&g_rbuf[8]), 24 * UT_BS);
+	/* Another initiator, and the same initiator name on another target port (another I_T
+	 * nexus: SPC-4 scopes list identifiers by nexus), do not. */
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.b, 1, rcr, 16, IN, g_rbuf, 1024),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB));
+	CU_ASSERT_EQUAL(ut_run(&c, p2, 0, rcr, 16, IN, g_rbuf, 1024),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB));
+	/* A copy through t2 is that nexus's own: found there, not through a's. */
+	rcr[2] = 10;
+	len = list_simple(10, 0x00, 4, 0, 500);
+	xcopy_cdb(cdb, len);
+	CU_ASSERT_EQUAL(ut_run(&c, p2, 0, cdb, 16, OUT, g_list, len), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(ut_run(&c, p2, 0, rcr, 16, IN, g_rbuf, 1024), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&g_rbuf[8]), 4 * UT_BS);
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 0, rcr, 16, IN, g_rbuf, 1024),
+			VT_SCSI_STATUS_CHECK_CONDITION);
+	/* The issuing LUN goes: the logical unit, and the results, stay with the other paths. */
+	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_f.dev, 0, ut_lun_done, &done), 0);
+	CU_ASSERT(ut_poll_until(&done, 1));
+	rcr[2] = 9;
+	CU_ASSERT_EQUAL(ut_run(&c, g_f.a, 1, rcr, 16, IN, g_rbuf, 1024), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&g_rbuf[8]), 24 * UT_BS);
+	CU_ASSERT_EQUAL(vt_scsi_port_destroy(p2), 0);
+	done = 0;
+	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(t2, 0, ut_lun_done, &done), 0);
+	CU_ASSERT(ut_poll_until(&done, 1));
+	CU_ASSERT_EQUAL(vt_scsi_dev_destroy(t2), 0);
+	done = 0;
+	CU_ASSERT_EQUAL(vt_scsi_dev_remove_lun(g_f.dev, 1, ut_lun_done, &done), 0);
+	CU_ASSERT(ut_poll_until(&done, 1));
+	ut_fix_teardown(&g_f);
+}
+
+static void
 extended_copy_stops_at_the_next_chunk_when_aborted(void)
 {
 	uint8_t cdb[16];
@@ -479,6 +546,7 @@ main(void)
 	CU_ADD_TEST(s, extended_copy_refuses_too_many_or_unsupported_descriptors);
 	CU_ADD_TEST(s, extended_copy_aborts_on_unreachable_targets_and_ranges);
 	CU_ADD_TEST(s, receive_copy_results_reports_copy_status_and_operating_parameters);
+	CU_ADD_TEST(s, copy_results_belong_to_the_logical_unit_and_the_issuing_nexus);
 	CU_ADD_TEST(s, extended_copy_stops_at_the_next_chunk_when_aborted);
 	return ut_run_tests();
 }
