@@ -288,15 +288,16 @@ int
 scsi_parse_prout(struct vt_scsi_task *task)
 {
 	uint8_t sa = task->cdb[1] & 0x1f, type = task->cdb[2] & 0x0f;
+	/* The actions that use SCOPE and TYPE; the others ignore both (SPC-4 6.17.2). */
+	bool typed = sa == VT_SCSI_PROUT_RESERVE || sa == VT_SCSI_PROUT_RELEASE ||
+		     sa == VT_SCSI_PROUT_PREEMPT || sa == VT_SCSI_PROUT_PREEMPT_AND_ABORT ||
+		     sa == VT_SCSI_PROUT_REGISTER_AND_MOVE;
 	bool ok_len;
 
-	if ((task->cdb[2] >> 4) != 0) {
+	if (typed && (task->cdb[2] >> 4) != 0) {
 		return scsi_task_invalid_cdb_at(task, 2, 7); /* only LU_SCOPE */
 	}
-	if ((sa == VT_SCSI_PROUT_RESERVE || sa == VT_SCSI_PROUT_RELEASE ||
-	     sa == VT_SCSI_PROUT_PREEMPT || sa == VT_SCSI_PROUT_PREEMPT_AND_ABORT ||
-	     sa == VT_SCSI_PROUT_REGISTER_AND_MOVE) &&
-	    type != 1 && type != 3 && (type < 5 || type > 8)) {
+	if (typed && type != 1 && type != 3 && (type < 5 || type > 8)) {
 		return scsi_task_invalid_cdb_at(task, 2, 3);
 	}
 	task->xfer_needed = vt_scsi_get32(&task->cdb[5]);

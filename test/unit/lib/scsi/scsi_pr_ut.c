@@ -156,6 +156,24 @@ bad_prout_and_prin_requests_are_refused(void)
 	cdb[1] = VT_SCSI_PROUT_RESERVE;
 	cdb[2] = 0x02; /* no such type */
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	cdb[2] = 0x13; /* a scope other than LU_SCOPE */
+	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
+	CU_ASSERT_EQUAL(c.task.sense[17], 2);
+	/* REGISTER, REGISTER AND IGNORE EXISTING KEY and CLEAR ignore SCOPE and TYPE. */
+	p[20] = 0;
+	cdb[2] = 0xf2;
+	cdb[1] = VT_SCSI_PROUT_REGISTER;
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, p, 24);
+	cdb[1] = VT_SCSI_PROUT_REGISTER_AND_IGNORE;
+	vt_scsi_put64(&p[8], 2);
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, p, 24);
+	cdb[1] = VT_SCSI_PROUT_CLEAR;
+	vt_scsi_put64(p, 2);
+	UT_EXPECT_GOOD(&c, g_f.a, cdb, OUT, p, 24);
+	CU_ASSERT_EQUAL(prin(g_f.a, VT_SCSI_PRIN_READ_KEYS, &c), VT_SCSI_STATUS_GOOD);
+	CU_ASSERT_EQUAL(vt_scsi_get32(&g_data[4]), 0); /* CLEAR removed the registration */
+	memset(p, 0, sizeof(p));
+	cdb[2] = 0x02;
 	cdb[1] = 0x08; /* no such action */
 	UT_EXPECT_CHECK(&c, g_f.a, cdb, OUT, p, 24, UT_ILLEGAL, VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
 	UT_EXPECT_CHECK(&c, g_f.a, incdb, IN, g_data, 4096, UT_ILLEGAL,
