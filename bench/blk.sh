@@ -291,6 +291,8 @@ EOF
 				}
 			}
 			mcyc[key] = cs[int((n[key] + 1) / 2)]
+			cyc_range[key] = cs[1] "-" cs[n[key]]
+			cyc_lo[key] = cs[1]
 			split(key, kk, " "); name[key] = kk[1]; rw[key] = kk[2]; qd[key] = kk[3]
 			if (kk[1] == "qsd") {
 				qi[kk[2] " " kk[3]] = f[5]
@@ -300,6 +302,7 @@ EOF
 				vi[kk[2] " " kk[3]] = f[5]
 				v99[kk[2] " " kk[3]] = f[7]
 				vc[kk[2] " " kk[3]] = mcyc[key]
+				vkey[kk[2] " " kk[3]] = key
 			}
 			if (kk[1] == "spdk") {
 				si[kk[2] " " kk[3]] = f[5]
@@ -328,14 +331,20 @@ EOF
 			if (!shdr++) {
 				print ""
 				print "vtarget against the SPDK vhost app (`spdk`), same front end, same run"
-				print "(medians; IOPS: higher is better, cycles per I/O: lower is better):"
+				print "(medians, cycles per I/O with the range over the rounds; IOPS: higher is"
+				print "better, cycles per I/O: lower is better). `lowest` compares the cheapest"
+				print "round of each: on a shared machine a round can land in a slow spell that"
+				print "costs any target 2-3x, and a few rounds do not always dodge them alike."
 				print ""
 				print "| rw | QD | vtarget IOPS | SPDK IOPS | vtarget / SPDK IOPS |" \
-					" vtarget cycles/IO | SPDK cycles/IO | vtarget / SPDK cycles |"
-				print "|---|---:|---:|---:|---:|---:|---:|---:|"
+					" vtarget cycles/IO | SPDK cycles/IO | vtarget / SPDK cycles |" \
+					" vtarget / SPDK lowest cycles |"
+				print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 			}
-			printf "| %s | %d | %d | %d | %.2fx | %d | %d | %.2fx |\n", rw[key], qd[key],
-				vi[wl], si[wl], vi[wl] / si[wl], vc[wl], sc[wl], vc[wl] / sc[wl]
+			printf "| %s | %d | %d | %d | %.2fx | %d (%s) | %d (%s) | %.2fx | %.2fx |\n",
+				rw[key], qd[key], vi[wl], si[wl], vi[wl] / si[wl], vc[wl],
+				cyc_range[vkey[wl]], sc[wl], cyc_range[key], vc[wl] / sc[wl],
+				(cyc_lo[key] > 0 ? cyc_lo[vkey[wl]] / cyc_lo[key] : 0)
 		}
 		# vtarget-log: the cost of dirty logging, against vtarget (same target, same runs)
 		for (k = 1; k <= nkeys; k++) {
