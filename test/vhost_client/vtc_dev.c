@@ -134,7 +134,10 @@ negotiate_protocol(struct vtc_dev *dev)
 		if (rc != 0) {
 			return rc;
 		}
-		if (value == 0 || value > VTC_MAX_QUEUES) {
+		/* A back end may offer more queues than vtc drives (SPDK's vhost-blk offers 128):
+		 * the front end uses those it asks for, as QEMU does; only a count no 16-bit
+		 * queue index reaches is wrong. */
+		if (value == 0 || value > UINT16_MAX) {
 			VT_ERRLOG("back end '%s' reports %" PRIu64 " queues", dev->opts.path,
 				  value);
 			return -EPROTO;

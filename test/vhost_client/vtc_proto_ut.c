@@ -35,6 +35,7 @@ struct fake {
 	uint32_t fail_ack_of;     /* answer this request's ack with 1 */
 	uint32_t silent_on;       /* never answer this request */
 	uint32_t close_on;        /* close the connection on this request */
+	uint64_t queue_num;       /* GET_QUEUE_NUM's answer (2 when 0) */
 	/* What the fake saw. */
 	uint32_t log[MAX_LOG];
 	uint32_t flags[MAX_LOG];
@@ -115,7 +116,7 @@ fake_answer(struct fake *f, struct vhost_user_msg *msg, const int *fds, int nfds
 		msg->payload.u64 = FAKE_PROTOCOL;
 		return 8;
 	case VHOST_USER_GET_QUEUE_NUM:
-		msg->payload.u64 = 2;
+		msg->payload.u64 = f->queue_num != 0 ? f->queue_num : 2;
 		return 8;
 	case VHOST_USER_GET_CONFIG: {
 		struct virtio_blk_config cfg = { .capacity = 2048, .blk_size = 4096 };
@@ -346,6 +347,33 @@ memory_table_fds_map_the_guest_memory(void)
 }
 
 static void
+more_queues_than_vtc_drives_are_accepted(void)
+{
+	struct vtc_dev_opts o;
+	struct vtc_dev *dev;
+	struct fake f;
+
+	/* SPDK's vhost-blk offers 128 queues: the front end drives the one it asked for. */
+	fake_start(&f);
+	f.queue_num = 128;
+	fake_run(&f);
+	opts_for(&o, &f);
+	dev = vtc_dev_open(&o);
+	CU_ASSERT_FATAL(dev != NULL);
+	CU_ASSERT(vtc_dev_max_queues(dev) == 128);
+	vtc_dev_close(dev);
+	fake_stop(&f);
+
+	/* A count beyond any 16-bit queue index is refused. */
+	fake_start(&f);
+	f.queue_num = 65536;
+	fake_run(&f);
+	opts_for(&o, &f);
+	CU_ASSERT(vtc_dev_open(&o) == NULL);
+	fake_stop(&f);
+}
+
+static void
 failed_ack_fails_the_request(void)
 {
 	struct vtc_dev_opts o;
@@ -443,6 +471,7 @@ main(void)
 	suite = CU_add_suite("vtc_proto", NULL, NULL);
 	CU_ADD_TEST(suite, negotiation_and_start_follow_qemu_order);
 	CU_ADD_TEST(suite, memory_table_fds_map_the_guest_memory);
+	CU_ADD_TEST(suite, more_queues_than_vtc_drives_are_accepted);
 	CU_ADD_TEST(suite, failed_ack_fails_the_request);
 	CU_ADD_TEST(suite, missing_reply_times_out_and_drops_the_connection);
 	CU_ADD_TEST(suite, back_end_closing_is_reported);
