@@ -149,3 +149,25 @@ bench_vtarget_setup() {
 	trap 'bench_stop_pid "$target_pid"; rm -rf "$tmp"' EXIT
 	trap 'exit 130' INT TERM
 }
+
+# bench_split_list VAR WHAT LIST ALLOWED...: the comma-separated LIST as the array VAR; exits with
+# a message naming WHAT when an item is not one of ALLOWED.
+bench_split_list() {
+	local -n bench_list_out=$1
+	local what=$2 item a ok
+	IFS=, read -r -a bench_list_out <<<"$3"
+	shift 3
+	for item in "${bench_list_out[@]}"; do
+		ok=0
+		for a in "$@"; do
+			[ "$item" = "$a" ] && ok=1
+		done
+		if [ "$ok" = 0 ]; then
+			echo "$(basename "$0"): unknown $what '$item' ($(
+				IFS=,
+				echo "$*"
+			))" >&2
+			exit 1
+		fi
+	done
+}

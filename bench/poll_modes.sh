@@ -172,13 +172,7 @@ if awk '{ exit !($1 >= 1) }' /proc/loadavg; then
 fi
 : >"$rows"
 : >"$idle_rows"
-IFS=, read -r -a list <<<"$targets"
-for t in "${list[@]}"; do
-	case "$t" in
-	poll | interrupt | adaptive) ;;
-	*) die "unknown target '$t' (poll, interrupt, adaptive)" ;;
-	esac
-done
+bench_split_list list target "$targets" poll interrupt adaptive
 for round in $(seq "$repeat"); do
 	for t in "${list[@]}"; do
 		start_vtarget "$t"

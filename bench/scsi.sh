@@ -59,20 +59,8 @@ die() {
 	exit 1
 }
 
-IFS=, read -r -a list <<<"$targets"
-for t in "${list[@]}"; do
-	case "$t" in
-	blk | scsi) ;;
-	*) die "unknown target '$t' (blk, scsi)" ;;
-	esac
-done
-IFS=, read -r -a modes <<<"$poll_modes"
-for m in "${modes[@]}"; do
-	case "$m" in
-	poll | interrupt | adaptive) ;;
-	*) die "unknown poll mode '$m' (poll, interrupt, adaptive)" ;;
-	esac
-done
+bench_split_list list target "$targets" blk scsi
+bench_split_list modes "poll mode" "$poll_modes" poll interrupt adaptive
 IFS=, read -r -a queues <<<"$queue_list"
 IFS=, read -r -a qds <<<"$qd_list"
 for n in "${queues[@]}" "${qds[@]}"; do
