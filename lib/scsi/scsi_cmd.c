@@ -283,15 +283,6 @@ cmd_cdb_bits_valid(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 	return true;
 }
 
-/* The one LBA range check (commands via the dispatcher, UNMAP descriptors via scsi_sbc_prov). */
-bool
-scsi_lba_range_ok(const struct vt_scsi_lun *lun, uint64_t lba, uint64_t n)
-{
-	uint64_t blocks = vt_bdev_get_num_blocks(lun->bdev);
-
-	return lba <= blocks && n <= blocks - lba;
-}
-
 /* The byte of the TRANSFER LENGTH field of a block command (the field a buffer mismatch is
  * blamed on). */
 uint16_t
@@ -435,6 +426,55 @@ cmd_fast(const struct vt_scsi_task *task)
 
 static void cmd_run(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
 
+/*
+ * READ / WRITE (10) and (16) that cmd_fast let through: cmd_run's checks and the bdev submission
+ * in one step for the usual case (blocks to move, in range, a buffer of exactly the transfer in
+ * the command's direction, the port's channel to the LUN open, a writable LUN for a write).
+ * False, with nothing done, for any other case: cmd_run then answers.
+ */
+static inline bool
+cmd_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
+{
+	struct vt_scsi_lun *lun = task->lun;
+	const uint8_t *cdb = task->cdb;
+	struct vt_bdev_channel *ch = task->port->ch[lun->id];
+	bool write = (cmd->flags & SCSI_F_MEDIUM_WRITE) != 0;
+	uint64_t lba, blocks, bytes;
+	int rc;
+
+	if (cdb[0] & 0x80) { /* READ(16) 88h, WRITE(16) 8Ah */
+		lba = vt_scsi_get64(&cdb[2]);
+		blocks = vt_scsi_get32(&cdb[10]);
+	} else { /* READ(10) 28h, WRITE(10) 2Ah */
+		lba = vt_scsi_get32(&cdb[2]);
+		blocks = vt_scsi_get16(&cdb[7]);
+	}
+	bytes = blocks * lun->block_size;
+	if (vt_unlikely(blocks == 0 || bytes > SCSI_MAX_XFER_BYTES || bytes != task->transfer_len ||
+			task->dir != (write ? VT_SCSI_DIR_TO_DEV : VT_SCSI_DIR_FROM_DEV) ||
+			ch == NULL || (write && lun->read_only) ||
+			!scsi_lba_range_ok(lun, lba, blocks))) {
+		return false;
+	}
+	task->cmd = cmd;
+	task->lba = lba;
+	task->num_blocks = blocks;
+	task->xfer_needed = (uint32_t)bytes;
+	task->fua = (cdb[1] & 0x08) != 0;
+	task->resubmit = scsi_sbc_submit_rw;
+	if (write) {
+		rc = vt_bdev_writev_blocks(lun->desc, ch, task->iovs, task->iovcnt, lba, blocks,
+					   scsi_sbc_write_flags(task), scsi_task_rw_done, task);
+	} else {
+		rc = vt_bdev_readv_blocks(lun->desc, ch, task->iovs, task->iovcnt, lba, blocks,
+					  scsi_task_rw_done, task);
+	}
+	if (vt_unlikely(rc != 0)) {
+		scsi_task_submit_error(task, rc);
+	}
+	return true;
+}
+
 static void
 cmd_dispatch(struct vt_scsi_task *task)
 {
@@ -442,7 +482,7 @@ cmd_dispatch(struct vt_scsi_task *task)
 
 	cmd = cmd_fast(task);
 	if (vt_likely(cmd != NULL)) {
-		if (vt_likely(scsi_sbc_fast_rw(task, cmd))) {
+		if (vt_likely(cmd_fast_rw(task, cmd))) {
 			return;
 		}
 		cmd_run(task, cmd);

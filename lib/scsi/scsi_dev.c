@@ -227,6 +227,8 @@ lun_open(struct vt_scsi_lun *lun, const char *bdev_name)
 	}
 	lun->bdev = vt_bdev_desc_get_bdev(lun->desc);
 	lun->read_only = !write;
+	lun->block_size = vt_bdev_get_block_size(lun->bdev);
+	lun->write_cache = vt_bdev_has_write_cache(lun->bdev);
 	lun->unmap = vt_bdev_io_type_supported(lun->bdev, VT_BDEV_IO_TYPE_UNMAP);
 	lun->write_zeroes = vt_bdev_io_type_supported(lun->bdev, VT_BDEV_IO_TYPE_WRITE_ZEROES);
 	lun->wce = vt_bdev_has_write_cache(lun->bdev);

@@ -150,6 +150,8 @@ struct vt_scsi_lun {
 	bool unmap; /* UNMAP supported: LBPME, LBPU, LBPWS */
 	bool write_zeroes;
 	bool read_only;
+	uint32_t block_size; /* never changes while the bdev is open */
+	bool write_cache;    /* the bdev has a volatile cache (a property set at its creation) */
 };
 
 #define SCSI_CLAIM_KEY "scsi" /* the key of the shared claim every LUN takes on its bdev */
@@ -209,7 +211,14 @@ uint8_t scsi_cmd_sa(const struct scsi_cmd *op, const uint8_t *cdb);
 uint16_t scsi_cmd_length_field(const uint8_t *cdb);
 
 /* The one LBA range check: [lba, lba + n) lies on the medium. */
-bool scsi_lba_range_ok(const struct vt_scsi_lun *lun, uint64_t lba, uint64_t n);
+/* [lba, lba + n) lies within the LUN's bdev (whose size can change: read each time). */
+static inline bool
+scsi_lba_range_ok(const struct vt_scsi_lun *lun, uint64_t lba, uint64_t n)
+{
+	uint64_t blocks = vt_bdev_get_num_blocks(lun->bdev);
+
+	return lba <= blocks && n <= blocks - lba;
+}
 /* scsi_sbc.c: LBA and transfer length of the standard CDB layouts. */
 void scsi_sbc_decode(struct vt_scsi_task *task);
 
@@ -222,8 +231,6 @@ int scsi_task_invalid_cdb_at(struct vt_scsi_task *task, uint16_t byte, int bit);
 /* INVALID FIELD IN PARAMETER LIST with a field pointer to byte (and bit, or -1); -EINVAL. */
 int scsi_task_invalid_param_at(struct vt_scsi_task *task, uint16_t byte, int bit);
 void scsi_task_complete(struct vt_scsi_task *task);
-/* scsi_task_complete without the deferral, for bdev completion callbacks (already deferred). */
-void scsi_task_complete_io(struct vt_scsi_task *task);
 void scsi_task_complete_check(struct vt_scsi_task *task, uint8_t key, uint16_t asc);
 /* Copies len bytes of data-in (already cut to the allocation length) and completes GOOD. */
 void scsi_task_complete_data(struct vt_scsi_task *task, const void *data, uint32_t len);
@@ -323,13 +330,20 @@ scsi_lu_sanitizing(const struct vt_scsi_lun *lun)
 bool scsi_vpd_lun_has_designator(struct vt_scsi_lun *lun, const uint8_t *desig);
 
 /* Per-file command handlers named in the command table. */
-/*
- * READ / WRITE (10) and (16) that cmd_fast let through (a quiet LUN, a CDB within its usage map):
- * cmd_run's checks and the bdev submission in one step for the usual case (blocks in range, a
- * buffer of exactly the transfer in the command's direction, the port's channel to the LUN open,
- * a writable LUN for a write). False, with nothing done, for any other case: cmd_run then.
- */
-bool scsi_sbc_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
+/* READ / WRITE's submission (scsi_sbc.c), also the retry after -ENOMEM. */
+void scsi_sbc_submit_rw(struct vt_scsi_task *task);
+
+/* A write's flags: FUA when asked, or when the initiator turned a volatile cache off (WCE 0). */
+static inline uint32_t
+scsi_sbc_write_flags(const struct vt_scsi_task *task)
+{
+	bool fua = task->fua || (task->lun->write_cache && !task->lun->wce);
+
+	return fua ? VT_BDEV_IO_FLAG_FUA : 0;
+}
+/* The bdev completion of a one-I/O data command: GOOD with the whole transfer, or the sense of
+ * the failure; the transport's callback runs now (scsi_task.c). */
+void scsi_task_rw_done(struct vt_bdev_io *io, bool success, void *arg);
 
 #define SCSI_HANDLER(name)                                \
 	int scsi_parse_##name(struct vt_scsi_task *task); \

@@ -109,29 +109,6 @@ sbc_iov_range(struct vt_scsi_task *task, uint64_t off, uint64_t len, struct iove
 	return 0;
 }
 
-static void
-sbc_io_done(struct vt_bdev_io *io, bool success, void *arg)
-{
-	struct vt_scsi_task *task = arg;
-
-	if (!success) {
-		scsi_task_io_failed(task, io);
-		return;
-	}
-	task->data_transferred = task->xfer_needed;
-	task->residual = (int64_t)task->transfer_len - task->xfer_needed;
-	scsi_task_complete_io(task);
-}
-
-/* Writes bypass a volatile cache that the initiator turned off (WCE 0). */
-static uint32_t
-sbc_write_flags(const struct vt_scsi_task *task)
-{
-	bool fua = task->fua || (!task->lun->wce && vt_bdev_has_write_cache(task->lun->bdev));
-
-	return fua ? VT_BDEV_IO_FLAG_FUA : 0;
-}
-
 /*
  * Starts a data command: GOOD at once for 0 blocks, else submit(task), which runs again when the
  * bdev layer had no I/O object for it.
@@ -175,8 +152,8 @@ scsi_parse_rw(struct vt_scsi_task *task)
 	return sbc_set_xfer(task, task->num_blocks, SCSI_MAX_XFER_BYTES);
 }
 
-static void
-sbc_submit_rw(struct vt_scsi_task *task)
+void
+scsi_sbc_submit_rw(struct vt_scsi_task *task)
 {
 	struct vt_scsi_lun *lun = task->lun;
 	struct vt_bdev_channel *ch;
@@ -191,10 +168,10 @@ sbc_submit_rw(struct vt_scsi_task *task)
 	}
 	if (write) {
 		rc = vt_bdev_writev_blocks(lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
-					   sbc_write_flags(task), sbc_io_done, task);
+					   scsi_sbc_write_flags(task), scsi_task_rw_done, task);
 	} else {
 		rc = vt_bdev_readv_blocks(lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
-					  sbc_io_done, task);
+					  scsi_task_rw_done, task);
 	}
 	if (rc != 0) {
 		scsi_task_submit_error(task, rc);
@@ -204,53 +181,7 @@ sbc_submit_rw(struct vt_scsi_task *task)
 void
 scsi_exec_rw(struct vt_scsi_task *task)
 {
-	sbc_start(task, sbc_submit_rw);
-}
-
-bool
-scsi_sbc_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
-{
-	struct vt_scsi_lun *lun = task->lun;
-	const uint8_t *cdb = task->cdb;
-	struct vt_bdev_channel *ch = task->port->ch[lun->id];
-	bool write = (cmd->flags & SCSI_F_MEDIUM_WRITE) != 0;
-	uint64_t lba, blocks, bytes;
-	int rc;
-
-	if (cdb[0] & 0x80) { /* READ(16) 88h, WRITE(16) 8Ah */
-		lba = vt_scsi_get64(&cdb[2]);
-		blocks = vt_scsi_get32(&cdb[10]);
-	} else { /* READ(10) 28h, WRITE(10) 2Ah */
-		lba = vt_scsi_get32(&cdb[2]);
-		blocks = vt_scsi_get16(&cdb[7]);
-	}
-	bytes = blocks * vt_bdev_get_block_size(lun->bdev);
-	/* Anything else than blocks to move, in range, with a buffer of exactly that size in the
-	 * command's direction on an open channel (and a writable LUN for a write): the full path,
-	 * which answers each case. */
-	if (vt_unlikely(blocks == 0 || bytes > SCSI_MAX_XFER_BYTES || bytes != task->transfer_len ||
-			task->dir != (write ? VT_SCSI_DIR_TO_DEV : VT_SCSI_DIR_FROM_DEV) ||
-			ch == NULL || (write && lun->read_only) ||
-			!scsi_lba_range_ok(lun, lba, blocks))) {
-		return false;
-	}
-	task->cmd = cmd;
-	task->lba = lba;
-	task->num_blocks = blocks;
-	task->xfer_needed = (uint32_t)bytes;
-	task->fua = (cdb[1] & 0x08) != 0;
-	task->resubmit = sbc_submit_rw;
-	if (write) {
-		rc = vt_bdev_writev_blocks(lun->desc, ch, task->iovs, task->iovcnt, lba, blocks,
-					   sbc_write_flags(task), sbc_io_done, task);
-	} else {
-		rc = vt_bdev_readv_blocks(lun->desc, ch, task->iovs, task->iovcnt, lba, blocks,
-					  sbc_io_done, task);
-	}
-	if (vt_unlikely(rc != 0)) {
-		scsi_task_submit_error(task, rc);
-	}
-	return true;
+	sbc_start(task, scsi_sbc_submit_rw);
 }
 
 /* WRITE AND VERIFY: a write that is on the medium when it completes; the verification of data
@@ -295,7 +226,7 @@ sbc_submit_compare(struct vt_scsi_task *task)
 		return;
 	}
 	rc = vt_bdev_comparev_blocks(task->lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
-				     sbc_io_done, task);
+				     scsi_task_rw_done, task);
 	if (rc != 0) {
 		scsi_task_submit_error(task, rc);
 	}
@@ -342,7 +273,7 @@ sbc_submit_caw(struct vt_scsi_task *task)
 		return;
 	}
 	rc = vt_bdev_comparev_and_writev_blocks(task->lun->desc, ch, cmp, ccnt, wr, wcnt, task->lba,
-						task->num_blocks, sbc_io_done, task);
+						task->num_blocks, scsi_task_rw_done, task);
 	if (rc != 0) {
 		scsi_task_submit_error(task, rc);
 	}
@@ -398,12 +329,12 @@ sbc_submit_locked_write(struct vt_scsi_task *task)
 	}
 	if (task->cdb[0] == VT_SCSI_OP_ORWRITE_16) {
 		rc = vt_bdev_or_writev_blocks(task->lun->desc, ch, iov, cnt, task->lba,
-					      task->num_blocks, sbc_write_flags(task), sbc_io_done,
-					      task);
+					      task->num_blocks, scsi_sbc_write_flags(task),
+					      scsi_task_rw_done, task);
 	} else {
 		rc = vt_bdev_writev_atomic_blocks(task->lun->desc, ch, iov, cnt, task->lba,
-						  task->num_blocks, sbc_write_flags(task),
-						  sbc_io_done, task);
+						  task->num_blocks, scsi_sbc_write_flags(task),
+						  scsi_task_rw_done, task);
 	}
 	if (rc != 0) {
 		scsi_task_submit_error(task, rc);
@@ -495,8 +426,8 @@ sbc_submit_flush(struct vt_scsi_task *task)
 		scsi_task_submit_error(task, -ENOMEM);
 		return;
 	}
-	rc = vt_bdev_flush_blocks(task->lun->desc, ch, task->op_lba, task->op_left, sbc_io_done,
-				  task);
+	rc = vt_bdev_flush_blocks(task->lun->desc, ch, task->op_lba, task->op_left,
+				  scsi_task_rw_done, task);
 	if (rc != 0) {
 		scsi_task_submit_error(task, rc);
 	}

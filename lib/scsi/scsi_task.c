@@ -129,12 +129,20 @@ scsi_task_complete(struct vt_scsi_task *task)
 /*
  * Completes task now, from a bdev completion callback: the bdev layer already runs those from a
  * deferred call, never inside the submit call, so the transport's callback cannot run inside
- * vt_scsi_dev_queue_task; a second deferral would only cost a reactor iteration.
+ * vt_scsi_dev_queue_task; a second deferral would only cost a reactor iteration. The status is
+ * GOOD here (task_results_final has nothing to do).
  */
 void
-scsi_task_complete_io(struct vt_scsi_task *task)
+scsi_task_rw_done(struct vt_bdev_io *io, bool success, void *arg)
 {
-	task_results_final(task);
+	struct vt_scsi_task *task = arg;
+
+	if (vt_unlikely(!success)) {
+		scsi_task_io_failed(task, io);
+		return;
+	}
+	task->data_transferred = task->xfer_needed;
+	task->residual = (int64_t)task->transfer_len - task->xfer_needed;
 	task_finish(task);
 }
 

@@ -192,35 +192,15 @@ scsi_session_port(struct scsi_session *ss, uint32_t target)
 
 /* ---- responses ------------------------------------------------------------------------------- */
 
-/*
- * Splits the device-writable part of a chain into the response header (resp_iov) and the data-in
- * buffers (in place). Returns false when the header does not fit or is cut in too many pieces.
- */
+/* scsi_split_writable for a header cut in pieces (or a chain too short for it). */
 static bool
-scsi_split_writable(struct scsi_req *sr, struct vhost_vq_chain *c, uint32_t hdr_len,
-		    struct iovec **data, int *ndata)
+scsi_split_writable_pieces(struct scsi_req *sr, struct vhost_vq_chain *c, uint32_t hdr_len,
+			   struct iovec **data, int *ndata)
 {
 	uint32_t i = c->nreadable, left = hdr_len;
 
 	if (c->write_len < hdr_len) {
 		return false;
-	}
-	if (vt_likely(c->iov[i].iov_len >= hdr_len)) {
-		/* The usual layout: the header alone in the first writable buffer, or at its start. */
-		struct iovec *iov = &c->iov[i];
-
-		sr->resp_iov[0].iov_base = iov->iov_base;
-		sr->resp_iov[0].iov_len = hdr_len;
-		sr->resp_iovcnt = 1;
-		if (iov->iov_len == hdr_len) {
-			i++;
-		} else {
-			iov->iov_base = (uint8_t *)iov->iov_base + hdr_len;
-			iov->iov_len -= hdr_len;
-		}
-		*data = &c->iov[i];
-		*ndata = (int)(c->niov - i);
-		return true;
 	}
 	sr->resp_iovcnt = 0;
 	while (left > 0) {
@@ -240,6 +220,35 @@ scsi_split_writable(struct scsi_req *sr, struct vhost_vq_chain *c, uint32_t hdr_
 			iov->iov_base = (uint8_t *)iov->iov_base + n;
 			iov->iov_len -= n;
 		}
+	}
+	*data = &c->iov[i];
+	*ndata = (int)(c->niov - i);
+	return true;
+}
+
+/*
+ * Splits the device-writable part of a chain into the response header (resp_iov) and the data-in
+ * buffers (in place). Returns false when the header does not fit or is cut in too many pieces.
+ */
+static inline bool
+scsi_split_writable(struct scsi_req *sr, struct vhost_vq_chain *c, uint32_t hdr_len,
+		    struct iovec **data, int *ndata)
+{
+	uint32_t i = c->nreadable;
+	struct iovec *iov = &c->iov[i];
+
+	/* The usual layout: the header alone in the first writable buffer, or at its start. */
+	if (vt_unlikely(c->write_len < hdr_len || iov->iov_len < hdr_len)) {
+		return scsi_split_writable_pieces(sr, c, hdr_len, data, ndata);
+	}
+	sr->resp_iov[0].iov_base = iov->iov_base;
+	sr->resp_iov[0].iov_len = hdr_len;
+	sr->resp_iovcnt = 1;
+	if (iov->iov_len == hdr_len) {
+		i++;
+	} else {
+		iov->iov_base = (uint8_t *)iov->iov_base + hdr_len;
+		iov->iov_len -= hdr_len;
 	}
 	*data = &c->iov[i];
 	*ndata = (int)(c->niov - i);

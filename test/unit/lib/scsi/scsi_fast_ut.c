@@ -200,7 +200,7 @@ reservations_take_the_full_path(void)
 	ut_fix_teardown(&g_f);
 }
 
-/* scsi_sbc_fast_rw on a task as vt_scsi_dev_queue_task prepares it. */
+/* cmd_fast_rw on a task as vt_scsi_dev_queue_task prepares it. */
 static bool
 fast_rw(struct vt_scsi_task *t, struct vt_scsi_port *port, const uint8_t *cdb, enum vt_scsi_dir dir,
 	uint32_t len)
@@ -219,7 +219,7 @@ fast_rw(struct vt_scsi_task *t, struct vt_scsi_port *port, const uint8_t *cdb, e
 	task_reset_results(t);
 	t->port = port;
 	t->lun = lun0();
-	return scsi_sbc_fast_rw(t, &g_cmds[cdb[0]]);
+	return cmd_fast_rw(t, &g_cmds[cdb[0]]);
 }
 
 static void
