@@ -462,13 +462,7 @@ cmd_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 	task->xfer_needed = (uint32_t)bytes;
 	task->fua = (cdb[1] & 0x08) != 0;
 	task->resubmit = scsi_sbc_submit_rw;
-	if (write) {
-		rc = vt_bdev_writev_blocks(lun->desc, ch, task->iovs, task->iovcnt, lba, blocks,
-					   scsi_sbc_write_flags(task), scsi_task_rw_done, task);
-	} else {
-		rc = vt_bdev_readv_blocks(lun->desc, ch, task->iovs, task->iovcnt, lba, blocks,
-					  scsi_task_rw_done, task);
-	}
+	rc = scsi_sbc_rw_io(task, ch, task->iovs, task->iovcnt, write);
 	if (vt_unlikely(rc != 0)) {
 		scsi_task_submit_error(task, rc);
 	}

@@ -330,6 +330,10 @@ scsi_lu_sanitizing(const struct vt_scsi_lun *lun)
 bool scsi_vpd_lun_has_designator(struct vt_scsi_lun *lun, const uint8_t *desig);
 
 /* Per-file command handlers named in the command table. */
+/* The bdev completion of a one-I/O data command: GOOD with the whole transfer, or the sense of
+ * the failure; the transport's callback runs now (scsi_task.c). */
+void scsi_task_rw_done(struct vt_bdev_io *io, bool success, void *arg);
+
 /* READ / WRITE's submission (scsi_sbc.c), also the retry after -ENOMEM. */
 void scsi_sbc_submit_rw(struct vt_scsi_task *task);
 
@@ -341,9 +345,21 @@ scsi_sbc_write_flags(const struct vt_scsi_task *task)
 
 	return fua ? VT_BDEV_IO_FLAG_FUA : 0;
 }
-/* The bdev completion of a one-I/O data command: GOOD with the whole transfer, or the sense of
- * the failure; the transport's callback runs now (scsi_task.c). */
-void scsi_task_rw_done(struct vt_bdev_io *io, bool success, void *arg);
+
+/* Submits a READ's or WRITE's one bdev I/O over iov; the bdev layer's return code. */
+static inline int
+scsi_sbc_rw_io(struct vt_scsi_task *task, struct vt_bdev_channel *ch, struct iovec *iov, int cnt,
+	       bool write)
+{
+	struct vt_scsi_lun *lun = task->lun;
+
+	if (write) {
+		return vt_bdev_writev_blocks(lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
+					     scsi_sbc_write_flags(task), scsi_task_rw_done, task);
+	}
+	return vt_bdev_readv_blocks(lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
+				    scsi_task_rw_done, task);
+}
 
 #define SCSI_HANDLER(name)                                \
 	int scsi_parse_##name(struct vt_scsi_task *task); \

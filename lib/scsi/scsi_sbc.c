@@ -155,7 +155,6 @@ scsi_parse_rw(struct vt_scsi_task *task)
 void
 scsi_sbc_submit_rw(struct vt_scsi_task *task)
 {
-	struct vt_scsi_lun *lun = task->lun;
 	struct vt_bdev_channel *ch;
 	bool write = task->cmd != NULL &&
 		     (((const struct scsi_cmd *)task->cmd)->flags & SCSI_F_MEDIUM_WRITE);
@@ -166,13 +165,7 @@ scsi_sbc_submit_rw(struct vt_scsi_task *task)
 	if (ch == NULL) {
 		return;
 	}
-	if (write) {
-		rc = vt_bdev_writev_blocks(lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
-					   scsi_sbc_write_flags(task), scsi_task_rw_done, task);
-	} else {
-		rc = vt_bdev_readv_blocks(lun->desc, ch, iov, cnt, task->lba, task->num_blocks,
-					  scsi_task_rw_done, task);
-	}
+	rc = scsi_sbc_rw_io(task, ch, iov, cnt, write);
 	if (rc != 0) {
 		scsi_task_submit_error(task, rc);
 	}

@@ -338,27 +338,15 @@ scsi_cmd_done(struct vt_scsi_task *task)
 		used += VT_MIN(task->data_transferred, task->transfer_len);
 		scsi_log_data_in(sr, task);
 	}
-	if (vt_likely(task->status == VT_SCSI_STATUS_GOOD && sr->resp_iovcnt == 1)) {
-		/* GOOD (no sense data), the header in one buffer (scsi_split_writable made it the
-		 * header's size): written in place, every byte of it as the used length says. */
-		struct virtio_scsi_cmd_resp *r = sr->resp_iov[0].iov_base;
-		int64_t resid = task->residual > 0 ? task->residual : 0;
-
-		if (resid > task->transfer_len) {
-			resid = task->transfer_len;
-		}
-		r->sense_len = 0;
-		r->resid = htole32((uint32_t)resid);
-		r->status_qualifier = 0;
-		r->status = VT_SCSI_STATUS_GOOD;
-		r->response = VIRTIO_SCSI_S_OK;
-		memset(r->sense, 0, sizeof(r->sense));
+	if (vt_likely(sr->resp_iovcnt == 1 && sr->resp_iov[0].iov_len >= SCSI_RESP_SIZE)) {
+		/* The header in one buffer (the usual layout): built in place, every byte of it as
+		 * the used length says, without a copy through the stack. */
+		scsi_task_to_resp(task, sr->resp_iov[0].iov_base);
 		vhost_req_log_iov(sr->req, sr->resp_iov, 1, SCSI_RESP_SIZE);
-		vhost_req_done(sr->req, used);
-		return;
+	} else {
+		scsi_task_to_resp(task, &resp);
+		scsi_write_resp(sr, &resp, sizeof(resp));
 	}
-	scsi_task_to_resp(task, &resp);
-	scsi_write_resp(sr, &resp, sizeof(resp));
 	vhost_req_done(sr->req, used);
 }
 
