@@ -469,16 +469,15 @@ cmd_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 	return true;
 }
 
-static void
-cmd_dispatch(struct vt_scsi_task *task)
-{
-	const struct scsi_cmd *cmd;
+static void task_reset_parse(struct vt_scsi_task *task);
 
-	cmd = cmd_fast(task);
-	if (vt_likely(cmd != NULL)) {
-		if (vt_likely(cmd_fast_rw(task, cmd))) {
-			return;
-		}
+/* Everything but a quiet READ / WRITE: unit attentions, the CDB's checks, reservations. */
+static void __attribute__((noinline))
+cmd_dispatch_slow(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
+{
+	task_reset_parse(task);
+	if (cmd != NULL) {
+		/* cmd_fast's: cmd_fast_rw left it to the parser. */
 		cmd_run(task, cmd);
 		return;
 	}
@@ -502,6 +501,18 @@ cmd_dispatch(struct vt_scsi_task *task)
 	return;
 complete:
 	scsi_task_complete(task);
+}
+
+/* The one-step READ / WRITE when it applies (the usual case inlined here), else the rest. */
+static inline void
+cmd_dispatch(struct vt_scsi_task *task)
+{
+	const struct scsi_cmd *cmd = cmd_fast(task);
+
+	if (vt_likely(cmd != NULL) && vt_likely(cmd_fast_rw(task, cmd))) {
+		return;
+	}
+	cmd_dispatch_slow(task, cmd);
 }
 
 /* From the command's parser on: the LBA range, write protection, the buffer, execution. */
@@ -535,30 +546,25 @@ complete:
 	scsi_task_complete(task);
 }
 
+/*
+ * The fields a command's parser and execution set, cleared for every path but the one-step READ /
+ * WRITE, which sets each of them itself (cmd_fast_rw); scsi_task_reset_results clears the rest.
+ */
 static void
-task_reset_results(struct vt_scsi_task *task)
+task_reset_parse(struct vt_scsi_task *task)
 {
-	task->status = VT_SCSI_STATUS_GOOD;
-	task->sense_len = 0;
-	task->data_transferred = 0;
-	task->residual = task->transfer_len;
 	task->cmd = NULL;
 	task->resubmit = NULL;
-	task->tmf = NULL;
-	task->aborted = false;
 	task->fua = false;
 	task->lba = 0;
 	task->num_blocks = 0;
 	task->xfer_needed = 0;
-	task->buf = NULL;
 	task->buf_len = 0;
-	task->split_iovs = NULL;
 	task->op_lba = 0;
 	task->op_left = 0;
 	task->op_chunk = 0;
 	task->op_index = 0;
 	task->op_count = 0;
-	memset(&task->defer, 0, sizeof(task->defer));
 }
 
 void
@@ -567,7 +573,7 @@ vt_scsi_dev_queue_task(struct vt_scsi_port *port, struct vt_scsi_task *task)
 	struct vt_scsi_dev *dev = port->dev;
 	struct vt_scsi_lun *lun = NULL;
 
-	task_reset_results(task);
+	scsi_task_reset_results(task);
 	task->port = port;
 	port->tasks++;
 	if (task->lun_id < VT_SCSI_DEV_MAX_LUNS) {
@@ -575,6 +581,7 @@ vt_scsi_dev_queue_task(struct vt_scsi_port *port, struct vt_scsi_task *task)
 	}
 	if (lun == NULL || lun->removing || lun->gone) {
 		task->lun = NULL;
+		task_reset_parse(task);
 		scsi_dev_exec_no_lun(task, scsi_cmd_lookup(task->cdb[0]));
 		return;
 	}

@@ -521,17 +521,9 @@ vt_scsi_task_complete_no_lun(struct vt_scsi_task *task)
 {
 	uint8_t empty[8] = { 0 };
 
-	task->status = VT_SCSI_STATUS_GOOD;
-	task->sense_len = 0;
-	task->data_transferred = 0;
-	task->residual = task->transfer_len;
+	scsi_task_reset_results(task);
 	task->port = NULL;
 	task->lun = NULL;
-	task->tmf = NULL;
-	task->aborted = false;
-	task->buf = NULL;
-	task->split_iovs = NULL;
-	memset(&task->defer, 0, sizeof(task->defer));
 	if (task->cdb[0] == VT_SCSI_OP_REPORT_LUNS && task->cdb_len >= 12) {
 		scsi_task_complete_data(task, empty,
 					VT_MIN(vt_scsi_get32(&task->cdb[6]), (uint32_t)8));

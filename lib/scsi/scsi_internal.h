@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/queue.h>
 
 #include "vt/bdev.h"
@@ -237,6 +238,25 @@ void scsi_task_complete_data(struct vt_scsi_task *task, const void *data, uint32
 /* Copies the data-out buffer (up to len bytes) into buf; returns the bytes copied. */
 uint32_t scsi_task_get_data_out(struct vt_scsi_task *task, void *buf, uint32_t len);
 void scsi_task_io_failed(struct vt_scsi_task *task, struct vt_bdev_io *io);
+/*
+ * A task's results and the fields its completion reads, cleared as a command starts: what every
+ * path needs, the one-step READ / WRITE included (the parser's own fields are cleared on the
+ * other paths only: scsi_cmd.c).
+ */
+static inline void
+scsi_task_reset_results(struct vt_scsi_task *task)
+{
+	task->status = VT_SCSI_STATUS_GOOD;
+	task->sense_len = 0;
+	task->data_transferred = 0;
+	task->residual = task->transfer_len;
+	task->tmf = NULL;
+	task->aborted = false;
+	task->buf = NULL;
+	task->split_iovs = NULL;
+	memset(&task->defer, 0, sizeof(task->defer));
+}
+
 /* Handles a bdev submit error: -ENOMEM queues a retry of task->resubmit, others fail the task. */
 void scsi_task_submit_error(struct vt_scsi_task *task, int rc);
 struct vt_bdev_channel *scsi_task_channel(struct vt_scsi_task *task);

@@ -73,10 +73,10 @@ scsi_task_invalid_param_at(struct vt_scsi_task *task, uint16_t byte, int bit)
 	return task_invalid_field(task, false, byte, bit);
 }
 
-static void
-task_finish(void *arg)
+/* Inlined into scsi_task_rw_done, READ and WRITE's completion; task_finish for deferrals. */
+static inline void
+task_finish_now(struct vt_scsi_task *task)
 {
-	struct vt_scsi_task *task = arg;
 	struct vt_scsi_lun *lun = task->lun;
 	struct vt_scsi_port *port = task->port;
 
@@ -108,6 +108,12 @@ task_finish(void *arg)
 	if (lun != NULL && vt_unlikely(lun->removing)) {
 		scsi_lun_task_done(lun);
 	}
+}
+
+static void
+task_finish(void *arg)
+{
+	task_finish_now(arg);
 }
 
 static void
@@ -143,7 +149,7 @@ scsi_task_rw_done(struct vt_bdev_io *io, bool success, void *arg)
 	}
 	task->data_transferred = task->xfer_needed;
 	task->residual = (int64_t)task->transfer_len - task->xfer_needed;
-	task_finish(task);
+	task_finish_now(task);
 }
 
 void

@@ -261,6 +261,12 @@ scsi_skip_readable(struct vhost_vq_chain *c, uint32_t hdr_len, struct iovec **da
 {
 	uint32_t i = 0, skip = hdr_len;
 
+	if (vt_likely(c->iov[0].iov_len == hdr_len)) {
+		/* The usual layout: the header alone in the first buffer. */
+		*data = &c->iov[1];
+		*ndata = (int)c->nreadable - 1;
+		return;
+	}
 	while (skip > 0) {
 		if (c->iov[i].iov_len > skip) {
 			c->iov[i].iov_base = (uint8_t *)c->iov[i].iov_base + skip;
@@ -291,12 +297,15 @@ scsi_write_resp(struct scsi_req *sr, const void *buf, size_t len)
 }
 
 /* The virtio-scsi response of a task lib/scsi (or the transport) completed. */
-static void
+static inline void
 scsi_task_to_resp(const struct vt_scsi_task *task, struct virtio_scsi_cmd_resp *resp)
 {
+	static const struct virtio_scsi_cmd_resp zero;
 	int64_t resid = task->residual > 0 ? task->residual : 0;
 
-	memset(resp, 0, sizeof(*resp));
+	/* A copy of a known size from a constant: the compiler writes it with a few vector
+	 * stores, where memset would be a call. */
+	memcpy(resp, &zero, sizeof(*resp));
 	if (resid > task->transfer_len) {
 		resid = task->transfer_len;
 	}
@@ -370,14 +379,7 @@ scsi_cmd_parse(struct scsi_req *sr, struct vhost_vq_chain *c, uint8_t lun_out[8]
 		return -1;
 	}
 	/* Only the inputs: lib/scsi sets its own fields and the results (vt_scsi_dev_queue_task,
-	 * vt_scsi_task_complete_no_lun); the answers given here set theirs. */
-	task->iovs = NULL;
-	task->iovcnt = 0;
-	task->transfer_len = 0;
-	task->data_transferred = 0;
-	task->residual = 0;
-	task->status = VT_SCSI_STATUS_GOOD;
-	task->sense_len = 0;
+	 * vt_scsi_task_complete_no_lun); the answer given here sets them too. */
 	if (c->read_len < SCSI_REQ_SIZE) {
 		return VIRTIO_SCSI_S_FAILURE + 2;
 	}
@@ -407,6 +409,10 @@ scsi_cmd_parse(struct scsi_req *sr, struct vhost_vq_chain *c, uint8_t lun_out[8]
 	if (out_len > 0 && in_len > 0) {
 		/* Bidirectional: not something lib/scsi does (INOUT is not offered). */
 		task->dir = VT_SCSI_DIR_NONE;
+		task->iovs = NULL;
+		task->iovcnt = 0;
+		task->transfer_len = 0;
+		task->data_transferred = 0;
 		task->residual = 0;
 		vt_scsi_task_set_check(task, VT_SCSI_SENSE_ILLEGAL_REQUEST,
 				       VT_SCSI_ASC_INVALID_FIELD_IN_CDB);
@@ -424,6 +430,9 @@ scsi_cmd_parse(struct scsi_req *sr, struct vhost_vq_chain *c, uint8_t lun_out[8]
 		task->transfer_len = in_len;
 	} else {
 		task->dir = VT_SCSI_DIR_NONE;
+		task->iovs = NULL;
+		task->iovcnt = 0;
+		task->transfer_len = 0;
 	}
 	return 0;
 }

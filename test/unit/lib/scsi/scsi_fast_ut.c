@@ -216,7 +216,7 @@ fast_rw(struct vt_scsi_task *t, struct vt_scsi_port *port, const uint8_t *cdb, e
 	t->iovcnt = 1;
 	t->dir = dir;
 	t->transfer_len = len;
-	task_reset_results(t);
+	scsi_task_reset_results(t);
 	t->port = port;
 	t->lun = lun0();
 	return cmd_fast_rw(t, &g_cmds[cdb[0]]);
@@ -258,7 +258,8 @@ one_step_submission_leaves_every_unusual_case_to_the_full_path(void)
 }
 
 /* A transport need not clear the task: lib/scsi sets its own fields (vhost_scsi.c leaves them as
- * the previous request left them). Garbage in them changes no answer. */
+ * the previous request left them). Garbage in them changes no answer, on the one-step path (a
+ * WRITE, a READ) or off it (a READ out of range, an INQUIRY). */
 static void
 tasks_with_stale_library_fields_are_served_like_clean_ones(void)
 {
@@ -267,29 +268,52 @@ tasks_with_stale_library_fields_are_served_like_clean_ones(void)
 	struct ut_cmd c;
 
 	ut_fix_setup(&g_f, "ut_fast_dirty");
-	for (int op = 0; op < 2; op++) {
+	for (int op = 0; op < 4; op++) {
+		uint32_t len = op == 3 ? 36 : 2 * UT_BS;
+
 		memset(&c, 0xa5, sizeof(c));
-		rw_cdb(cdb, op == 0 ? VT_SCSI_OP_WRITE_16 : VT_SCSI_OP_READ_10, 8, 2);
+		memset(cdb, 0, sizeof(cdb));
+		if (op < 3) {
+			rw_cdb(cdb, op == 0 ? VT_SCSI_OP_WRITE_16 : VT_SCSI_OP_READ_10,
+			       op == 2 ? UT_BLOCKS - 1 : 8, 2);
+		} else {
+			cdb[0] = VT_SCSI_OP_INQUIRY;
+			cdb[4] = 36;
+		}
 		memcpy(c.task.cdb, cdb, 16);
 		c.task.cdb_len = 16;
 		c.task.lun_id = 0;
 		iov.iov_base = op == 0 ? g_pat : g_buf;
-		iov.iov_len = 2 * UT_BS;
+		iov.iov_len = len;
 		c.task.iovs = &iov;
 		c.task.iovcnt = 1;
 		c.task.dir = op == 0 ? OUT : IN;
-		c.task.transfer_len = 2 * UT_BS;
+		c.task.transfer_len = len;
 		c.task.cb = ut_task_cb;
 		c.task.cb_arg = &c;
 		c.done = 0;
 		vt_scsi_dev_queue_task(g_f.a, &c.task);
 		CU_ASSERT_FATAL(ut_poll_until(&c.done, 1));
+		if (op == 2) {
+			CU_ASSERT_EQUAL(c.task.status, VT_SCSI_STATUS_CHECK_CONDITION);
+			CU_ASSERT_EQUAL(ut_sense(&c.task), UT_SK(VT_SCSI_SENSE_ILLEGAL_REQUEST,
+								 VT_SCSI_ASC_LBA_OUT_OF_RANGE));
+			CU_ASSERT_EQUAL(c.task.data_transferred, 0);
+			CU_ASSERT_EQUAL(c.task.residual, len);
+			continue;
+		}
 		CU_ASSERT_EQUAL(c.task.status, VT_SCSI_STATUS_GOOD);
 		CU_ASSERT_EQUAL(c.task.sense_len, 0);
-		CU_ASSERT_EQUAL(c.task.data_transferred, 2 * UT_BS);
+		CU_ASSERT_EQUAL(c.task.data_transferred, len);
 		CU_ASSERT_EQUAL(c.task.residual, 0);
+		if (op == 1) {
+			CU_ASSERT_EQUAL(memcmp(g_buf, g_pat, 2 * UT_BS), 0);
+		}
 	}
-	CU_ASSERT_EQUAL(memcmp(g_buf, g_pat, 2 * UT_BS), 0);
+	/* The INQUIRY's answer: a direct-access device, SPC-4, the whole standard data's length. */
+	CU_ASSERT_EQUAL(g_buf[0], 0x00);
+	CU_ASSERT_EQUAL(g_buf[2], 0x06);
+	CU_ASSERT_EQUAL(g_buf[4], sizeof(struct vt_scsi_inquiry_std) - 5);
 	ut_fix_teardown(&g_f);
 }
 
