@@ -131,7 +131,8 @@ void vt_bdev_put_io_channel(struct vt_bdev_channel *ch);
 /* ---- I/O ---------------------------------------------------------------------------------- */
 /*
  * All return 0 when submitted (cb runs later, on this reactor), or without calling cb:
- * -EINVAL range beyond the device, zero length, or iovec length not num_blocks * block size;
+ * -ERANGE blocks beyond the device's end (the one range check: callers need not repeat it);
+ * -EINVAL zero length, or iovec length not num_blocks * block size;
  * -EBADF write to a read-only descriptor; -ENOTSUP type not supported by the bdev;
  * -ENODEV bdev being removed; -ENOMEM no free I/O object (use vt_bdev_queue_io_wait).
  */

@@ -210,7 +210,7 @@ bdev_io_check(const struct vt_bdev_desc *desc, const struct vt_bdev_channel *ch,
 	}
 	blockcnt = __atomic_load_n(&bdev->blockcnt, __ATOMIC_RELAXED);
 	if (vt_unlikely(offset > blockcnt || num > blockcnt - offset)) {
-		return -EINVAL;
+		return -ERANGE;
 	}
 	if (!(f & BDEV_IOF_DATA)) {
 		return 0;

@@ -428,9 +428,11 @@ static void cmd_run(struct vt_scsi_task *task, const struct scsi_cmd *cmd);
 
 /*
  * READ / WRITE (10) and (16) that cmd_fast let through: cmd_run's checks and the bdev submission
- * in one step for the usual case (blocks to move, in range, a buffer of exactly the transfer in
- * the command's direction, the port's channel to the LUN open, a writable LUN for a write).
- * False, with nothing done, for any other case: cmd_run then answers.
+ * in one step for the usual case (blocks to move, a buffer of exactly the transfer in the
+ * command's direction, the port's channel to the LUN open, a writable LUN for a write). The range
+ * is the bdev layer's one check: -ERANGE from the submission is LOGICAL BLOCK ADDRESS OUT OF
+ * RANGE, as cmd_run would answer. False, with nothing done, for any other case: cmd_run then
+ * answers.
  */
 static inline bool
 cmd_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
@@ -452,8 +454,7 @@ cmd_fast_rw(struct vt_scsi_task *task, const struct scsi_cmd *cmd)
 	bytes = blocks * lun->block_size;
 	if (vt_unlikely(blocks == 0 || bytes > SCSI_MAX_XFER_BYTES || bytes != task->transfer_len ||
 			task->dir != (write ? VT_SCSI_DIR_TO_DEV : VT_SCSI_DIR_FROM_DEV) ||
-			ch == NULL || (write && lun->read_only) ||
-			!scsi_lba_range_ok(lun, lba, blocks))) {
+			ch == NULL || (write && lun->read_only))) {
 		return false;
 	}
 	task->cmd = cmd;

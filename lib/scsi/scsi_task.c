@@ -243,6 +243,11 @@ scsi_task_submit_error(struct vt_scsi_task *task, int rc)
 	if (rc == -ENODEV) {
 		scsi_task_complete_check(task, VT_SCSI_SENSE_ILLEGAL_REQUEST,
 					 VT_SCSI_ASC_LUN_NOT_SUPPORTED);
+	} else if (rc == -ERANGE) {
+		/* The bdev shrank since the parser's check, or the one-step READ / WRITE, which
+		 * leaves the range to the bdev layer. */
+		scsi_task_complete_check(task, VT_SCSI_SENSE_ILLEGAL_REQUEST,
+					 VT_SCSI_ASC_LBA_OUT_OF_RANGE);
 	} else if (rc == -EBADF) {
 		scsi_task_complete_check(task, VT_SCSI_SENSE_DATA_PROTECT,
 					 VT_SCSI_ASC_WRITE_PROTECTED);

@@ -467,14 +467,14 @@ submit_checks_return_exact_errnos(void)
 	d->bdev.acwu = 2;
 	CU_ASSERT_EQUAL_FATAL(vt_bdev_register(&d->bdev), 0);
 	fix_open(&f, d);
-	/* Range: beyond the end, overflowing, zero blocks. */
+	/* Range: beyond the end, overflowing (-ERANGE), zero blocks (-EINVAL). */
 	CU_ASSERT_EQUAL(
 		vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, UT_BLOCKS - 1, 2, ut_io_cb, &r),
-		-EINVAL);
+		-ERANGE);
 	CU_ASSERT_EQUAL(
 		vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, UINT64_MAX - 1, 2, ut_io_cb, &r),
-		-EINVAL);
-	CU_ASSERT_EQUAL(vt_bdev_unmap_blocks(f.desc, f.ch, UT_BLOCKS, 1, ut_io_cb, &r), -EINVAL);
+		-ERANGE);
+	CU_ASSERT_EQUAL(vt_bdev_unmap_blocks(f.desc, f.ch, UT_BLOCKS, 1, ut_io_cb, &r), -ERANGE);
 	CU_ASSERT_EQUAL(vt_bdev_readv_blocks(f.desc, f.ch, &iov2, 1, 0, 0, ut_io_cb, &r), -EINVAL);
 	CU_ASSERT_EQUAL(vt_bdev_write_zeroes_blocks(f.desc, f.ch, 0, 0, ut_io_cb, &r), -EINVAL);
 	/* Lengths: iovecs must hold exactly num_blocks * block size. */
@@ -1058,7 +1058,7 @@ get_lba_status_is_mapped_without_module_support(void)
 	/* Range checks as for any I/O. */
 	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(f.desc, f.ch, 5, 0, ut_io_cb, &r), -EINVAL);
 	CU_ASSERT_EQUAL(vt_bdev_get_lba_status(f.desc, f.ch, UT_BLOCKS - 1, 2, ut_io_cb, &r),
-			-EINVAL);
+			-ERANGE);
 	fix_close(&f);
 }
 
