@@ -336,11 +336,20 @@ scsi_log_data_in(struct scsi_req *sr, const struct vt_scsi_task *task)
 	vhost_req_log_data(sr->req, task->iovs, task->iovcnt, len);
 }
 
+/* scsi_cmd_done's response for a header cut in pieces: built on the stack, then copied. */
+static void __attribute__((noinline))
+scsi_cmd_resp_pieces(struct scsi_req *sr, const struct vt_scsi_task *task)
+{
+	struct virtio_scsi_cmd_resp resp;
+
+	scsi_task_to_resp(task, &resp);
+	scsi_write_resp(sr, &resp, sizeof(resp));
+}
+
 static void
 scsi_cmd_done(struct vt_scsi_task *task)
 {
 	struct scsi_req *sr = task->cb_arg;
-	struct virtio_scsi_cmd_resp resp;
 	uint32_t used = SCSI_RESP_SIZE;
 
 	if (task->dir == VT_SCSI_DIR_FROM_DEV) {
@@ -353,8 +362,7 @@ scsi_cmd_done(struct vt_scsi_task *task)
 		scsi_task_to_resp(task, sr->resp_iov[0].iov_base);
 		vhost_req_log_iov(sr->req, sr->resp_iov, 1, SCSI_RESP_SIZE);
 	} else {
-		scsi_task_to_resp(task, &resp);
-		scsi_write_resp(sr, &resp, sizeof(resp));
+		scsi_cmd_resp_pieces(sr, task);
 	}
 	vhost_req_done(sr->req, used);
 }
